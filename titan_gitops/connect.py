@@ -1,0 +1,51 @@
+"""Turns a resolved Target into a TitanClient: a remote origin, or the embedded emulator in-process.
+
+This is the one place outside the tests that wires the emulator into the product (DESIGN.md rule 6).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from titan_gitops.settings import Target
+
+if TYPE_CHECKING:
+    from titan_gitops.client import TitanClient
+
+EMBEDDED_ORIGIN = "http://titan.local"
+EMBEDDED_DB = "emulator.sqlite3"
+
+
+def open_client(
+    target: Target,
+    *,
+    announce: Callable[[str], None] | None = None,
+    timeout: float = 30.0,
+) -> TitanClient:
+    """Build a client for `target`; for the embedded emulator, say so once through `announce`."""
+    from titan_gitops.client import TitanClient
+
+    token = target.token.reveal() if target.token else None
+    if target.api_url is not None:
+        return TitanClient(
+            target.api_url, token, timeout=timeout, auth_header=target.auth_header
+        )
+
+    from titan_gitops._http import make_wsgi_transport
+    from titan_gitops.emulator import EmulatorConfig, create_app
+
+    target.state_dir.mkdir(parents=True, exist_ok=True)
+    ignore = target.state_dir / ".gitignore"
+    if not ignore.exists():
+        # The state is a throwaway local service: keep it out of the user's repository.
+        ignore.write_text("*\n", encoding="utf-8")
+    app = create_app(EmulatorConfig(db_path=str(target.state_dir / EMBEDDED_DB), open_access=True))
+    if announce is not None:
+        announce(
+            f"titan-gitops: no TITAN_API_URL set; using {target.describe()}. "
+            "Set TITAN_API_URL and TITAN_TOKEN to target Titan."
+        )
+    return TitanClient(
+        EMBEDDED_ORIGIN, token, transport=make_wsgi_transport(app), timeout=timeout
+    )

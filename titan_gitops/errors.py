@@ -1,0 +1,156 @@
+"""The whole exception tree of titan-gitops; everything raised on purpose inherits from the root.
+
+```
+TitanGitopsError
+├── ConfigError              bad flags or environment (target, token)
+├── InputError               the user must fix their definition files
+│   ├── LoadError            unreadable file, bad or hostile YAML (file, line)
+│   └── ValidationFailed     carries every Problem found, sorted by file and line
+├── ApiError                 the Task Service refused, or could not be reached
+│   ├── AuthError            401 / 403 (names the missing scope when the server does)
+│   ├── NotFound             404
+│   ├── BadRequest           400
+│   ├── RateLimited          429 after the retries were spent
+│   ├── ApiUnavailable       5xx, timeouts and connection errors after the retries
+│   └── OutcomeUnknown       a write whose effect on the server is unknown (never blindly re-sent)
+├── PlanError                the plan cannot be built safely
+├── StalePlan                live state moved since the plan was made
+└── ApplyFailed              carries the partial report
+```
+
+Messages never contain the bearer token or a substituted secret value: the client builds its
+errors from method, path, status and the server's error envelope only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class TitanGitopsError(Exception):
+    """Root of every error titan-gitops raises on purpose."""
+
+
+class ConfigError(TitanGitopsError):
+    """A flag or environment variable is missing or wrong."""
+
+
+class InputError(TitanGitopsError):
+    """The user must fix their definition files."""
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One located problem in a definition file: `path:line:col: field: message`."""
+
+    path: str
+    line: int
+    col: int
+    field: str
+    message: str
+    severity: str = field(default="error", compare=False)
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}:{self.col}"
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The problem as a JSON-ready mapping."""
+        return {
+            "path": self.path,
+            "line": self.line,
+            "col": self.col,
+            "field": self.field,
+            "message": self.message,
+            "severity": self.severity,
+        }
+
+
+class LoadError(InputError):
+    """A definition file cannot be read or parsed safely."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+class ValidationFailed(InputError):
+    """Carries every problem found, sorted by file and line."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems)
+        errors = [p for p in self.problems if p.severity == "error"]
+        noun = "problem" if len(errors) == 1 else "problems"
+        super().__init__(f"{len(errors)} {noun} found in the definitions")
+
+
+class ApiError(TitanGitopsError):
+    """The Task Service answered with an error, or could not be reached."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str = "",
+        path: str = "",
+        status: int | None = None,
+        code: str | None = None,
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.status = status
+        self.code = code
+        self.detail = message
+        where = f"{method} {path}".strip()
+        parts = [where] if where else []
+        if status is not None:
+            parts.append(f"HTTP {status}")
+        if code:
+            parts.append(code)
+        prefix = " ".join(parts)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class AuthError(ApiError):
+    """401 (no or unknown credentials) or 403 (the token lacks a scope)."""
+
+    def __init__(self, message: str, *, scope: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.scope = scope
+
+
+class NotFound(ApiError):
+    """404: the resource does not exist (or the capability is switched off)."""
+
+
+class BadRequest(ApiError):
+    """400: the service rejected the request body or parameters."""
+
+
+class RateLimited(ApiError):
+    """429 after the client's retries were spent."""
+
+
+class ApiUnavailable(ApiError):
+    """5xx, timeouts or connection errors after the client's retries."""
+
+
+class OutcomeUnknown(ApiError):
+    """A write was sent but its outcome is unknown; re-read before trying again."""
+
+
+class PlanError(TitanGitopsError):
+    """The plan cannot be built safely (collisions, duplicates, guards)."""
+
+
+class StalePlan(TitanGitopsError):
+    """Live state changed since the saved plan was made."""
+
+
+class ApplyFailed(TitanGitopsError):
+    """Some changes failed; carries the partial report."""
+
+    def __init__(self, message: str, report: Any = None) -> None:
+        super().__init__(message)
+        self.report = report
