@@ -31,8 +31,8 @@ _LAZY: dict[str, str] = {
 __all__ = ["__version__", *sorted(_LAZY)]
 
 if TYPE_CHECKING:
-    from titan_gitops.client import TitanClient
-    from titan_gitops.errors import (
+    from titan_gitops.client import TitanClient as TitanClient
+    from titan_gitops.errors import (  # noqa: F401  (re-exported lazily)
         ApiError,
         ApiUnavailable,
         ApplyFailed,
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
         TitanGitopsError,
         ValidationFailed,
     )
-    from titan_gitops.validate import validate_directory
+    from titan_gitops.validate import validate_directory as validate_directory
 
 
 def __getattr__(name: str) -> Any:

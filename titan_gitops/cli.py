@@ -123,6 +123,53 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _use_colour(args: argparse.Namespace) -> bool:
+    if getattr(args, "no_color", False) or os.environ.get("NO_COLOR"):
+        return False
+    return sys.stdout.isatty()
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """Diff the definitions against the live tasks and show the plan."""
+    from titan_gitops.connect import open_client
+    from titan_gitops.pipeline import make_plan
+    from titan_gitops.plan import PlanOptions
+    from titan_gitops.render.plan_json import render_plan_json
+    from titan_gitops.render.text import render_plan_text
+    from titan_gitops.settings import resolve_target
+
+    target = resolve_target(os.environ, api_url=args.api_url, token=args.token)
+    options = PlanOptions(
+        only=tuple(args.only),
+        exclude=tuple(args.exclude),
+        allow_deletes=args.allow_deletes,
+        allow_empty=args.allow_empty,
+    )
+    with open_client(target, announce=_warn) as client:
+        plan = make_plan(
+            Path(args.directory),
+            client,
+            options,
+            environ=os.environ,
+            target=target.describe(),
+        )
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_text(render_plan_json(plan), encoding="utf-8")
+        tmp.replace(out)
+    if args.output == "json":
+        sys.stdout.write(render_plan_json(plan))
+    else:
+        sys.stdout.write(redact(render_plan_text(plan, colour=_use_colour(args))))
+        if args.out:
+            _warn(f"Saved the plan to {args.out}.")
+    if args.detailed_exitcode and plan.has_changes:
+        return EXIT_CHANGES
+    return EXIT_OK
+
+
 def cmd_emulator_serve(args: argparse.Namespace) -> int:
     """Serve the local Titan Task Service emulator over HTTP."""
     from titan_gitops.emulator.serve import main as serve_main
@@ -182,6 +229,41 @@ def build_parser() -> argparse.ArgumentParser:
         "--github", action="store_true", help="also print GitHub annotations (::error file=...)"
     )
     validate.set_defaults(func=cmd_validate)
+
+    target = _target_options()
+    plan = sub.add_parser(
+        "plan",
+        parents=[common, target],
+        help="show what apply would change, field by field",
+        description="Diff the definitions against the live tasks and show the plan.",
+    )
+    plan.add_argument("directory", metavar="DIR")
+    plan.add_argument("--out", metavar="FILE", help="save the plan as JSON for 'apply --plan'")
+    plan.add_argument("--output", choices=("text", "json"), default="text")
+    plan.add_argument(
+        "--detailed-exitcode",
+        action="store_true",
+        help="exit 0 when there are no changes, 2 when there are, 1 on error",
+    )
+    plan.add_argument(
+        "--only", action="append", default=[], metavar="GLOB", help="plan only these task names"
+    )
+    plan.add_argument(
+        "--exclude", action="append", default=[], metavar="GLOB", help="leave these task names out"
+    )
+    plan.add_argument(
+        "--allow-deletes",
+        type=int,
+        metavar="N",
+        help="allow up to N deletions (default: max_deletes in titan-gitops.yaml, 10)",
+    )
+    plan.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="allow a directory with no tasks to delete every live task of its namespace",
+    )
+    plan.add_argument("--no-color", action="store_true", help="no colours (NO_COLOR works too)")
+    plan.set_defaults(func=cmd_plan)
 
     schema = sub.add_parser(
         "schema",

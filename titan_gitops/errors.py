@@ -24,7 +24,8 @@ errors from method, path, status and the server's error envelope only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -49,11 +50,13 @@ class Problem:
     col: int
     field: str
     message: str
-    severity: str = field(default="error", compare=False)
+    severity: str = dataclasses.field(default="error", compare=False)
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}:{self.col}"
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        if self.field:
+            return f"{where}: {self.field}: {self.message}"
+        return f"{where}: {self.message}"
 
     def as_dict(self) -> dict[str, Any]:
         """The problem as a JSON-ready mapping."""

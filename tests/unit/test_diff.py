@@ -1,0 +1,135 @@
+"""Normalise and diff: no change that is not a change survives; real changes are field by field."""
+
+from __future__ import annotations
+
+from titan_gitops.diff import (
+    classify_schema_change,
+    diff_bodies,
+    normalise_task,
+    remove_pointer,
+)
+
+SCHEMA = {
+    "type": "object",
+    "properties": {"name": {"type": "string"}, "price": {"type": "number"}},
+    "required": ["name", "price"],
+}
+TASK = {
+    "name": "shop-a",
+    "urls": ["https://a.example/1", "https://a.example/2"],
+    "objective": "Extract names and prices",
+    "output_schema": SCHEMA,
+    "execution_type": "single",
+}
+
+
+def test_server_owned_and_unknown_fields_are_not_differences() -> None:
+    live = {
+        **TASK,
+        "id": "0b8f",
+        "status": "active",
+        "created_at": "2026-01-01T00:00:00Z",
+        "updated_at": "2026-01-02T00:00:00Z",
+        "something_new_the_server_adds": {"x": 1},
+    }
+    assert diff_bodies(normalise_task(live), normalise_task(TASK)) == ()
+
+
+def test_empty_values_equal_absent_ones() -> None:
+    live = {**TASK, "proxy_locations": [], "limits": {}, "schedule": None}
+    assert normalise_task(live) == normalise_task(TASK)
+
+
+def test_schema_key_order_and_required_order_are_not_differences() -> None:
+    reordered = {
+        "required": ["price", "name"],
+        "properties": {"price": {"type": "number"}, "name": {"type": "string"}},
+        "type": "object",
+    }
+    assert normalise_task({**TASK, "output_schema": reordered}) == normalise_task(TASK)
+
+
+def test_url_order_is_a_difference_shown_as_the_whole_list() -> None:
+    swapped = {**TASK, "urls": list(reversed(TASK["urls"]))}
+    (change,) = diff_bodies(normalise_task(TASK), normalise_task(swapped))
+    assert change.path == "urls"
+    assert change.before == TASK["urls"]
+    assert change.after == list(reversed(TASK["urls"]))
+
+
+def test_nested_schema_change_is_reported_at_its_path() -> None:
+    changed = {
+        **TASK,
+        "output_schema": {
+            **SCHEMA,
+            "properties": {**SCHEMA["properties"], "price": {"type": "string"}},
+        },
+    }
+    (change,) = diff_bodies(normalise_task(TASK), normalise_task(changed))
+    assert change.pointer == "/output_schema/properties/price/type"
+    assert (change.before, change.after, change.kind) == ("number", "string", "changed")
+
+
+def test_added_and_removed_fields() -> None:
+    before = normalise_task({**TASK, "limits": {"max_results": 5}})
+    after = normalise_task({**TASK, "payload": {"k": 1}})
+    changes = {c.path: c for c in diff_bodies(before, after)}
+    assert changes["limits"].kind == "removed"
+    assert changes["payload"].kind == "added"
+    assert changes["payload"].after == {"k": 1}
+
+
+def test_ignored_pointer_is_left_out_of_both_sides() -> None:
+    live = normalise_task({**TASK, "limits": {"max_results": 5, "timeout_seconds": 9}})
+    desired = {**TASK, "limits": {"max_results": 7, "timeout_seconds": 9}}
+    ignore = ("/limits/max_results",)
+    assert (
+        diff_bodies(
+            normalise_task(live, ignore_fields=ignore),
+            normalise_task(desired, ignore_fields=ignore),
+        )
+        == ()
+    )
+
+
+def test_remove_pointer_prunes_emptied_mappings() -> None:
+    doc = {"limits": {"max_results": 5}, "name": "x"}
+    remove_pointer(doc, "/limits/max_results")
+    assert doc == {"name": "x"}
+
+
+def test_sensitive_pointer_marks_the_field() -> None:
+    before = normalise_task({**TASK, "payload": {"api_key": "old"}})
+    after = normalise_task({**TASK, "payload": {"api_key": "new"}})
+    (change,) = diff_bodies(before, after, sensitive_pointers=frozenset({"/payload/api_key"}))
+    assert change.sensitive
+
+
+def test_breaking_schema_changes_are_classified() -> None:
+    new = {
+        "type": "object",
+        "properties": {
+            "price": {"type": "integer"},
+            "currency": {"type": "string", "enum": ["EUR"]},
+        },
+        "required": ["price", "currency"],
+    }
+    old = {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "price": {"type": "number"},
+            "currency": {"type": "string", "enum": ["EUR", "USD"]},
+        },
+        "required": ["price"],
+    }
+    reasons = classify_schema_change(old, new)
+    assert "name: property removed" in reasons
+    assert "currency: newly required" in reasons
+    assert "price: type narrowed from number to integer" in reasons
+    assert "currency: enum values removed: USD" in reasons
+
+
+def test_adding_an_optional_property_is_compatible() -> None:
+    new = {**SCHEMA, "properties": {**SCHEMA["properties"], "sku": {"type": "string"}}}
+    assert classify_schema_change(SCHEMA, new) == []

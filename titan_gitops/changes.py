@@ -1,0 +1,157 @@
+"""The plan's value types: FieldChange, Change, Plan, and the fingerprints a saved plan carries.
+
+A Plan is built once (plan.py), rendered by other code (render/), saved as JSON, and applied
+exactly as built (apply.py). Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Action(enum.Enum):
+    """The closed set of things a plan can do to a task, with Terraform-like display symbols."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    RENAME = "rename"
+    DELETE = "delete"
+    NO_OP = "no-op"
+
+    @property
+    def symbol(self) -> str:
+        """The one-character symbol shown in renders."""
+        return {"create": "+", "update": "~", "rename": "→", "delete": "-", "no-op": " "}[
+            self.value
+        ]
+
+    @property
+    def step(self) -> int:
+        """The apply step: creates, then updates and renames, then deletes."""
+        return {"create": 0, "update": 1, "rename": 1, "delete": 2, "no-op": 3}[self.value]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    """One changed field: a JSON pointer into the task, its old and new value."""
+
+    pointer: str
+    before: Any
+    after: Any
+    sensitive: bool = False
+
+    @property
+    def path(self) -> str:
+        """A dotted path for people (`output_schema.properties.price`)."""
+        return ".".join(
+            p.replace("~1", "/").replace("~0", "~") for p in self.pointer.split("/")[1:]
+        )
+
+    @property
+    def kind(self) -> str:
+        """added, removed or changed."""
+        if self.before is None:
+            return "added"
+        if self.after is None:
+            return "removed"
+        return "changed"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One planned action on one task."""
+
+    action: Action
+    name: str
+    reason: str
+    task_id: str | None = None
+    previous_name: str | None = None
+    # Normalised bodies (server-owned and GitOps-only fields removed); None when absent.
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    # What apply sends: the full body for a create, the changed top-level keys for an update.
+    request_body: dict[str, Any] | None = None
+    fields: tuple[FieldChange, ...] = ()
+    breaking: tuple[str, ...] = ()
+    source: str | None = None
+    sensitive_pointers: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """What the plan saw of one live task, so apply can refuse a stale plan."""
+
+    task_id: str
+    name: str
+    updated_at: str | None
+    digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """Something the plan decided not to do, with why (protected, left in place)."""
+
+    name: str
+    message: str
+    task_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """An ordered set of changes, with what is needed to check it is still fresh."""
+
+    changes: tuple[Change, ...]
+    notes: tuple[Note, ...] = ()
+    namespace: str | None = None
+    filtered: bool = False
+    filters: tuple[str, ...] = ()
+    fingerprints: tuple[Fingerprint, ...] = ()
+    scope_digest: str = ""
+    change_digest: str = ""
+    target: str = ""
+    warnings: tuple[str, ...] = ()
+    secrets: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+
+    @property
+    def actionable(self) -> tuple[Change, ...]:
+        """Every change that does something (no-ops left out)."""
+        return tuple(c for c in self.changes if c.action is not Action.NO_OP)
+
+    @property
+    def has_changes(self) -> bool:
+        """True when applying would change the service."""
+        return bool(self.actionable)
+
+    def counts(self) -> dict[str, int]:
+        """How many changes of each action (every action present, zero included)."""
+        counted = Counter(c.action.value for c in self.changes)
+        return {a.value: counted.get(a.value, 0) for a in Action}
+
+    @property
+    def has_breaking(self) -> bool:
+        """True when some change breaks the shape of a task's output."""
+        return any(c.breaking for c in self.changes)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveTask:
+    """One task as the service holds it."""
+
+    task_id: str
+    name: str
+    updated_at: str | None
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """Every live task, and what is known of the service's templates."""
+
+    tasks: tuple[LiveTask, ...]
+    # None when the service offers no templates route (references are then not checked).
+    template_ids: frozenset[str] | None = None
+    template_slugs: frozenset[str] | None = None
+    warnings: tuple[str, ...] = ()

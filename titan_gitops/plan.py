@@ -1,0 +1,409 @@
+"""Stage: desired state + live state → Plan (ownership, renames, protection, guards, fingerprints).
+
+Pure: no network. Ownership follows DESIGN.md: with a `namespace`, live tasks whose name starts
+with it are ours and unclaimed ones are deleted (never protected ones, never beyond the guards);
+without one, tasks are adopted by exact name and nothing is ever deleted.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from titan_gitops.changes import Action, Change, Fingerprint, LiveState, LiveTask, Note, Plan
+from titan_gitops.diff import (
+    canonical_hash,
+    classify_schema_change,
+    diff_bodies,
+    get_pointer,
+    normalise_task,
+    set_pointer,
+    split_pointer,
+)
+from titan_gitops.errors import PlanError
+
+
+class _Source(Protocol):
+    path: str
+    line: int
+
+
+class DesiredTaskLike(Protocol):
+    """What the plan needs of a desired task (validate.DesiredTask has it)."""
+
+    name: str
+    body: dict[str, Any]
+    previous_names: tuple[str, ...]
+    ignore_fields: tuple[str, ...]
+    sensitive_paths: frozenset[str]
+
+    @property
+    def source(self) -> _Source: ...
+
+
+class ProjectLike(Protocol):
+    """What the plan needs of the project file."""
+
+    namespace: str | None
+    protected: tuple[str, ...]
+    max_deletes: int
+
+
+class DesiredStateLike(Protocol):
+    """What the plan needs of the desired state."""
+
+    @property
+    def tasks(self) -> Sequence[DesiredTaskLike]: ...
+
+    @property
+    def project(self) -> ProjectLike: ...
+
+    @property
+    def secrets(self) -> frozenset[str]: ...
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """How to plan: filters and the explicit allowances that lift the deletion guards."""
+
+    only: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    allow_deletes: int | None = None
+    allow_empty: bool = False
+
+    @property
+    def filtered(self) -> bool:
+        """True when the plan covers only some task names."""
+        return bool(self.only or self.exclude)
+
+    def selects(self, name: str) -> bool:
+        """True when `name` passes the --only / --exclude globs."""
+        if self.only and not any(fnmatch.fnmatchcase(name, g) for g in self.only):
+            return False
+        return not any(fnmatch.fnmatchcase(name, g) for g in self.exclude)
+
+
+def _fold(name: str) -> str:
+    return unicodedata.normalize("NFC", name).strip().casefold()
+
+
+def is_protected(name: str, patterns: Iterable[str]) -> bool:
+    """True when `name` matches a `protected` entry (exact name or glob)."""
+    return any(name == p or fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def in_namespace(name: str, namespace: str | None) -> bool:
+    """True when `name` lies inside the namespace this repository owns."""
+    return namespace is not None and name.startswith(namespace)
+
+
+def scope_of(desired: DesiredStateLike, live: Sequence[LiveTask]) -> list[LiveTask]:
+    """The live tasks this plan reads as its own: the namespace, or the names it defines."""
+    namespace = desired.project.namespace
+    names = {t.name for t in desired.tasks}
+    for task in desired.tasks:
+        names.update(task.previous_names)
+    return sorted(
+        (t for t in live if in_namespace(t.name, namespace) or t.name in names),
+        key=lambda t: (t.name, t.task_id),
+    )
+
+
+def scope_digest(tasks: Iterable[LiveTask]) -> str:
+    """A hash of the in-scope (name, id) set; defined for the empty set too."""
+    return canonical_hash(sorted([t.name, t.task_id] for t in tasks))
+
+
+def fingerprint(task: LiveTask) -> Fingerprint:
+    """What apply re-checks of one live task."""
+    return Fingerprint(
+        task_id=task.task_id,
+        name=task.name,
+        updated_at=task.updated_at,
+        digest=canonical_hash(normalise_task(task.body)),
+    )
+
+
+def change_digest(changes: Iterable[Change]) -> str:
+    """A digest of what the plan would do (actions, keys, field paths, new values)."""
+    return canonical_hash(
+        [
+            {
+                "action": c.action.value,
+                "name": c.name,
+                "id": c.task_id,
+                "previous_name": c.previous_name,
+                "fields": [[f.pointer, canonical_hash(f.after)] for f in c.fields],
+            }
+            for c in changes
+            if c.action is not Action.NO_OP
+        ]
+    )
+
+
+def _update_body(
+    desired_body: dict[str, Any],
+    live_body: dict[str, Any],
+    changed_keys: Iterable[str],
+    ignore_fields: Iterable[str],
+) -> dict[str, Any]:
+    """The PATCH body: each changed top-level key with its desired value (null removes it).
+
+    Ignored pointers keep their live value, even inside a changed mapping.
+    """
+    body: dict[str, Any] = {}
+    for key in changed_keys:
+        value = desired_body.get(key)
+        body[key] = None if value in (None, [], {}) else value
+    ignored = list(ignore_fields)
+    for pointer in ignored:
+        segments = split_pointer(pointer)
+        if not segments or segments[0] not in body:
+            continue
+        live_value = get_pointer(live_body, pointer)
+        if len(segments) == 1:
+            del body[segments[0]]
+        elif isinstance(body[segments[0]], dict) and live_value is not None:
+            body[segments[0]] = dict(body[segments[0]])
+            set_pointer(body, pointer, live_value)
+    return body
+
+
+def _breaking(before: dict[str, Any] | None, after: dict[str, Any]) -> tuple[str, ...]:
+    if before is None or "output_schema" not in before:
+        return ()
+    return tuple(
+        f"output_schema {r}"
+        for r in classify_schema_change(before["output_schema"], after.get("output_schema", {}))
+    )
+
+
+def _template_problems(task: DesiredTaskLike, live: LiveState) -> list[str]:
+    problems: list[str] = []
+    bodies = [task.body]
+    plan = task.body.get("execution_plan")
+    if isinstance(plan, dict) and isinstance(plan.get("steps"), list):
+        bodies.extend(s for s in plan["steps"] if isinstance(s, dict))
+    for body in bodies:
+        slug, tid = body.get("template_slug"), body.get("template_id")
+        if slug and live.template_slugs is not None and slug not in live.template_slugs:
+            problems.append(f"{task.name}: template_slug '{slug}' does not exist on the service")
+        if tid and live.template_ids is not None and tid not in live.template_ids:
+            problems.append(f"{task.name}: template_id '{tid}' does not exist on the service")
+    return problems
+
+
+def _where(task: DesiredTaskLike) -> str:
+    return f"{task.source.path}:{task.source.line}"
+
+
+def build_plan(
+    desired: DesiredStateLike,
+    live: LiveState,
+    options: PlanOptions | None = None,
+    *,
+    target: str = "",
+) -> Plan:
+    """Compute the plan turning `live` into `desired`.
+
+    Raises:
+        PlanError: duplicate live names, a collision with a task outside the namespace, a
+            missing template, or a deletion guard tripped; every problem is listed at once.
+    """
+    options = options or PlanOptions()
+    project = desired.project
+    namespace = project.namespace
+    errors: list[str] = []
+
+    by_name: dict[str, list[LiveTask]] = {}
+    by_fold: dict[str, list[LiveTask]] = {}
+    for lt in live.tasks:
+        by_name.setdefault(lt.name, []).append(lt)
+        by_fold.setdefault(_fold(lt.name), []).append(lt)
+
+    managed = {t.name for t in desired.tasks}
+    for t in desired.tasks:
+        managed.update(t.previous_names)
+    for name in sorted(by_name):
+        same = by_name[name]
+        if len(same) > 1 and (name in managed or in_namespace(name, namespace)):
+            ids = ", ".join(sorted(t.task_id for t in same))
+            errors.append(
+                f"two or more live tasks are named '{name}' (ids {ids}); titan-gitops "
+                "identifies tasks by name: rename or delete the extra ones first"
+            )
+
+    selected = [t for t in desired.tasks if options.selects(t.name)]
+    claimed: set[str] = set()
+    changes: list[Change] = []
+    for task in desired.tasks:
+        # Claims come from every definition, so a filtered plan never sees a task as orphaned.
+        for name in (task.name, *task.previous_names):
+            claimed.update(t.task_id for t in by_name.get(name, []))
+
+    for task in sorted(selected, key=lambda t: t.name):
+        errors.extend(_template_problems(task, live))
+        for other in by_fold.get(_fold(task.name), []):
+            if other.name != task.name and not in_namespace(other.name, namespace):
+                errors.append(
+                    f"{_where(task)}: '{task.name}' collides with live task '{other.name}' "
+                    f"(id {other.task_id}), which differs only by case or spacing"
+                )
+        after = normalise_task(task.body, ignore_fields=task.ignore_fields)
+        current = by_name.get(task.name, [])
+        renamed_from = [
+            (p, by_name[p][0]) for p in task.previous_names if p in by_name and not current
+        ]
+        if len(renamed_from) > 1:
+            found = ", ".join(f"'{p}' (id {t.task_id})" for p, t in renamed_from)
+            errors.append(
+                f"{_where(task)}: '{task.name}' has several previous names live: {found}; "
+                "delete all but one first"
+            )
+            continue
+        for previous, other in renamed_from:
+            if namespace is not None and not in_namespace(previous, namespace):
+                errors.append(
+                    f"{_where(task)}: previous name '{previous}' (id {other.task_id}) is "
+                    f"outside the namespace '{namespace}': it is not ours to rename"
+                )
+        if current:
+            live_task = current[0]
+            action, previous_name = Action.UPDATE, None
+        elif renamed_from:
+            previous_name, live_task = renamed_from[0]
+            action = Action.RENAME
+        else:
+            changes.append(
+                Change(
+                    action=Action.CREATE,
+                    name=task.name,
+                    reason="no live task has this name",
+                    after=after,
+                    request_body=dict(task.body),
+                    fields=diff_bodies(None, after, sensitive_pointers=task.sensitive_paths),
+                    source=_where(task),
+                    sensitive_pointers=task.sensitive_paths,
+                )
+            )
+            continue
+        before = normalise_task(live_task.body, ignore_fields=task.ignore_fields)
+        fields = diff_bodies(before, after, sensitive_pointers=task.sensitive_paths)
+        if action is Action.UPDATE and not fields:
+            changes.append(
+                Change(
+                    action=Action.NO_OP,
+                    name=task.name,
+                    reason="live task matches the definition",
+                    task_id=live_task.task_id,
+                    before=before,
+                    after=after,
+                    source=_where(task),
+                )
+            )
+            continue
+        changed_keys = sorted({f.pointer.split("/")[1] for f in fields})
+        if action is Action.RENAME and "name" not in changed_keys:
+            changed_keys = sorted({*changed_keys, "name"})
+        n = len(fields)
+        reason = (
+            f"renamed from '{previous_name}' (previous_names); keeps id and history"
+            if action is Action.RENAME
+            else f"{n} field{'s' * (n != 1)} differ{'s' * (n == 1)} from the definition"
+        )
+        changes.append(
+            Change(
+                action=action,
+                name=task.name,
+                reason=reason,
+                task_id=live_task.task_id,
+                previous_name=previous_name,
+                before=before,
+                after=after,
+                request_body=_update_body(
+                    task.body, live_task.body, changed_keys, task.ignore_fields
+                ),
+                fields=fields,
+                breaking=_breaking(before, after),
+                source=_where(task),
+                sensitive_pointers=task.sensitive_paths,
+            )
+        )
+
+    notes: list[Note] = []
+    deletes: list[Change] = []
+    if namespace is not None and not options.filtered:
+        for live_task in sorted(live.tasks, key=lambda t: (t.name, t.task_id)):
+            if not in_namespace(live_task.name, namespace) or live_task.task_id in claimed:
+                continue
+            if is_protected(live_task.name, project.protected):
+                notes.append(
+                    Note(
+                        name=live_task.name,
+                        task_id=live_task.task_id,
+                        message="kept (protected): no definition claims it, "
+                        "but titan-gitops.yaml protects it",
+                    )
+                )
+                continue
+            deletes.append(
+                Change(
+                    action=Action.DELETE,
+                    name=live_task.name,
+                    reason=f"inside namespace '{namespace}' and no definition claims it",
+                    task_id=live_task.task_id,
+                    before=normalise_task(live_task.body),
+                )
+            )
+    elif namespace is None:
+        unmanaged = [t for t in live.tasks if t.task_id not in claimed]
+        if unmanaged:
+            n = len(unmanaged)
+            notes.append(
+                Note(
+                    name="",
+                    message=f"{n} live task{'s' * (n != 1)} not in the definitions "
+                    f"{'were' if n != 1 else 'was'} left in place (no namespace is declared, "
+                    "so titan-gitops never deletes)",
+                )
+            )
+
+    in_scope = [t for t in live.tasks if in_namespace(t.name, namespace)]
+    if not desired.tasks and in_scope and not options.allow_empty:
+        errors.append(
+            f"the definitions hold no tasks but {len(in_scope)} live task"
+            f"{'s' * (len(in_scope) != 1)} exist in namespace '{namespace}': refusing to plan "
+            "their deletion; pass --allow-empty if that is really meant"
+        )
+    limit = project.max_deletes if options.allow_deletes is None else options.allow_deletes
+    if len(deletes) > limit:
+        errors.append(
+            f"the plan deletes {len(deletes)} tasks, more than the {limit} allowed "
+            f"(max_deletes in titan-gitops.yaml); pass --allow-deletes {len(deletes)} to "
+            "allow it: " + ", ".join(c.name for c in deletes)
+        )
+    if errors:
+        raise PlanError("the plan cannot be made safely:\n  " + "\n  ".join(errors))
+
+    ordered = sorted(changes + deletes, key=lambda c: (c.action.step, c.name))
+    scope = scope_of(desired, live.tasks)
+    warnings = list(live.warnings)
+    if options.filtered:
+        warnings.append("filtered plan (--only/--exclude): nothing is deleted")
+    return Plan(
+        changes=tuple(ordered),
+        notes=tuple(notes),
+        namespace=namespace,
+        filtered=options.filtered,
+        filters=tuple(f"only {g}" for g in options.only)
+        + tuple(f"exclude {g}" for g in options.exclude),
+        fingerprints=tuple(fingerprint(t) for t in scope),
+        scope_digest=scope_digest(scope),
+        change_digest=change_digest(ordered),
+        target=target,
+        warnings=tuple(warnings),
+        secrets=frozenset(desired.secrets),
+    )
