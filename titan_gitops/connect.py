@@ -28,9 +28,7 @@ def open_client(
 
     token = target.token.reveal() if target.token else None
     if target.api_url is not None:
-        return TitanClient(
-            target.api_url, token, timeout=timeout, auth_header=target.auth_header
-        )
+        return TitanClient(target.api_url, token, timeout=timeout, auth_header=target.auth_header)
 
     from titan_gitops._http import make_wsgi_transport
     from titan_gitops.emulator import EmulatorConfig, create_app
@@ -46,6 +44,4 @@ def open_client(
             f"titan-gitops: no TITAN_API_URL set; using {target.describe()}. "
             "Set TITAN_API_URL and TITAN_TOKEN to target Titan."
         )
-    return TitanClient(
-        EMBEDDED_ORIGIN, token, transport=make_wsgi_transport(app), timeout=timeout
-    )
+    return TitanClient(EMBEDDED_ORIGIN, token, transport=make_wsgi_transport(app), timeout=timeout)

@@ -1,4 +1,4 @@
-"""Masking of secret values (the bearer token, substituted variables) in everything we print or write.
+"""Masking of secret values (the bearer token, substituted variables) in all we print or write.
 
 Secrets are registered once, where they enter the process (settings, variable substitution); every
 output path (CLI messages, debug logs, tracebacks, renders) runs its text through `redact`. The

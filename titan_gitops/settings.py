@@ -1,4 +1,4 @@
-"""Where the Task Service is and how to authenticate: flags first, then TITAN_* environment variables.
+"""Where the Task Service is and how to authenticate: flags first, then TITAN_* variables.
 
 An empty environment variable counts as unset. With no target at all, commands talk to the embedded
 emulator (state in `.titan-local/`), except under CI, where silently planning against a throwaway
