@@ -78,6 +78,7 @@ class Change:
     breaking: tuple[str, ...] = ()
     source: str | None = None
     sensitive_pointers: frozenset[str] = frozenset()
+    ignore_fields: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +114,9 @@ class Plan:
     change_digest: str = ""
     target: str = ""
     warnings: tuple[str, ...] = ()
+    # Desired names and previous names: with the namespace, they define the plan's scope.
+    managed_names: tuple[str, ...] = ()
+    directory: str = ""
     secrets: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
     @property

@@ -133,32 +133,22 @@ def cmd_plan(args: argparse.Namespace) -> int:
     """Diff the definitions against the live tasks and show the plan."""
     from titan_gitops.connect import open_client
     from titan_gitops.pipeline import make_plan
-    from titan_gitops.plan import PlanOptions
+    from titan_gitops.planfile import write_plan_file
     from titan_gitops.render.plan_json import render_plan_json
     from titan_gitops.render.text import render_plan_text
     from titan_gitops.settings import resolve_target
 
     target = resolve_target(os.environ, api_url=args.api_url, token=args.token)
-    options = PlanOptions(
-        only=tuple(args.only),
-        exclude=tuple(args.exclude),
-        allow_deletes=args.allow_deletes,
-        allow_empty=args.allow_empty,
-    )
     with open_client(target, announce=_warn) as client:
         plan = make_plan(
             Path(args.directory),
             client,
-            options,
+            _plan_options(args),
             environ=os.environ,
             target=target.describe(),
         )
     if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + ".tmp")
-        tmp.write_text(render_plan_json(plan), encoding="utf-8")
-        tmp.replace(out)
+        write_plan_file(plan, Path(args.out), render_plan_json(plan))
     if args.output == "json":
         sys.stdout.write(render_plan_json(plan))
     else:
@@ -168,6 +158,108 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if args.detailed_exitcode and plan.has_changes:
         return EXIT_CHANGES
     return EXIT_OK
+
+
+def _plan_options(args: argparse.Namespace) -> Any:
+    from titan_gitops.plan import PlanOptions
+
+    return PlanOptions(
+        only=tuple(args.only),
+        exclude=tuple(args.exclude),
+        allow_deletes=args.allow_deletes,
+        allow_empty=args.allow_empty,
+    )
+
+
+def _confirm(prompt: str) -> bool:
+    sys.stderr.write(prompt)
+    sys.stderr.flush()
+    try:
+        answer = input()
+    except EOFError:
+        return False
+    return answer.strip() == "yes"
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    """Plan (or read a saved plan), confirm, apply, and report every outcome."""
+    import signal
+    import threading
+
+    from titan_gitops.connect import open_client
+    from titan_gitops.errors import ConfigError, StalePlan
+    from titan_gitops.pipeline import make_plan, run_apply
+    from titan_gitops.planfile import read_plan_file
+    from titan_gitops.render.report import describe_outcome, render_report_json, render_report_text
+    from titan_gitops.render.text import render_plan_text
+    from titan_gitops.settings import resolve_target
+
+    if args.plan is None and args.directory is None:
+        raise ConfigError("give a definitions directory, or --plan FILE to apply a saved plan")
+    target = resolve_target(os.environ, api_url=args.api_url, token=args.token)
+    colour = _use_colour(args)
+    with open_client(target, announce=_warn) as client:
+        if args.plan is not None:
+            plan = read_plan_file(Path(args.plan))
+            if plan.target and plan.target != target.describe():
+                raise StalePlan(
+                    f"the saved plan was made against {plan.target}, not {target.describe()}"
+                )
+            root = Path(args.directory) if args.directory else None
+        else:
+            root = Path(args.directory)
+            plan = make_plan(
+                root, client, _plan_options(args), environ=os.environ, target=target.describe()
+            )
+        if args.output != "json":
+            sys.stdout.write(redact(render_plan_text(plan, colour=colour)))
+        if not plan.has_changes:
+            return EXIT_OK
+        if args.plan is None and not args.auto_approve:
+            if not sys.stdin.isatty():
+                raise ConfigError(
+                    "refusing to apply without confirmation: stdin is not a terminal; "
+                    "pass --auto-approve, or apply a reviewed plan with --plan FILE"
+                )
+            if not _confirm("\nApply these changes? Only 'yes' is accepted: "):
+                _warn("Apply cancelled.")
+                return EXIT_ERROR
+
+        stop = threading.Event()
+        interactive = sys.stderr.isatty()
+
+        def on_signal(signum: int, _frame: Any) -> None:
+            if not stop.is_set():
+                _warn("\nstopping: no new changes start; waiting for those in flight")
+            stop.set()
+
+        def progress(outcome: Any, done: int, total: int) -> None:
+            line = f"[{done}/{total}] {describe_outcome(outcome)}"
+            if interactive:
+                sys.stderr.write("\r\x1b[K" + redact(line) + ("\n" if done == total else ""))
+                sys.stderr.flush()
+            else:
+                _warn(line)
+
+        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            report = run_apply(
+                plan,
+                client,
+                environ=os.environ,
+                root=root,
+                parallelism=args.parallelism,
+                progress=progress,
+                stop=stop,
+            )
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+    if args.output == "json":
+        sys.stdout.write(redact(render_report_json(report)))
+    else:
+        sys.stdout.write(redact(render_report_text(report)))
+    return EXIT_OK if report.ok else EXIT_ERROR
 
 
 def cmd_emulator_serve(args: argparse.Namespace) -> int:
@@ -192,6 +284,30 @@ def _target_options() -> argparse.ArgumentParser:
     group.add_argument(
         "--token", metavar="TOKEN", help="bearer token (default: $TITAN_TOKEN; prefer the variable)"
     )
+    return parent
+
+
+def _planning_options() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("planning")
+    group.add_argument(
+        "--only", action="append", default=[], metavar="GLOB", help="plan only these task names"
+    )
+    group.add_argument(
+        "--exclude", action="append", default=[], metavar="GLOB", help="leave these task names out"
+    )
+    group.add_argument(
+        "--allow-deletes",
+        type=int,
+        metavar="N",
+        help="allow up to N deletions (default: max_deletes in titan-gitops.yaml, 10)",
+    )
+    group.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="allow a directory with no tasks to delete every live task of its namespace",
+    )
+    group.add_argument("--no-color", action="store_true", help="no colours (NO_COLOR works too)")
     return parent
 
 
@@ -231,9 +347,10 @@ def build_parser() -> argparse.ArgumentParser:
     validate.set_defaults(func=cmd_validate)
 
     target = _target_options()
+    planning = _planning_options()
     plan = sub.add_parser(
         "plan",
-        parents=[common, target],
+        parents=[common, target, planning],
         help="show what apply would change, field by field",
         description="Diff the definitions against the live tasks and show the plan.",
     )
@@ -245,25 +362,22 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="exit 0 when there are no changes, 2 when there are, 1 on error",
     )
-    plan.add_argument(
-        "--only", action="append", default=[], metavar="GLOB", help="plan only these task names"
-    )
-    plan.add_argument(
-        "--exclude", action="append", default=[], metavar="GLOB", help="leave these task names out"
-    )
-    plan.add_argument(
-        "--allow-deletes",
-        type=int,
-        metavar="N",
-        help="allow up to N deletions (default: max_deletes in titan-gitops.yaml, 10)",
-    )
-    plan.add_argument(
-        "--allow-empty",
-        action="store_true",
-        help="allow a directory with no tasks to delete every live task of its namespace",
-    )
-    plan.add_argument("--no-color", action="store_true", help="no colours (NO_COLOR works too)")
     plan.set_defaults(func=cmd_plan)
+
+    apply = sub.add_parser(
+        "apply",
+        parents=[common, target, planning],
+        help="carry out the plan (asks for 'yes' unless --auto-approve or --plan)",
+        description="Plan, confirm and apply; or apply a saved, reviewed plan with --plan.",
+    )
+    apply.add_argument("directory", metavar="DIR", nargs="?")
+    apply.add_argument("--plan", metavar="FILE", help="apply this saved plan without asking")
+    apply.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
+    apply.add_argument(
+        "--parallelism", type=int, default=4, metavar="N", help="changes in flight at once"
+    )
+    apply.add_argument("--output", choices=("text", "json"), default="text")
+    apply.set_defaults(func=cmd_apply)
 
     schema = sub.add_parser(
         "schema",

@@ -30,6 +30,16 @@ def canonical_hash(value: Any) -> str:
     return hashlib.sha256(canonical_json(value).encode()).hexdigest()
 
 
+def sensitive_hash(value: Any) -> dict[str, Any]:
+    """What a saved plan stores instead of a sensitive value."""
+    return {"sensitive": True, "sha256": canonical_hash(value)}
+
+
+def is_sensitive_placeholder(value: Any) -> bool:
+    """True for the `{"sensitive": true, "sha256": ...}` stand-in of a saved plan."""
+    return isinstance(value, dict) and set(value) == {"sensitive", "sha256"}
+
+
 def canonicalise_schema(schema: Any) -> Any:
     """Sort the set-like lists of a JSON Schema (`required`, `type`) at every depth."""
     if isinstance(schema, list):

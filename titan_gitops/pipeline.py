@@ -5,13 +5,23 @@ The CLI, the GitHub Action and library users all call these functions.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from titan_gitops.apply import (
+    ApplyReport,
+    Progress,
+    apply_plan,
+    check_plan_is_fresh,
+    resolve_sensitive_values,
+)
 from titan_gitops.changes import Plan
-from titan_gitops.fetch import fetch_live_state
-from titan_gitops.plan import PlanOptions, build_plan
+from titan_gitops.errors import StalePlan
+from titan_gitops.fetch import fetch_live_state, fetch_tasks
+from titan_gitops.plan import PlanOptions, build_plan, change_digest
 from titan_gitops.redact import register_secret
 from titan_gitops.validate import validate_directory
 
@@ -38,4 +48,37 @@ def make_plan(
     for secret in desired.secrets:
         register_secret(secret)
     live = fetch_live_state(client)
-    return build_plan(desired, live, options, target=target)
+    plan = build_plan(desired, live, options, target=target)
+    return replace(plan, directory=str(root))
+
+
+def run_apply(
+    plan: Plan,
+    client: TitanClient,
+    *,
+    environ: Mapping[str, str],
+    root: Path | None = None,
+    parallelism: int = 4,
+    progress: Progress | None = None,
+    stop: threading.Event | None = None,
+) -> ApplyReport:
+    """Check that `plan` is still fresh, then apply it.
+
+    A saved plan holds sensitive values only as hashes: they are re-resolved from the
+    definitions under `root` (or the plan's own directory) and the current environment.
+
+    Raises:
+        StalePlan: the plan was tampered with, or live tasks or sensitive values moved.
+        ApiError: the live listing could not be read.
+    """
+    if change_digest(plan.changes) != plan.change_digest:
+        raise StalePlan("the saved plan's changes do not match its digest; run plan again")
+    if any(c.sensitive_pointers for c in plan.changes):
+        directory = root or Path(plan.directory)
+        desired = validate_directory(directory, environ=environ)
+        for secret in desired.secrets:
+            register_secret(secret)
+        plan = resolve_sensitive_values(plan, {t.name: t.body for t in desired.tasks})
+        plan = replace(plan, secrets=plan.secrets | desired.secrets)
+    check_plan_is_fresh(plan, fetch_tasks(client))
+    return apply_plan(plan, client, parallelism=parallelism, progress=progress, stop=stop)

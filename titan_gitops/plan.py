@@ -20,6 +20,7 @@ from titan_gitops.diff import (
     diff_bodies,
     get_pointer,
     normalise_task,
+    sensitive_hash,
     set_pointer,
     split_pointer,
 )
@@ -100,12 +101,19 @@ def in_namespace(name: str, namespace: str | None) -> bool:
     return namespace is not None and name.startswith(namespace)
 
 
-def scope_of(desired: DesiredStateLike, live: Sequence[LiveTask]) -> list[LiveTask]:
-    """The live tasks this plan reads as its own: the namespace, or the names it defines."""
-    namespace = desired.project.namespace
+def managed_names_of(desired: DesiredStateLike) -> tuple[str, ...]:
+    """Every name the definitions claim: task names and their previous names."""
     names = {t.name for t in desired.tasks}
     for task in desired.tasks:
         names.update(task.previous_names)
+    return tuple(sorted(names))
+
+
+def scope_of(
+    namespace: str | None, managed_names: Iterable[str], live: Iterable[LiveTask]
+) -> list[LiveTask]:
+    """The live tasks a plan reads as its own: its namespace, and the names it defines."""
+    names = set(managed_names)
     return sorted(
         (t for t in live if in_namespace(t.name, namespace) or t.name in names),
         key=lambda t: (t.name, t.task_id),
@@ -136,7 +144,12 @@ def change_digest(changes: Iterable[Change]) -> str:
                 "name": c.name,
                 "id": c.task_id,
                 "previous_name": c.previous_name,
-                "fields": [[f.pointer, canonical_hash(f.after)] for f in c.fields],
+                # Sensitive values enter as their hash, so a saved plan (which holds only the
+                # hash) yields the same digest.
+                "fields": [
+                    [f.pointer, canonical_hash(sensitive_hash(f.after) if f.sensitive else f.after)]
+                    for f in c.fields
+                ],
             }
             for c in changes
             if c.action is not Action.NO_OP
@@ -224,9 +237,7 @@ def build_plan(
         by_name.setdefault(lt.name, []).append(lt)
         by_fold.setdefault(_fold(lt.name), []).append(lt)
 
-    managed = {t.name for t in desired.tasks}
-    for t in desired.tasks:
-        managed.update(t.previous_names)
+    managed = set(managed_names_of(desired))
     for name in sorted(by_name):
         same = by_name[name]
         if len(same) > 1 and (name in managed or in_namespace(name, namespace)):
@@ -287,6 +298,7 @@ def build_plan(
                     fields=diff_bodies(None, after, sensitive_pointers=task.sensitive_paths),
                     source=_where(task),
                     sensitive_pointers=task.sensitive_paths,
+                    ignore_fields=task.ignore_fields,
                 )
             )
             continue
@@ -330,6 +342,7 @@ def build_plan(
                 breaking=_breaking(before, after),
                 source=_where(task),
                 sensitive_pointers=task.sensitive_paths,
+                ignore_fields=task.ignore_fields,
             )
         )
 
@@ -389,7 +402,7 @@ def build_plan(
         raise PlanError("the plan cannot be made safely:\n  " + "\n  ".join(errors))
 
     ordered = sorted(changes + deletes, key=lambda c: (c.action.step, c.name))
-    scope = scope_of(desired, live.tasks)
+    scope = scope_of(namespace, managed, live.tasks)
     warnings = list(live.warnings)
     if options.filtered:
         warnings.append("filtered plan (--only/--exclude): nothing is deleted")
@@ -406,4 +419,5 @@ def build_plan(
         target=target,
         warnings=tuple(warnings),
         secrets=frozenset(desired.secrets),
+        managed_names=tuple(sorted(managed)),
     )

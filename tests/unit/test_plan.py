@@ -10,7 +10,8 @@ import pytest
 from titan_gitops.changes import Action, LiveState, LiveTask
 from titan_gitops.errors import PlanError
 from titan_gitops.plan import PlanOptions, build_plan
-from titan_gitops.render.plan_json import plan_to_dict, render_plan_json
+from titan_gitops.planfile import plan_to_dict
+from titan_gitops.render.plan_json import render_plan_json
 from titan_gitops.render.text import render_plan_text
 
 SCHEMA = {"type": "object", "properties": {"name": {"type": "string"}}}

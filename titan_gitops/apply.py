@@ -1,0 +1,335 @@
+"""Stage: carry out exactly a Plan through the client, safely, and report every outcome truthfully.
+
+Order and guards (DESIGN.md "Identity, ownership, safety"):
+
+    stale check ──▶ creates ──▶ updates + renames ──▶ deletes ──▶ convergence check
+                     (parallel within a step; a step starts only when the previous one ended;
+                      deletes run only if every earlier change succeeded)
+
+A create whose outcome is unknown (the connection dropped after sending) is never re-sent blindly:
+the live listing is read again and the task adopted by name if it exists.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from titan_gitops.changes import Action, Change, FieldChange, LiveTask, Plan
+from titan_gitops.diff import (
+    canonical_hash,
+    diff_bodies,
+    get_pointer,
+    is_sensitive_placeholder,
+    normalise_task,
+    set_pointer,
+)
+from titan_gitops.errors import ApiError, NotFound, OutcomeUnknown, StalePlan, TitanGitopsError
+from titan_gitops.plan import fingerprint, scope_digest, scope_of
+
+if TYPE_CHECKING:
+    from titan_gitops.client import TitanClient
+
+
+class Status(enum.Enum):
+    """What happened to one change."""
+
+    APPLIED = "applied"
+    RECONCILED = "reconciled"  # outcome was unknown; re-listing settled it
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The journal entry of one change."""
+
+    change: Change
+    status: Status
+    message: str = ""
+    task_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ApplyReport:
+    """Every outcome, and whether the service now matches the plan."""
+
+    outcomes: tuple[Outcome, ...]
+    converged: bool
+    # Fields the service stored differently from what was sent, per task name.
+    mismatches: tuple[tuple[str, tuple[FieldChange, ...]], ...] = ()
+    interrupted: bool = False
+    secrets: frozenset[str] = field(default=frozenset(), repr=False)
+
+    @property
+    def ok(self) -> bool:
+        """True when every change applied and the service converged."""
+        return self.converged and all(
+            o.status in (Status.APPLIED, Status.RECONCILED) for o in self.outcomes
+        )
+
+    def count(self, status: Status, action: Action | None = None) -> int:
+        """How many outcomes have `status` (and `action`, when given)."""
+        return sum(
+            1
+            for o in self.outcomes
+            if o.status is status and (action is None or o.change.action is action)
+        )
+
+
+Progress = Callable[[Outcome, int, int], None]
+
+
+# --- the stale check ---------------------------------------------------------------------------
+
+
+def check_plan_is_fresh(plan: Plan, live: Iterable[LiveTask]) -> None:
+    """Refuse a plan whose live objects moved since it was made.
+
+    Raises:
+        StalePlan: naming every task that was edited, deleted or appeared in scope.
+    """
+    current = scope_of(plan.namespace, plan.managed_names, live)
+    by_id = {t.task_id: t for t in current}
+    planned = {fp.task_id for fp in plan.fingerprints}
+    moved: list[str] = []
+    for fp in plan.fingerprints:
+        now = by_id.get(fp.task_id)
+        if now is None:
+            moved.append(f"task '{fp.name}' (id {fp.task_id}) no longer exists")
+        elif fingerprint(now) != fp:
+            moved.append(
+                f"task '{fp.name}' (id {fp.task_id}) was changed "
+                f"(updated_at {fp.updated_at} → {now.updated_at})"
+            )
+    for task in current:
+        if task.task_id not in planned:
+            moved.append(f"task '{task.name}' (id {task.task_id}) appeared in the plan's scope")
+    if not moved and scope_digest(current) != plan.scope_digest:
+        moved.append("the set of tasks in the plan's scope changed")
+    if not moved:
+        return
+    raise StalePlan(
+        "the saved plan is stale; live tasks changed since it was made:\n  "
+        + "\n  ".join(moved)
+        + "\nRun plan again."
+    )
+
+
+def resolve_sensitive_values(plan: Plan, desired_bodies: Mapping[str, dict[str, Any]]) -> Plan:
+    """Put the clear sensitive values back into a saved plan's request bodies.
+
+    `desired_bodies` maps task names to their freshly validated bodies (variables substituted
+    from the environment). Every value must hash to what the plan recorded.
+
+    Raises:
+        StalePlan: a task is missing, or a sensitive value differs from the planned one.
+    """
+    from dataclasses import replace
+
+    changes: list[Change] = []
+    for change in plan.changes:
+        body = change.request_body
+        if not change.sensitive_pointers or body is None:
+            changes.append(change)
+            continue
+        fresh = desired_bodies.get(change.name)
+        if fresh is None:
+            raise StalePlan(f"task '{change.name}' is no longer defined; run plan again")
+        resolved: dict[str, Any] = dict(body)
+        for pointer in sorted(change.sensitive_pointers):
+            placeholder = get_pointer(body, pointer)
+            if not is_sensitive_placeholder(placeholder):
+                continue
+            value = get_pointer(fresh, pointer)
+            if value is None or canonical_hash(value) != placeholder["sha256"]:
+                raise StalePlan(
+                    f"task '{change.name}': the sensitive value at {pointer} differs from the "
+                    "one planned (check the TITAN_VAR_ variables); run plan again"
+                )
+            top = pointer.split("/")[1]
+            resolved[top] = _deep_copy(resolved[top])
+            set_pointer(resolved, pointer, value)
+        changes.append(replace(change, request_body=resolved))
+    return replace(plan, changes=tuple(changes))
+
+
+def _deep_copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _deep_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_deep_copy(v) for v in value]
+    return value
+
+
+# --- carrying out ------------------------------------------------------------------------------
+
+
+class _Runner:
+    def __init__(self, client: TitanClient, stop: threading.Event) -> None:
+        self.client = client
+        self.stop = stop
+
+    def run(self, change: Change) -> Outcome:
+        if self.stop.is_set():
+            return Outcome(change, Status.SKIPPED, "not started: interrupted")
+        try:
+            if change.action is Action.CREATE:
+                return self._create(change)
+            if change.action in (Action.UPDATE, Action.RENAME):
+                assert change.task_id is not None
+                record = self.client.update_task(change.task_id, change.request_body or {})
+                return Outcome(change, Status.APPLIED, task_id=str(record.body().get("id")))
+            if change.action is Action.DELETE:
+                assert change.task_id is not None
+                try:
+                    self.client.delete_task(change.task_id)
+                except NotFound:
+                    return Outcome(change, Status.APPLIED, "already gone", change.task_id)
+                return Outcome(change, Status.APPLIED, task_id=change.task_id)
+        except TitanGitopsError as exc:
+            return Outcome(change, Status.FAILED, str(exc), change.task_id)
+        return Outcome(change, Status.SKIPPED, "nothing to do", change.task_id)
+
+    def _create(self, change: Change) -> Outcome:
+        body = change.request_body or {}
+        try:
+            record = self.client.create_task(body)
+            return Outcome(change, Status.APPLIED, task_id=str(record.body().get("id")))
+        except OutcomeUnknown as exc:
+            first_error = str(exc)
+        # The create may or may not have happened: look before sending it again.
+        try:
+            found = [r for r in self.client.list_tasks() if r.body().get("name") == change.name]
+        except ApiError as exc:
+            return Outcome(
+                change,
+                Status.FAILED,
+                f"outcome unknown ({first_error}) and the re-list failed: {exc}",
+            )
+        if len(found) > 1:
+            ids = ", ".join(str(r.body().get("id")) for r in found)
+            return Outcome(change, Status.FAILED, f"several live tasks now have this name: {ids}")
+        if found:
+            task_id = str(found[0].body().get("id"))
+            return Outcome(
+                change, Status.RECONCILED, "outcome was unknown; found live, adopted", task_id
+            )
+        try:
+            record = self.client.create_task(body)
+        except TitanGitopsError as exc:
+            return Outcome(change, Status.FAILED, f"outcome unknown twice: {exc}")
+        return Outcome(
+            change,
+            Status.RECONCILED,
+            "outcome was unknown; not found live, created again",
+            str(record.body().get("id")),
+        )
+
+
+def _run_step(
+    runner: _Runner,
+    changes: list[Change],
+    parallelism: int,
+    progress: Progress | None,
+    done: list[Outcome],
+    total: int,
+) -> list[Outcome]:
+    lock = threading.Lock()
+    outcomes: list[Outcome] = []
+
+    def one(change: Change) -> Outcome:
+        outcome = runner.run(change)
+        with lock:
+            done.append(outcome)
+            if progress is not None:
+                progress(outcome, len(done), total)
+        return outcome
+
+    with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
+        outcomes = list(pool.map(one, changes))
+    return outcomes
+
+
+def _verify(
+    client: TitanClient, outcomes: Iterable[Outcome]
+) -> tuple[bool, list[tuple[str, tuple[FieldChange, ...]]]]:
+    """Re-read what was touched; report fields stored differently from the plan."""
+    converged = True
+    mismatches: list[tuple[str, tuple[FieldChange, ...]]] = []
+    for outcome in outcomes:
+        if outcome.status not in (Status.APPLIED, Status.RECONCILED) or not outcome.task_id:
+            continue
+        change = outcome.change
+        try:
+            record = client.get_task(outcome.task_id)
+        except NotFound:
+            if change.action is not Action.DELETE:
+                converged = False
+                mismatches.append((change.name, ()))
+            continue
+        except ApiError:
+            converged = False
+            continue
+        if change.action is Action.DELETE:
+            converged = False
+            continue
+        stored = normalise_task(record.body(), ignore_fields=change.ignore_fields)
+        fields = tuple(
+            f
+            for f in diff_bodies(stored, change.after or {})
+            if not any(
+                f.pointer == p or f.pointer.startswith(p + "/") or p.startswith(f.pointer + "/")
+                for p in change.sensitive_pointers
+            )
+        )
+        if fields:
+            converged = False
+            mismatches.append((change.name, fields))
+    return converged, mismatches
+
+
+def apply_plan(
+    plan: Plan,
+    client: TitanClient,
+    *,
+    parallelism: int = 4,
+    progress: Progress | None = None,
+    stop: threading.Event | None = None,
+) -> ApplyReport:
+    """Apply `plan` in order and return the journal; never raises for a failed change."""
+    stop = stop or threading.Event()
+    runner = _Runner(client, stop)
+    steps: dict[int, list[Change]] = {}
+    for change in plan.actionable:
+        steps.setdefault(change.action.step, []).append(change)
+    total = len(plan.actionable)
+    done: list[Outcome] = []
+    journal: list[Outcome] = []
+    failed = False
+    for step in sorted(steps):
+        changes = steps[step]
+        is_delete_step = all(c.action is Action.DELETE for c in changes)
+        if (failed and is_delete_step) or stop.is_set():
+            why = (
+                "not run: an earlier change failed, and deletes run only after a clean apply"
+                if failed and not stop.is_set()
+                else "not started: interrupted"
+            )
+            journal.extend(Outcome(c, Status.SKIPPED, why, c.task_id) for c in changes)
+            continue
+        outcomes = _run_step(runner, changes, parallelism, progress, done, total)
+        journal.extend(outcomes)
+        failed = failed or any(o.status is Status.FAILED for o in outcomes)
+    converged, mismatches = _verify(client, journal)
+    return ApplyReport(
+        outcomes=tuple(journal),
+        converged=converged and not failed and not stop.is_set(),
+        mismatches=tuple(mismatches),
+        interrupted=stop.is_set(),
+        secrets=plan.secrets,
+    )

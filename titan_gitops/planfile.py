@@ -1,0 +1,180 @@
+"""The saved-plan format (`plan --out`, `apply --plan`): a Plan to and from versioned JSON.
+
+Sensitive values are stored only as `{"sensitive": true, "sha256": ...}`; `apply --plan`
+re-resolves them from the environment and refuses when a hash no longer matches.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from titan_gitops import __version__
+from titan_gitops.changes import Action, Change, FieldChange, Fingerprint, Note, Plan
+from titan_gitops.diff import get_pointer, sensitive_hash, set_pointer, split_pointer
+from titan_gitops.errors import InputError
+
+FORMAT_VERSION = "1"
+
+
+def hide_pointers(document: Any, pointers: frozenset[str]) -> Any:
+    """A copy of `document` with the values at `pointers` replaced by their hashes."""
+    if not isinstance(document, dict):
+        return document
+    out: dict[str, Any] = json.loads(json.dumps(document))
+    for pointer in sorted(pointers, key=len):
+        value = get_pointer(document, pointer)
+        if split_pointer(pointer) and value is not None:
+            set_pointer(out, pointer, sensitive_hash(value))
+    return out
+
+
+def _change_to_dict(change: Change) -> dict[str, Any]:
+    hidden = change.sensitive_pointers
+    return {
+        "action": change.action.value,
+        "name": change.name,
+        "id": change.task_id,
+        "previous_name": change.previous_name,
+        "reason": change.reason,
+        "source": change.source,
+        "breaking": list(change.breaking),
+        "fields": [
+            {
+                "path": f.path,
+                "pointer": f.pointer,
+                "before": sensitive_hash(f.before) if f.sensitive else f.before,
+                "after": sensitive_hash(f.after) if f.sensitive else f.after,
+                "sensitive": f.sensitive,
+            }
+            for f in change.fields
+        ],
+        "before": change.before,
+        "after": hide_pointers(change.after, hidden),
+        "request_body": hide_pointers(change.request_body, hidden),
+        "sensitive_pointers": sorted(hidden),
+        "ignore_fields": list(change.ignore_fields),
+    }
+
+
+def plan_to_dict(plan: Plan) -> dict[str, Any]:
+    """The JSON-ready form of a plan."""
+    counts = plan.counts()
+    return {
+        "format_version": FORMAT_VERSION,
+        "tool": "titan-gitops",
+        "tool_version": __version__,
+        "target": plan.target,
+        "directory": plan.directory,
+        "namespace": plan.namespace,
+        "managed_names": list(plan.managed_names),
+        "filtered": plan.filtered,
+        "filters": list(plan.filters),
+        "summary": {
+            **{k.replace("-", "_"): v for k, v in counts.items()},
+            "has_changes": plan.has_changes,
+            "breaking": sum(1 for c in plan.changes if c.breaking),
+        },
+        "changes": [_change_to_dict(c) for c in plan.changes],
+        "notes": [{"name": n.name, "id": n.task_id, "message": n.message} for n in plan.notes],
+        "warnings": list(plan.warnings),
+        "fingerprints": [
+            {"id": f.task_id, "name": f.name, "updated_at": f.updated_at, "digest": f.digest}
+            for f in plan.fingerprints
+        ],
+        "scope_digest": plan.scope_digest,
+        "change_digest": plan.change_digest,
+    }
+
+
+def _change_from_dict(data: dict[str, Any]) -> Change:
+    return Change(
+        action=Action(data["action"]),
+        name=data["name"],
+        reason=data.get("reason", ""),
+        task_id=data.get("id"),
+        previous_name=data.get("previous_name"),
+        before=data.get("before"),
+        after=data.get("after"),
+        request_body=data.get("request_body"),
+        fields=tuple(
+            FieldChange(
+                pointer=f["pointer"],
+                before=f.get("before"),
+                after=f.get("after"),
+                sensitive=bool(f.get("sensitive")),
+            )
+            for f in data.get("fields", [])
+        ),
+        breaking=tuple(data.get("breaking", [])),
+        source=data.get("source"),
+        sensitive_pointers=frozenset(data.get("sensitive_pointers", [])),
+        ignore_fields=tuple(data.get("ignore_fields", [])),
+    )
+
+
+def plan_from_dict(data: dict[str, Any]) -> Plan:
+    """A Plan from its JSON form.
+
+    Raises:
+        InputError: an unknown format version or a malformed document.
+    """
+    if data.get("format_version") != FORMAT_VERSION:
+        raise InputError(
+            f"unsupported saved-plan format_version {data.get('format_version')!r} "
+            f"(this titan-gitops reads {FORMAT_VERSION!r})"
+        )
+    try:
+        return Plan(
+            changes=tuple(_change_from_dict(c) for c in data["changes"]),
+            notes=tuple(
+                Note(name=n["name"], message=n["message"], task_id=n.get("id"))
+                for n in data.get("notes", [])
+            ),
+            namespace=data.get("namespace"),
+            filtered=bool(data.get("filtered")),
+            filters=tuple(data.get("filters", [])),
+            fingerprints=tuple(
+                Fingerprint(
+                    task_id=f["id"],
+                    name=f["name"],
+                    updated_at=f.get("updated_at"),
+                    digest=f["digest"],
+                )
+                for f in data.get("fingerprints", [])
+            ),
+            scope_digest=data["scope_digest"],
+            change_digest=data["change_digest"],
+            target=data.get("target", ""),
+            warnings=tuple(data.get("warnings", [])),
+            managed_names=tuple(data.get("managed_names", [])),
+            directory=data.get("directory", ""),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"the saved plan is malformed: {type(exc).__name__}: {exc}") from None
+
+
+def read_plan_file(path: Path) -> Plan:
+    """Read a saved plan.
+
+    Raises:
+        InputError: unreadable, not JSON, or not a plan of this format.
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the saved plan: {exc.strerror}") from None
+    except ValueError as exc:
+        raise InputError(f"{path}: the saved plan is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: the saved plan is not a JSON object")
+    return plan_from_dict(data)
+
+
+def write_plan_file(plan: Plan, path: Path, text: str) -> None:
+    """Write the rendered plan atomically (a reader never sees half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
