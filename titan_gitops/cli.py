@@ -134,6 +134,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from titan_gitops.connect import open_client
     from titan_gitops.pipeline import make_plan
     from titan_gitops.planfile import write_plan_file
+    from titan_gitops.render.markdown import render_plan_markdown
     from titan_gitops.render.plan_json import render_plan_json
     from titan_gitops.render.text import render_plan_text
     from titan_gitops.settings import resolve_target
@@ -151,6 +152,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         write_plan_file(plan, Path(args.out), render_plan_json(plan))
     if args.output == "json":
         sys.stdout.write(render_plan_json(plan))
+    elif args.output == "markdown":
+        sys.stdout.write(redact(render_plan_markdown(plan)))
     else:
         sys.stdout.write(redact(render_plan_text(plan, colour=_use_colour(args))))
         if args.out:
@@ -262,6 +265,39 @@ def cmd_apply(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_ERROR
 
 
+def cmd_drift(args: argparse.Namespace) -> int:
+    """Report live edits made outside git, missing tasks and unmanaged ones. Read-only."""
+    from titan_gitops.connect import open_client
+    from titan_gitops.pipeline import make_drift_report
+    from titan_gitops.planfile import plan_to_dict
+    from titan_gitops.render.markdown import render_plan_markdown
+    from titan_gitops.render.text import render_plan_text
+    from titan_gitops.render.values import mask_text
+
+    target = _resolve(args)
+    with open_client(target, announce=_warn) as client:
+        report = make_drift_report(
+            Path(args.directory), client, environ=os.environ, target=target.describe()
+        )
+    if args.output == "json":
+        data = {"drift": report.has_changes, **plan_to_dict(report)}
+        text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        sys.stdout.write(redact(mask_text(text, report.secrets)))
+    elif args.output == "markdown":
+        sys.stdout.write(
+            redact(render_plan_markdown(report, title="titan-gitops drift", drift=True))
+        )
+    else:
+        sys.stdout.write(redact(render_plan_text(report, colour=_use_colour(args), drift=True)))
+    return EXIT_CHANGES if report.has_changes else EXIT_OK
+
+
+def _resolve(args: argparse.Namespace) -> Any:
+    from titan_gitops.settings import resolve_target
+
+    return resolve_target(os.environ, api_url=args.api_url, token=args.token)
+
+
 def cmd_emulator_serve(args: argparse.Namespace) -> int:
     """Serve the local Titan Task Service emulator over HTTP."""
     from titan_gitops.emulator.serve import main as serve_main
@@ -356,7 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plan.add_argument("directory", metavar="DIR")
     plan.add_argument("--out", metavar="FILE", help="save the plan as JSON for 'apply --plan'")
-    plan.add_argument("--output", choices=("text", "json"), default="text")
+    plan.add_argument("--output", choices=("text", "json", "markdown"), default="text")
     plan.add_argument(
         "--detailed-exitcode",
         action="store_true",
@@ -378,6 +414,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     apply.add_argument("--output", choices=("text", "json"), default="text")
     apply.set_defaults(func=cmd_apply)
+
+    drift = sub.add_parser(
+        "drift",
+        parents=[common, target],
+        help="report what changed behind git's back (exit 2 on drift)",
+        description="Read-only: live edits made outside git, managed tasks missing live, "
+        "unmanaged tasks inside the namespace. Exit 0 in sync, 2 drift, 1 error.",
+    )
+    drift.add_argument("directory", metavar="DIR")
+    drift.add_argument("--output", choices=("text", "json", "markdown"), default="text")
+    drift.add_argument("--no-color", action="store_true", help="no colours (NO_COLOR works too)")
+    drift.set_defaults(func=cmd_drift)
 
     schema = sub.add_parser(
         "schema",

@@ -82,3 +82,14 @@ def run_apply(
         plan = replace(plan, secrets=plan.secrets | desired.secrets)
     check_plan_is_fresh(plan, fetch_tasks(client))
     return apply_plan(plan, client, parallelism=parallelism, progress=progress, stop=stop)
+
+
+def make_drift_report(
+    root: Path, client: TitanClient, *, environ: Mapping[str, str], target: str = ""
+) -> Plan:
+    """The plan that would bring live back to the definitions, read as a drift report.
+
+    Read-only, and never refused by the deletion guards: drift reports, it does not act.
+    """
+    options = PlanOptions(allow_deletes=2**31, allow_empty=True)
+    return make_plan(root, client, options, environ=environ, target=target)

@@ -50,8 +50,20 @@ def _field_lines(field: FieldChange, colour: bool) -> list[str]:
     return [f"      ~ {field.path}: {show_value(field.before)} → {show_value(field.after)}"]
 
 
-def _heading(change: Change) -> str:
+_DRIFT_WORDS = {
+    Action.CREATE: "missing live",
+    Action.UPDATE: "changed outside git",
+    Action.RENAME: "still under its previous name",
+    Action.DELETE: "unmanaged, inside the namespace",
+    Action.NO_OP: "in sync",
+}
+
+
+def _heading(change: Change, drift: bool = False) -> str:
     ident = f"id {change.task_id}" if change.task_id else ""
+    if drift:
+        words = _DRIFT_WORDS[change.action]
+        return f"  {change.action.symbol} {change.name}  ({words}{', ' + ident if ident else ''})"
     if change.action is Action.RENAME:
         detail = f"rename from '{change.previous_name}', {ident}"
     elif change.action is Action.CREATE:
@@ -61,11 +73,12 @@ def _heading(change: Change) -> str:
     return f"  {change.action.symbol} {change.name}  ({detail})"
 
 
-def render_change_text(change: Change, *, colour: bool = False) -> list[str]:
+def render_change_text(change: Change, *, colour: bool = False, drift: bool = False) -> list[str]:
     """The lines of one change block."""
     code = _COLOURS[change.action]
-    lines = [_paint(_heading(change), code, colour)]
-    lines.append(f"      # {change.reason}" + (f" ({change.source})" if change.source else ""))
+    lines = [_paint(_heading(change, drift), code, colour)]
+    if not drift:
+        lines.append(f"      # {change.reason}" + (f" ({change.source})" if change.source else ""))
     for reason in change.breaking:
         lines.append(_paint(f"      ! breaking: {reason}", "1;31", colour))
     if change.action is not Action.DELETE:
@@ -74,8 +87,10 @@ def render_change_text(change: Change, *, colour: bool = False) -> list[str]:
     return lines
 
 
-def render_plan_text(plan: Plan, *, colour: bool = False, show_no_op: bool = False) -> str:
-    """The whole plan as text, ending in the one-line summary."""
+def render_plan_text(
+    plan: Plan, *, colour: bool = False, show_no_op: bool = False, drift: bool = False
+) -> str:
+    """The whole plan (or, with `drift`, the drift report) as text, ending in a summary line."""
     lines: list[str] = []
     if plan.target:
         lines.append(f"Target: {plan.target}")
@@ -88,10 +103,14 @@ def render_plan_text(plan: Plan, *, colour: bool = False, show_no_op: bool = Fal
     shown = [c for c in plan.changes if show_no_op or c.action is not Action.NO_OP]
     if shown:
         lines.append("")
-        lines.append("titan-gitops will perform the following actions:")
+        lines.append(
+            "Live tasks differ from the definitions (field: live → definition):"
+            if drift
+            else "titan-gitops will perform the following actions:"
+        )
         for change in shown:
             lines.append("")
-            lines.extend(render_change_text(change, colour=colour))
+            lines.extend(render_change_text(change, colour=colour, drift=drift))
     if plan.notes:
         lines.append("")
         for note in plan.notes:
@@ -99,7 +118,7 @@ def render_plan_text(plan: Plan, *, colour: bool = False, show_no_op: bool = Fal
             label = f"{note.name}{ident}: " if note.name else ""
             lines.append(f"  = {label}{note.message}")
     lines.append("")
-    lines.append(summary_line(plan))
+    lines.append(drift_summary_line(plan) if drift else summary_line(plan))
     return mask_text("\n".join(lines).lstrip("\n"), plan.secrets) + "\n"
 
 
@@ -112,3 +131,17 @@ def summary_line(plan: Plan) -> str:
         f"Plan: {n['create']} to create, {n['update']} to update, "
         f"{n['rename']} to rename, {n['delete']} to delete."
     )
+
+
+def drift_summary_line(plan: Plan) -> str:
+    """`Drift: 1 changed outside git, …` or `No drift. …`."""
+    if not plan.has_changes:
+        return "No drift. Live tasks match the definitions."
+    n = plan.counts()
+    parts = [
+        f"{n['update']} changed outside git",
+        f"{n['create']} missing live",
+        f"{n['rename']} still under a previous name",
+        f"{n['delete']} unmanaged in the namespace",
+    ]
+    return "Drift: " + ", ".join(parts) + "."
