@@ -292,6 +292,30 @@ def cmd_drift(args: argparse.Namespace) -> int:
     return EXIT_CHANGES if report.has_changes else EXIT_OK
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write live tasks out as definition files."""
+    from titan_gitops.connect import open_client
+    from titan_gitops.export import export_tasks
+    from titan_gitops.fetch import fetch_tasks
+
+    target = _resolve(args)
+    with open_client(target, announce=_warn) as client:
+        tasks = fetch_tasks(client)
+    report = export_tasks(
+        tasks,
+        Path(args.out),
+        namespace=args.namespace,
+        only=tuple(args.only),
+        force=args.force,
+    )
+    _print(
+        f"Exported {report.tasks} task{'s' * (report.tasks != 1)} to {args.out}: "
+        f"{len(report.written)} file{'s' * (len(report.written) != 1)} written, "
+        f"{len(report.unchanged)} unchanged."
+    )
+    return EXIT_OK
+
+
 def _resolve(args: argparse.Namespace) -> Any:
     from titan_gitops.settings import resolve_target
 
@@ -426,6 +450,22 @@ def build_parser() -> argparse.ArgumentParser:
     drift.add_argument("--output", choices=("text", "json", "markdown"), default="text")
     drift.add_argument("--no-color", action="store_true", help="no colours (NO_COLOR works too)")
     drift.set_defaults(func=cmd_drift)
+
+    export = sub.add_parser(
+        "export",
+        parents=[common, target],
+        help="write live tasks out as definition files (to adopt existing tasks)",
+        description="Write live tasks as definition files: a plan right after is empty.",
+    )
+    export.add_argument("--out", required=True, metavar="DIR", help="where to write the files")
+    export.add_argument("--namespace", metavar="PREFIX", help="only tasks whose name starts so")
+    export.add_argument(
+        "--only", action="append", default=[], metavar="GLOB", help="only these task names"
+    )
+    export.add_argument(
+        "--force", action="store_true", help="overwrite files titan-gitops did not write"
+    )
+    export.set_defaults(func=cmd_export)
 
     schema = sub.add_parser(
         "schema",
