@@ -499,7 +499,11 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        # argparse exits 2 on a usage error; 2 means "changes" to plan and drift, so use 1.
+        return EXIT_OK if exc.code in (0, None) else EXIT_ERROR
     debug: bool = getattr(args, "debug", False)
     _configure_logging(debug)
     func: Any = args.func
