@@ -316,6 +316,128 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """Trigger an execution of a task; optionally wait, export and check the results."""
+    import time
+
+    from titan_gitops.connect import open_client
+    from titan_gitops.redact import register_secret
+    from titan_gitops.run import (
+        check_records,
+        read_secret_payload,
+        records_of,
+        resolve_task,
+        secret_strings,
+    )
+
+    secret_payload = None
+    if args.secret_payload:
+        secret_payload = read_secret_payload(Path(args.secret_payload))
+        for value in secret_strings(secret_payload):
+            register_secret(value)
+    wait = args.wait or bool(args.export or args.csv or args.check_schema)
+    target = _resolve(args)
+    with open_client(target, announce=_warn) as client:
+        task = resolve_task(client, args.task)
+        execution = client.run_task(str(task["id"]), secret_payload=secret_payload).body()
+        execution_id = str(execution.get("id"))
+        _warn(f"Started execution {execution_id} of '{task.get('name')}'.")
+        if not wait:
+            _print(execution_id)
+            return EXIT_OK
+        interactive = sys.stderr.isatty()
+        started = time.monotonic()
+        last: list[str] = [""]
+        spinner = "|/-\\"
+
+        def on_poll(record: Any) -> None:
+            status = str(record.body().get("status"))
+            elapsed = time.monotonic() - started
+            if interactive:
+                frame = spinner[int(elapsed * 4) % len(spinner)]
+                sys.stderr.write(f"\r\x1b[K{frame} {execution_id}: {status} ({elapsed:.0f}s)")
+                sys.stderr.flush()
+            elif status != last[0]:
+                _warn(f"execution {execution_id}: {status}")
+            last[0] = status
+
+        final = client.wait_for_execution(
+            execution_id, timeout=args.timeout, interval=args.interval, on_poll=on_poll
+        ).body()
+        if interactive:
+            sys.stderr.write("\n")
+        status = str(final.get("status"))
+        _warn(f"Execution {execution_id} ended: {status}.")
+        if status in ("failed", "cancelled"):
+            return EXIT_ERROR
+        code = EXIT_OK
+        if status == "completed_with_errors":
+            _warn("warning: the execution completed with errors")
+            code = EXIT_ERROR if args.strict else EXIT_OK
+        if args.export or args.check_schema:
+            data = client.export_results(execution_id, fmt="json")
+            assert isinstance(data, bytes)
+            if args.export:
+                out = Path(args.export)
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_bytes(data)
+                _warn(f"Wrote the JSON results to {out}.")
+            if args.check_schema:
+                violations = check_records(records_of(data), task.get("output_schema"))
+                for violation in violations:
+                    _warn(f"schema: {violation}")
+                if violations:
+                    _warn("error: exported records do not match the task's output_schema")
+                    code = EXIT_ERROR
+                else:
+                    _warn("Every exported record matches the task's output_schema.")
+        if args.csv:
+            out = Path(args.csv)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            client.download_results_csv(execution_id, dest=out)
+            _warn(f"Wrote the CSV results to {out}.")
+    return code
+
+
+def cmd_executions(args: argparse.Namespace) -> int:
+    """List, inspect and control executions."""
+    from titan_gitops.connect import open_client
+
+    target = _resolve(args)
+    with open_client(target, announce=_warn) as client:
+        action = args.executions_command
+        if action == "list":
+            if args.task:
+                from titan_gitops.run import resolve_task
+
+                task = resolve_task(client, args.task)
+                records = client.list_task_executions(str(task["id"]))
+            else:
+                records = client.list_executions()
+            rows = [r.body() for r in records]
+            if args.output == "json":
+                _print(json.dumps(rows, indent=2, sort_keys=True))
+            else:
+                for row in rows:
+                    _print(
+                        f"{row.get('id')}  {row.get('status')!s:22s} "
+                        f"task {row.get('task_id')}  {row.get('created_at', '')}"
+                    )
+            return EXIT_OK
+        operations = {
+            "get": client.get_execution,
+            "pause": client.pause_execution,
+            "resume": client.resume_execution,
+            "stop": client.stop_execution,
+        }
+        record = operations[action](args.execution_id).body()
+        if args.output == "json":
+            _print(json.dumps(record, indent=2, sort_keys=True))
+        else:
+            _print(f"{record.get('id')}  {record.get('status')}")
+    return EXIT_OK
+
+
 def _resolve(args: argparse.Namespace) -> Any:
     from titan_gitops.settings import resolve_target
 
@@ -466,6 +588,52 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="overwrite files titan-gitops did not write"
     )
     export.set_defaults(func=cmd_export)
+
+    run = sub.add_parser(
+        "run",
+        parents=[common, target],
+        help="trigger an execution of a task; wait, export and check its results",
+        description="Trigger an execution. Exit 0 on completed, 1 on failed or cancelled "
+        "(completed_with_errors: 0 with a warning, 1 with --strict).",
+    )
+    run.add_argument("task", metavar="TASK", help="the task's name or id")
+    run.add_argument("--wait", action="store_true", help="wait until the execution ends")
+    run.add_argument("--timeout", type=float, default=600.0, metavar="S", help="seconds to wait")
+    run.add_argument("--interval", type=float, default=3.0, metavar="S", help=argparse.SUPPRESS)
+    run.add_argument("--export", metavar="FILE", help="write the JSON results here (waits)")
+    run.add_argument("--csv", metavar="FILE", help="write the CSV results here (waits)")
+    run.add_argument(
+        "--secret-payload", metavar="FILE", help="a JSON object sent as secret_payload"
+    )
+    run.add_argument(
+        "--check-schema",
+        action="store_true",
+        help="check every exported record against the task's output_schema (waits)",
+    )
+    run.add_argument(
+        "--strict", action="store_true", help="completed_with_errors counts as a failure"
+    )
+    run.set_defaults(func=cmd_run)
+
+    executions = sub.add_parser(
+        "executions", parents=[common], help="list, inspect and control executions"
+    )
+    ex_sub = executions.add_subparsers(dest="executions_command", metavar="ACTION")
+    ex_list = ex_sub.add_parser("list", parents=[common, target], help="list executions")
+    ex_list.add_argument("--task", metavar="TASK", help="only this task's (name or id)")
+    ex_list.add_argument("--output", choices=("text", "json"), default="text")
+    ex_list.set_defaults(func=cmd_executions)
+    for name, text in (
+        ("get", "show one execution"),
+        ("pause", "pause a running execution"),
+        ("resume", "resume a paused execution"),
+        ("stop", "stop an execution (it ends as cancelled)"),
+    ):
+        ex = ex_sub.add_parser(name, parents=[common, target], help=text)
+        ex.add_argument("execution_id", metavar="ID")
+        ex.add_argument("--output", choices=("text", "json"), default="text")
+        ex.set_defaults(func=cmd_executions)
+    executions.set_defaults(func=lambda _args: _usage(executions))
 
     schema = sub.add_parser(
         "schema",
