@@ -1,0 +1,80 @@
+"""A real `titan-gitops emulator serve` process on a loopback port, and a way to run the CLI."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+TOKEN = "e2e-canary-token-5d1f0c"
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Served:
+    url: str
+    process: subprocess.Popen[str]
+
+
+def start_emulator(*extra: str) -> Served:
+    """Start `emulator serve` on a free port and wait for its listening line."""
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "titan_gitops", "emulator", "serve",
+            "--port", "0", "--token", TOKEN, "--execution-seconds", "0.3", *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    assert process.stderr is not None
+    for _ in range(50):
+        line = process.stderr.readline()
+        match = re.search(r"listening on (http://\S+)", line)
+        if match:
+            return Served(url=match.group(1), process=process)
+        if not line and process.poll() is not None:
+            break
+    process.kill()
+    raise RuntimeError("the emulator did not start")
+
+
+@pytest.fixture
+def emulator() -> Iterator[Served]:
+    served = start_emulator()
+    try:
+        yield served
+    finally:
+        served.process.terminate()
+        served.process.wait(timeout=10)
+
+
+def run_cli(
+    *args: str,
+    url: str | None,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    stdin: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed CLI as a subprocess."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("TITAN_")}
+    environ.pop("CI", None)
+    environ.pop("GITHUB_ACTIONS", None)
+    if url is not None:
+        environ.update({"TITAN_API_URL": url, "TITAN_TOKEN": TOKEN})
+    environ.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "titan_gitops", *args],
+        cwd=cwd or REPO,
+        env=environ,
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=120,
+    )
