@@ -1,0 +1,22 @@
+"""TitanClient and the wire records it returns: the one place that speaks to the Task Service."""
+
+from titan_gitops.client.client import ExecutionTimeout, TitanClient
+from titan_gitops.client.records import (
+    DatasetRecord,
+    ExecutionRecord,
+    Page,
+    TaskRecord,
+    TemplateRecord,
+    WireRecord,
+)
+
+__all__ = [
+    "DatasetRecord",
+    "ExecutionRecord",
+    "ExecutionTimeout",
+    "Page",
+    "TaskRecord",
+    "TemplateRecord",
+    "TitanClient",
+    "WireRecord",
+]

@@ -1,0 +1,70 @@
+"""Wire records the Task Service returns: small pydantic models that keep every field they are sent.
+
+Only the fields the client itself relies on are typed; everything else the server adds is kept as
+is (`extra="allow"`), so `body()` gives back exactly what the server returned, for diffing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+
+class WireRecord(BaseModel):
+    """Base of every record: tolerant of extra fields, never coercing what it was sent."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    def body(self) -> dict[str, Any]:
+        """Every field the server returned (and only those), as plain JSON values."""
+        return self.model_dump(mode="json", exclude_unset=True)
+
+
+class TaskRecord(WireRecord):
+    """A task as the service returns it."""
+
+    id: str
+    name: str
+    status: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+
+
+class TemplateRecord(WireRecord):
+    """A template as the service returns it (read-only for clients)."""
+
+    id: str
+    slug: str | None = None
+    name: str | None = None
+    action_type: str | None = None
+
+
+class ExecutionRecord(WireRecord):
+    """One execution of a task."""
+
+    id: str
+    task_id: str | None = None
+    status: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+
+
+class DatasetRecord(WireRecord):
+    """Dataset-level output metadata of an execution (fields are not documented: all kept)."""
+
+    id: str | None = None
+
+
+RecordT = TypeVar("RecordT", bound=WireRecord)
+
+
+@dataclass(frozen=True)
+class Page(Generic[RecordT]):
+    """One page of a list route; `total` is None when the service sent no `meta`."""
+
+    items: tuple[RecordT, ...]
+    total: int | None
+    limit: int
+    offset: int

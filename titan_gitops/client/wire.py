@@ -1,0 +1,145 @@
+"""The Task Service envelope: unwrapping `success`/`data`, and turning failures into typed errors.
+
+Error text is built from the method, the path, the status and the server's own code and message
+only, and every known secret (the token, a secret payload) is scrubbed from the server's words,
+because a server may echo what it was sent.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from titan_gitops.errors import (
+    ApiError,
+    ApiUnavailable,
+    AuthError,
+    BadRequest,
+    NotFound,
+    RateLimited,
+)
+
+MESSAGE_LIMIT = 300
+PREFIX_LIMIT = 80
+_SCOPE = re.compile(r"\b([a-z][a-z_]*:(?:read|write|admin))\b")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def scrub_text(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every secret replaced by `***` and control characters dropped."""
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return _CONTROL.sub("", text)
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, marked with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def quote_prefix(content: bytes, secrets: Iterable[str]) -> str:
+    """A short, safe quotation of a body we could not understand."""
+    text = content[: PREFIX_LIMIT * 4].decode("utf-8", errors="replace").strip()
+    text = shorten(scrub_text(" ".join(text.split()), secrets), PREFIX_LIMIT)
+    return repr(text) if text else "an empty body"
+
+
+def parse_json(content: bytes) -> Any:
+    """The JSON value of a body, or raise ValueError."""
+    return json.loads(content.decode("utf-8"))
+
+
+def error_class(status: int) -> type[ApiError]:
+    """The error type for an HTTP status."""
+    if status in (401, 403):
+        return AuthError
+    if status == 404:
+        return NotFound
+    if status == 400:
+        return BadRequest
+    if status == 429:
+        return RateLimited
+    if status >= 500:
+        return ApiUnavailable
+    return ApiError
+
+
+def read_error(content: bytes, secrets: Iterable[str]) -> tuple[str | None, str]:
+    """The (code, message) the server gave for a failure, from either error shape it uses.
+
+    The standard envelope is `{"success": false, "error": {"code", "message"}}`; the media route
+    answers `{"error": "<message>"}`. Anything else is quoted briefly.
+    """
+    try:
+        payload = parse_json(content)
+    except ValueError:
+        return None, f"the service answered with a non-JSON body: {quote_prefix(content, secrets)}"
+    if isinstance(payload, dict):
+        error = payload.get("error")
+        if isinstance(error, dict):
+            code = error.get("code")
+            message = error.get("message")
+            code_text = scrub_text(str(code), secrets)[:60] if code is not None else None
+            text = scrub_text(str(message), secrets) if message is not None else "(no message)"
+            return code_text, shorten(text, MESSAGE_LIMIT)
+        if isinstance(error, str):
+            return None, shorten(scrub_text(error, secrets), MESSAGE_LIMIT)
+    return None, f"the service answered with an unexpected body: {quote_prefix(content, secrets)}"
+
+
+def build_error(
+    status: int,
+    content: bytes,
+    *,
+    method: str,
+    path: str,
+    secrets: Iterable[str],
+) -> ApiError:
+    """The typed error for a non-2xx answer."""
+    secrets = tuple(secrets)
+    code, message = read_error(content, secrets)
+    cls = error_class(status)
+    if cls is AuthError:
+        found = _SCOPE.search(message) if status == 403 else None
+        scope = found.group(1) if found else None
+        if scope:
+            message = f"{message} (the token lacks the '{scope}' scope)"
+        return AuthError(message, scope=scope, method=method, path=path, status=status, code=code)
+    return cls(message, method=method, path=path, status=status, code=code)
+
+
+def unwrap_envelope(
+    content: bytes,
+    *,
+    status: int,
+    method: str,
+    path: str,
+    secrets: Iterable[str],
+    require_data: bool = True,
+) -> tuple[Any, dict[str, Any]]:
+    """The `data` and the whole envelope of a 2xx answer.
+
+    Raises:
+        ApiError: the body is not JSON, not an envelope, says `success: false`, or lacks `data`.
+    """
+    secrets = tuple(secrets)
+
+    def malformed(what: str) -> ApiError:
+        return ApiError(
+            f"{what}: {quote_prefix(content, secrets)}", method=method, path=path, status=status
+        )
+
+    try:
+        payload = parse_json(content)
+    except ValueError:
+        raise malformed("the service answered with a non-JSON body") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("success"), bool):
+        raise malformed("the service answered without the success envelope")
+    if payload["success"] is not True:
+        code, message = read_error(content, secrets)
+        raise ApiError(message, method=method, path=path, status=status, code=code)
+    if require_data and "data" not in payload:
+        raise malformed("the service's envelope has no data")
+    return payload.get("data"), payload
