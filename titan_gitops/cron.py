@@ -1,0 +1,121 @@
+"""Strict cron checking: 5 fields (no @daily nicknames), no reversed ranges, must fire soon.
+
+croniter (imported only when a schedule is present) proves the expression fires; the strict
+grammar here refuses what croniter quietly accepts (a 6th seconds field, `5-1`, `L`, `#`, `?`, `H`).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+
+NICKNAMES = {
+    "@hourly": "0 * * * *",
+    "@daily": "0 0 * * *",
+    "@weekly": "0 0 * * 0",
+    "@monthly": "0 0 1 * *",
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+}
+_FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
+    ("minute", 0, 59, {}),
+    ("hour", 0, 23, {}),
+    ("day of month", 1, 31, {}),
+    (
+        "month",
+        1,
+        12,
+        {
+            m: i
+            for i, m in enumerate(
+                [
+                    "JAN",
+                    "FEB",
+                    "MAR",
+                    "APR",
+                    "MAY",
+                    "JUN",
+                    "JUL",
+                    "AUG",
+                    "SEP",
+                    "OCT",
+                    "NOV",
+                    "DEC",
+                ],
+                1,
+            )
+        },
+    ),
+    (
+        "day of week",
+        0,
+        7,
+        {d: i for i, d in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"])},
+    ),
+)
+_ITEM = re.compile(r"^(\*|[A-Za-z0-9]+(?:-[A-Za-z0-9]+)?)(?:/([0-9]+))?$")
+HORIZON = timedelta(days=5 * 366)
+
+
+def _value(text: str, low: int, high: int, names: dict[str, int], field: str) -> int:
+    if text.isdigit():
+        value = int(text)
+    elif text.upper() in names:
+        value = names[text.upper()]
+    else:
+        raise ValueError(f"{field}: {text!r} is not a number")
+    if not low <= value <= high:
+        raise ValueError(f"{field}: {value} is outside {low}-{high}")
+    return value
+
+
+def _check_field(text: str, low: int, high: int, names: dict[str, int], field: str) -> None:
+    for item in text.split(","):
+        match = _ITEM.match(item)
+        if match is None:
+            raise ValueError(f"{field}: {item!r} is not a plain value, range, list or step")
+        base, step = match.groups()
+        if step is not None and int(step) < 1:
+            raise ValueError(f"{field}: step must be at least 1")
+        if base == "*":
+            continue
+        start, _, end = base.partition("-")
+        first = _value(start, low, high, names, field)
+        if end:
+            last = _value(end, low, high, names, field)
+            if last < first:
+                raise ValueError(f"{field}: range {base} runs backwards; write {end}-{start}?")
+
+
+@lru_cache(maxsize=1024)
+def check_cron(expression: str) -> str | None:
+    """None when `expression` is a valid schedule that fires within 5 years, else why not."""
+    text = expression.strip()
+    if text.startswith("@"):
+        # Titan documents 5-field cron only; a nickname would be refused by the service.
+        spelled = NICKNAMES.get(text.lower())
+        hint = f"; write {spelled!r}" if spelled else ""
+        return f"{text} is not supported: Titan takes a 5-field cron expression{hint}"
+    fields = text.split()
+    if len(fields) != 5:
+        return f"cron needs exactly 5 fields (minute hour day month weekday), found {len(fields)}"
+    try:
+        for value, (field, low, high, names) in zip(fields, _FIELDS, strict=True):
+            _check_field(value, low, high, names, field)
+    except ValueError as exc:
+        return str(exc)
+    return _check_fires(text)
+
+
+def _check_fires(text: str) -> str | None:
+    from croniter import CroniterError, croniter
+
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    try:
+        following = croniter(text, now).get_next(datetime)
+    except (CroniterError, ValueError, KeyError, OverflowError):
+        return "the schedule never fires"
+    if not isinstance(following, datetime) or following - now > HORIZON:
+        return "the schedule does not fire in the next 5 years"
+    return None

@@ -1,0 +1,1 @@
+"""Pure renderers: plan, report and problems → text, JSON, Markdown, annotations."""

@@ -1,0 +1,135 @@
+"""JSON-Schema helpers for `output_schema` / `payload_schema`: meta-schema checks, local refs only.
+
+jsonschema is imported only when a schema is present; meta-schema checks are cached by a hash of
+the canonical JSON of the schema, and instance validators are built once per schema.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
+
+Path_ = tuple[str | int, ...]
+_REF_KEYS = ("$ref", "$dynamicRef", "$recursiveRef")
+
+
+def _digest(schema: Any) -> str:
+    canonical = json.dumps(schema, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def find_remote_refs(schema: Any, path: Path_ = ()) -> Iterator[tuple[Path_, str]]:
+    """Every `$ref`-like keyword whose target is not inside the schema (`#...`)."""
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            if key in _REF_KEYS and isinstance(value, str) and not value.startswith("#"):
+                yield (*path, key), value
+            else:
+                yield from find_remote_refs(value, (*path, key))
+    elif isinstance(schema, list):
+        for index, item in enumerate(schema):
+            yield from find_remote_refs(item, (*path, index))
+
+
+def find_dangling_refs(schema: Any, node: Any, path: Path_ = ()) -> Iterator[tuple[Path_, str]]:
+    """Every local `#/...` reference whose JSON pointer finds nothing in `schema`."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str) and value.startswith("#/"):
+                if not _resolves(schema, value[2:]):
+                    yield (*path, key), value
+            else:
+                yield from find_dangling_refs(schema, value, (*path, key))
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from find_dangling_refs(schema, item, (*path, index))
+
+
+def _resolves(schema: Any, pointer: str) -> bool:
+    from urllib.parse import unquote
+
+    node = schema
+    for raw in pointer.split("/"):
+        step = unquote(raw).replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and step in node:
+            node = node[step]
+        elif isinstance(node, list) and step.isdigit() and int(step) < len(node):
+            node = node[int(step)]
+        else:
+            return False
+    return True
+
+
+_CHECKED: dict[str, list[tuple[Path_, str]]] = {}
+
+
+def check_schema(schema: dict[str, Any]) -> list[tuple[Path_, str]]:
+    """Problems of `schema` as (path inside it, message): meta-schema errors and remote refs."""
+    key = _digest(schema)
+    cached = _CHECKED.get(key)
+    if cached is not None:
+        return cached
+    problems = [
+        (path, f"{target!r} is not a local reference; only '#/...' is allowed (nothing is fetched)")
+        for path, target in find_remote_refs(schema)
+    ]
+    problems += [
+        (path, f"{target!r} points at nothing in this schema")
+        for path, target in find_dangling_refs(schema, schema)
+    ]
+    cls = _validator_class(schema)
+    if cls is None:
+        _CHECKED[key] = problems = [
+            *problems,
+            (("$schema",), f"unknown $schema {schema.get('$schema')!r}; omit it for Draft 2020-12"),
+        ]
+        return problems
+    meta = _meta_validator(cls.__name__)
+    for error in sorted(meta.iter_errors(schema), key=lambda e: list(map(str, e.path))):
+        problems.append((tuple(error.absolute_path), f"invalid JSON Schema: {error.message}"))
+    _CHECKED[key] = problems
+    return problems
+
+
+def _validator_class(schema: dict[str, Any]) -> Any:
+    """The validator class `$schema` names (2020-12 when absent), or None when it is unknown."""
+    from jsonschema.validators import Draft202012Validator, validator_for
+
+    meta = schema.get("$schema")
+    if meta is None:
+        return Draft202012Validator
+    if not isinstance(meta, str):
+        return None
+    return validator_for(schema, default=None)
+
+
+@lru_cache(maxsize=16)
+def _meta_validator(name: str) -> Any:
+    import jsonschema.validators
+
+    cls = getattr(jsonschema.validators, name)
+    # The format checker makes the meta-schema's `format: regex` catch a broken `pattern`.
+    return cls(cls.META_SCHEMA, format_checker=cls.FORMAT_CHECKER)
+
+
+_VALIDATORS: dict[str, Any] = {}
+
+
+def validate_instance(schema: dict[str, Any], instance: Any) -> list[tuple[Path_, str]]:
+    """Errors of `instance` against a schema already checked clean (no remote resolution)."""
+    key = _digest(schema)
+    validator = _VALIDATORS.get(key)
+    if validator is None:
+        from referencing import Registry
+
+        validator = _validator_class(schema)(schema, registry=Registry())
+        _VALIDATORS[key] = validator
+    try:
+        errors = sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.path)))
+        return [(tuple(e.absolute_path), e.message) for e in errors]
+    except Exception as exc:
+        # An unresolvable local reference surfaces only here; it is the schema's problem.
+        return [((), f"the schema cannot be applied: {type(exc).__name__}")]
