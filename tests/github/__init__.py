@@ -1,0 +1,1 @@
+"""Tests of the GitHub Action: its pure parts, and its entry point end to end."""

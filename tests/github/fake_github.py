@@ -1,0 +1,162 @@
+"""A small fake of the GitHub REST endpoints the Action uses, served on loopback from a thread.
+
+Comments and issues created through it are written by a bot account, as GITHUB_TOKEN's are.
+Lists are paginated with a small page size and `Link: rel="next"`, so pagination is exercised.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import urllib.parse
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+BOT = {"login": "github-actions[bot]", "type": "Bot"}
+HUMAN = {"login": "octocat", "type": "User"}
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    body: Any
+
+
+@dataclass
+class FakeGitHub:
+    token: str
+    repository: str = "acme/tasks"
+    page_size: int = 2
+    forbid_writes: bool = False
+    comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    issues: dict[int, dict[str, Any]] = field(default_factory=dict)
+    commit_pulls: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    requests: list[Recorded] = field(default_factory=list)
+    base_url: str = ""
+    _next_id: int = 1000
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    def add_comment(self, number: int, body: str, user: dict[str, str] = BOT) -> dict[str, Any]:
+        comment = {"id": self.new_id(), "body": body, "user": dict(user)}
+        self.comments.setdefault(number, []).append(comment)
+        return comment
+
+    def posted_bodies(self) -> list[str]:
+        return [json.dumps(r.body) for r in self.requests if r.body is not None]
+
+    # --- routing ----------------------------------------------------------------------------
+
+    def handle(self, method: str, path: str, query: dict[str, str], body: Any) -> tuple[int, Any]:
+        prefix = f"/repos/{self.repository}"
+        if not path.startswith(prefix + "/"):
+            return 404, {"message": "Not Found"}
+        rest = path[len(prefix) :]
+        writing = method in ("POST", "PATCH")
+        if writing and self.forbid_writes:
+            return 403, {"message": "Resource not accessible by integration"}
+        if m := re.fullmatch(r"/issues/(\d+)/comments", rest):
+            number = int(m.group(1))
+            if method == "GET":
+                return 200, list(self.comments.get(number, []))
+            if method == "POST":
+                return 201, self.add_comment(number, body["body"])
+        if m := re.fullmatch(r"/issues/comments/(\d+)", rest):
+            for comments in self.comments.values():
+                for comment in comments:
+                    if comment["id"] == int(m.group(1)) and method == "PATCH":
+                        comment["body"] = body["body"]
+                        return 200, comment
+            return 404, {"message": "Not Found"}
+        if rest == "/issues":
+            if method == "GET":
+                state = query.get("state", "open")
+                return 200, [
+                    i for i in self.issues.values() if state == "all" or i["state"] == state
+                ]
+            if method == "POST":
+                number = self.new_id()
+                issue = {
+                    "number": number,
+                    "title": body["title"],
+                    "body": body["body"],
+                    "state": "open",
+                    "user": dict(BOT),
+                }
+                self.issues[number] = issue
+                return 201, issue
+        if (m := re.fullmatch(r"/issues/(\d+)", rest)) and method == "PATCH":
+            found = self.issues.get(int(m.group(1)))
+            if found is None:
+                return 404, {"message": "Not Found"}
+            found.update(body)
+            return 200, found
+        if (m := re.fullmatch(r"/commits/([0-9a-f]+)/pulls", rest)) and method == "GET":
+            return 200, list(self.commit_pulls.get(m.group(1), []))
+        return 404, {"message": "Not Found"}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def _serve(self) -> None:
+        fake = self.server.fake
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        body = json.loads(raw) if raw else None
+        parts = urllib.parse.urlsplit(self.path)
+        query = dict(urllib.parse.parse_qsl(parts.query))
+        extra: dict[str, str] = {}
+        with fake._lock:
+            fake.requests.append(Recorded(self.command, parts.path, body))
+            if self.headers.get("Authorization") != f"Bearer {fake.token}":
+                status, data = 401, {"message": "Bad credentials"}
+            else:
+                status, data = fake.handle(self.command, parts.path, query, body)
+            if self.command == "GET" and isinstance(data, list):
+                per_page = min(int(query.get("per_page", "30")), fake.page_size)
+                page = int(query.get("page", "1"))
+                start = (page - 1) * per_page
+                if start + per_page < len(data):
+                    nxt = {**query, "page": str(page + 1), "per_page": str(per_page)}
+                    link = f"{fake.base_url}{parts.path}?{urllib.parse.urlencode(nxt)}"
+                    extra["Link"] = f'<{link}>; rel="next"'
+                data = data[start : start + per_page]
+        payload = json.dumps(data).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in extra.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = _serve
+    do_POST = _serve
+    do_PATCH = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    fake: FakeGitHub
+
+
+def start_fake_github(fake: FakeGitHub) -> _Server:
+    server = _Server(("127.0.0.1", 0), _Handler)
+    server.fake = fake
+    fake.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    ).start()
+    return server

@@ -1,0 +1,88 @@
+"""action.yml and the example workflows: the rules the linters do not check for us."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+REPO = Path(__file__).resolve().parents[2]
+WORKFLOWS = sorted((REPO / "examples" / "workflows").glob("*.yml"))
+PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+ISSUE_INPUTS = {
+    "command", "directory", "api-url", "token", "github-token", "parallelism", "comment",
+    "allow-deletes", "allow-unreviewed", "fail-on-drift", "python-version",
+}  # fmt: skip
+ISSUE_OUTPUTS = {
+    "exit-code", "has-changes", "creates", "updates", "renames", "deletes", "plan-json", "drift",
+}  # fmt: skip
+
+
+def load(path: Path) -> Any:
+    return YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def action() -> Any:
+    return load(REPO / "action.yml")
+
+
+def test_inputs_and_outputs_are_exactly_the_documented_ones(action: Any) -> None:
+    assert set(action["inputs"]) == ISSUE_INPUTS
+    assert set(action["outputs"]) == ISSUE_OUTPUTS
+    for name, output in action["outputs"].items():
+        assert output["value"] == f"${{{{ steps.run.outputs.{name} }}}}"
+
+
+def test_every_run_step_has_a_shell_and_no_expression(action: Any) -> None:
+    runs = [s for s in action["runs"]["steps"] if "run" in s]
+    assert runs
+    for step in runs:
+        assert step["shell"] == "bash"
+        assert "${{" not in step["run"]
+
+
+def test_every_input_but_python_version_reaches_the_script_through_env(action: Any) -> None:
+    step = next(s for s in action["runs"]["steps"] if s.get("id") == "run")
+    assert step["run"].strip() == "python -m titan_gitops.github"
+    found = [re.fullmatch(r"\$\{\{ inputs\.([\w-]+) \}\}", v) for v in step["env"].values()]
+    assert all(found), "every env value is exactly one input"
+    assert {m.group(1) for m in found if m} == ISSUE_INPUTS - {"python-version"}
+
+
+def test_setup_python_is_pinned_by_sha_to_v6_or_later() -> None:
+    text = (REPO / "action.yml").read_text(encoding="utf-8")
+    match = re.search(r"uses: (actions/setup-python@[0-9a-f]{40}) # v(\d+)\.", text)
+    assert match is not None
+    assert int(match.group(2)) >= 6
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_workflows_are_least_privilege_and_pinned(path: Path) -> None:
+    workflow = load(path)
+    assert workflow["permissions"] == {}
+    for job in workflow["jobs"].values():
+        assert job["permissions"], "each job names what it needs"
+        assert "write-all" not in str(job["permissions"])
+        assert job["environment"].startswith("titan-${{ matrix.team }}")
+        assert len(job["strategy"]["matrix"]["include"]) >= 2
+        for step in job["steps"]:
+            if "uses" in step:
+                assert PINNED.match(step["uses"]), step["uses"]
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False
+            assert "run" not in step or "${{" not in step["run"]
+
+
+def test_apply_runs_on_main_one_at_a_time_per_environment() -> None:
+    workflow = load(REPO / "examples" / "workflows" / "apply.yml")
+    assert workflow["on"]["push"]["branches"] == ["main"]
+    job = workflow["jobs"]["apply"]
+    assert job["concurrency"]["group"] == "titan-gitops-apply-${{ matrix.team }}"
+    assert job["concurrency"]["cancel-in-progress"] is False
+    assert job["environment"] == "titan-${{ matrix.team }}"
+    assert set(job["permissions"]) == {"contents", "pull-requests"}
+    assert job["permissions"]["pull-requests"] == "read"

@@ -1,0 +1,1 @@
+"""The GitHub Action's glue: inputs, workflow commands, PR comment, approval, drift issue."""

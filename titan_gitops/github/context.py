@@ -1,0 +1,205 @@
+"""What the Action runs with: its inputs (TG_* variables set by action.yml) and GitHub's context.
+
+Composite actions receive no INPUT_* variables, so action.yml maps each input to a TG_* variable
+through `env:`. The event payload is read from `GITHUB_EVENT_PATH`; every field is optional and
+checked, since a malformed payload must become a message, not a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from titan_gitops.errors import ConfigError
+
+COMMANDS = ("plan", "apply", "drift", "validate")
+_TRUE = ("true", "yes", "1", "on")
+_FALSE = ("false", "no", "0", "off", "")
+
+
+def _text(environ: Mapping[str, str], name: str) -> str:
+    return environ.get(name, "").strip()
+
+
+def parse_flag(value: str, *, name: str, default: bool) -> bool:
+    """A true/false input; empty means `default`.
+
+    Raises:
+        ConfigError: anything other than true/false (and their usual spellings).
+    """
+    lowered = value.strip().lower()
+    if not lowered:
+        return default
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ConfigError(f"input {name} must be true or false, got {value!r}")
+
+
+def parse_count(value: str, *, name: str) -> int | None:
+    """A non-negative whole number input; empty means unset.
+
+    Raises:
+        ConfigError: not a non-negative whole number.
+    """
+    text = value.strip()
+    if not text:
+        return None
+    if not re.fullmatch(r"\d{1,9}", text):
+        raise ConfigError(f"input {name} must be a whole number, got {value!r}")
+    return int(text)
+
+
+@dataclass(frozen=True)
+class ActionInputs:
+    """The action's inputs, parsed."""
+
+    command: str
+    directory: str
+    api_url: str
+    token: str = field(repr=False)
+    github_token: str = field(repr=False)
+    parallelism: int = 4
+    comment: bool = True
+    allow_deletes: int | None = None
+    allow_unreviewed: bool = False
+    fail_on_drift: bool = True
+
+
+def read_inputs(environ: Mapping[str, str]) -> ActionInputs:
+    """Parse the TG_* variables.
+
+    Raises:
+        ConfigError: an unknown command or a malformed value.
+    """
+    command = _text(environ, "TG_COMMAND").lower() or "plan"
+    if command not in COMMANDS:
+        raise ConfigError(f"input command must be one of {', '.join(COMMANDS)}, got {command!r}")
+    parallelism = parse_count(_text(environ, "TG_PARALLELISM"), name="parallelism")
+    if parallelism is not None and not 1 <= parallelism <= 32:
+        raise ConfigError(f"input parallelism must be between 1 and 32, got {parallelism}")
+    return ActionInputs(
+        command=command,
+        directory=_text(environ, "TG_DIRECTORY") or ".",
+        api_url=_text(environ, "TG_API_URL"),
+        token=environ.get("TG_TOKEN", "").strip(),
+        github_token=environ.get("TG_GITHUB_TOKEN", "").strip(),
+        parallelism=parallelism or 4,
+        comment=parse_flag(_text(environ, "TG_COMMENT"), name="comment", default=True),
+        allow_deletes=parse_count(_text(environ, "TG_ALLOW_DELETES"), name="allow-deletes"),
+        allow_unreviewed=parse_flag(
+            _text(environ, "TG_ALLOW_UNREVIEWED"), name="allow-unreviewed", default=False
+        ),
+        fail_on_drift=parse_flag(
+            _text(environ, "TG_FAIL_ON_DRIFT"), name="fail-on-drift", default=True
+        ),
+    )
+
+
+def _get(data: Any, *path: str) -> Any:
+    for key in path:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+@dataclass(frozen=True)
+class GitHubContext:
+    """The parts of GitHub's run context the Action relies on."""
+
+    event_name: str
+    repository: str
+    ref: str
+    sha: str
+    api_url: str
+    server_url: str
+    run_id: str
+    default_branch: str = ""
+    pull_number: int | None = None
+    pull_head_sha: str = ""
+    is_fork: bool = False
+    output_path: Path | None = None
+    summary_path: Path | None = None
+    workspace: Path | None = None
+    temp_dir: Path | None = None
+
+    @property
+    def run_url(self) -> str:
+        """The link to this workflow run (empty when unknown)."""
+        if not (self.server_url and self.repository and self.run_id):
+            return ""
+        return f"{self.server_url}/{self.repository}/actions/runs/{self.run_id}"
+
+    @property
+    def on_default_branch_push(self) -> bool:
+        """True for a push event to the repository's default branch."""
+        return (
+            self.event_name == "push"
+            and bool(self.default_branch)
+            and self.ref == f"refs/heads/{self.default_branch}"
+        )
+
+
+def read_event(path: str) -> dict[str, Any]:
+    """The event payload, or an empty mapping when there is none.
+
+    Raises:
+        ConfigError: the file exists but is not a JSON object.
+    """
+    if not path:
+        return {}
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read GITHUB_EVENT_PATH: {exc.strerror}") from None
+    except ValueError:
+        raise ConfigError("GITHUB_EVENT_PATH is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ConfigError("GITHUB_EVENT_PATH does not hold a JSON object")
+    return data
+
+
+def _path(environ: Mapping[str, str], name: str) -> Path | None:
+    value = _text(environ, name)
+    return Path(value) if value else None
+
+
+def read_context(environ: Mapping[str, str]) -> GitHubContext:
+    """GitHub's context from the runner's variables and the event payload.
+
+    Raises:
+        ConfigError: an unreadable event payload.
+    """
+    event = read_event(_text(environ, "GITHUB_EVENT_PATH"))
+    pull = event.get("pull_request")
+    number = _get(pull, "number")
+    head_repo = _str(_get(pull, "head", "repo", "full_name"))
+    base_repo = _str(_get(pull, "base", "repo", "full_name"))
+    return GitHubContext(
+        event_name=_text(environ, "GITHUB_EVENT_NAME"),
+        repository=_text(environ, "GITHUB_REPOSITORY"),
+        ref=_text(environ, "GITHUB_REF"),
+        sha=_text(environ, "GITHUB_SHA"),
+        api_url=(_text(environ, "GITHUB_API_URL") or "https://api.github.com").rstrip("/"),
+        server_url=(_text(environ, "GITHUB_SERVER_URL") or "https://github.com").rstrip("/"),
+        run_id=_text(environ, "GITHUB_RUN_ID"),
+        default_branch=_str(_get(event, "repository", "default_branch")),
+        pull_number=number if isinstance(number, int) and not isinstance(number, bool) else None,
+        pull_head_sha=_str(_get(pull, "head", "sha")),
+        # A deleted fork has no head repo: treat it as a fork too (its token is read-only).
+        is_fork=isinstance(pull, dict) and (not head_repo or head_repo != base_repo),
+        output_path=_path(environ, "GITHUB_OUTPUT"),
+        summary_path=_path(environ, "GITHUB_STEP_SUMMARY"),
+        workspace=_path(environ, "GITHUB_WORKSPACE"),
+        temp_dir=_path(environ, "RUNNER_TEMP"),
+    )

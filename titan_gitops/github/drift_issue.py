@@ -1,0 +1,155 @@
+"""The drift command and its issue: one open issue per definitions directory, found by a marker.
+
+Drift appears: open it. Drift persists: rewrite the same issue's body. Drift gone: comment and
+close it. Only bot-written issues are considered, so a hand-written issue is never edited.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from titan_gitops.errors import LoadError, ValidationFailed
+from titan_gitops.github.context import ActionInputs, GitHubContext
+from titan_gitops.github.outbox import Outbox
+from titan_gitops.github.rest import GitHubError, GitHubRest
+from titan_gitops.github.steps import (
+    EXIT_ERROR,
+    EXIT_OK,
+    SUMMARY_PLAN_CHARS,
+    open_github,
+    plan_outputs,
+    report_invalid,
+    resolve_action_target,
+    save_plan,
+)
+from titan_gitops.github.sticky import (
+    COMMENT_BUDGET,
+    cap_comment,
+    is_bot_comment,
+    normalise_directory,
+    quote_directory,
+)
+from titan_gitops.redact import redact
+from titan_gitops.render.markdown import escape_code
+
+
+def format_drift_marker(directory: str) -> str:
+    """The hidden marker that identifies the drift issue of `directory`."""
+    return f"<!-- titan-gitops:drift dir={quote_directory(directory)} -->"
+
+
+def drift_issue_title(directory: str) -> str:
+    """The drift issue's title."""
+    return f"titan-gitops: drift in {normalise_directory(directory)}"
+
+
+def find_drift_issue(issues: Iterable[dict[str, Any]], directory: str) -> dict[str, Any] | None:
+    """The open, bot-written issue carrying the drift marker of `directory`."""
+    marker = format_drift_marker(directory)
+    for issue in issues:
+        body = issue.get("body")
+        if isinstance(body, str) and marker in body and is_bot_comment(issue):
+            return issue
+    return None
+
+
+def compose_drift_issue(markdown: str, *, directory: str, run_url: str) -> str:
+    """The issue body: marker, the drift report, where it was seen; under GitHub's limit."""
+    seen = f"Seen by [this workflow run]({run_url})." if run_url else "Seen by a scheduled check."
+    footer = (
+        f"{seen} This issue is updated by every drift check of "
+        f"<code>{escape_code(normalise_directory(directory))}</code> and closed when the "
+        "live tasks match the definitions again."
+    )
+    body = format_drift_marker(directory) + "\n" + markdown.rstrip()
+    capped = cap_comment(
+        body,
+        overflow_note="_The report was cut to fit; the full report is in the run's step summary._",
+        limit=COMMENT_BUDGET - len(footer) - 2,
+    )
+    return f"{capped}\n\n{footer}\n"
+
+
+def sync_drift_issue(
+    rest: GitHubRest, *, directory: str, drift: bool, body: str, run_url: str
+) -> str:
+    """Open, update or close the directory's drift issue; returns what was done, for the log.
+
+    Raises:
+        GitHubError: a call failed.
+    """
+    issue = find_drift_issue(rest.list_issues("open"), directory)
+    if drift:
+        if issue is None:
+            created = rest.create_issue(drift_issue_title(directory), body)
+            return f"opened drift issue #{created.get('number')}"
+        rest.update_issue(int(issue["number"]), body=body)
+        return f"updated drift issue #{issue['number']}"
+    if issue is None:
+        return "no drift issue to close"
+    where = f" ([run]({run_url}))" if run_url else ""
+    rest.create_issue_comment(
+        int(issue["number"]),
+        f"Drift is gone{where}: the live tasks match the definitions again. Closing.",
+    )
+    rest.update_issue(int(issue["number"]), state="closed", state_reason="completed")
+    return f"closed drift issue #{issue['number']}"
+
+
+def run_drift(
+    inputs: ActionInputs, context: GitHubContext, out: Outbox, environ: Mapping[str, str]
+) -> int:
+    """Compare live with the definitions; keep one drift issue per directory up to date."""
+    target = resolve_action_target(inputs, environ)
+    from titan_gitops.connect import open_client
+    from titan_gitops.pipeline import make_drift_report
+    from titan_gitops.render.markdown import render_plan_markdown
+    from titan_gitops.render.text import render_plan_text
+
+    root = Path(inputs.directory)
+    where = normalise_directory(inputs.directory)
+    title = f"titan-gitops drift: {where}"
+    try:
+        with open_client(target) as client:
+            report = make_drift_report(root, client, environ=environ, target=target.describe())
+    except (ValidationFailed, LoadError) as exc:
+        return report_invalid(exc, out, root, f"{title}: invalid definitions")
+    out.mask_registered()
+    path = save_plan(report, context, "drift", inputs.directory)
+    out.log(render_plan_text(report, drift=True))
+    drift = report.has_changes
+    out.set_outputs({**plan_outputs(report, path), "drift": "true" if drift else "false"})
+    out.summary(
+        redact(render_plan_markdown(report, title=title, drift=True, max_chars=SUMMARY_PLAN_CHARS))
+    )
+    rest = open_github(inputs, context) if inputs.comment else None
+    if rest is not None:
+        body = compose_drift_issue(
+            redact(render_plan_markdown(report, title=title, drift=True)),
+            directory=inputs.directory,
+            run_url=context.run_url,
+        )
+        out.check(body, what="drift issue")
+        with rest:
+            try:
+                done = sync_drift_issue(
+                    rest,
+                    directory=inputs.directory,
+                    drift=drift,
+                    body=body,
+                    run_url=context.run_url,
+                )
+            except GitHubError as exc:
+                if exc.status != 403:
+                    raise
+                done = "could not update the drift issue (HTTP 403: the token lacks issues: write)"
+                out.warning(done)
+        out.log(done)
+        out.summary(f"_{html.escape(done)}._\n")
+    if drift and inputs.fail_on_drift:
+        out.error(f"drift found in {where}: see the step summary")
+        return EXIT_ERROR
+    return EXIT_OK

@@ -1,0 +1,162 @@
+"""The apply command on a merge: only on the default branch, only what the review saw."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from titan_gitops.errors import ConfigError, LoadError, ValidationFailed
+from titan_gitops.github.approval import ApprovalVerdict, decide_approval, find_merged_pull
+from titan_gitops.github.context import ActionInputs, GitHubContext
+from titan_gitops.github.outbox import Outbox
+from titan_gitops.github.steps import (
+    EXIT_ERROR,
+    EXIT_OK,
+    SUMMARY_PLAN_CHARS,
+    open_github,
+    plan_outputs,
+    report_invalid,
+    resolve_action_target,
+    save_plan,
+)
+from titan_gitops.github.sticky import ApprovalRecord, find_sticky_comment, normalise_directory
+from titan_gitops.redact import redact
+from titan_gitops.render.markdown import escape_code, escape_text, fence
+
+if TYPE_CHECKING:
+    from titan_gitops.apply import ApplyReport, Outcome
+    from titan_gitops.changes import Plan
+    from titan_gitops.client import TitanClient
+
+
+def run_apply_command(
+    inputs: ActionInputs, context: GitHubContext, out: Outbox, environ: Mapping[str, str]
+) -> int:
+    """Apply on a push to the default branch, only what the merged pull request's review saw."""
+    if not context.on_default_branch_push:
+        branch = context.default_branch or "unknown"
+        raise ConfigError(
+            f"apply runs only on a push to the default branch ({branch}); this run is a "
+            f"{context.event_name or 'unknown'} event on {context.ref or 'an unknown ref'}: "
+            "merge a reviewed pull request instead"
+        )
+    target = resolve_action_target(inputs, environ)
+    # Imported only once the run is allowed: a refusal needs none of the planning machinery.
+    from titan_gitops.connect import open_client
+    from titan_gitops.pipeline import make_plan
+    from titan_gitops.plan import PlanOptions
+    from titan_gitops.render.markdown import render_plan_markdown
+    from titan_gitops.render.report import render_report_text, summary_line
+    from titan_gitops.render.text import render_plan_text
+
+    root = Path(inputs.directory)
+    where = normalise_directory(inputs.directory)
+    title = f"titan-gitops apply: {where}"
+    with open_client(target) as client:
+        try:
+            plan = make_plan(
+                root,
+                client,
+                PlanOptions(allow_deletes=inputs.allow_deletes),
+                environ=environ,
+                target=target.describe(),
+            )
+        except (ValidationFailed, LoadError) as exc:
+            return report_invalid(exc, out, root, f"{title}: invalid definitions")
+        out.mask_registered()
+        path = save_plan(plan, context, "plan", inputs.directory)
+        out.log(render_plan_text(plan))
+        out.set_outputs(plan_outputs(plan, path))
+        if not plan.has_changes:
+            out.summary(
+                f"### {escape_text(title)}\n\n**No changes.** Live tasks match the definitions.\n"
+            )
+            return EXIT_OK
+        verdict = check_approval(plan, inputs, context)
+        summary = redact(render_plan_markdown(plan, title=title, max_chars=SUMMARY_PLAN_CHARS))
+        out.summary(summary + "\n" + render_verdict(verdict))
+        if not verdict.approved:
+            out.error(verdict.message)
+            return EXIT_ERROR
+        out.log(verdict.message)
+        report = apply_until_cancelled(plan, client, environ, root, inputs.parallelism, out)
+    text = render_report_text(report)
+    out.log(text)
+    line = summary_line(report)
+    out.summary(f"#### Apply report\n\n{fence(redact(text))}\n\n**{escape_text(redact(line))}**\n")
+    if not report.ok:
+        out.error(line)
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+def apply_until_cancelled(
+    plan: Plan,
+    client: TitanClient,
+    environ: Mapping[str, str],
+    root: Path,
+    parallelism: int,
+    out: Outbox,
+) -> ApplyReport:
+    """Apply; a cancelled job (SIGINT, then SIGTERM) starts nothing new and still reports."""
+    import signal
+    import threading
+
+    from titan_gitops.pipeline import run_apply
+    from titan_gitops.render.report import describe_outcome
+
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    def progress(outcome: Outcome, done: int, total: int) -> None:
+        out.log(f"[{done}/{total}] {describe_outcome(outcome)}")
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return run_apply(
+            plan,
+            client,
+            environ=environ,
+            root=root,
+            parallelism=parallelism,
+            progress=progress,
+            stop=stop,
+        )
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def check_approval(plan: Plan, inputs: ActionInputs, context: GitHubContext) -> ApprovalVerdict:
+    """Find the merged pull request's reviewed change set and compare the fresh plan with it."""
+    record: ApprovalRecord | None = None
+    rest = open_github(inputs, context)
+    if rest is None:
+        source = "no github-token was given to read the pull request"
+    else:
+        with rest:
+            pull = find_merged_pull(rest.list_commit_pulls(context.sha), context.sha)
+            if pull is None:
+                source = f"no merged pull request produced commit {context.sha[:12]}"
+            else:
+                number = int(pull["number"])
+                source = f"pull request #{number}"
+                found = find_sticky_comment(rest.list_issue_comments(number), inputs.directory)
+                record = found[1] if found is not None else None
+    return decide_approval(plan, record, allow_unreviewed=inputs.allow_unreviewed, source=source)
+
+
+def render_verdict(verdict: ApprovalVerdict) -> str:
+    """The approval verdict for the summary, with the unreviewed changes named."""
+    icon = "✅" if verdict.approved else "⛔"
+    # The message is our own wording (numbers and commit ids, no user text): HTML-escaping is
+    # enough, and keeps it readable in the raw summary.
+    text = f"{icon} **{html.escape(verdict.message)}**\n"
+    if verdict.unreviewed:
+        names = ", ".join(f"<code>{escape_code(n)}</code>" for n in verdict.unreviewed)
+        text += f"\nNot reviewed: {names}\n"
+    return text

@@ -1,0 +1,160 @@
+"""Everything the Action hands to GitHub passes here: log lines, annotations, outputs, summary.
+
+Log lines are redacted; the summary and every posted body go through the secret guard first.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from titan_gitops.errors import Problem
+from titan_gitops.github.context import GitHubContext
+from titan_gitops.github.guard import ensure_no_secrets
+from titan_gitops.github.workflow import (
+    Annotation,
+    append_summary,
+    emit_masks,
+    format_annotation,
+    split_annotations,
+    write_outputs,
+)
+from titan_gitops.redact import redact, registered_secrets
+from titan_gitops.render.markdown import escape_text
+
+
+def annotation_file(path_text: str, root: Path, workspace: Path | None) -> str:
+    """A problem's file as GitHub wants it: relative to the repository root."""
+    path = Path(path_text)
+    if not path.is_absolute():
+        for candidate in (path, root / path):
+            if candidate.exists():
+                path = candidate
+                break
+    base = (workspace or Path.cwd()).resolve()
+    try:
+        return path.resolve().relative_to(base).as_posix()
+    except (ValueError, OSError):
+        return path_text
+
+
+def problem_to_annotation(problem: Problem, root: Path, workspace: Path | None) -> Annotation:
+    """One validation problem as a file/line annotation."""
+    message = f"{problem.field}: {problem.message}" if problem.field else problem.message
+    return Annotation(
+        level="error" if problem.severity == "error" else "warning",
+        message=message,
+        file=annotation_file(problem.path, root, workspace),
+        line=problem.line,
+        col=problem.col,
+    )
+
+
+def escape_cell(text: str) -> str:
+    """A user string inside a Markdown table cell: no HTML, no pipe, no mention, one line."""
+    text = html.escape(text, quote=False).replace("|", "\\|")
+    return re.sub(r"@(?=\w)", "@\u2060", text).replace("\r", " ").replace("\n", " ")
+
+
+def render_problems_markdown(problems: Sequence[Problem], *, hidden: int) -> str:
+    """Every problem as a Markdown table, saying how many had no annotation of their own."""
+    rows = ["| | File | Line | Problem |", "|---|---|---:|---|"]
+    for p in problems:
+        icon = "❌" if p.severity == "error" else "⚠️"
+        what = f"{p.field}: {p.message}" if p.field else p.message
+        rows.append(
+            f"| {icon} | <code>{escape_cell(p.path)}</code> | {p.line} | {escape_cell(what)} |"
+        )
+    text = "\n".join(rows)
+    if hidden:
+        text += (
+            f"\n\n_GitHub shows 10 annotations of each level per step: {hidden} more "
+            f"problem{'s' * (hidden != 1)} appear{'s' * (hidden == 1)} only in this table._"
+        )
+    return text + "\n"
+
+
+class Outbox:
+    """The Action's single way out to the log, the runner's files and GitHub."""
+
+    def __init__(
+        self,
+        context: GitHubContext,
+        tokens: Iterable[str],
+        stream: TextIO | None = None,
+        *,
+        masked: Iterable[str] = (),
+    ) -> None:
+        self._context = context
+        self._tokens = frozenset(t for t in tokens if t)
+        self._stream = stream or sys.stdout
+        # Values whose masks were already printed (by run_action, before anything else).
+        self._masked: set[str] = set(masked)
+        self.outputs: dict[str, str] = {}
+
+    def secrets(self) -> frozenset[str]:
+        """The tokens and every secret registered so far (substituted values included)."""
+        return self._tokens | registered_secrets()
+
+    def mask(self, values: Iterable[str]) -> None:
+        """`::add-mask::` every value not masked yet."""
+        fresh = [v for v in values if v and v not in self._masked]
+        self._masked.update(fresh)
+        emit_masks(fresh, self._stream)
+
+    def mask_registered(self) -> None:
+        """Mask secrets registered since the last call (before printing what used them)."""
+        self.mask(sorted(self.secrets()))
+
+    def log(self, text: str) -> None:
+        """A line (or block) for the job log, secrets masked."""
+        self._stream.write(redact(text).rstrip("\n") + "\n")
+        self._stream.flush()
+
+    def error(self, message: str) -> None:
+        """A top-level error annotation."""
+        self.log(format_annotation(Annotation(level="error", message=redact(message), title="")))
+
+    def warning(self, message: str) -> None:
+        """A top-level warning annotation."""
+        self.log(format_annotation(Annotation(level="warning", message=redact(message), title="")))
+
+    def check(self, text: str, *, what: str) -> str:
+        """Return `text` if it is safe to post, else raise SecretLeak."""
+        ensure_no_secrets(text, self.secrets(), what=what)
+        return text
+
+    def summary(self, markdown: str) -> None:
+        """Append to the step summary, after the secret guard."""
+        append_summary(self._context.summary_path, self.check(markdown, what="step summary"))
+
+    def annotate(self, notes: Sequence[Annotation]) -> int:
+        """Emit what GitHub will show; return how many were left for the summary."""
+        shown, rest = split_annotations(notes)
+        for note in shown:
+            self.log(format_annotation(note))
+        return len(rest)
+
+    def report_problems(self, problems: Sequence[Problem], root: Path, *, title: str) -> None:
+        """Annotations for the first problems, the full table in the summary."""
+        notes = [problem_to_annotation(p, root, self._context.workspace) for p in problems]
+        hidden = self.annotate(notes)
+        for problem in problems:
+            self.log(str(problem))
+        self.summary(
+            f"### {escape_text(title)}\n\n" + render_problems_markdown(problems, hidden=hidden)
+        )
+
+    def set_outputs(self, values: Mapping[str, str]) -> None:
+        """Record outputs (written once, at the end, by `flush_outputs`)."""
+        self.outputs.update(values)
+
+    def flush_outputs(self) -> None:
+        """Write the recorded outputs to `$GITHUB_OUTPUT`."""
+        self.check("\n".join(self.outputs.values()), what="outputs")
+        write_outputs(self._context.output_path, self.outputs)
+        self.outputs = {}

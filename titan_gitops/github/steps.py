@@ -1,0 +1,141 @@
+"""Steps the Action's commands share: refusals, the Titan target, outputs, plan file, validate."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import urllib.parse
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from titan_gitops.errors import ConfigError, LoadError, Problem, ValidationFailed
+from titan_gitops.github.context import ActionInputs, GitHubContext
+from titan_gitops.github.outbox import Outbox
+from titan_gitops.github.rest import GitHubRest
+from titan_gitops.github.sticky import normalise_directory
+from titan_gitops.redact import register_secret
+from titan_gitops.render.markdown import escape_code, escape_text
+
+if TYPE_CHECKING:
+    from titan_gitops.changes import Plan
+    from titan_gitops.settings import Target
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+# The step summary holds the whole plan; the 1 MiB summary limit leaves room for the rest.
+SUMMARY_PLAN_CHARS = 900_000
+
+
+def refuse_pull_request_target(context: GitHubContext) -> None:
+    """Refuse `pull_request_target`: it hands secrets to a run a pull request can steer.
+
+    Raises:
+        ConfigError: always, for that event.
+    """
+    if context.event_name == "pull_request_target":
+        raise ConfigError(
+            "refusing to run on pull_request_target: it runs with the repository's secrets and "
+            "write token while a pull request controls the definitions; use pull_request"
+        )
+
+
+def resolve_action_target(inputs: ActionInputs, environ: Mapping[str, str]) -> Target:
+    """The Titan target from the inputs; an empty api-url is an error, never the emulator.
+
+    Raises:
+        ConfigError: no api-url, no token, or a malformed URL.
+    """
+    from titan_gitops.settings import resolve_target
+
+    if not inputs.api_url:
+        raise ConfigError(
+            "input api-url is empty: set it to the Titan API origin (for example "
+            "https://api.webscraping.titannet.io); the Action never plans against the embedded "
+            "emulator by accident"
+        )
+    return resolve_target(environ, api_url=inputs.api_url, token=inputs.token)
+
+
+def open_github(inputs: ActionInputs, context: GitHubContext) -> GitHubRest | None:
+    """A GitHub REST client, or None when no github-token was given.
+
+    Raises:
+        ConfigError: GITHUB_API_URL would send the token in clear text off this machine.
+    """
+    if not inputs.github_token:
+        return None
+    parts = urllib.parse.urlsplit(context.api_url)
+    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+        raise ConfigError("GITHUB_API_URL must be https (plain http only on loopback)")
+    return GitHubRest(context.api_url, inputs.github_token, context.repository)
+
+
+def save_plan(plan: Plan, context: GitHubContext, kind: str, directory: str) -> Path:
+    """Write the plan JSON under RUNNER_TEMP and return its path (the plan-json output)."""
+    from titan_gitops.planfile import write_plan_file
+    from titan_gitops.render.plan_json import render_plan_json
+
+    base = context.temp_dir or Path(tempfile.gettempdir())
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", normalise_directory(directory)).strip("-.") or "root"
+    path = base / "titan-gitops" / f"{kind}-{slug}.json"
+    write_plan_file(plan, path, render_plan_json(plan))
+    return path
+
+
+def plan_outputs(plan: Plan, path: Path) -> dict[str, str]:
+    """The counting outputs every planning command sets."""
+    counts = plan.counts()
+    return {
+        "has-changes": "true" if plan.has_changes else "false",
+        "creates": str(counts["create"]),
+        "updates": str(counts["update"]),
+        "renames": str(counts["rename"]),
+        "deletes": str(counts["delete"]),
+        "plan-json": str(path),
+    }
+
+
+def report_invalid(exc: ValidationFailed | LoadError, out: Outbox, root: Path, title: str) -> int:
+    """Annotate and summarise invalid definitions; returns the exit code."""
+    problems: list[Problem] = exc.problems if isinstance(exc, ValidationFailed) else [exc.problem]
+    out.mask_registered()
+    out.report_problems(problems, root, title=title)
+    out.error(f"{title}: {exc}")
+    return EXIT_ERROR
+
+
+# --- validate ------------------------------------------------------------------------------------
+
+
+def run_validate(
+    inputs: ActionInputs,
+    context: GitHubContext,
+    out: Outbox,
+    environ: Mapping[str, str],
+    *,
+    note: str = "",
+) -> int:
+    """Validate the definitions offline: annotations and a summary."""
+    from titan_gitops.validate import validate_directory
+
+    root = Path(inputs.directory)
+    where = normalise_directory(inputs.directory)
+    if note:
+        out.warning(note)
+        out.summary(f"> **Note:** {escape_text(note)}\n")
+    try:
+        state = validate_directory(root, environ=environ)
+    except (ValidationFailed, LoadError) as exc:
+        return report_invalid(exc, out, root, f"titan-gitops validate: {where} is invalid")
+    for secret in state.secrets:
+        register_secret(secret)
+    out.mask_registered()
+    if state.warnings:
+        out.report_problems(list(state.warnings), root, title=f"titan-gitops validate: {where}")
+    tasks, templates = len(state.tasks), len(state.templates)
+    line = f"{tasks} task{'s' * (tasks != 1)}, {templates} template{'s' * (templates != 1)}: valid."
+    out.log(f"{where}: {line}")
+    out.summary(f"### ✅ titan-gitops validate: <code>{escape_code(where)}</code>\n\n{line}\n")
+    return EXIT_OK

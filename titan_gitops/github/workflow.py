@@ -1,0 +1,148 @@
+"""GitHub workflow commands and environment files: masks, annotations, outputs, step summary.
+
+Follows GitHub's documented escaping: data escapes `%`, CR and LF; property values also `:` and
+`,`. Outputs use a random heredoc delimiter so no value can end its block early.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets as random_source
+import urllib.parse
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+# GitHub shows at most 10 error and 10 warning annotations per step; the rest go to the summary.
+MAX_ANNOTATIONS = 10
+# The step summary is refused above 1 MiB; stay well under it with room for the notes we add.
+SUMMARY_LIMIT = 1_000_000
+_MIN_MASK_LENGTH = 4
+
+
+def escape_data(text: str) -> str:
+    """Escape the message part of a workflow command."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """Escape a property value (`file=`, `title=`) of a workflow command."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """One file/line annotation: level is error, warning or notice."""
+
+    level: str
+    message: str
+    file: str = ""
+    line: int = 0
+    col: int = 0
+    title: str = "titan-gitops"
+
+
+def format_annotation(note: Annotation) -> str:
+    """The `::error file=..,line=..,col=..,title=..::message` command for one annotation."""
+    props: list[str] = []
+    if note.file:
+        props.append(f"file={escape_property(note.file)}")
+        if note.line > 0:
+            props.append(f"line={note.line}")
+            if note.col > 0:
+                props.append(f"col={note.col}")
+    if note.title:
+        props.append(f"title={escape_property(note.title)}")
+    head = f"::{note.level}"
+    if props:
+        head += " " + ",".join(props)
+    return f"{head}::{escape_data(note.message)}"
+
+
+def split_annotations(
+    notes: Sequence[Annotation], limit: int = MAX_ANNOTATIONS
+) -> tuple[list[Annotation], list[Annotation]]:
+    """The annotations GitHub will show (at most `limit` per level) and the rest, in order."""
+    shown: list[Annotation] = []
+    rest: list[Annotation] = []
+    per_level: dict[str, int] = {}
+    for note in notes:
+        count = per_level.get(note.level, 0)
+        if count < limit:
+            shown.append(note)
+            per_level[note.level] = count + 1
+        else:
+            rest.append(note)
+    return shown, rest
+
+
+def mask_forms(value: str) -> list[str]:
+    """Every form of a secret worth masking in the log: each line, base64 and URL-encoded."""
+    forms: set[str] = set()
+    raw = value.encode()
+    candidates = [
+        value,
+        *value.splitlines(),
+        base64.b64encode(raw).decode(),
+        base64.urlsafe_b64encode(raw).decode(),
+        base64.b64encode(raw).decode().rstrip("="),
+        urllib.parse.quote(value, safe=""),
+        urllib.parse.quote_plus(value),
+    ]
+    for form in candidates:
+        # A mask command is one line: a multi-line value is masked line by line.
+        if "\n" in form or "\r" in form:
+            continue
+        if len(form.strip()) >= _MIN_MASK_LENGTH:
+            forms.add(form)
+    return sorted(forms)
+
+
+def emit_masks(values: Iterable[str], stream: TextIO) -> None:
+    """Print `::add-mask::` for every value and its derived forms, before anything else."""
+    seen: set[str] = set()
+    for value in values:
+        for form in mask_forms(value):
+            if form not in seen:
+                seen.add(form)
+                stream.write(f"::add-mask::{escape_data(form)}\n")
+    stream.flush()
+
+
+def format_outputs(values: Mapping[str, str], delimiter: str | None = None) -> str:
+    """Outputs in the `$GITHUB_OUTPUT` format; every value in a heredoc with a random delimiter."""
+    lines: list[str] = []
+    for name, value in values.items():
+        mark = delimiter or f"ghadelim_{random_source.token_hex(16)}"
+        if mark in value:
+            raise ValueError("the output delimiter occurs in the value")
+        lines.extend([f"{name}<<{mark}", value, mark])
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+def write_outputs(path: Path | None, values: Mapping[str, str]) -> None:
+    """Append outputs to the `$GITHUB_OUTPUT` file (nothing when not running in Actions)."""
+    if path is None:
+        return
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(format_outputs(values))
+
+
+def cap_summary(text: str, limit: int = SUMMARY_LIMIT) -> str:
+    """Cut a summary at a line boundary below `limit`, saying so."""
+    if len(text) <= limit:
+        return text
+    note = "\n\n_The summary was cut to stay under GitHub's 1 MiB step-summary limit._\n"
+    cut = text.rfind("\n", 0, limit - len(note))
+    return text[: max(cut, 0)] + note
+
+
+def append_summary(path: Path | None, text: str) -> None:
+    """Append Markdown to the `$GITHUB_STEP_SUMMARY` file (nothing when not running in Actions)."""
+    if path is None:
+        return
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(cap_summary(text))
+        if not text.endswith("\n"):
+            handle.write("\n")
