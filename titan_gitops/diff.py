@@ -185,7 +185,8 @@ def diff_bodies(
         return ()
     from deepdiff import DeepDiff
 
-    tree = DeepDiff(old, new, view="tree", verbose_level=2)
+    # threshold_to_diff_deeper=0: never collapse a mostly-changed mapping into one root change.
+    tree = DeepDiff(old, new, view="tree", verbose_level=2, threshold_to_diff_deeper=0)
     pointers: set[str] = set()
     for items in tree.values():
         for item in items:

@@ -133,3 +133,17 @@ def test_breaking_schema_changes_are_classified() -> None:
 def test_adding_an_optional_property_is_compatible() -> None:
     new = {**SCHEMA, "properties": {**SCHEMA["properties"], "sku": {"type": "string"}}}
     assert classify_schema_change(SCHEMA, new) == []
+
+
+def test_a_create_lists_every_field_not_one_root_change() -> None:
+    body = {"name": "a", "urls": ["https://x.example"], "limits": {"max_results": 5}}
+    changes = diff_bodies(None, body)
+    assert [c.pointer for c in changes] == ["/limits", "/name", "/urls"]
+    assert changes[1].after == "a"
+
+
+def test_a_mostly_rewritten_mapping_is_still_shown_key_by_key() -> None:
+    before = {"name": "a", "payload": {"k1": 1, "k2": 2, "k3": 3}}
+    after = {"name": "a", "payload": {"k1": 1, "j2": 2, "j3": 3}}
+    pointers = [c.pointer for c in diff_bodies(before, after)]
+    assert pointers == ["/payload/j2", "/payload/j3", "/payload/k2", "/payload/k3"]
