@@ -60,7 +60,7 @@ def test_fence_outgrows_backticks_inside() -> None:
 
 
 def test_escape_text_defuses_markdown() -> None:
-    assert escape_text("[x](http://e) *b*") == r"\[x\]\(http://e\) \*b\*"
+    assert escape_text("[x](http://e) *b*") == r"\[x\](http://e) \*b\*"
 
 
 def test_schedule_is_shown_with_plain_words() -> None:
@@ -107,3 +107,17 @@ def test_secrets_are_masked_even_when_escaped() -> None:
 def test_no_changes_says_so() -> None:
     assert "**No changes.**" in render_plan_markdown(Plan(changes=()))
     assert "**No drift.**" in render_plan_markdown(Plan(changes=()), drift=True)
+
+
+def test_quotes_and_angle_brackets_are_escaped_once() -> None:
+    assert escape_text("it's <b>&") == "it's &lt;b&gt;&amp;"
+
+
+def test_summary_table_rows_are_one_block() -> None:
+    from titan_gitops.changes import Action, Change, Plan
+
+    change = Change(action=Action.DELETE, name="shop-x", task_id="1", reason="orphan")
+    text = render_plan_markdown(Plan(changes=(change,), namespace="shop-"))
+    table = text[text.index("| | Change | Tasks |") :]
+    assert table.startswith("| | Change | Tasks |\n|---|---|---:|\n| + | create | 0 |\n")
+    assert "<code>shop-x</code>" in text

@@ -16,7 +16,9 @@ from titan_gitops.render.values import SENSITIVE, mask_text, show_value
 
 MAX_CHARS = 60_000
 _MENTION = re.compile(r"@(?=\w)")
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>])")
+# Inline syntax only: strings never start a line here, so `#`, `-`, `+` and `1.` are inert, and
+# `(`, `!` matter only next to an (escaped) bracket.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 _TITLES = {
     Action.CREATE: "create",
     Action.UPDATE: "update",
@@ -35,14 +37,13 @@ _DRIFT_TITLES = {
 
 def escape_text(text: str) -> str:
     """Escape a user string for Markdown prose: HTML, Markdown syntax and @-mentions."""
-    text = html.escape(text, quote=True)
-    text = _MD_SPECIAL.sub(r"\\\1", text)
+    # Markdown first, then HTML: `&`, `<` and `>` become entities that hold no Markdown syntax.
+    text = html.escape(_MD_SPECIAL.sub(r"\\\1", text), quote=False)
     return _MENTION.sub("@\u2060", text).replace("\n", " ")
 
 
-def escape_code(text: str) -> str:
-    """Escape a user string shown inside `<code>`: HTML only, mentions defused."""
-    return _MENTION.sub("@\u2060", html.escape(text, quote=True)).replace("\n", " ")
+# Text between inline HTML tags such as <code> is still parsed as Markdown: escape it the same way.
+escape_code = escape_text
 
 
 def fence(body: str, info: str = "") -> str:
@@ -153,7 +154,7 @@ def render_plan_markdown(
     for warning in plan.warnings:
         head.append(f"> {escape_text(warning)}")
     if plan.has_changes:
-        head.extend(["", *_table(plan, titles)])
+        head.append("\n".join(_table(plan, titles)))
     else:
         head.append(
             "**No drift.** Live tasks match the definitions."
