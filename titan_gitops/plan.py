@@ -28,18 +28,30 @@ from titan_gitops.errors import PlanError
 
 
 class _Source(Protocol):
-    path: str
-    line: int
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def line(self) -> int: ...
 
 
 class DesiredTaskLike(Protocol):
     """What the plan needs of a desired task (validate.DesiredTask has it)."""
 
-    name: str
-    body: dict[str, Any]
-    previous_names: tuple[str, ...]
-    ignore_fields: tuple[str, ...]
-    sensitive_paths: frozenset[str]
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def body(self) -> dict[str, Any]: ...
+
+    @property
+    def previous_names(self) -> tuple[str, ...]: ...
+
+    @property
+    def ignore_fields(self) -> tuple[str, ...]: ...
+
+    @property
+    def sensitive_paths(self) -> frozenset[str]: ...
 
     @property
     def source(self) -> _Source: ...
@@ -48,9 +60,14 @@ class DesiredTaskLike(Protocol):
 class ProjectLike(Protocol):
     """What the plan needs of the project file."""
 
-    namespace: str | None
-    protected: tuple[str, ...]
-    max_deletes: int
+    @property
+    def namespace(self) -> str | None: ...
+
+    @property
+    def protected(self) -> tuple[str, ...]: ...
+
+    @property
+    def max_deletes(self) -> int: ...
 
 
 class DesiredStateLike(Protocol):
