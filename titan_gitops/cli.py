@@ -666,9 +666,15 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:2] == ["emulator", "serve"]:
+        # `serve` owns its whole command line (options such as --port and --token).
+        from titan_gitops.emulator.serve import main as serve_main
+
+        return serve_main(arguments[2:])
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(arguments)
     except SystemExit as exc:
         # argparse exits 2 on a usage error; 2 means "changes" to plan and drift, so use 1.
         return EXIT_OK if exc.code in (0, None) else EXIT_ERROR

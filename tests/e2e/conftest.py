@@ -42,7 +42,8 @@ def start_emulator(*extra: str) -> Served:
         if not line and process.poll() is not None:
             break
     process.kill()
-    raise RuntimeError("the emulator did not start")
+    _, errors = process.communicate(timeout=10)
+    raise RuntimeError(f"the emulator did not start: {errors.strip()}")
 
 
 @pytest.fixture
@@ -52,7 +53,7 @@ def emulator() -> Iterator[Served]:
         yield served
     finally:
         served.process.terminate()
-        served.process.wait(timeout=10)
+        served.process.communicate(timeout=10)  # reaps it and closes its pipes
 
 
 def run_cli(
