@@ -1,4 +1,4 @@
-"""CLI start-up cost: `titan-gitops --version` and `--help` against a bare `python -c pass`, one run.
+"""CLI start-up cost: `titan-gitops --version` and `--help` vs a bare `python -c pass`, one run.
 
 Rounds alternate the cases so machine noise spreads over all of them; medians are printed, and the
 ratio is the figure to watch (goal: at most 4x the bare interpreter).
