@@ -1,4 +1,4 @@
-"""Strict cron checking: 5 fields (no @daily nicknames), no reversed ranges, must fire soon.
+"""Strict cron checking: 5 fields or a nickname, no reversed ranges, must fire soon.
 
 croniter (imported only when a schedule is present) proves the expression fires; the strict
 grammar here refuses what croniter quietly accepts (a 6th seconds field, `5-1`, `L`, `#`, `?`, `H`).
@@ -88,15 +88,23 @@ def _check_field(text: str, low: int, high: int, names: dict[str, int], field: s
                 raise ValueError(f"{field}: range {base} runs backwards; write {end}-{start}?")
 
 
+def spell_out(expression: str) -> str:
+    """The 5-field form of a nickname (`@hourly` → `0 * * * *`); other expressions unchanged.
+
+    Titan documents 5-field cron only, so a nickname is spelled out before it is sent.
+    """
+    return NICKNAMES.get(expression.strip(), expression)
+
+
 @lru_cache(maxsize=1024)
 def check_cron(expression: str) -> str | None:
     """None when `expression` is a valid schedule that fires within 5 years, else why not."""
     text = expression.strip()
     if text.startswith("@"):
-        # Titan documents 5-field cron only; a nickname would be refused by the service.
-        spelled = NICKNAMES.get(text.lower())
-        hint = f"; write {spelled!r}" if spelled else ""
-        return f"{text} is not supported: Titan takes a 5-field cron expression{hint}"
+        if text not in NICKNAMES:
+            allowed = ", ".join(NICKNAMES)
+            return f"{text} is not supported; use 5 fields or one of {allowed}"
+        text = NICKNAMES[text]
     fields = text.split()
     if len(fields) != 5:
         return f"cron needs exactly 5 fields (minute hour day month weekday), found {len(fields)}"

@@ -490,6 +490,10 @@ def _plain(value: Any, pointer: str, sensitive: set[str]) -> Any:
 def _body_of(task: LineDict, any_secret: bool) -> tuple[dict[str, Any], frozenset[str]]:
     body = {key: task[key] for key in TASK_FIELD_NAMES if task.get(key) is not None}
     body = {"name": task["name"], **body}
+    if isinstance(body.get("schedule"), str):
+        from titan_gitops.cron import spell_out
+
+        body["schedule"] = spell_out(body["schedule"])
     if not any_secret:
         # No variable was substituted anywhere: a C-speed JSON round trip gives plain data.
         plain: dict[str, Any] = json.loads(json.dumps(body))

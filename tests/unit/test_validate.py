@@ -427,6 +427,8 @@ def test_project_file_defaults_and_limits(tmp_path: Path) -> None:
     [
         "0 * * * *",
         "*/15 9-17 * * 1-5",
+        "@hourly",
+        "@annually",
         "0 12 * * MON-FRI",
         "0 0 29 2 *",
         "0 0 * * 7",
@@ -443,7 +445,6 @@ def test_good_cron(expression: str) -> None:
         ("5-1 * * * *", "runs backwards"),
         ("0 0 31 2 *", "never fires"),
         ("@reboot", "not supported"),
-        ("@daily", "write '0 0 * * *'"),
         ("0 0 L * *", "not a number"),
         ("0 0 * * 5#3", "not a plain value"),
         ("H * * * *", "not a number"),
@@ -502,3 +503,11 @@ def test_schemas_that_could_not_be_applied_are_refused_up_front(
     text = TASK.format(name="t").split("output_schema:")[0] + f"output_schema: {schema}\n"
     problems = problems_of(tmp_path, {"t.yaml": text})
     assert any(p.line == 6 and fragment in p.message for p in problems), problems
+
+
+def test_a_cron_nickname_is_sent_spelled_out(tmp_path: Path) -> None:
+    task = TASK.format(name="t").replace(
+        "execution_type: single", "execution_type: scheduled\nschedule: '@daily'"
+    )
+    state = valid(tmp_path, {"t.yaml": task})
+    assert state.tasks[0].body["schedule"] == "0 0 * * *"
