@@ -1,0 +1,83 @@
+"""The CLI in-process: validate stays offline, usage errors exit 1, errors are one line."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from titan_gitops import __version__
+from titan_gitops.cli import main
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "tasks.example"
+
+
+@pytest.fixture
+def connections(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every socket connection attempted, loopback included, refused and recorded."""
+    attempts: list[Any] = []
+
+    def refuse(_self: socket.socket, address: Any) -> None:
+        attempts.append(address)
+        raise ConnectionRefusedError(f"no network in this test: {address!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    return attempts
+
+
+def test_validate_makes_no_network_call_even_with_a_target_set(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    connections: list[Any],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    shutil.copytree(EXAMPLE, tmp_path / "defs")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TITAN_API_URL", "https://titan.example.com")
+    monkeypatch.setenv("TITAN_TOKEN", "never-used")
+    assert main(["validate", "defs"]) == 0
+    assert connections == []
+    assert not (tmp_path / ".titan-local").exists()
+    assert "never-used" not in "".join(capsys.readouterr())
+
+
+def test_invalid_definitions_exit_1_with_a_located_error(
+    tmp_path: Path, connections: list[Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "t.yaml").write_text("kind: task\nname: x\nshedule: '* * * * *'\n")
+    assert main(["validate", str(tmp_path)]) == 1
+    err = capsys.readouterr()
+    assert f"{tmp_path / 't.yaml'}:3:" in err.out + err.err
+    assert "Traceback" not in err.out + err.err
+    assert connections == []
+
+
+def test_version_and_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"]) == 0
+    assert __version__ in capsys.readouterr().out
+    assert main(["plan", "--no-such-option"]) == 1
+    assert main(["no-such-command"]) == 1
+
+
+def test_an_unreachable_service_is_one_line_and_exit_1(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    connections: list[Any],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    shutil.copytree(EXAMPLE, tmp_path / "defs")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TITAN_API_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("TITAN_TOKEN", "canary-5f0e")
+    assert main(["plan", "defs"]) == 1
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    assert "canary-5f0e" not in out + err
+    assert len([line for line in err.splitlines() if line.strip()]) <= 2
+    assert connections, "plan must have tried to reach the service"
+    assert os.environ["TITAN_API_URL"] == "http://127.0.0.1:9"
