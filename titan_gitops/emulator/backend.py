@@ -13,6 +13,8 @@ Choices where the docs are silent (also in README.md):
 - Lists are ordered by `created_at`, then `id`; `limit` defaults to 20 and is clamped to 100.
   Other list filters (status, search, ...) are not emulated.
 - A task id that is not a UUID is simply not found (404), not a 400.
+- Executions, results and the scheduler live in executions.py and results.py, in this database;
+  `reset()` empties tasks and executions and keeps the templates.
 - Template preview returns a deterministic sample (see `preview_template`); the daily preview
   quota and its `preview_limit_exceeded` answer are not emulated.
 
@@ -32,6 +34,8 @@ from typing import Any
 
 from titan_gitops.emulator.clock import Clock, format_timestamp, parse_timestamp
 from titan_gitops.emulator.errors import BadRequest, NotFound
+from titan_gitops.emulator.executions import EXECUTION_TABLES, ExecutionRuntime
+from titan_gitops.emulator.results import ResultStore
 from titan_gitops.emulator.rules import SERVER_FIELDS, check_task, check_urls, strip_task_body
 from titan_gitops.emulator.templates import TemplateCatalog
 
@@ -55,9 +59,19 @@ CREATE INDEX IF NOT EXISTS tasks_order ON tasks (created_at, id);
 
 
 class TitanBackend:
-    """Tasks and templates of one emulator; every public method is safe to call from threads."""
+    """Tasks, templates, executions (`executions`) and results (`results`) of one emulator.
 
-    def __init__(self, db_path: str | Path, templates: TemplateCatalog, clock: Clock) -> None:
+    Every public method is safe to call from threads.
+    """
+
+    def __init__(
+        self,
+        db_path: str | Path,
+        templates: TemplateCatalog,
+        clock: Clock,
+        *,
+        execution_seconds: float = 1.0,
+    ) -> None:
         self.templates = templates
         self.clock = clock
         self._lock = threading.RLock()
@@ -69,6 +83,22 @@ class TitanBackend:
         row = self._db.execute("SELECT MAX(updated_at), MAX(created_at) FROM tasks").fetchone()
         stamps = [parse_timestamp(value) for value in row if value is not None]
         self._last_stamp: datetime | None = max(stamps) if stamps else None
+        self.executions = ExecutionRuntime(
+            self._db,
+            self._lock,
+            clock,
+            find_task=self.get_task,
+            next_stamp=self._next_stamp,
+            execution_seconds=execution_seconds,
+        )
+        self.results = ResultStore(self._db, self._lock, self.executions)
+
+    def reset(self) -> None:
+        """Delete every task, execution and result; templates stay as seeded."""
+        with self._lock:
+            for table in ("tasks", *EXECUTION_TABLES):
+                self._db.execute(f"DELETE FROM {table}")
+            self.executions.forget_outcomes()
 
     def close(self) -> None:
         """Close the database connection."""
@@ -94,6 +124,7 @@ class TitanBackend:
                 "INSERT INTO tasks (id, created_at, updated_at, body) VALUES (?, ?, ?, ?)",
                 (task["id"], stamp, stamp, json.dumps(task)),
             )
+            self.executions.track_schedule(None, task)
         return task
 
     def get_task(self, task_id: str) -> dict[str, Any]:
@@ -140,13 +171,18 @@ class TitanBackend:
     def delete_task(self, task_id: str) -> dict[str, Any]:
         """Remove the task for good; NotFound when there is none."""
         with self._lock:
+            # Runs a schedule owed before the delete still happened (executions outlive tasks).
+            self.executions.materialise_due_runs()
             cursor = self._db.execute("DELETE FROM tasks WHERE id = ?", (_canonical_id(task_id),))
         if cursor.rowcount == 0:
             raise NotFound(f"task {task_id!r} not found")
+        self.executions.forget_task(task_id)
         return {"id": _canonical_id(task_id), "deleted": True}
 
     def _store_update(self, current: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         user = self._validated(body)
+        # Runs the old schedule owed up to now are created before the schedule can change.
+        self.executions.materialise_due_runs()
         stamp = self._next_stamp()
         task = {
             **SERVER_DEFAULTS,
@@ -160,6 +196,7 @@ class TitanBackend:
             "UPDATE tasks SET updated_at = ?, body = ? WHERE id = ?",
             (stamp, json.dumps(task), task["id"]),
         )
+        self.executions.track_schedule(current, task)
         return task
 
     def _validated(self, body: dict[str, Any]) -> dict[str, Any]:
