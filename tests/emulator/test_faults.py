@@ -316,6 +316,21 @@ def test_rules_report_what_is_left_and_add_clear_work() -> None:
     assert injector.select_fault("GET", "/x") is None
 
 
+def test_reset_rearms_the_given_rules_and_repeats_the_draws() -> None:
+    injector = build({"kind": "status", "fraction": 0.5})
+    first = [injector.select_fault("GET", "/x") is not None for _ in range(40)]
+    injector.add(FaultRule(kind="drop"))
+    injector.reset([FaultRule(kind="status", fraction=0.5)])
+    assert injector.rules() == [FaultRule(kind="status", fraction=0.5)]
+    again = [injector.select_fault("GET", "/x") is not None for _ in range(40)]
+    assert again == first
+    assert set(first) == {True, False}
+    injector.reset([FaultRule(kind="drop", count=2)])
+    injector.select_fault("GET", "/x")
+    injector.reset([FaultRule(kind="drop", count=2)])
+    assert [rule.count for rule in injector.rules()] == [2]
+
+
 # --- Parsing -----------------------------------------------------------------------------------
 
 

@@ -137,7 +137,7 @@ def test_shutdown_releases_the_port(app: EmulatorApp) -> None:
 def test_serve_refuses_bad_options_with_one_line(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(argv) == 2
+    assert main(argv) == 1
     err = capsys.readouterr().err
     assert message in err
     assert "Traceback" not in err
@@ -153,7 +153,7 @@ def test_serve_reports_a_port_in_use(capsys: pytest.CaptureFixture[str]) -> None
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        assert main(["--port", str(port)]) == 2
+        assert main(["--port", str(port)]) == 1
     assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
 
 

@@ -14,6 +14,9 @@ Choices where the docs are silent:
   MAX_BODY_BYTES are refused with 400.
 - An unexpected failure is a 500 INTERNAL_SERVER_ERROR with a fixed message; the traceback only
   goes to the `titan_gitops.emulator` logger at DEBUG level.
+
+Fault injection (faults.py) wraps all of this: a rule can answer before the app runs or replace
+its answer after it ran. The `/_emulator/` admin routes (admin.py) exist only with an admin token.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
+from titan_gitops.emulator.admin import AdminHooks, register_admin_routes
 from titan_gitops.emulator.backend import TitanBackend
 from titan_gitops.emulator.clock import Clock
 from titan_gitops.emulator.config import KNOWN_SCOPES, EmulatorConfig
@@ -36,6 +40,7 @@ from titan_gitops.emulator.errors import (
     Unauthorized,
     WireError,
 )
+from titan_gitops.emulator.faults import FaultInjector
 from titan_gitops.emulator.handlers import register_task_routes
 from titan_gitops.emulator.ratelimit import RateDecision, RateLimiter
 from titan_gitops.emulator.routes import Reply, Request, Route, RouteTable
@@ -62,21 +67,46 @@ class EmulatorApp:
     """A WSGI callable serving one emulated Titan Task Service.
 
     `backend` holds the state, `routes` the table later features register into, `clock` the
-    time every rule reads, and `limiter` the rate limiter (None when limiting is off).
+    time every rule reads, `limiter` the rate limiter (None when limiting is off), and `faults`
+    the fault injector in front of it all (tests may add rules to it directly).
     """
 
     def __init__(self, config: EmulatorConfig, *, clock: Clock | None = None) -> None:
         self.config = config
         self.clock = clock or Clock()
         extra = load_templates_file(config.templates_file) if config.templates_file else []
-        self.backend = TitanBackend(config.db_path, TemplateCatalog(extra), self.clock)
+        self.backend = TitanBackend(
+            config.db_path,
+            TemplateCatalog(extra),
+            self.clock,
+            execution_seconds=config.execution_seconds,
+        )
         self.routes = RouteTable()
         register_task_routes(self.routes, self.backend)
         self.limiter = (
             RateLimiter(config.rate_limit, self.clock) if config.rate_limit is not None else None
         )
+        self.faults = FaultInjector(config.faults, seed=config.fault_seed, clock=self.clock.time)
+        self._faulty = self.faults.wrap(self.serve_request)
+        if config.admin_token is not None:
+            hooks = AdminHooks(config.admin_token, self.faults, self.clock, self.reset)
+            register_admin_routes(self.routes, hooks)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        return self._faulty(environ, start_response)
+
+    def reset(self) -> dict[str, Any]:
+        """Back to how it started: no tasks, the configured fault rules, fresh rate windows."""
+        self.backend.reset()
+        self.faults.reset(self.config.faults)
+        if self.config.rate_limit is not None:
+            self.limiter = RateLimiter(self.config.rate_limit, self.clock)
+        return {"reset": True, "faults": len(self.config.faults)}
+
+    def serve_request(
+        self, environ: dict[str, Any], start_response: StartResponse
+    ) -> Iterable[bytes]:
+        """The app without faults: one request through dispatch, answered in the envelope."""
         request = read_request(environ)
         rate_headers: dict[str, str] = {}
         try:

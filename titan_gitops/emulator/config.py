@@ -1,10 +1,12 @@
-"""EmulatorConfig: what one emulator instance serves (state file, tokens and scopes, limits)."""
+"""EmulatorConfig: what one emulator instance serves (state file, tokens, limits, faults)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from titan_gitops.emulator.faults import FaultRule
 
 # The scopes the Task Service documents for a full integration; a route needs exactly one.
 KNOWN_SCOPES = frozenset(
@@ -36,6 +38,30 @@ def normalise_tokens(
     return normalised
 
 
+def normalise_faults(faults: Iterable[object]) -> tuple[FaultRule, ...]:
+    """Fault rules as a tuple; a mapping is parsed as a rule, anything else is a ValueError."""
+    rules: list[FaultRule] = []
+    for position, item in enumerate(faults, start=1):
+        if isinstance(item, FaultRule):
+            rules.append(item)
+            continue
+        try:
+            rules.append(FaultRule.from_dict(item))
+        except ValueError as exc:
+            raise ValueError(f"fault {position}: {exc}") from None
+    return tuple(rules)
+
+
+def check_admin_token(token: object) -> None:
+    """Refuse an admin token that is empty or cannot travel in a header; never quotes it."""
+    if token is None:
+        return
+    if not isinstance(token, str) or not token:
+        raise ValueError("the admin token must be a non-empty string")
+    if any(not 0x21 <= ord(ch) <= 0x7E for ch in token):
+        raise ValueError("the admin token holds characters that cannot be sent in an HTTP header")
+
+
 @dataclass(frozen=True)
 class EmulatorConfig:
     """Settings of one emulator instance.
@@ -44,7 +70,11 @@ class EmulatorConfig:
     open_access: no credential needed at all (the CLI's embedded mode); every scope is granted.
     templates_file: JSON or YAML file of extra templates, on top of (and overriding) built-ins.
     rate_limit: requests per minute per caller; None turns limiting (and its headers) off.
-    execution_seconds / admin_token: reserved for executions and `/_emulator/` admin routes.
+    execution_seconds: how long an execution takes on the emulator clock.
+    faults: fault rules armed at start (and again on `/_emulator/reset`); mappings are parsed.
+    fault_seed: seed of the draws behind rules with a `fraction`, so runs repeat.
+    admin_token: turns on the `/_emulator/` admin routes, which require it as a bearer token;
+    None keeps them off (404). Kept out of repr: it is a credential.
     """
 
     db_path: str | Path = ":memory:"
@@ -54,9 +84,15 @@ class EmulatorConfig:
     rate_limit: int | None = None
     execution_seconds: float = 1.0
     admin_token: str | None = field(default=None, repr=False)
+    faults: Sequence[FaultRule] = ()
+    fault_seed: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tokens", normalise_tokens(self.tokens))
+        object.__setattr__(self, "faults", normalise_faults(self.faults))
+        check_admin_token(self.admin_token)
+        if isinstance(self.fault_seed, bool) or not isinstance(self.fault_seed, int):
+            raise ValueError("fault_seed must be an integer")
         if self.rate_limit is not None and (
             isinstance(self.rate_limit, bool)
             or not isinstance(self.rate_limit, int)

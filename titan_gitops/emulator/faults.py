@@ -52,6 +52,7 @@ __all__ = [
     "FaultRule",
     "handle_admin_faults",
     "load_fault_file",
+    "parse_fault_rules",
 ]
 
 FaultKind = Literal[
@@ -253,6 +254,7 @@ class FaultInjector:
     ) -> None:
         self._lock = threading.Lock()
         self._armed = [_ArmedRule(rule, rule.count) for rule in rules]
+        self._seed = seed
         self._rng = random.Random(seed)
         self._sleep = sleep
         self._clock = clock
@@ -268,6 +270,12 @@ class FaultInjector:
             removed = len(self._armed)
             self._armed.clear()
             return removed
+
+    def reset(self, rules: Iterable[FaultRule] = ()) -> None:
+        """Replace every rule with `rules` (counts re-armed) and re-seed the fraction draws."""
+        with self._lock:
+            self._armed = [_ArmedRule(rule, rule.count) for rule in rules]
+            self._rng = random.Random(self._seed)
 
     def rules(self) -> list[FaultRule]:
         """The active rules in order, each with ``count`` set to what is left of it."""

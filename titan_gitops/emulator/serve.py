@@ -10,6 +10,11 @@
 - Without `--db`, state lives in memory and is gone when the server stops.
 - One line "Titan emulator listening on http://HOST:PORT" goes to stderr; per-request lines only
   with `--verbose`. Ctrl-C (or SIGTERM) stops it cleanly with exit code 0.
+- `--faults FILE` (JSON, or YAML for .yaml/.yml) arms fault rules at start; a bad file is one
+  line naming the file and the rule, exit code 1 (bad flags stay exit code 2, as argparse's).
+  `--fault-seed N` seeds the draws of rules with a `fraction`.
+- `--admin-token TOKEN` turns on the `/_emulator/` admin routes (see admin.py); without it they
+  do not exist. The token is never printed.
 
 The server speaks HTTP/1.1 with keep-alive, disables Nagle's algorithm and writes status line,
 headers and body in one send (otherwise every keep-alive request waits ~40 ms for a delayed
@@ -37,6 +42,7 @@ from urllib.parse import unquote, urlsplit
 from titan_gitops.emulator.app import MAX_BODY_BYTES, create_app
 from titan_gitops.emulator.config import KNOWN_SCOPES, EmulatorConfig
 from titan_gitops.emulator.errors import DropConnection
+from titan_gitops.emulator.faults import FaultRule, load_fault_file
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 LISTENING = "Titan emulator listening on {url}"
@@ -276,6 +282,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="how long an execution takes (default 1.0)",
     )
     parser.add_argument(
+        "--faults", metavar="FILE", help="JSON or YAML file of fault rules armed at start"
+    )
+    parser.add_argument(
+        "--fault-seed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="seed for fault rules with a fraction (default 0)",
+    )
+    parser.add_argument(
+        "--admin-token",
+        metavar="TOKEN",
+        help="turn on the /_emulator/ admin routes (faults, clock, reset), guarded by TOKEN",
+    )
+    parser.add_argument(
         "--public", action="store_true", help="allow listening on a non-loopback address"
     )
     parser.add_argument("--verbose", "-v", action="store_true", help="log every request")
@@ -298,7 +319,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     except SystemExit as stop:
-        return stop.code if isinstance(stop.code, int) else 2
+        # Like the rest of the CLI: --help is 0, a usage error is 1 (never 2).
+        return 0 if stop.code in (0, None) else 1
     host = args.host or ("0.0.0.0" if args.public else "127.0.0.1")
     if not args.public and not is_loopback(host):
         return _fail(f"refusing to listen on {host} without --public")
@@ -306,6 +328,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail("--public needs at least one --token (open access stays on loopback)")
     if args.rate_limit is not None and args.rate_limit < 1:
         return _fail("--rate-limit must be at least 1")
+    faults: list[FaultRule] = []
+    if args.faults:
+        try:
+            faults = load_fault_file(args.faults)
+        except ValueError as exc:
+            return _fail(str(exc))
     if args.verbose:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
         logging.getLogger("titan_gitops.emulator").setLevel(logging.DEBUG)
@@ -317,6 +345,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             templates_file=args.templates,
             rate_limit=args.rate_limit,
             execution_seconds=args.execution_seconds,
+            admin_token=args.admin_token,
+            faults=faults,
+            fault_seed=args.fault_seed,
         )
         app = create_app(config)
     except (ValueError, OSError) as exc:
@@ -333,6 +364,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             "(no token needed, every scope granted)",
             file=sys.stderr,
         )
+    if args.admin_token is not None:
+        print(
+            f"Titan emulator: admin routes on at {server.base_url}/_emulator/ "
+            "(send the admin token as a bearer token)",
+            file=sys.stderr,
+        )
+    if faults:
+        noun = "rule" if len(faults) == 1 else "rules"
+        print(f"Titan emulator: {len(faults)} fault {noun} armed", file=sys.stderr)
     print(LISTENING.format(url=server.base_url), file=sys.stderr, flush=True)
     previous = _stop_on_sigterm()
     try:
@@ -350,7 +390,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _fail(message: str) -> int:
     print(f"titan-gitops emulator serve: error: {message}", file=sys.stderr)
-    return 2
+    return 1
 
 
 def _stop_on_sigterm() -> Any:
