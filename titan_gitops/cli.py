@@ -367,7 +367,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         if interactive:
             sys.stderr.write("\n")
         status = str(final.get("status"))
-        _warn(f"Execution {execution_id} ended: {status}.")
+        reason = final.get("error")
+        detail = f": {reason}" if reason and status != "completed" else ""
+        _warn(f"Execution {execution_id} ended: {status}{detail}.")
         if status in ("failed", "cancelled"):
             return EXIT_ERROR
         code = EXIT_OK
@@ -382,7 +384,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                 out.parent.mkdir(parents=True, exist_ok=True)
                 out.write_bytes(data)
                 _warn(f"Wrote the JSON results to {out}.")
-            if args.check_schema:
+            if args.check_schema and not task.get("output_schema"):
+                _warn("warning: the task has no output_schema to check the records against")
+            elif args.check_schema:
                 violations = check_records(records_of(data), task.get("output_schema"))
                 for violation in violations:
                     _warn(f"schema: {violation}")

@@ -117,3 +117,39 @@ def test_docs_flow_with_the_cli(emulator: Served, tmp_path: Path) -> None:
     rows = list(csv.DictReader(io.StringIO(out_csv.read_text())))
     assert [row["name"] for row in rows] == [record["name"] for record in records]
     assert TOKEN not in result.stdout + result.stderr
+
+
+def test_a_failed_run_says_why_and_exits_1(emulator: Served) -> None:
+    impossible = {
+        "type": "object",
+        "properties": {"code": {"type": "string", "minLength": 5, "maxLength": 2}},
+        "required": ["code"],
+    }
+    with open_http(emulator.url) as http:
+        body = {**TASK, "name": "Impossible", "output_schema": impossible}
+        assert http.post("/api/v1/tasks", content=json.dumps(body)).status_code == 201
+    result = run_cli("run", "Impossible", "--wait", "--interval", "0.1", url=emulator.url)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "ended: failed: " in result.stderr
+    assert "cannot build a record for this output_schema" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_check_schema_without_a_schema_says_there_is_nothing_to_check(emulator: Served) -> None:
+    search = {
+        "name": "Search shops",
+        "urls": ["https://duckduckgo.com/html/?q=espresso"],
+        "objective": "Find shops.",
+        "execution_type": "single",
+        "action_type": "search",
+        "input_source": "static_urls",
+    }
+    with open_http(emulator.url) as http:
+        created = http.post("/api/v1/tasks", content=json.dumps(search))
+        assert created.status_code == 201, created.text
+    result = run_cli(
+        "run", "Search shops", "--check-schema", "--interval", "0.1", url=emulator.url
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "has no output_schema to check the records against" in result.stderr
+    assert "Every exported record matches" not in result.stderr
