@@ -420,9 +420,7 @@ def build_plan(
 
     ordered = sorted(changes + deletes, key=lambda c: (c.action.step, c.name))
     scope = scope_of(namespace, managed, live.tasks)
-    warnings = list(live.warnings)
-    if options.filtered:
-        warnings.append("filtered plan (--only/--exclude): nothing is deleted")
+    warnings = list(live.warnings)  # a filtered plan says so in its own header line
     return Plan(
         changes=tuple(ordered),
         notes=tuple(notes),
