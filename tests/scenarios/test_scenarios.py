@@ -8,6 +8,15 @@ Each folder under tests/scenarios/ holds:
   error.txt          instead of the renders, when planning must be refused
   live-after.json    the tasks after apply (no ids or timestamps), sorted by name
 Every scenario that applies ends with Terraform's strongest check: a fresh plan is empty.
+
+options.json may set "kind" (default "plan"):
+  "drift"   definitions are applied first, then live-edits.json is played against the service
+            behind git's back (a list of {"op": "update", "name", "set"}, {"op": "delete", "name"}
+            or {"op": "create", "body"}); the drift report is checked against drift.txt, drift.md
+            and drift.json, then a plan and apply heal it and a second report shows no drift.
+  "export"  no definitions/: the live tasks are exported ("namespace" and "only" from
+            options.json) and the written files are checked against export.txt; exporting again
+            changes nothing, a fresh export is byte-identical, and a plan against it is empty.
 Run `pytest tests/scenarios --update-goldens` to rewrite the expected files.
 """
 
@@ -21,18 +30,23 @@ from typing import Any
 import httpx
 import pytest
 
-from titan_gitops.apply import apply_plan
+from titan_gitops.apply import ApplyReport, apply_plan
 from titan_gitops.client import TitanClient
 from titan_gitops.emulator import EmulatorConfig, create_app
 from titan_gitops.errors import PlanError
-from titan_gitops.pipeline import make_plan
+from titan_gitops.export import export_tasks
+from titan_gitops.fetch import fetch_tasks
+from titan_gitops.pipeline import make_drift_report, make_plan
 from titan_gitops.plan import PlanOptions
+from titan_gitops.planfile import plan_to_dict
 from titan_gitops.render.markdown import render_plan_markdown
 from titan_gitops.render.plan_json import render_plan_json
 from titan_gitops.render.text import render_plan_text
 
 HERE = Path(__file__).parent
-SCENARIOS = sorted(p for p in HERE.iterdir() if (p / "definitions").is_dir())
+SCENARIOS = sorted(
+    p for p in HERE.iterdir() if (p / "definitions").is_dir() or (p / "live-before.json").is_file()
+)
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z")
 _HEX64 = re.compile(r"\b[0-9a-f]{64}\b")
@@ -86,30 +100,131 @@ def client() -> Any:
         yield c
 
 
+def read_options(folder: Path) -> dict[str, Any]:
+    path = folder / "options.json"
+    data: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    return data
+
+
+def plan_options_of(spec: dict[str, Any]) -> PlanOptions:
+    return PlanOptions(
+        only=tuple(spec.get("only", ())),
+        exclude=tuple(spec.get("exclude", ())),
+        allow_deletes=spec.get("allow_deletes"),
+        allow_empty=bool(spec.get("allow_empty", False)),
+    )
+
+
+def find_task_id(client: TitanClient, name: str) -> str:
+    ids = [str(r.body()["id"]) for r in client.list_tasks() if r.body().get("name") == name]
+    assert len(ids) == 1, f"live-edits.json names {name!r}, which is live {len(ids)} times"
+    return ids[0]
+
+
+def play_live_edits(client: TitanClient, edits: list[dict[str, Any]]) -> None:
+    """Change live tasks the way a person clicking in Titan's UI would: behind git's back."""
+    for edit in edits:
+        if edit["op"] == "update":
+            client.update_task(find_task_id(client, edit["name"]), edit["set"])
+        elif edit["op"] == "delete":
+            client.delete_task(find_task_id(client, edit["name"]))
+        elif edit["op"] == "create":
+            client.create_task(edit["body"])
+        else:
+            raise AssertionError(f"unknown live edit {edit['op']!r}")
+
+
+def render_drift_json(report: Any) -> str:
+    """What `titan-gitops drift --output json` prints."""
+    data = {"drift": report.has_changes, **plan_to_dict(report)}
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def snapshot_files(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+def apply_cleanly(plan: Any, client: TitanClient) -> ApplyReport:
+    report = apply_plan(plan, client)
+    assert report.ok, report
+    return report
+
+
+def run_drift_scenario(
+    folder: Path, client: TitanClient, spec: dict[str, Any], env: dict[str, str], update: bool
+) -> None:
+    root = Path("definitions")
+    options = plan_options_of(spec)
+    apply_cleanly(make_plan(root, client, options, environ=env), client)
+    in_sync = make_drift_report(root, client, environ=env)
+    assert not in_sync.has_changes, render_plan_text(in_sync, drift=True)
+    play_live_edits(client, json.loads((folder / "live-edits.json").read_text()))
+    report = make_drift_report(root, client, environ=env, target="scenario")
+    assert report.has_changes, "the live edits should show as drift"
+    check_golden(folder / "drift.txt", stabilise(render_plan_text(report, drift=True)), update)
+    markdown = render_plan_markdown(report, title="titan-gitops drift", drift=True)
+    check_golden(folder / "drift.md", stabilise(markdown), update)
+    check_golden(folder / "drift.json", stabilise(render_drift_json(report)), update)
+    # Healing the drift is an ordinary plan and apply; then the report is clean again.
+    apply_cleanly(make_plan(root, client, options, environ=env), client)
+    check_golden(folder / "live-after.json", live_snapshot(client), update)
+    healed = make_drift_report(root, client, environ=env)
+    assert not healed.has_changes, render_plan_text(healed, drift=True)
+
+
+def run_export_scenario(
+    folder: Path, client: TitanClient, spec: dict[str, Any], tmp_path: Path, update: bool
+) -> None:
+    namespace = spec.get("namespace")
+    only = tuple(spec.get("only", ()))
+    before = live_snapshot(client)
+    out = tmp_path / "exported"
+    report = export_tasks(fetch_tasks(client), out, namespace=namespace, only=only)
+    files = snapshot_files(out)
+    assert report.tasks == len(files) - 1  # one file per task, plus titan-gitops.yaml
+    listing = "".join(
+        f"=== {name} ===\n{data.decode('utf-8')}" for name, data in sorted(files.items())
+    )
+    check_golden(folder / "export.txt", stabilise(listing), update)
+    # Exporting twice gives the same bytes, in place and into a fresh directory.
+    again = export_tasks(fetch_tasks(client), out, namespace=namespace, only=only)
+    assert again.written == ()
+    assert snapshot_files(out) == files
+    fresh = tmp_path / "fresh"
+    export_tasks(fetch_tasks(client), fresh, namespace=namespace, only=only)
+    assert snapshot_files(fresh) == files
+    # The round trip: a plan against what was exported has nothing to do.
+    plan = make_plan(out, client, plan_options_of(spec), environ={})
+    assert not plan.has_changes, render_plan_text(plan)
+    assert live_snapshot(client) == before
+
+
 @pytest.mark.parametrize("folder", SCENARIOS, ids=[p.name for p in SCENARIOS])
 def test_scenario(
     folder: Path,
     client: TitanClient,
     request: pytest.FixtureRequest,
     monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     update = bool(request.config.getoption("--update-goldens"))
     for body in json.loads((folder / "live-before.json").read_text()):
         client.create_task(body)
-    spec = (
-        json.loads((folder / "options.json").read_text())
-        if (folder / "options.json").exists()
-        else {}
-    )
+    spec = read_options(folder)
     env = {str(k): str(v) for k, v in spec.pop("env", {}).items()}
-    options = PlanOptions(
-        only=tuple(spec.get("only", ())),
-        exclude=tuple(spec.get("exclude", ())),
-        allow_deletes=spec.get("allow_deletes"),
-        allow_empty=bool(spec.get("allow_empty", False)),
-    )
-    definitions = folder / "definitions"
+    kind = spec.pop("kind", "plan")
+    options = plan_options_of(spec)
     monkeypatch.chdir(folder)
+    if kind == "export":
+        run_export_scenario(folder, client, spec, tmp_path, update)
+        return
+    if kind == "drift":
+        run_drift_scenario(folder, client, spec, env, update)
+        return
+    assert kind == "plan", f"unknown scenario kind {kind!r}"
+    definitions = folder / "definitions"
     if (folder / "error.txt").exists() or spec.get("expect_error"):
         with pytest.raises(PlanError) as err:
             make_plan(Path("definitions"), client, options, environ=env)
@@ -126,8 +241,7 @@ def test_scenario(
             render_plan_markdown(plan),
         ):
             assert secret not in rendered
-    report = apply_plan(plan, client)
-    assert report.ok, report
+    apply_cleanly(plan, client)
     check_golden(folder / "live-after.json", live_snapshot(client), update)
     if not plan.filtered:
         again = make_plan(Path("definitions"), client, options, environ=env)

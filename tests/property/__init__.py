@@ -1,0 +1,1 @@
+"""Property-based tests: Hypothesis state machines over the whole engine."""
