@@ -258,3 +258,20 @@ def classify_schema_change(old: Any, new: Any, path: str = "") -> list[str]:
     if isinstance(old.get("items"), dict) and isinstance(new.get("items"), dict):
         reasons.extend(classify_schema_change(old["items"], new["items"], f"{path}[]"))
     return reasons
+
+
+def hide_value(value: Any) -> Any:
+    """A sensitive value as its saved-plan stand-in; a stand-in (read back from a file) stays."""
+    return value if is_sensitive_placeholder(value) else sensitive_hash(value)
+
+
+def hide_pointers(document: Any, pointers: frozenset[str]) -> Any:
+    """A copy of `document` with the values at `pointers` replaced by their stand-ins."""
+    if not isinstance(document, dict):
+        return document
+    out: dict[str, Any] = json.loads(json.dumps(document))
+    for pointer in sorted(pointers, key=len):
+        value = get_pointer(document, pointer)
+        if split_pointer(pointer) and value is not None:
+            set_pointer(out, pointer, hide_value(value))
+    return out

@@ -19,8 +19,9 @@ from titan_gitops.diff import (
     classify_schema_change,
     diff_bodies,
     get_pointer,
+    hide_pointers,
+    hide_value,
     normalise_task,
-    sensitive_hash,
     set_pointer,
     split_pointer,
 )
@@ -164,9 +165,11 @@ def change_digest(changes: Iterable[Change]) -> str:
                 # Sensitive values enter as their hash, so a saved plan (which holds only the
                 # hash) yields the same digest.
                 "fields": [
-                    [f.pointer, canonical_hash(sensitive_hash(f.after) if f.sensitive else f.after)]
+                    [f.pointer, canonical_hash(hide_value(f.after) if f.sensitive else f.after)]
                     for f in c.fields
                 ],
+                # The body apply sends: a saved plan edited after review is refused.
+                "request_body": canonical_hash(hide_pointers(c.request_body, c.sensitive_pointers)),
             }
             for c in changes
             if c.action is not Action.NO_OP

@@ -12,22 +12,10 @@ from typing import Any
 
 from titan_gitops import __version__
 from titan_gitops.changes import Action, Change, FieldChange, Fingerprint, Note, Plan
-from titan_gitops.diff import get_pointer, sensitive_hash, set_pointer, split_pointer
+from titan_gitops.diff import hide_pointers, hide_value
 from titan_gitops.errors import InputError
 
 FORMAT_VERSION = "1"
-
-
-def hide_pointers(document: Any, pointers: frozenset[str]) -> Any:
-    """A copy of `document` with the values at `pointers` replaced by their hashes."""
-    if not isinstance(document, dict):
-        return document
-    out: dict[str, Any] = json.loads(json.dumps(document))
-    for pointer in sorted(pointers, key=len):
-        value = get_pointer(document, pointer)
-        if split_pointer(pointer) and value is not None:
-            set_pointer(out, pointer, sensitive_hash(value))
-    return out
 
 
 def _change_to_dict(change: Change) -> dict[str, Any]:
@@ -44,8 +32,8 @@ def _change_to_dict(change: Change) -> dict[str, Any]:
             {
                 "path": f.path,
                 "pointer": f.pointer,
-                "before": sensitive_hash(f.before) if f.sensitive else f.before,
-                "after": sensitive_hash(f.after) if f.sensitive else f.after,
+                "before": hide_value(f.before) if f.sensitive else f.before,
+                "after": hide_value(f.after) if f.sensitive else f.after,
                 "sensitive": f.sensitive,
             }
             for f in change.fields
