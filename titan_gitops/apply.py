@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -261,12 +262,22 @@ def _verify(
     """Re-read what was touched; report fields stored differently from the plan."""
     converged = True
     mismatches: list[tuple[str, tuple[FieldChange, ...]]] = []
+    # Many changes: one listing (ceil(N/100) requests) instead of a GET per task, which would cost
+    # N serial round trips. A few changes: a GET each is cheaper than listing a large account.
+    # Tasks the listing misses are read one by one.
+    touched = sum(1 for o in outcomes if o.status in (Status.APPLIED, Status.RECONCILED))
+    listed: dict[str, dict[str, Any]] = {}
+    if touched > _LIST_READ_BACK_ABOVE:
+        try:
+            listed = {str(r.body().get("id")): r.body() for r in client.list_tasks()}
+        except ApiError:
+            listed = {}
     for outcome in outcomes:
         if outcome.status not in (Status.APPLIED, Status.RECONCILED) or not outcome.task_id:
             continue
         change = outcome.change
         try:
-            record = client.get_task(outcome.task_id)
+            body = listed.get(outcome.task_id) or _read_back(client, outcome.task_id, change)
         except NotFound:
             if change.action is not Action.DELETE:
                 converged = False
@@ -278,7 +289,7 @@ def _verify(
         if change.action is Action.DELETE:
             converged = False
             continue
-        stored = normalise_task(record.body(), ignore_fields=change.ignore_fields)
+        stored = normalise_task(body, ignore_fields=change.ignore_fields)
         fields = tuple(
             f
             for f in diff_bodies(stored, change.after or {})
@@ -291,6 +302,22 @@ def _verify(
             converged = False
             mismatches.append((change.name, fields))
     return converged, mismatches
+
+
+_LIST_READ_BACK_ABOVE = 20
+# Waits before reading a just-created task again: a read straight after a create may not see it
+# yet (reliability.md B10), and that is lag, not loss.
+_NEW_TASK_RETRY_WAITS = (0.05, 0.2, 0.5)
+
+
+def _read_back(client: TitanClient, task_id: str, change: Change) -> dict[str, Any]:
+    waits = _NEW_TASK_RETRY_WAITS if change.action is Action.CREATE else ()
+    for wait in waits:
+        try:
+            return client.get_task(task_id).body()
+        except NotFound:
+            time.sleep(wait)
+    return client.get_task(task_id).body()
 
 
 def apply_plan(
