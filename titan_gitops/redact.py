@@ -13,7 +13,7 @@ import threading
 import urllib.parse
 
 MASK = "***"
-_MIN_SECRET_LENGTH = 4  # masking "a" or "12" would shred ordinary text and hide nothing
+MIN_SECRET_LENGTH = 4  # masking "a" or "12" would shred ordinary text and hide nothing
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
@@ -30,13 +30,13 @@ def _encoded_forms(secret: str) -> set[str]:
         base64.urlsafe_b64encode(raw).decode(),
         base64.b64encode(raw).decode().rstrip("="),
     }
-    return {f for f in forms if len(f) >= _MIN_SECRET_LENGTH}
+    return {f for f in forms if len(f) >= MIN_SECRET_LENGTH}
 
 
 def register_secret(value: str | None) -> None:
     """Remember a secret so every later `redact` call masks it and its encoded forms."""
     global _variants
-    if not value or len(value) < _MIN_SECRET_LENGTH:
+    if not value or len(value) < MIN_SECRET_LENGTH:
         return
     with _lock:
         if value in _secrets:

@@ -254,3 +254,10 @@ def test_ignore_fields_keep_the_live_value_inside_a_changed_mapping() -> None:
     (change,) = build_plan(desired, state).changes
     assert [f.path for f in change.fields] == ["limits.timeout_seconds"]
     assert change.request_body == {"limits": {"max_results": 1, "timeout_seconds": 5}}
+
+
+def test_a_one_character_secret_does_not_shred_the_json_plan() -> None:
+    from titan_gitops.render.values import mask_text
+
+    assert mask_text('{"execution_type": "single"}', {"x"}) == '{"execution_type": "single"}'
+    assert mask_text("token=abcd1234", {"abcd1234"}) == "token=***"

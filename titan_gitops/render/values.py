@@ -18,8 +18,14 @@ def show_value(value: Any, limit: int | None = None) -> str:
 
 
 def mask_text(text: str, secrets: Iterable[str]) -> str:
-    """Replace every known secret value in `text` with `***`."""
+    """Replace every known secret value in `text` with `***`.
+
+    Values shorter than the redaction floor are left: masking `x` would shred every word. Their
+    fields are shown as "(sensitive value)" by the renders anyway.
+    """
+    from titan_gitops.redact import MIN_SECRET_LENGTH
+
     for secret in sorted(secrets, key=len, reverse=True):
-        if secret:
+        if len(secret) >= MIN_SECRET_LENGTH:
             text = text.replace(secret, "***")
     return text
