@@ -1,0 +1,106 @@
+"""Shared pieces of the integration tests: definition directories, emulators and clients."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from titan_gitops.client import TitanClient
+from titan_gitops.emulator import EmulatorConfig, create_app
+from titan_gitops.emulator.faults import FaultInjector
+from titan_gitops.emulator.serve import EmulatorServer, start_background_server
+
+TOKEN = "integration-token-8c41e2"
+NAMESPACE = "shop-"
+
+
+def render_task(name: str, objective: str = "Extract product names and prices.") -> str:
+    """The YAML of one plain task definition."""
+    return textwrap.dedent(
+        f"""\
+        kind: task
+        name: {name}
+        urls:
+          - https://shop.example/products
+        objective: {objective}
+        output_schema:
+          type: object
+          properties:
+            name: {{type: string}}
+            price: {{type: number}}
+          required: [name]
+        execution_type: single
+        """
+    )
+
+
+def write_definitions(root: Path, tasks: dict[str, str], namespace: str | None = NAMESPACE) -> Path:
+    """Write a definitions directory: `tasks` maps file stems to YAML text."""
+    (root / "tasks").mkdir(parents=True, exist_ok=True)
+    if namespace is not None:
+        (root / "titan-gitops.yaml").write_text(f"namespace: {namespace}\n", encoding="utf-8")
+    for stem, text in tasks.items():
+        (root / "tasks" / f"{stem}.yaml").write_text(text, encoding="utf-8")
+    return root
+
+
+def task_body(name: str, objective: str = "Made by hand.") -> dict[str, Any]:
+    """A task body as someone clicking in Titan's UI would create it."""
+    return {
+        "name": name,
+        "urls": ["https://shop.example/other"],
+        "objective": objective,
+        "output_schema": {"type": "object", "properties": {"name": {"type": "string"}}},
+        "execution_type": "single",
+    }
+
+
+def live_names(client: TitanClient) -> list[str]:
+    """Every live task name, sorted, duplicates kept (so a duplicate create shows)."""
+    return sorted(str(r.body().get("name")) for r in client.list_tasks())
+
+
+@pytest.fixture
+def client() -> Iterator[TitanClient]:
+    """A client talking to a fresh in-process emulator."""
+    app = create_app(EmulatorConfig(db_path=":memory:", tokens={TOKEN: None}))
+    with TitanClient("http://titan.test", TOKEN, transport=httpx.WSGITransport(app=app)) as c:
+        yield c
+
+
+@dataclass
+class FaultyService:
+    """An emulator behind a fault injector, served on a loopback socket."""
+
+    injector: FaultInjector
+    server: EmulatorServer
+    url: str
+
+    def connect(self, **overrides: Any) -> TitanClient:
+        """A client with short timeouts and near-zero backoff, so retries cost milliseconds."""
+        settings: dict[str, Any] = {
+            "timeout": 2.0,
+            "max_retries": 4,
+            "backoff_base": 0.01,
+            "backoff_cap": 0.05,
+        }
+        settings.update(overrides)
+        return TitanClient(self.url, TOKEN, **settings)
+
+
+@pytest.fixture
+def faulty_service() -> Iterator[FaultyService]:
+    """A fresh emulator with no fault rules yet; tests add them with `injector.add`."""
+    app = create_app(EmulatorConfig(db_path=":memory:", tokens={TOKEN: None}))
+    injector = FaultInjector(seed=7)
+    server, url = start_background_server(injector.wrap(app))
+    try:
+        yield FaultyService(injector, server, url)
+    finally:
+        server.shutdown()
