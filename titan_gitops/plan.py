@@ -143,13 +143,13 @@ def scope_digest(tasks: Iterable[LiveTask]) -> str:
     return canonical_hash(sorted([t.name, t.task_id] for t in tasks))
 
 
-def fingerprint(task: LiveTask) -> Fingerprint:
-    """What apply re-checks of one live task."""
+def fingerprint(task: LiveTask, normalised: dict[str, Any] | None = None) -> Fingerprint:
+    """What apply re-checks of one live task (`normalised`: its body already normalised)."""
     return Fingerprint(
         task_id=task.task_id,
         name=task.name,
         updated_at=task.updated_at,
-        digest=canonical_hash(normalise_task(task.body)),
+        digest=canonical_hash(normalised if normalised is not None else normalise_task(task.body)),
     )
 
 
@@ -250,6 +250,15 @@ def build_plan(
     project = desired.project
     namespace = project.namespace
     errors: list[str] = []
+    # Each live body is normalised once, for the diff, the delete and the fingerprint alike.
+    normalised: dict[str, dict[str, Any]] = {}
+
+    def normal_of(live_task: LiveTask, ignore_fields: tuple[str, ...] = ()) -> dict[str, Any]:
+        if ignore_fields:
+            return normalise_task(live_task.body, ignore_fields=ignore_fields)
+        if live_task.task_id not in normalised:
+            normalised[live_task.task_id] = normalise_task(live_task.body)
+        return normalised[live_task.task_id]
 
     by_name: dict[str, list[LiveTask]] = {}
     by_fold: dict[str, list[LiveTask]] = {}
@@ -322,7 +331,7 @@ def build_plan(
                 )
             )
             continue
-        before = normalise_task(live_task.body, ignore_fields=task.ignore_fields)
+        before = normal_of(live_task, task.ignore_fields)
         fields = diff_bodies(before, after, sensitive_pointers=task.sensitive_paths)
         if action is Action.UPDATE and not fields:
             changes.append(
@@ -388,7 +397,7 @@ def build_plan(
                     name=live_task.name,
                     reason=f"inside namespace '{namespace}' and no definition claims it",
                     task_id=live_task.task_id,
-                    before=normalise_task(live_task.body),
+                    before=normal_of(live_task),
                 )
             )
     elif namespace is None:
@@ -431,7 +440,7 @@ def build_plan(
         filtered=options.filtered,
         filters=tuple(f"only {g}" for g in options.only)
         + tuple(f"exclude {g}" for g in options.exclude),
-        fingerprints=tuple(fingerprint(t) for t in scope),
+        fingerprints=tuple(fingerprint(t, normal_of(t)) for t in scope),
         scope_digest=scope_digest(scope),
         change_digest=change_digest(ordered),
         target=target,
