@@ -203,32 +203,66 @@ class _Runner:
             return Outcome(change, Status.APPLIED, task_id=str(record.body().get("id")))
         except OutcomeUnknown as exc:
             first_error = str(exc)
-        # The create may or may not have happened: look before sending it again.
-        try:
-            found = [r for r in self.client.list_tasks() if r.body().get("name") == change.name]
-        except ApiError as exc:
-            return Outcome(
-                change,
-                Status.FAILED,
-                f"outcome unknown ({first_error}) and the re-list failed: {exc}",
-            )
-        if len(found) > 1:
-            ids = ", ".join(str(r.body().get("id")) for r in found)
-            return Outcome(change, Status.FAILED, f"several live tasks now have this name: {ids}")
-        if found:
-            task_id = str(found[0].body().get("id"))
-            return Outcome(
-                change, Status.RECONCILED, "outcome was unknown; found live, adopted", task_id
-            )
+            may_still_land = exc.may_still_land
+        # The create may or may not have happened, and a request the client stopped waiting for may
+        # still commit on the server: then give it time to land and look again before sending it
+        # again, and afterwards remove a copy that landed late all the same.
+        settle = min(2 * self.client.timeout, _SETTLE_CAP_SECONDS) if may_still_land else 0.0
+        for attempt in range(2 if may_still_land else 1):
+            try:
+                found = self._live_with_name(change.name)
+            except ApiError as exc:
+                return Outcome(
+                    change,
+                    Status.FAILED,
+                    f"outcome unknown ({first_error}) and the re-list failed: {exc}",
+                )
+            if len(found) > 1:
+                ids = ", ".join(found)
+                return Outcome(
+                    change, Status.FAILED, f"several live tasks now have this name: {ids}"
+                )
+            if found:
+                return Outcome(
+                    change, Status.RECONCILED, "outcome was unknown; found live, adopted", found[0]
+                )
+            if attempt == 0 and self.stop.wait(settle):
+                return Outcome(change, Status.FAILED, "interrupted while the outcome was unknown")
         try:
             record = self.client.create_task(body)
         except TitanGitopsError as exc:
             return Outcome(change, Status.FAILED, f"outcome unknown twice: {exc}")
+        task_id = str(record.body().get("id"))
+        note = self._remove_late_copies(change.name, task_id, settle) if may_still_land else ""
         return Outcome(
             change,
             Status.RECONCILED,
-            "outcome was unknown; not found live, created again",
-            str(record.body().get("id")),
+            f"outcome was unknown; not found live, created again{note}",
+            task_id,
+        )
+
+    def _live_with_name(self, name: str) -> list[str]:
+        return [
+            str(r.body().get("id"))
+            for r in self.client.list_tasks()
+            if r.body().get("name") == name
+        ]
+
+    def _remove_late_copies(self, name: str, keep: str, settle: float) -> str:
+        """Delete a copy the first, unknown create made after all; it holds the same body.
+
+        No live task had this name when the plan was made and checked, so every other task with
+        it now came from this apply's own first request.
+        """
+        self.stop.wait(settle)
+        try:
+            extra = [i for i in self._live_with_name(name) if i != keep]
+            for task_id in extra:
+                self.client.delete_task(task_id)
+        except TitanGitopsError as exc:
+            return f"; a late copy may exist (check failed: {exc})"
+        return (
+            f"; removed {len(extra)} late cop{'y' if len(extra) == 1 else 'ies'}" if extra else ""
         )
 
 
@@ -305,6 +339,8 @@ def _verify(
 
 
 _LIST_READ_BACK_ABOVE = 20
+# The longest wait for a create of unknown outcome to land before it is sent again.
+_SETTLE_CAP_SECONDS = 60.0
 # Waits before reading a just-created task again: a read straight after a create may not see it
 # yet (reliability.md B10), and that is lag, not loss.
 _NEW_TASK_RETRY_WAITS = (0.05, 0.2, 0.5)

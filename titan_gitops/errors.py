@@ -140,7 +140,15 @@ class ApiUnavailable(ApiError):
 
 
 class OutcomeUnknown(ApiError):
-    """A write was sent but its outcome is unknown; re-read before trying again."""
+    """A write was sent but its outcome is unknown; re-read before trying again.
+
+    `may_still_land` is True when the client stopped waiting (a timeout) rather than the
+    connection breaking: the server may still be working on the request and commit it later.
+    """
+
+    def __init__(self, message: str, *, may_still_land: bool = False, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.may_still_land = may_still_land
 
 
 class PlanError(TitanGitopsError):

@@ -102,6 +102,7 @@ class TitanClient:
         headers = _auth_headers(token, auth_header)
         register_secret(token)
         self._origin = origin
+        self._timeout = timeout
         self._auth_mode = auth_header
         self._has_token = bool(token)
         self._clock = clock
@@ -142,6 +143,11 @@ class TitanClient:
     def base_url(self) -> str:
         """The API origin (without /api/v1)."""
         return self._origin
+
+    @property
+    def timeout(self) -> float:
+        """Seconds one request may take before its outcome counts as unknown."""
+        return self._timeout
 
     @property
     def request_count(self) -> int:

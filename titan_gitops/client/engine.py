@@ -148,6 +148,7 @@ class RequestEngine:
                         "is unknown: re-list before retrying",
                         method=method,
                         path=path,
+                        may_still_land=failure.timed_out,
                     ) from None
                 if attempt >= self._policy.max_retries:
                     raise ApiUnavailable(
