@@ -103,17 +103,29 @@ def remove_pointer(document: dict[str, Any], pointer: str) -> None:
 
 
 def set_pointer(document: dict[str, Any], pointer: str, value: Any) -> None:
-    """Set the value at `pointer` in place, creating mappings on the way."""
+    """Set the value at `pointer` in place (list items by index), creating mappings on the way."""
     segments = split_pointer(pointer)
-    node = document
+    node: Any = document
     for segment in segments[:-1]:
-        child = node.get(segment)
-        if not isinstance(child, dict):
-            child = {}
-            node[segment] = child
+        if _is_index(node, segment):
+            child = node[int(segment)]
+            if not isinstance(child, dict | list):
+                child = node[int(segment)] = {}
+        else:
+            child = node.get(segment)
+            if not isinstance(child, dict | list):
+                child = node[segment] = {}
         node = child
-    if segments:
+    if not segments:
+        return
+    if _is_index(node, segments[-1]):
+        node[int(segments[-1])] = value
+    elif isinstance(node, dict):
         node[segments[-1]] = value
+
+
+def _is_index(node: Any, segment: str) -> bool:
+    return isinstance(node, list) and segment.isdigit() and int(segment) < len(node)
 
 
 def _drop_empty(value: Any) -> Any:

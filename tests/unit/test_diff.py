@@ -7,6 +7,7 @@ from titan_gitops.diff import (
     diff_bodies,
     normalise_task,
     remove_pointer,
+    set_pointer,
 )
 
 SCHEMA = {
@@ -147,3 +148,13 @@ def test_a_mostly_rewritten_mapping_is_still_shown_key_by_key() -> None:
     after = {"name": "a", "payload": {"k1": 1, "j2": 2, "j3": 3}}
     pointers = [c.pointer for c in diff_bodies(before, after)]
     assert pointers == ["/payload/j2", "/payload/j3", "/payload/k2", "/payload/k3"]
+
+
+def test_set_pointer_reaches_list_items_by_index() -> None:
+    body = {"urls": ["https://a.example", "https://b.example"], "payload": {}}
+    set_pointer(body, "/urls/1", "https://c.example")
+    set_pointer(body, "/payload/deep/key", 1)
+    assert body == {
+        "urls": ["https://a.example", "https://c.example"],
+        "payload": {"deep": {"key": 1}},
+    }
