@@ -1,0 +1,1 @@
+"""Reliability suites: fault convergence, crash recovery, hostile input and secret leaks."""
