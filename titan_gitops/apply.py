@@ -30,6 +30,7 @@ from titan_gitops.diff import (
     set_pointer,
 )
 from titan_gitops.errors import ApiError, NotFound, OutcomeUnknown, StalePlan, TitanGitopsError
+from titan_gitops.fetch import fetch_tasks
 from titan_gitops.plan import fingerprint, scope_digest, scope_of
 
 if TYPE_CHECKING:
@@ -303,7 +304,7 @@ def _verify(
     listed: dict[str, dict[str, Any]] = {}
     if touched > _LIST_READ_BACK_ABOVE:
         try:
-            listed = {str(r.body().get("id")): r.body() for r in client.list_tasks()}
+            listed = {t.task_id: t.body for t in fetch_tasks(client)}  # pages concurrently
         except ApiError:
             listed = {}
     for outcome in outcomes:
