@@ -20,12 +20,16 @@ only: it exits 0 whatever they are. The last line is a `key=value` summary.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import math
+import re
+import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +37,7 @@ from typing import Any
 from titan_gitops.apply import ApplyReport, Outcome, apply_plan
 from titan_gitops.client import TitanClient
 from titan_gitops.emulator import EmulatorConfig, create_app
-from titan_gitops.emulator.faults import FaultInjector, FaultRule
+from titan_gitops.emulator.faults import FaultRule
 from titan_gitops.emulator.serve import start_background_server
 from titan_gitops.pipeline import make_plan
 
@@ -105,29 +109,52 @@ def make_client(url: str) -> TitanClient:
     return TitanClient(url, TOKEN, timeout=30.0)
 
 
+@contextlib.contextmanager
+def served(latency_ms: int) -> Iterator[str]:
+    """`emulator serve` in its own process (as users run it), every request delayed."""
+    with tempfile.TemporaryDirectory() as tmp:
+        faults = Path(tmp) / "faults.json"
+        rule = FaultRule(kind="latency", latency_ms=latency_ms)
+        faults.write_text(json.dumps([rule.to_dict()]), encoding="utf-8")
+        command = [sys.executable, "-m", "titan_gitops", "emulator", "serve", "--port", "0"]
+        command += ["--token", TOKEN, "--faults", str(faults)]
+        process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+        try:
+            assert process.stderr is not None
+            url = ""
+            while not url:
+                line = process.stderr.readline()
+                if not line:
+                    raise SystemExit("emulator serve did not start")
+                found = re.search(r"listening on (http://\S+)", line)
+                url = found.group(1) if found else ""
+            yield url
+        finally:
+            process.terminate()
+            process.communicate(timeout=10)
+
+
 def measure_latency_apply(creates: int, latency_ms: int, parallelism: int) -> dict[str, float]:
     """Part 1: apply `creates` creates with `latency_ms` on every request."""
-    app = create_app(EmulatorConfig(tokens={TOKEN: None}))
-    injector = FaultInjector([FaultRule(kind="latency", latency_ms=latency_ms)])
-    server, url = start_background_server(injector.wrap(app))
-    try:
-        with tempfile.TemporaryDirectory() as tmp, make_client(url) as client:
-            root = write_definitions(Path(tmp) / "defs", creates)
-            plan = make_plan(root, client, environ={})
-            assert len(plan.actionable) == creates, "the plan should create every task"
-            marks: dict[str, float] = {}
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        served(latency_ms) as url,
+        make_client(url) as client,
+    ):
+        root = write_definitions(Path(tmp) / "defs", creates)
+        plan = make_plan(root, client, environ={})
+        assert len(plan.actionable) == creates, "the plan should create every task"
+        marks: dict[str, float] = {}
 
-            def progress(outcome: Outcome, done: int, total: int) -> None:
-                if done == total:
-                    marks["creates_done"] = time.perf_counter()
+        def progress(outcome: Outcome, done: int, total: int) -> None:
+            if done == total:
+                marks["creates_done"] = time.perf_counter()
 
-            sent_before = client.request_count
-            start = time.perf_counter()
-            report = apply_plan(plan, client, parallelism=parallelism, progress=progress)
-            whole = time.perf_counter() - start
-            requests = client.request_count - sent_before
-    finally:
-        server.shutdown()
+        sent_before = client.request_count
+        start = time.perf_counter()
+        report = apply_plan(plan, client, parallelism=parallelism, progress=progress)
+        whole = time.perf_counter() - start
+        requests = client.request_count - sent_before
     check_report(report, creates)
     create_step = marks["creates_done"] - start
     floor = creates * latency_ms / 1000 / parallelism
