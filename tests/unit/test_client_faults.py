@@ -538,8 +538,31 @@ def test_the_limiter_paces_by_limit_when_no_reset_is_given() -> None:
     fake = FakeTime()
     limiter = RateLimiter(clock=fake.clock, sleep=fake.sleep)
     limiter.observe({"x-ratelimit-limit": "120", "x-ratelimit-remaining": "0"})
-    assert limiter.acquire() == pytest.approx(0.5)
+    assert limiter.acquire() == pytest.approx(0.5)  # then one request probes the new budget
+    limiter.observe({"x-ratelimit-limit": "120", "x-ratelimit-remaining": "119"})
     assert limiter.acquire() == 0.0
+
+
+def test_after_the_budget_ran_out_one_probe_goes_first() -> None:
+    fake = FakeTime()
+    limiter = RateLimiter(clock=fake.clock, sleep=fake.sleep)
+    limiter.observe({"x-ratelimit-limit": "120", "x-ratelimit-remaining": "119"})  # window opens
+    for _ in range(119):
+        assert limiter.acquire() == 0.0
+    # Spent: held until a minute after the window opened, not 60 s / limit.
+    assert limiter.acquire() == pytest.approx(60.0)
+    # The probe's answer has not come: the next request waits for it (here it never comes).
+    assert limiter.acquire() == pytest.approx(10.0, abs=0.05)
+
+
+def test_a_late_answer_never_raises_the_budget_within_a_window() -> None:
+    fake = FakeTime()
+    limiter = RateLimiter(clock=fake.clock, sleep=fake.sleep)
+    limiter.observe({"x-ratelimit-limit": "10", "x-ratelimit-remaining": "9"})
+    for _ in range(9):
+        limiter.acquire()
+    limiter.observe({"x-ratelimit-limit": "10", "x-ratelimit-remaining": "5"})  # sent earlier
+    assert limiter.acquire() > 0.0
 
 
 def test_the_limiter_does_nothing_without_headers() -> None:

@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping
 _EPOCH_THRESHOLD = 1_000_000_000
 # The documented budget is per minute: the limiter never waits longer than one window.
 LIMITER_WINDOW = 60.0
+_PROBE_POLL = 0.02  # how often waiting workers look whether the probe was answered
+_PROBE_TIMEOUT = 10.0  # a probe that never answers stops holding the others after this
 
 RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
 
@@ -92,9 +94,12 @@ class RateLimiter:
     """Client-side pacing shared by every thread using one client.
 
     It follows X-RateLimit-Limit/-Remaining when the server sends them: it counts down the
-    remaining budget locally (so parallel workers do not overshoot it) and, once the budget is
-    spent, holds every request until the window resets (X-RateLimit-Reset, or 60 s / limit when
-    no reset time was given). Without those headers it never waits.
+    remaining budget locally (so parallel workers do not overshoot it; a late response never
+    raises the count within a window) and, once the budget is spent, holds every request until
+    the window resets: X-RateLimit-Reset when given, else one minute after the window was seen to
+    open (a response with Remaining = Limit - 1), else 60 s / limit. Then a single request probes
+    the new budget while the others wait for its answer, so a pool of workers never stampedes
+    into a window that has not reset. Without those headers it never waits.
     """
 
     def __init__(
@@ -111,6 +116,9 @@ class RateLimiter:
         self._remaining: int | None = None
         self._limit: int | None = None
         self._blocked_until = 0.0
+        self._window_start: float | None = None
+        self._probe_due = False  # the budget ran out: the next request goes alone
+        self._probe_until = 0.0  # a probe is in flight until its answer, or this time
         self._waited = 0.0
 
     @property
@@ -127,16 +135,22 @@ class RateLimiter:
                 now = self._clock()
                 wait = self._blocked_until - now
                 if wait <= 0 and self._remaining is not None and self._remaining <= 0:
-                    self._blocked_until = now + self._pause_without_reset()
+                    self._blocked_until = now + self._pause_until_reset(now)
                     wait = self._blocked_until - now
+                if wait <= 0 and self._remaining is None and now < self._probe_until:
+                    wait = _PROBE_POLL  # another request is finding out the new budget
                 if wait <= 0:
                     if self._remaining is not None:
                         self._remaining -= 1
+                    elif self._probe_due:
+                        self._probe_due = False
+                        self._probe_until = now + _PROBE_TIMEOUT
                     self._waited += total
                     return total
                 if self._remaining is not None and self._remaining <= 0:
                     # Once the window has passed the budget is unknown until the next response.
                     self._remaining = None
+                    self._probe_due = True
             self._sleep(wait)
             total += wait
 
@@ -150,11 +164,27 @@ class RateLimiter:
             now = self._clock()
             if limit is not None and limit > 0:
                 self._limit = int(limit)
-            self._remaining = max(0, int(remaining))
+            seen = max(0, int(remaining))
+            fresh = self._limit is not None and seen == self._limit - 1
+            if fresh:
+                self._window_start = now
+            if self._remaining is None or fresh:
+                self._remaining = seen
+            else:
+                self._remaining = min(self._remaining, seen)
+            self._probe_until = 0.0
+            self._probe_due = False
             if self._remaining == 0:
                 until = parse_reset(headers.get("x-ratelimit-reset"), now=now)
-                pause = self._pause_without_reset() if until is None else until
+                pause = self._pause_until_reset(now) if until is None else until
                 self._blocked_until = max(self._blocked_until, now + min(pause, self._max_wait))
+
+    def _pause_until_reset(self, now: float) -> float:
+        if self._window_start is not None:
+            left = self._window_start + LIMITER_WINDOW - now
+            if left > 0:
+                return min(left, self._max_wait)
+        return self._pause_without_reset()
 
     def _pause_without_reset(self) -> float:
         limit = self._limit or 1
