@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--creates", type=int, default=500)
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--parallelism", type=int, default=8)
-    parser.add_argument("--limited-creates", type=int, default=100)
+    parser.add_argument("--limited-creates", type=int, default=200)
     parser.add_argument("--rate-limit", type=int, default=120)
     parser.add_argument("--quick", action="store_true", help="100 creates; part 2 in one window")
     parser.add_argument("--skip-rate-limit", action="store_true", help="part 1 only")
