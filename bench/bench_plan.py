@@ -23,6 +23,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+# The same generated definitions as the validate benchmark (this folder is on sys.path when a
+# bench script runs).
+from bench_validate import write_files
+
 from titan_gitops.client import TitanClient
 from titan_gitops.diff import diff_bodies, normalise_task
 from titan_gitops.emulator import EmulatorConfig, create_app
@@ -36,39 +40,6 @@ from titan_gitops.validate import validate_directory
 
 TOKEN = "bench-token"
 GOAL = 1.5
-TASK = """\
-kind: task
-name: bench-task-{n:05d}
-urls:
-  - https://shop.example.com/products/{n}
-  - https://shop.example.com/products/{n}?page=2
-objective: Extract the name, price and stock state of every product on page {n}.
-execution_type: {execution}
-{schedule}proxy_locations: [us, de]
-output_schema:
-  type: object
-  properties:
-    name: {{type: string, minLength: 1}}
-    price: {{type: number, minimum: 0}}
-    currency: {{type: string, enum: [USD, EUR, GBP]}}
-    in_stock: {{type: boolean}}
-  required: [name, price]
-"""
-
-
-def write_definitions(root: Path, count: int) -> None:
-    """`count` one-task files in namespace `bench-`; every fourth task is scheduled."""
-    tasks = root / "tasks"
-    tasks.mkdir(parents=True)
-    (root / "titan-gitops.yaml").write_text("namespace: bench-\n", encoding="utf-8")
-    for n in range(count):
-        scheduled = n % 4 == 0
-        text = TASK.format(
-            n=n,
-            execution="scheduled" if scheduled else "single",
-            schedule=f"schedule: '{n % 60} * * * *'\n" if scheduled else "",
-        )
-        (tasks / f"task-{n:05d}.yaml").write_text(text, encoding="utf-8")
 
 
 def seed_live(app: Any, bodies: list[dict[str, Any]], changed: float) -> int:
@@ -137,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "defs"
-        seconds, _ = time_call(lambda: write_definitions(root, tasks))
+        root.mkdir(parents=True, exist_ok=True)
+        seconds, _ = time_call(lambda: write_files(root, tasks))
         print(f"wrote {tasks} definition files in {seconds:.2f} s", flush=True)
         desired = validate_directory(root, environ={})
         app = create_app(EmulatorConfig(db_path=":memory:", tokens={TOKEN: None}))
