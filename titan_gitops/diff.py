@@ -167,6 +167,20 @@ def normalise_task(
 _ABSENT = object()
 
 
+def _nested_pointers(key: str, a: dict[str, Any], b: dict[str, Any]) -> set[str]:
+    """The changed pointers inside one mapping field (a schema, payload or limits), by deepdiff."""
+    from deepdiff import DeepDiff
+
+    # threshold_to_diff_deeper=0: never collapse a mostly-changed mapping into one root change.
+    tree = DeepDiff(a, b, view="tree", verbose_level=2, threshold_to_diff_deeper=0)
+    old, new = {key: a}, {key: b}
+    return {
+        join_pointer(_field_path([key, *item.path(output_format="list")], old, new))
+        for items in tree.values()
+        for item in items
+    }
+
+
 def _field_path(path: list[Any], old: Any, new: Any) -> list[Any]:
     """Cut a deepdiff path at the first list or the first key missing on one side.
 
@@ -195,15 +209,17 @@ def diff_bodies(
     new: dict[str, Any] = dict(after or {})
     if old == new:  # the cheap prefilter: deepdiff runs only on pairs that differ
         return ()
-    from deepdiff import DeepDiff
-
-    # threshold_to_diff_deeper=0: never collapse a mostly-changed mapping into one root change.
-    tree = DeepDiff(old, new, view="tree", verbose_level=2, threshold_to_diff_deeper=0)
     pointers: set[str] = set()
-    for items in tree.values():
-        for item in items:
-            path = item.path(output_format="list")
-            pointers.add(join_pointer(_field_path(path, old, new)))
+    for key in sorted(old.keys() | new.keys()):
+        a, b = old.get(key, _ABSENT), new.get(key, _ABSENT)
+        if a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            pointers.update(_nested_pointers(key, a, b))
+        else:
+            # A scalar, a list (shown whole) or a field present on one side only: the field
+            # itself is the change, with no deepdiff call (most changes are of this kind).
+            pointers.add(join_pointer([key]))
     changes = []
     for pointer in sorted(pointers):
         sensitive = any(
