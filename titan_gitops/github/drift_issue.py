@@ -20,10 +20,9 @@ from titan_gitops.github.steps import (
     EXIT_OK,
     SUMMARY_PLAN_CHARS,
     open_github,
-    plan_outputs,
+    publish_plan,
     report_invalid,
     resolve_action_target,
-    save_plan,
 )
 from titan_gitops.github.sticky import (
     COMMENT_BUDGET,
@@ -107,7 +106,6 @@ def run_drift(
     from titan_gitops.connect import open_client
     from titan_gitops.pipeline import make_drift_report
     from titan_gitops.render.markdown import render_plan_markdown
-    from titan_gitops.render.text import render_plan_text
 
     root = Path(inputs.directory)
     where = normalise_directory(inputs.directory)
@@ -117,11 +115,8 @@ def run_drift(
             report = make_drift_report(root, client, environ=environ, target=target.describe())
     except (ValidationFailed, LoadError) as exc:
         return report_invalid(exc, out, root, f"{title}: invalid definitions")
-    out.mask_registered()
-    path = save_plan(report, context, "drift", inputs.directory)
-    out.log(render_plan_text(report, drift=True))
+    publish_plan(report, context, out, inputs, drift=True)
     drift = report.has_changes
-    out.set_outputs({**plan_outputs(report, path), "drift": "true" if drift else "false"})
     out.summary(
         redact(render_plan_markdown(report, title=title, drift=True, max_chars=SUMMARY_PLAN_CHARS))
     )

@@ -15,11 +15,11 @@ from titan_gitops.github.steps import (
     EXIT_ERROR,
     EXIT_OK,
     SUMMARY_PLAN_CHARS,
+    make_action_plan,
     open_github,
-    plan_outputs,
+    publish_plan,
     report_invalid,
     resolve_action_target,
-    save_plan,
 )
 from titan_gitops.github.sticky import ApprovalRecord, find_sticky_comment, normalise_directory
 from titan_gitops.redact import redact
@@ -45,30 +45,18 @@ def run_apply_command(
     target = resolve_action_target(inputs, environ)
     # Imported only once the run is allowed: a refusal needs none of the planning machinery.
     from titan_gitops.connect import open_client
-    from titan_gitops.pipeline import make_plan
-    from titan_gitops.plan import PlanOptions
     from titan_gitops.render.markdown import render_plan_markdown
     from titan_gitops.render.report import render_report_text, summary_line
-    from titan_gitops.render.text import render_plan_text
 
     root = Path(inputs.directory)
     where = normalise_directory(inputs.directory)
     title = f"titan-gitops apply: {where}"
     with open_client(target) as client:
         try:
-            plan = make_plan(
-                root,
-                client,
-                PlanOptions(allow_deletes=inputs.allow_deletes),
-                environ=environ,
-                target=target.describe(),
-            )
+            plan = make_action_plan(client, inputs, target, environ)
         except (ValidationFailed, LoadError) as exc:
             return report_invalid(exc, out, root, f"{title}: invalid definitions")
-        out.mask_registered()
-        path = save_plan(plan, context, "plan", inputs.directory)
-        out.log(render_plan_text(plan))
-        out.set_outputs(plan_outputs(plan, path))
+        publish_plan(plan, context, out, inputs)
         if not plan.has_changes:
             out.summary(
                 f"### {escape_text(title)}\n\n**No changes.** Live tasks match the definitions.\n"

@@ -12,12 +12,12 @@ from titan_gitops.github.rest import GitHubError
 from titan_gitops.github.steps import (
     EXIT_OK,
     SUMMARY_PLAN_CHARS,
+    make_action_plan,
     open_github,
-    plan_outputs,
+    publish_plan,
     report_invalid,
     resolve_action_target,
     run_validate,
-    save_plan,
 )
 from titan_gitops.github.sticky import (
     NO_DIGEST,
@@ -47,23 +47,14 @@ def run_plan(
         )
     target = resolve_action_target(inputs, environ)
     from titan_gitops.connect import open_client
-    from titan_gitops.pipeline import make_plan
-    from titan_gitops.plan import PlanOptions
     from titan_gitops.render.markdown import render_plan_markdown
-    from titan_gitops.render.text import render_plan_text
 
     root = Path(inputs.directory)
     where = normalise_directory(inputs.directory)
     title = f"titan-gitops plan: {where}"
     try:
         with open_client(target) as client:
-            plan = make_plan(
-                root,
-                client,
-                PlanOptions(allow_deletes=inputs.allow_deletes),
-                environ=environ,
-                target=target.describe(),
-            )
+            plan = make_action_plan(client, inputs, target, environ)
     except (ValidationFailed, LoadError) as exc:
         code = report_invalid(exc, out, root, f"{title}: invalid definitions")
         failure = (
@@ -81,10 +72,7 @@ def run_plan(
         except TitanGitopsError as comment_error:
             out.warning(f"could not update the plan comment: {comment_error}")
         raise
-    out.mask_registered()
-    path = save_plan(plan, context, "plan", inputs.directory)
-    out.log(render_plan_text(plan))
-    out.set_outputs(plan_outputs(plan, path))
+    publish_plan(plan, context, out, inputs)
     out.summary(redact(render_plan_markdown(plan, title=title, max_chars=SUMMARY_PLAN_CHARS)))
     post_plan_comment(
         inputs,

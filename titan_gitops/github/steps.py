@@ -19,6 +19,7 @@ from titan_gitops.render.markdown import escape_code, escape_text
 
 if TYPE_CHECKING:
     from titan_gitops.changes import Plan
+    from titan_gitops.client import TitanClient
     from titan_gitops.settings import Target
 
 EXIT_OK = 0
@@ -82,6 +83,33 @@ def save_plan(plan: Plan, context: GitHubContext, kind: str, directory: str) -> 
     path = base / "titan-gitops" / f"{kind}-{slug}.json"
     write_plan_file(plan, path, render_plan_json(plan))
     return path
+
+
+def make_action_plan(
+    client: TitanClient, inputs: ActionInputs, target: Target, environ: Mapping[str, str]
+) -> Plan:
+    """The plan of the Action's directory, with the Action's deletion allowance."""
+    from titan_gitops.pipeline import make_plan
+    from titan_gitops.plan import PlanOptions
+
+    options = PlanOptions(allow_deletes=inputs.allow_deletes)
+    root = Path(inputs.directory)
+    return make_plan(root, client, options, environ=environ, target=target.describe())
+
+
+def publish_plan(
+    plan: Plan, context: GitHubContext, out: Outbox, inputs: ActionInputs, *, drift: bool = False
+) -> None:
+    """Mask what the plan revealed, save it, log it, and set the counting outputs."""
+    from titan_gitops.render.text import render_plan_text
+
+    out.mask_registered()
+    path = save_plan(plan, context, "drift" if drift else "plan", inputs.directory)
+    out.log(render_plan_text(plan, drift=drift))
+    outputs = plan_outputs(plan, path)
+    if drift:
+        outputs["drift"] = "true" if plan.has_changes else "false"
+    out.set_outputs(outputs)
 
 
 def plan_outputs(plan: Plan, path: Path) -> dict[str, str]:
