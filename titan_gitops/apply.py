@@ -209,7 +209,9 @@ class _Runner:
         # still commit on the server: then give it time to land and look again before sending it
         # again, and afterwards remove a copy that landed late all the same.
         settle = min(2 * self.client.timeout, _SETTLE_CAP_SECONDS) if may_still_land else 0.0
-        for attempt in range(2 if may_still_land else 1):
+        for look in range(2 if may_still_land else 1):
+            if look and self.stop.wait(settle):
+                return Outcome(change, Status.FAILED, "interrupted while the outcome was unknown")
             try:
                 found = self._live_with_name(change.name)
             except ApiError as exc:
@@ -227,8 +229,6 @@ class _Runner:
                 return Outcome(
                     change, Status.RECONCILED, "outcome was unknown; found live, adopted", found[0]
                 )
-            if attempt == 0 and self.stop.wait(settle):
-                return Outcome(change, Status.FAILED, "interrupted while the outcome was unknown")
         try:
             record = self.client.create_task(body)
         except TitanGitopsError as exc:
@@ -243,11 +243,9 @@ class _Runner:
         )
 
     def _live_with_name(self, name: str) -> list[str]:
-        return [
-            str(r.body().get("id"))
-            for r in self.client.list_tasks()
-            if r.body().get("name") == name
-        ]
+        # The checked listing: one that changed while being read could miss the task and so
+        # cause the very duplicate this look is meant to prevent.
+        return [t.task_id for t in fetch_tasks(self.client) if t.name == name]
 
     def _remove_late_copies(self, name: str, keep: str, settle: float) -> str:
         """Delete a copy the first, unknown create made after all; it holds the same body.
