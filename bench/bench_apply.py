@@ -23,8 +23,6 @@ import argparse
 import contextlib
 import json
 import math
-import re
-import subprocess
 import sys
 import tempfile
 import threading
@@ -38,7 +36,7 @@ from titan_gitops.apply import ApplyReport, Outcome, apply_plan
 from titan_gitops.client import TitanClient
 from titan_gitops.emulator import EmulatorConfig, create_app
 from titan_gitops.emulator.faults import FaultRule
-from titan_gitops.emulator.serve import start_background_server
+from titan_gitops.emulator.serve import spawn_server, start_background_server
 from titan_gitops.pipeline import make_plan
 
 TOKEN = "bench-token-3f9e1c"
@@ -116,18 +114,8 @@ def served(latency_ms: int) -> Iterator[str]:
         faults = Path(tmp) / "faults.json"
         rule = FaultRule(kind="latency", latency_ms=latency_ms)
         faults.write_text(json.dumps([rule.to_dict()]), encoding="utf-8")
-        command = [sys.executable, "-m", "titan_gitops", "emulator", "serve", "--port", "0"]
-        command += ["--token", TOKEN, "--faults", str(faults)]
-        process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+        process, url, _ = spawn_server("--token", TOKEN, "--faults", str(faults))
         try:
-            assert process.stderr is not None
-            url = ""
-            while not url:
-                line = process.stderr.readline()
-                if not line:
-                    raise SystemExit("emulator serve did not start")
-                found = re.search(r"listening on (http://\S+)", line)
-                url = found.group(1) if found else ""
             yield url
         finally:
             process.terminate()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from titan_gitops.emulator.serve import spawn_server
 
 TOKEN = "e2e-canary-token-5d1f0c"
 REPO = Path(__file__).resolve().parents[2]
@@ -24,26 +25,8 @@ class Served:
 
 def start_emulator(*extra: str) -> Served:
     """Start `emulator serve` on a free port and wait for its listening line."""
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "titan_gitops", "emulator", "serve",
-            "--port", "0", "--token", TOKEN, "--execution-seconds", "0.3", *extra,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    assert process.stderr is not None
-    for _ in range(50):
-        line = process.stderr.readline()
-        match = re.search(r"listening on (http://\S+)", line)
-        if match:
-            return Served(url=match.group(1), process=process)
-        if not line and process.poll() is not None:
-            break
-    process.kill()
-    _, errors = process.communicate(timeout=10)
-    raise RuntimeError(f"the emulator did not start: {errors.strip()}")
+    process, url, _ = spawn_server("--token", TOKEN, "--execution-seconds", "0.3", *extra)
+    return Served(url=url, process=process)
 
 
 @pytest.fixture

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -20,7 +17,7 @@ from titan_gitops.emulator import Clock, EmulatorConfig
 from titan_gitops.emulator.app import EmulatorApp
 from titan_gitops.emulator.clock import format_timestamp
 from titan_gitops.emulator.faults import FaultRule
-from titan_gitops.emulator.serve import main
+from titan_gitops.emulator.serve import main, spawn_server
 
 from .conftest import ORIGIN, READER, START, WRITER, connect, task_body
 
@@ -319,36 +316,17 @@ def test_serve_refuses_a_bad_fault_file_in_one_line(
 def test_serve_arms_the_fault_file_and_guards_admin_routes(tmp_path: Path) -> None:
     faults = tmp_path / "faults.yaml"
     faults.write_text("faults:\n  - {kind: status, status: 504, method: GET, count: 1}\n")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "titan_gitops.emulator",
-            "serve",
-            "--port",
-            "0",
-            "--faults",
-            str(faults),
-            "--fault-seed",
-            "3",
-            "--admin-token",
-            ADMIN,
-        ],
-        cwd=REPO,
+    process, base_url, lines = spawn_server(
+        "--faults",
+        str(faults),
+        "--fault-seed",
+        "3",
+        "--admin-token",
+        ADMIN,
+        module="titan_gitops.emulator",
+        cwd=str(REPO),
         env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
     )
-    assert process.stderr is not None
-    lines: list[str] = []
-    base_url = ""
-    for line in process.stderr:
-        lines.append(line)
-        match = re.match(r"Titan emulator listening on (http://\S+)$", line.strip())
-        if match:
-            base_url = match.group(1)
-            break
     try:
         assert base_url, lines
         with httpx.Client(base_url=base_url) as client:

@@ -7,7 +7,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,12 @@ import pytest
 
 from titan_gitops.emulator.app import EmulatorApp
 from titan_gitops.emulator.errors import DropConnection
-from titan_gitops.emulator.serve import EmulatorServer, main, start_background_server
+from titan_gitops.emulator.serve import (
+    EmulatorServer,
+    main,
+    spawn_server,
+    start_background_server,
+)
 
 from .conftest import WRITER, task_body
 
@@ -162,23 +166,8 @@ def start_module(*args: str) -> tuple[subprocess.Popen[str], str, list[str]]:
 
     Returns the process, its base URL and the stderr lines read so far.
     """
-    process = subprocess.Popen(
-        [sys.executable, "-m", "titan_gitops.emulator", "serve", "--port", "0", *args],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stderr is not None
-    lines = []
-    for line in process.stderr:
-        lines.append(line)
-        match = re.match(r"Titan emulator listening on (http://\S+)$", line.strip())
-        if match:
-            return process, match.group(1), lines
-    process.kill()
-    raise AssertionError(f"no listening line: {lines}")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return spawn_server(*args, module="titan_gitops.emulator", cwd=str(REPO), env=env)
 
 
 def test_the_module_serves_with_a_token_and_stops_on_ctrl_c(tmp_path: Path) -> None:
