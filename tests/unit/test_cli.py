@@ -30,19 +30,25 @@ def connections(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     return attempts
 
 
+@pytest.fixture
+def example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of tasks.example as `defs` under a fresh working directory."""
+    shutil.copytree(EXAMPLE, tmp_path / "defs")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
 def test_validate_makes_no_network_call_even_with_a_target_set(
-    tmp_path: Path,
+    example: Path,
     monkeypatch: pytest.MonkeyPatch,
     connections: list[Any],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    shutil.copytree(EXAMPLE, tmp_path / "defs")
-    monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TITAN_API_URL", "https://titan.example.com")
     monkeypatch.setenv("TITAN_TOKEN", "never-used")
     assert main(["validate", "defs"]) == 0
     assert connections == []
-    assert not (tmp_path / ".titan-local").exists()
+    assert not (example / ".titan-local").exists()
     assert "never-used" not in "".join(capsys.readouterr())
 
 
@@ -65,13 +71,11 @@ def test_version_and_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_an_unreachable_service_is_one_line_and_exit_1(
-    tmp_path: Path,
+    example: Path,
     monkeypatch: pytest.MonkeyPatch,
     connections: list[Any],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    shutil.copytree(EXAMPLE, tmp_path / "defs")
-    monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TITAN_API_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("TITAN_TOKEN", "canary-5f0e")
     assert main(["plan", "defs"]) == 1
