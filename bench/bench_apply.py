@@ -32,11 +32,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from titan_gitops.apply import ApplyReport, Outcome, apply_plan
+from titan_gitops.apply import apply_plan
 from titan_gitops.client import TitanClient
 from titan_gitops.emulator import EmulatorConfig, create_app
 from titan_gitops.emulator.faults import FaultRule
 from titan_gitops.emulator.serve import spawn_server, start_background_server
+from titan_gitops.model import ApplyReport, Outcome
 from titan_gitops.pipeline import make_plan
 
 TOKEN = "bench-token-3f9e1c"

@@ -12,15 +12,12 @@ the live listing is read again and the task adopted by name if it exists.
 
 from __future__ import annotations
 
-import enum
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from titan_gitops.changes import Action, Change, FieldChange, LiveTask, Plan
 from titan_gitops.diff import (
     canonical_hash,
     diff_bodies,
@@ -31,59 +28,13 @@ from titan_gitops.diff import (
 )
 from titan_gitops.errors import ApiError, NotFound, OutcomeUnknown, StalePlan, TitanGitopsError
 from titan_gitops.fetch import fetch_tasks
+from titan_gitops.model.live import LiveTask
+from titan_gitops.model.plan import Action, Change, FieldChange, Plan
+from titan_gitops.model.report import ApplyReport, Outcome, Progress, Status
 from titan_gitops.plan import fingerprint, scope_digest, scope_of
 
 if TYPE_CHECKING:
     from titan_gitops.client import TitanClient
-
-
-class Status(enum.Enum):
-    """What happened to one change."""
-
-    APPLIED = "applied"
-    RECONCILED = "reconciled"  # outcome was unknown; re-listing settled it
-    FAILED = "failed"
-    SKIPPED = "skipped"
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """The journal entry of one change."""
-
-    change: Change
-    status: Status
-    message: str = ""
-    task_id: str | None = None
-
-
-@dataclass(frozen=True)
-class ApplyReport:
-    """Every outcome, and whether the service now matches the plan."""
-
-    outcomes: tuple[Outcome, ...]
-    converged: bool
-    # Fields the service stored differently from what was sent, per task name.
-    mismatches: tuple[tuple[str, tuple[FieldChange, ...]], ...] = ()
-    interrupted: bool = False
-    secrets: frozenset[str] = field(default=frozenset(), repr=False)
-
-    @property
-    def ok(self) -> bool:
-        """True when every change applied and the service converged."""
-        return self.converged and all(
-            o.status in (Status.APPLIED, Status.RECONCILED) for o in self.outcomes
-        )
-
-    def count(self, status: Status, action: Action | None = None) -> int:
-        """How many outcomes have `status` (and `action`, when given)."""
-        return sum(
-            1
-            for o in self.outcomes
-            if o.status is status and (action is None or o.change.action is action)
-        )
-
-
-Progress = Callable[[Outcome, int, int], None]
 
 
 # --- the stale check ---------------------------------------------------------------------------

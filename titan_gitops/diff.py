@@ -13,8 +13,8 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from titan_gitops.changes import FieldChange
 from titan_gitops.kinds import TASK, KindRules
+from titan_gitops.model import FieldChange
 
 _EMPTY: tuple[Any, ...] = (None, [], {})
 SCHEMA_FIELDS = ("output_schema",)

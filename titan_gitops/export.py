@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from titan_gitops.changes import LiveTask
 from titan_gitops.diff import normalise_task
 from titan_gitops.errors import InputError
 from titan_gitops.kinds import TASK
+from titan_gitops.model import LiveTask
 
 MARKER = "# Written by titan-gitops export."
 PROJECT_FILE = "titan-gitops.yaml"

@@ -10,8 +10,8 @@ import math
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from titan_gitops.changes import LiveState, LiveTask
 from titan_gitops.errors import ApiError, NotFound
+from titan_gitops.model import LiveState, LiveTask
 
 if TYPE_CHECKING:
     from titan_gitops.client import TitanClient

@@ -13,7 +13,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from titan_gitops.changes import Action, Change, Fingerprint, LiveState, LiveTask, Note, Plan
 from titan_gitops.diff import (
     canonical_hash,
     classify_schema_change,
@@ -26,6 +25,7 @@ from titan_gitops.diff import (
     split_pointer,
 )
 from titan_gitops.errors import PlanError
+from titan_gitops.model import Action, Change, Fingerprint, LiveState, LiveTask, Note, Plan
 
 
 class _Source(Protocol):

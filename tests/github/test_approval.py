@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from titan_gitops.changes import Action, Change, FieldChange, Plan
 from titan_gitops.github.approval import decide_approval, find_merged_pull
 from titan_gitops.github.sticky import NO_DIGEST, ApprovalRecord, change_items
+from titan_gitops.model import Action, Change, FieldChange, Plan
 from titan_gitops.plan import change_digest
 
 

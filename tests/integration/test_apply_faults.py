@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from titan_gitops.apply import ApplyReport, Status, apply_plan
-from titan_gitops.changes import Action, Plan
+from titan_gitops.apply import apply_plan
 from titan_gitops.client import TitanClient
 from titan_gitops.emulator import EmulatorConfig, create_app
 from titan_gitops.emulator.faults import FaultInjector, FaultRule
 from titan_gitops.emulator.serve import start_background_server
+from titan_gitops.model import Action, ApplyReport, Plan, Status
 from titan_gitops.pipeline import make_plan
 from titan_gitops.plan import PlanOptions
 from titan_gitops.render.text import render_plan_text

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from titan_gitops.changes import Action, Plan
 from titan_gitops.client import TitanClient
 from titan_gitops.errors import StalePlan
+from titan_gitops.model import Action, Plan
 from titan_gitops.pipeline import make_plan, run_apply
 from titan_gitops.planfile import read_plan_file, write_plan_file
 from titan_gitops.render.plan_json import render_plan_json

@@ -30,12 +30,13 @@ from typing import Any
 import httpx
 import pytest
 
-from titan_gitops.apply import ApplyReport, apply_plan
+from titan_gitops.apply import apply_plan
 from titan_gitops.client import TitanClient
 from titan_gitops.emulator import EmulatorConfig, create_app
 from titan_gitops.errors import PlanError
 from titan_gitops.export import export_tasks
 from titan_gitops.fetch import fetch_tasks
+from titan_gitops.model import ApplyReport
 from titan_gitops.pipeline import make_drift_report, make_plan
 from titan_gitops.plan import PlanOptions
 from titan_gitops.planfile import plan_to_dict

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from titan_gitops.changes import LiveTask
 from titan_gitops.errors import InputError
 from titan_gitops.export import MARKER, export_tasks, safe_stem
+from titan_gitops.model import LiveTask
 
 
 def live(name: str, **extra: object) -> LiveTask:

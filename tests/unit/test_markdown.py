@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from titan_gitops.changes import Action, Change, FieldChange, Plan
+from titan_gitops.model import Action, Change, FieldChange, Plan
 from titan_gitops.render.cron_words import describe_cron
 from titan_gitops.render.markdown import escape_text, fence, render_plan_markdown
 
@@ -114,7 +114,7 @@ def test_quotes_and_angle_brackets_are_escaped_once() -> None:
 
 
 def test_summary_table_rows_are_one_block() -> None:
-    from titan_gitops.changes import Action, Change, Plan
+    from titan_gitops.model import Action, Change, Plan
 
     change = Change(action=Action.DELETE, name="shop-x", task_id="1", reason="orphan")
     text = render_plan_markdown(Plan(changes=(change,), namespace="shop-"))

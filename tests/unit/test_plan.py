@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from titan_gitops.changes import Action, LiveState, LiveTask
 from titan_gitops.errors import PlanError
+from titan_gitops.model import Action, LiveState, LiveTask
 from titan_gitops.plan import PlanOptions, build_plan
 from titan_gitops.planfile import plan_to_dict
 from titan_gitops.render.plan_json import render_plan_json

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from titan_gitops.changes import Plan
 from titan_gitops.github.sticky import NO_DIGEST, ApprovalRecord, change_items
+from titan_gitops.model import Plan
 
 
 @dataclass(frozen=True)

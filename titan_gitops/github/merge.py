@@ -26,9 +26,8 @@ from titan_gitops.redact import redact
 from titan_gitops.render.markdown import escape_code, escape_text, fence
 
 if TYPE_CHECKING:
-    from titan_gitops.apply import ApplyReport, Outcome
-    from titan_gitops.changes import Plan
     from titan_gitops.client import TitanClient
+    from titan_gitops.model import ApplyReport, Outcome, Plan
 
 
 def run_apply_command(

@@ -18,8 +18,8 @@ from titan_gitops.redact import register_secret
 from titan_gitops.render.markdown import escape_code, escape_text
 
 if TYPE_CHECKING:
-    from titan_gitops.changes import Plan
     from titan_gitops.client import TitanClient
+    from titan_gitops.model import Plan
     from titan_gitops.settings import Target
 
 EXIT_OK = 0

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from titan_gitops.changes import Plan
+from titan_gitops.model import Plan
 from titan_gitops.plan import change_digest
 
 COMMENT_LIMIT = 65_536

@@ -10,7 +10,7 @@ import html
 import re
 from collections.abc import Iterable
 
-from titan_gitops.changes import Action, Change, FieldChange, Plan
+from titan_gitops.model import Action, Change, FieldChange, Plan
 from titan_gitops.render.cron_words import describe_cron
 from titan_gitops.render.values import SENSITIVE, mask_text, show_value
 

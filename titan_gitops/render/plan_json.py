@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from titan_gitops.changes import Plan
+from titan_gitops.model import Plan
 from titan_gitops.planfile import plan_to_dict
 from titan_gitops.render.values import mask_text
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from titan_gitops.apply import ApplyReport, Outcome, Status
-from titan_gitops.changes import Action
+from titan_gitops.model import Action, ApplyReport, Outcome, Status
 from titan_gitops.render.values import SENSITIVE, mask_text, show_value
 
 _PAST = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from titan_gitops.changes import Action, Change, FieldChange, Plan
+from titan_gitops.model import Action, Change, FieldChange, Plan
 from titan_gitops.render.values import SENSITIVE, mask_text, show_value
 
 _COLOURS = {

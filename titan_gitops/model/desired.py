@@ -1,6 +1,6 @@
-"""The small typed core of the desired state: located documents, desired tasks, the desired state.
+"""The desired state: located documents, desired tasks, the desired state.
 
-The plan stage keeps its own types in `changes.py`; these are what `load` and `validate` hand on.
+These are what `load` and `validate` hand on to the later stages.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The plan's value types: FieldChange, Change, Plan, and the fingerprints a saved plan carries.
+"""The plan's value types: Action, FieldChange, Change, Fingerprint, Note, Plan.
 
 A Plan is built once (plan.py), rendered by other code (render/), saved as JSON, and applied
 exactly as built (apply.py). Nothing here does I/O.
@@ -138,24 +138,3 @@ class Plan:
     def has_breaking(self) -> bool:
         """True when some change breaks the shape of a task's output."""
         return any(c.breaking for c in self.changes)
-
-
-@dataclass(frozen=True, slots=True)
-class LiveTask:
-    """One task as the service holds it."""
-
-    task_id: str
-    name: str
-    updated_at: str | None
-    body: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class LiveState:
-    """Every live task, and what is known of the service's templates."""
-
-    tasks: tuple[LiveTask, ...]
-    # None when the service offers no templates route (references are then not checked).
-    template_ids: frozenset[str] | None = None
-    template_slugs: frozenset[str] | None = None
-    warnings: tuple[str, ...] = ()

@@ -1,0 +1,28 @@
+"""The typed core every stage shares: desired state, live state, the plan, the apply report.
+
+Pure data: nothing here does I/O or imports a stage. Renderers import only this package.
+"""
+
+from titan_gitops.model.desired import DesiredState, DesiredTask, SourceDocument, SourceLocation
+from titan_gitops.model.live import LiveState, LiveTask
+from titan_gitops.model.plan import Action, Change, FieldChange, Fingerprint, Note, Plan
+from titan_gitops.model.report import ApplyReport, Outcome, Progress, Status
+
+__all__ = [
+    "Action",
+    "ApplyReport",
+    "Change",
+    "DesiredState",
+    "DesiredTask",
+    "FieldChange",
+    "Fingerprint",
+    "LiveState",
+    "LiveTask",
+    "Note",
+    "Outcome",
+    "Plan",
+    "Progress",
+    "SourceDocument",
+    "SourceLocation",
+    "Status",
+]
