@@ -16,7 +16,6 @@ _LAZY: dict[str, str] = {
     "validate_directory": "titan_gitops.validate",
     "TitanGitopsError": "titan_gitops.errors",
     "InputError": "titan_gitops.errors",
-    "LoadError": "titan_gitops.errors",
     "ValidationFailed": "titan_gitops.errors",
     "ApiError": "titan_gitops.errors",
     "AuthError": "titan_gitops.errors",
@@ -25,7 +24,6 @@ _LAZY: dict[str, str] = {
     "ApiUnavailable": "titan_gitops.errors",
     "PlanError": "titan_gitops.errors",
     "StalePlan": "titan_gitops.errors",
-    "ApplyFailed": "titan_gitops.errors",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]
@@ -35,10 +33,8 @@ if TYPE_CHECKING:
     from titan_gitops.errors import (  # noqa: F401  (re-exported lazily)
         ApiError,
         ApiUnavailable,
-        ApplyFailed,
         AuthError,
         InputError,
-        LoadError,
         NotFound,
         PlanError,
         RateLimited,

@@ -13,8 +13,8 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from titan_gitops.kinds import TASK, KindRules
 from titan_gitops.model import FieldChange
+from titan_gitops.spec import MANAGED_FIELDS
 
 _EMPTY: tuple[Any, ...] = (None, [], {})
 SCHEMA_FIELDS = ("output_schema",)
@@ -141,20 +141,18 @@ def normalise_task(
     body: Mapping[str, Any],
     *,
     ignore_fields: Iterable[str] = (),
-    rules: KindRules = TASK,
 ) -> dict[str, Any]:
     """The comparable form of a task body, desired or live."""
     out: dict[str, Any] = {}
-    for key in rules.managed_fields:
+    for key in MANAGED_FIELDS:
         if key not in body:
             continue
         value = body[key]
-        if value in _EMPTY or rules.server_defaults.get(key, _EMPTY[0]) == value:
+        # An absent field, null, an empty list and an empty mapping all mean "not set".
+        if value in _EMPTY:
             continue
         if key in SCHEMA_FIELDS:
             value = canonicalise_schema(value)
-        elif key in rules.unordered_lists and isinstance(value, list):
-            value = sorted(value, key=canonical_json)
         # payload and limits hold user data: an empty nested value is still a value there.
         out[key] = value if key in ("payload", "limits") else _drop_empty(value)
     # Deep copy through JSON so later edits never reach the caller's data.

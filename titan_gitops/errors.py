@@ -4,7 +4,6 @@
 TitanGitopsError
 ├── ConfigError              bad flags or environment (target, token)
 ├── InputError               the user must fix their definition files
-│   ├── LoadError            unreadable file, bad or hostile YAML (file, line)
 │   └── ValidationFailed     carries every Problem found, sorted by file and line
 ├── ApiError                 the Task Service refused, or could not be reached
 │   ├── AuthError            401 / 403 (names the missing scope when the server does)
@@ -14,8 +13,7 @@ TitanGitopsError
 │   ├── ApiUnavailable       5xx, timeouts and connection errors after the retries
 │   └── OutcomeUnknown       a write whose effect on the server is unknown (never blindly re-sent)
 ├── PlanError                the plan cannot be built safely
-├── StalePlan                live state moved since the plan was made
-└── ApplyFailed              carries the partial report
+└── StalePlan                live state moved since the plan was made
 ```
 
 Messages never contain the bearer token or a substituted secret value: the client builds its
@@ -68,14 +66,6 @@ class Problem:
             "message": self.message,
             "severity": self.severity,
         }
-
-
-class LoadError(InputError):
-    """A definition file cannot be read or parsed safely."""
-
-    def __init__(self, problem: Problem) -> None:
-        super().__init__(str(problem))
-        self.problem = problem
 
 
 class ValidationFailed(InputError):
@@ -157,11 +147,3 @@ class PlanError(TitanGitopsError):
 
 class StalePlan(TitanGitopsError):
     """Live state changed since the saved plan was made."""
-
-
-class ApplyFailed(TitanGitopsError):
-    """Some changes failed; carries the partial report."""
-
-    def __init__(self, message: str, report: Any = None) -> None:
-        super().__init__(message)
-        self.report = report

@@ -1,9 +1,9 @@
 """Stage: write live tasks out as definition files, so teams can adopt tasks that already exist.
 
 One file per task under `tasks/`, a safe file name derived from the task name, keys in the order
-of kinds.TASK, schemas in block style, and a `titan-gitops.yaml` carrying the namespace. Output is
-deterministic (exporting twice gives identical bytes) and a plan right after an export is empty.
-Files that titan-gitops did not write are never overwritten without `force`.
+of spec.MANAGED_FIELDS, schemas in block style, and a `titan-gitops.yaml` carrying the namespace.
+Output is deterministic (exporting twice gives identical bytes) and a plan right after an export is
+empty. Files that titan-gitops did not write are never overwritten without `force`.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from typing import Any
 
 from titan_gitops.diff import normalise_task
 from titan_gitops.errors import InputError
-from titan_gitops.kinds import TASK
 from titan_gitops.model import LiveTask
+from titan_gitops.spec import MANAGED_FIELDS
 
 MARKER = "# Written by titan-gitops export."
 PROJECT_FILE = "titan-gitops.yaml"
@@ -91,7 +91,7 @@ def task_document(task: LiveTask) -> dict[str, Any]:
     """A live task as a definition document: `kind` first, then Titan's fields in order."""
     body = normalise_task(task.body)
     document: dict[str, Any] = {"kind": "task"}
-    for key in TASK.managed_fields:
+    for key in MANAGED_FIELDS:
         if key in body:
             document[key] = body[key]
     return document

@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from titan_gitops.client import TitanClient
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-TERMINAL = frozenset({"completed", "completed_with_errors", "failed", "cancelled"})
 
 
 @dataclass(frozen=True)

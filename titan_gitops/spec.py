@@ -87,15 +87,9 @@ class ProjectConfig(_Strict):
 
 
 TASK_FIELD_NAMES = tuple(TaskFields.model_fields)
-GITOPS_ONLY_FIELDS = ("extends", "previous_names", "ignore_fields")
-
-
-def known_fields(kind: str) -> tuple[str, ...]:
-    """The keys a document of `kind` may hold (for did-you-mean hints)."""
-    model: type[BaseModel] = TaskSpec if kind == "task" else TemplateSpec
-    if kind == "project":
-        model = ProjectConfig
-    return tuple(model.model_fields)
+# The task fields titan-gitops manages on the service, in Titan's order: the name, then the rest.
+# Anything else a live task holds (id, status, timestamps, fields Titan adds) is the service's own.
+MANAGED_FIELDS = ("name", *TASK_FIELD_NAMES)
 
 
 def definition_json_schema() -> dict[str, Any]:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from titan_gitops.errors import LoadError, ValidationFailed
+from titan_gitops.errors import ValidationFailed
 from titan_gitops.github.context import ActionInputs, GitHubContext
 from titan_gitops.github.outbox import Outbox
 from titan_gitops.github.rest import GitHubError, GitHubRest
@@ -113,7 +113,7 @@ def run_drift(
     try:
         with open_client(target) as client:
             report = make_drift_report(root, client, environ=environ, target=target.describe())
-    except (ValidationFailed, LoadError) as exc:
+    except ValidationFailed as exc:
         return report_invalid(exc, out, root, f"{title}: invalid definitions")
     publish_plan(report, context, out, inputs, drift=True)
     drift = report.has_changes

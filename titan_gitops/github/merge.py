@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from titan_gitops.errors import ConfigError, LoadError, ValidationFailed
+from titan_gitops.errors import ConfigError, ValidationFailed
 from titan_gitops.github.approval import ApprovalVerdict, decide_approval, find_merged_pull
 from titan_gitops.github.context import ActionInputs, GitHubContext
 from titan_gitops.github.outbox import Outbox
@@ -53,7 +53,7 @@ def run_apply_command(
     with open_client(target) as client:
         try:
             plan = make_action_plan(client, inputs, target, environ)
-        except (ValidationFailed, LoadError) as exc:
+        except ValidationFailed as exc:
             return report_invalid(exc, out, root, f"{title}: invalid definitions")
         publish_plan(plan, context, out, inputs)
         if not plan.has_changes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from titan_gitops.errors import LoadError, TitanGitopsError, ValidationFailed
+from titan_gitops.errors import TitanGitopsError, ValidationFailed
 from titan_gitops.github.context import ActionInputs, GitHubContext
 from titan_gitops.github.outbox import Outbox
 from titan_gitops.github.rest import GitHubError
@@ -55,7 +55,7 @@ def run_plan(
     try:
         with open_client(target) as client:
             plan = make_action_plan(client, inputs, target, environ)
-    except (ValidationFailed, LoadError) as exc:
+    except ValidationFailed as exc:
         code = report_invalid(exc, out, root, f"{title}: invalid definitions")
         failure = (
             f"### {escape_text(title)}\n\n**❌ The definitions are invalid**: "

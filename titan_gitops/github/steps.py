@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from titan_gitops.errors import ConfigError, LoadError, Problem, ValidationFailed
+from titan_gitops.errors import ConfigError, Problem, ValidationFailed
 from titan_gitops.github.context import ActionInputs, GitHubContext
 from titan_gitops.github.outbox import Outbox
 from titan_gitops.github.rest import GitHubRest
@@ -125,7 +125,7 @@ def plan_outputs(plan: Plan, path: Path) -> dict[str, str]:
     }
 
 
-def report_invalid(exc: ValidationFailed | LoadError, out: Outbox, root: Path, title: str) -> int:
+def report_invalid(exc: ValidationFailed, out: Outbox, root: Path, title: str) -> int:
     """Annotate and summarise invalid definitions; returns the exit code."""
     problems: list[Problem] = exc.problems if isinstance(exc, ValidationFailed) else [exc.problem]
     out.mask_registered()
@@ -155,7 +155,7 @@ def run_validate(
         out.summary(f"> **Note:** {escape_text(note)}\n")
     try:
         state = validate_directory(root, environ=environ)
-    except (ValidationFailed, LoadError) as exc:
+    except ValidationFailed as exc:
         return report_invalid(exc, out, root, f"titan-gitops validate: {where} is invalid")
     for secret in state.secrets:
         register_secret(secret)
