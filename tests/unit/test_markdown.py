@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from titan_gitops.escape import escape_text, fence
 from titan_gitops.model import Action, Change, FieldChange, Plan
 from titan_gitops.render.cron_words import describe_cron
-from titan_gitops.render.markdown import escape_text, fence, render_plan_markdown
+from titan_gitops.render.markdown import render_plan_markdown
 
 
 def change(action: Action, name: str, **kw: object) -> Change:

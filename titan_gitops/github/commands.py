@@ -13,13 +13,13 @@ from collections.abc import Mapping
 from typing import TextIO
 
 from titan_gitops.errors import ConfigError, TitanGitopsError
+from titan_gitops.escape import escape_text
 from titan_gitops.github.context import ActionInputs, GitHubContext, read_context, read_inputs
 from titan_gitops.github.guard import SecretLeak
 from titan_gitops.github.outbox import Outbox
 from titan_gitops.github.steps import EXIT_ERROR, refuse_pull_request_target, run_validate
 from titan_gitops.github.workflow import Annotation, emit_masks, format_annotation
 from titan_gitops.redact import redact, register_secret
-from titan_gitops.render.markdown import escape_text
 
 _TOKEN_VARIABLES = ("TG_TOKEN", "TG_GITHUB_TOKEN", "TITAN_TOKEN")
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from titan_gitops.errors import ValidationFailed
+from titan_gitops.escape import escape_code
 from titan_gitops.github.context import ActionInputs, GitHubContext
 from titan_gitops.github.outbox import Outbox
 from titan_gitops.github.rest import GitHubError, GitHubRest
@@ -32,7 +33,6 @@ from titan_gitops.github.sticky import (
     quote_directory,
 )
 from titan_gitops.redact import redact
-from titan_gitops.render.markdown import escape_code
 
 
 def format_drift_marker(directory: str) -> str:

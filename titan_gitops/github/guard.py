@@ -14,8 +14,8 @@ import urllib.parse
 from collections.abc import Iterable
 
 from titan_gitops.errors import TitanGitopsError
+from titan_gitops.escape import escape_code, escape_text
 from titan_gitops.redact import MIN_SECRET_LENGTH as _MIN_SECRET_LENGTH
-from titan_gitops.render.markdown import escape_code, escape_text
 
 
 class SecretLeak(TitanGitopsError):

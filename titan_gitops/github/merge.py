@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from titan_gitops.errors import ConfigError, ValidationFailed
+from titan_gitops.escape import escape_code, escape_text, fence
 from titan_gitops.github.approval import ApprovalVerdict, decide_approval, find_merged_pull
 from titan_gitops.github.context import ActionInputs, GitHubContext
 from titan_gitops.github.outbox import Outbox
@@ -23,7 +24,6 @@ from titan_gitops.github.steps import (
 )
 from titan_gitops.github.sticky import ApprovalRecord, find_sticky_comment, normalise_directory
 from titan_gitops.redact import redact
-from titan_gitops.render.markdown import escape_code, escape_text, fence
 
 if TYPE_CHECKING:
     from titan_gitops.client import TitanClient

@@ -5,14 +5,13 @@ Log lines are redacted; the summary and every posted body go through the secret 
 
 from __future__ import annotations
 
-import html
-import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
 from titan_gitops.errors import Problem
+from titan_gitops.escape import escape_cell, escape_text
 from titan_gitops.github.context import GitHubContext
 from titan_gitops.github.guard import ensure_no_secrets
 from titan_gitops.github.workflow import (
@@ -24,7 +23,6 @@ from titan_gitops.github.workflow import (
     write_outputs,
 )
 from titan_gitops.redact import redact, registered_secrets
-from titan_gitops.render.markdown import escape_text
 
 
 def annotation_file(path_text: str, root: Path, workspace: Path | None) -> str:
@@ -52,12 +50,6 @@ def problem_to_annotation(problem: Problem, root: Path, workspace: Path | None) 
         line=problem.line,
         col=problem.col,
     )
-
-
-def escape_cell(text: str) -> str:
-    """A user string inside a Markdown table cell: no HTML, no pipe, no mention, one line."""
-    text = html.escape(text, quote=False).replace("|", "\\|")
-    return re.sub(r"@(?=\w)", "@\u2060", text).replace("\r", " ").replace("\n", " ")
 
 
 def render_problems_markdown(problems: Sequence[Problem], *, hidden: int) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from titan_gitops.errors import TitanGitopsError, ValidationFailed
+from titan_gitops.escape import escape_code, escape_text
 from titan_gitops.github.context import ActionInputs, GitHubContext
 from titan_gitops.github.outbox import Outbox
 from titan_gitops.github.rest import GitHubError
@@ -27,7 +28,6 @@ from titan_gitops.github.sticky import (
     normalise_directory,
 )
 from titan_gitops.redact import redact
-from titan_gitops.render.markdown import escape_code, escape_text
 
 
 def run_plan(

@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from titan_gitops.errors import ConfigError, Problem, ValidationFailed
+from titan_gitops.escape import escape_code, escape_text
 from titan_gitops.github.context import ActionInputs, GitHubContext
 from titan_gitops.github.outbox import Outbox
 from titan_gitops.github.rest import GitHubRest
 from titan_gitops.github.sticky import normalise_directory
 from titan_gitops.redact import register_secret
-from titan_gitops.render.markdown import escape_code, escape_text
 
 if TYPE_CHECKING:
     from titan_gitops.client import TitanClient

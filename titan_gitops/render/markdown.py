@@ -6,19 +6,14 @@ output is capped below GitHub's comment limit with a note of what was cut.
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Iterable
 
+from titan_gitops.escape import escape_code, escape_text, fence
 from titan_gitops.model import Action, Change, FieldChange, Plan
 from titan_gitops.render.cron_words import describe_cron
 from titan_gitops.render.values import SENSITIVE, mask_text, show_value
 
 MAX_CHARS = 60_000
-_MENTION = re.compile(r"@(?=\w)")
-# Inline syntax only: strings never start a line here, so `#`, `-`, `+` and `1.` are inert, and
-# `(`, `!` matter only next to an (escaped) bracket.
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 _TITLES = {
     Action.CREATE: "create",
     Action.UPDATE: "update",
@@ -33,28 +28,6 @@ _DRIFT_TITLES = {
     Action.DELETE: "unmanaged, inside the namespace",
     Action.NO_OP: "in sync",
 }
-
-
-def escape_text(text: str) -> str:
-    """Escape a user string for Markdown prose: HTML, Markdown syntax and @-mentions."""
-    # Markdown first, then HTML: `&`, `<` and `>` become entities that hold no Markdown syntax.
-    text = html.escape(_MD_SPECIAL.sub(r"\\\1", text), quote=False)
-    return _MENTION.sub("@\u2060", text).replace("\n", " ")
-
-
-# Text between inline HTML tags such as <code> is still parsed as Markdown: escape it the same way.
-escape_code = escape_text
-
-
-def fence(body: str, info: str = "") -> str:
-    """A code fence longer than any backtick run inside `body`, so it cannot be broken out of.
-
-    Mentions are defused inside too: a rendered diff never notifies anyone.
-    """
-    body = _MENTION.sub("@\u2060", body)
-    longest = max((len(m) for m in re.findall(r"`+", body)), default=0)
-    ticks = "`" * max(3, longest + 1)
-    return f"{ticks}{info}\n{body}\n{ticks}"
 
 
 def _value(field: FieldChange, value: object) -> str:
