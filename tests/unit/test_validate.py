@@ -11,12 +11,12 @@ import pytest
 from titan_gitops.cron import check_cron
 from titan_gitops.errors import Problem, ValidationFailed
 from titan_gitops.model import DesiredState
+from titan_gitops.pipeline import validate_directory
 from titan_gitops.render.problems import (
     render_problems_github,
     render_problems_json,
     render_problems_text,
 )
-from titan_gitops.validate import validate_directory
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "tasks.example"
 
