@@ -33,10 +33,9 @@ from titan_gitops.emulator import EmulatorConfig, create_app
 from titan_gitops.emulator.serve import start_background_server
 from titan_gitops.fetch import PAGE_SIZE, fetch_live_state
 from titan_gitops.load import load_definition_files
-from titan_gitops.pipeline import make_plan
+from titan_gitops.pipeline import make_plan, validate_directory
 from titan_gitops.plan import build_plan
 from titan_gitops.render.text import render_plan_text
-from titan_gitops.validate import validate_directory
 
 TOKEN = "bench-token"
 GOAL = 1.5

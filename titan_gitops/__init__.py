@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 
 _LAZY: dict[str, str] = {
     "TitanClient": "titan_gitops.client",
-    "validate_directory": "titan_gitops.validate",
+    "validate_directory": "titan_gitops.pipeline",
     "TitanGitopsError": "titan_gitops.errors",
     "InputError": "titan_gitops.errors",
     "ValidationFailed": "titan_gitops.errors",
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
         TitanGitopsError,
         ValidationFailed,
     )
-    from titan_gitops.validate import validate_directory as validate_directory
+    from titan_gitops.pipeline import validate_directory as validate_directory
 
 
 def __getattr__(name: str) -> Any:

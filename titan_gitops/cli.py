@@ -80,12 +80,12 @@ def _configure_logging(debug: bool) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Load and validate a definitions directory offline."""
+    from titan_gitops.pipeline import validate_directory
     from titan_gitops.render.problems import (
         render_problems_github,
         render_problems_json,
         render_problems_text,
     )
-    from titan_gitops.validate import validate_directory
 
     root = Path(args.directory)
     try:

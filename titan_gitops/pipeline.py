@@ -12,15 +12,28 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from titan_gitops.apply import apply_plan, check_plan_is_fresh, resolve_sensitive_values
-from titan_gitops.errors import StalePlan
+from titan_gitops.errors import Problem, StalePlan, ValidationFailed
 from titan_gitops.fetch import fetch_live_state, fetch_tasks
-from titan_gitops.model import ApplyReport, Plan, Progress
+from titan_gitops.load import load_definition_files, load_yaml_file
+from titan_gitops.model import ApplyReport, DesiredState, Plan, Progress
 from titan_gitops.plan import PlanOptions, build_plan, change_digest
 from titan_gitops.redact import register_secret
-from titan_gitops.validate import validate_directory
+from titan_gitops.validate import validate_definitions
 
 if TYPE_CHECKING:
     from titan_gitops.client import TitanClient
+
+
+def validate_directory(root: Path, *, environ: Mapping[str, str]) -> DesiredState:
+    """Load and validate every definition under `root`.
+
+    Raises:
+        ValidationFailed: with every problem found (load and validation), sorted by file and line.
+    """
+    if not root.is_dir():
+        raise ValidationFailed([Problem(str(root), 1, 1, "", "is not a directory")])
+    loaded = load_definition_files(root)
+    return validate_definitions(loaded, root=root, environ=environ, read_yaml=load_yaml_file)
 
 
 def make_plan(

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from titan_gitops.errors import Problem, ValidationFailed
-from titan_gitops.validate import validate_directory
+from titan_gitops.pipeline import validate_directory
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 CASES = sorted(p for p in CORPUS.iterdir() if p.is_dir())
@@ -151,7 +151,7 @@ MEASURE = textwrap.dedent(
     import json, resource, sys, time
     from pathlib import Path
     from titan_gitops.errors import ValidationFailed
-    from titan_gitops.validate import validate_directory
+    from titan_gitops.pipeline import validate_directory
     figures = {}
     for root in sys.argv[1:]:
         start = time.perf_counter()

@@ -12,7 +12,7 @@ from ruamel.yaml import YAML
 
 from titan_gitops.errors import Problem, ValidationFailed
 from titan_gitops.load import load_yaml_text
-from titan_gitops.validate import validate_directory
+from titan_gitops.pipeline import validate_directory
 
 # Pieces of YAML and of our format, so random text often parses and reaches validation.
 TOKENS = st.sampled_from(

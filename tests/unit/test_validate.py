@@ -10,13 +10,15 @@ import pytest
 
 from titan_gitops.cron import check_cron
 from titan_gitops.errors import Problem, ValidationFailed
-from titan_gitops.model import DesiredState
+from titan_gitops.load import load_definition_files, load_yaml_file, load_yaml_text
+from titan_gitops.model import DesiredState, SourceDocument
+from titan_gitops.pipeline import validate_directory
 from titan_gitops.render.problems import (
     render_problems_github,
     render_problems_json,
     render_problems_text,
 )
-from titan_gitops.validate import validate_directory
+from titan_gitops.validate import validate_definitions
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "tasks.example"
 
@@ -108,6 +110,35 @@ def test_a_body_holds_only_titan_fields_with_file_schemas_inline() -> None:
     assert type(monitor.body["urls"]) is list
     assert monitor.source.path == str(EXAMPLE / "tasks" / "price-monitor.yaml")
     assert monitor.source.line == 3
+
+
+# --- documents loaded elsewhere -----------------------------------------------------------------
+
+
+def test_validate_definitions_reads_only_the_documents_it_is_given(tmp_path: Path) -> None:
+    root = write(tmp_path, {"a.yaml": TASK.format(name="a"), "b.yaml": TASK.format(name="b")})
+    loaded = load_definition_files(root)
+    # Change the directory after loading: validation must not walk it again.
+    (root / "b.yaml").unlink()
+    write(root, {"c.yaml": TASK.format(name="c")})
+    state = validate_definitions(loaded, root=root, environ={}, read_yaml=load_yaml_file)
+    assert [t.name for t in state.tasks] == ["a", "b"]
+    assert state.tasks[1].source.path == str(root / "b.yaml")
+
+
+def test_a_file_reference_is_read_through_the_given_reader(tmp_path: Path) -> None:
+    text = TASK.format(name="t").split("output_schema:")[0] + "output_schema: {$file: s.json}\n"
+    root = write(tmp_path, {"t.yaml": text, "s.json": "{}"})
+    calls: list[tuple[Path, str]] = []
+
+    def read_yaml(path: Path, display: str) -> tuple[list[SourceDocument], list[Problem]]:
+        calls.append((path, display))
+        return load_yaml_text("{type: object, required: [price]}", display)
+
+    loaded = load_definition_files(root)
+    (task,) = validate_definitions(loaded, root=root, environ={}, read_yaml=read_yaml).tasks
+    assert calls == [((root / "s.json").resolve(), str(root / "s.json"))]
+    assert task.body["output_schema"] == {"type": "object", "required": ["price"]}
 
 
 # --- merging ------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import pytest
 
 from titan_gitops.errors import Problem, ValidationFailed
 from titan_gitops.load import load_yaml_file
-from titan_gitops.validate import validate_directory
+from titan_gitops.pipeline import validate_directory
 
 # The in.yaml inputs of the official YAML test suite (MIT; see its LICENSE there).
 SUITE = Path(__file__).resolve().parents[1] / "data" / "yaml-test-suite"

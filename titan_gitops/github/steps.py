@@ -146,7 +146,7 @@ def run_validate(
     note: str = "",
 ) -> int:
     """Validate the definitions offline: annotations and a summary."""
-    from titan_gitops.validate import validate_directory
+    from titan_gitops.pipeline import validate_directory
 
     root = Path(inputs.directory)
     where = normalise_directory(inputs.directory)

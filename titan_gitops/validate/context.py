@@ -1,0 +1,82 @@
+"""The state of one validation run, and how a field is located to file:line:col and named."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from titan_gitops.errors import Problem
+from titan_gitops.load import LineDict, LineList
+from titan_gitops.model import SourceDocument
+
+Loc = tuple[str | int, ...]
+# Reads one YAML file as (documents, problems): load.load_yaml_file, passed in by the pipeline.
+ReadYaml = Callable[[Path, str], tuple[list[SourceDocument], list[Problem]]]
+
+
+def locate(node: Any, loc: Loc, fallback: tuple[str, int, int]) -> tuple[str, int, int]:
+    """The file, line and column of the deepest part of `loc` that exists under `node`."""
+    src, line, col = fallback
+    if isinstance(node, (LineDict, LineList)):
+        src, (line, col) = node.src, node.pos
+    for step in loc:
+        if isinstance(node, LineDict) and isinstance(step, str) and step in node:
+            line, col = node.key_pos.get(step, (line, col))
+            src = node.key_src.get(step, node.src) if node.key_src else node.src
+        elif isinstance(node, LineList) and isinstance(step, int) and 0 <= step < len(node):
+            line, col = node.item_pos[step]
+            src = node.src
+        else:
+            break
+        node = node[step]
+    return src, line, col
+
+
+def format_field_path(loc: Iterable[str | int]) -> str:
+    """`loc` as users write it: `limits.max_pages`, `urls[2]`."""
+    text = ""
+    for step in loc:
+        if isinstance(step, int):
+            text += f"[{step}]"
+        else:
+            text += f".{step}" if text else step
+    return text
+
+
+@dataclass
+class Run:
+    """The state of one validation run: where problems go, which values are secret."""
+
+    root: Path
+    environ: Mapping[str, str]
+    read_yaml: ReadYaml
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    secrets: set[str] = field(default_factory=set)
+    schema_files: dict[Path, Any] = field(default_factory=dict)
+    substituted: bool = False
+
+    def add(self, node: Any, loc: Loc, message: str, *, at: SourceDocument | None = None) -> None:
+        fallback = (at.path, at.line, at.col) if at else ("", 1, 1)
+        src, line, col = locate(node, loc, fallback)
+        self.problems.append(Problem(src, line, col, format_field_path(loc), message))
+
+
+@dataclass
+class Definition:
+    """One task or template document, with its shape-checked spec (None when the shape failed)."""
+
+    document: SourceDocument
+    data: LineDict
+    spec: BaseModel | None
+
+
+def where_defined(definition: Definition) -> str:
+    """`file:line` of a definition's name, for messages that point at the other one."""
+    document = definition.document
+    src, line, _ = locate(definition.data, ("name",), (document.path, document.line, 1))
+    return f"{src}:{line}"
