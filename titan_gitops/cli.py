@@ -16,13 +16,9 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from titan_gitops import __version__
+from titan_gitops import __version__, exit_codes
 from titan_gitops.errors import TitanGitopsError, ValidationFailed
 from titan_gitops.redact import RedactingFilter, redact
-
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_CHANGES = 2
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -38,20 +34,20 @@ def _warn(text: str) -> None:
 @contextlib.contextmanager
 def error_boundary(debug: bool) -> Iterator[list[int]]:
     """Turn our errors into one line and exit 1; anything else into "unexpected error"."""
-    code = [EXIT_OK]
+    code = [exit_codes.OK]
     try:
         yield code
     except ValidationFailed as exc:
         for problem in exc.problems:
             _warn(str(problem))
         _warn(f"error: {exc}")
-        code[0] = EXIT_ERROR
+        code[0] = exit_codes.ERROR
     except TitanGitopsError as exc:
         _warn(f"error: {exc}")
-        code[0] = EXIT_ERROR
+        code[0] = exit_codes.ERROR
     except KeyboardInterrupt:
         _warn("interrupted")
-        code[0] = EXIT_ERROR
+        code[0] = exit_codes.ERROR
     except Exception as exc:
         if debug:
             import traceback
@@ -61,7 +57,7 @@ def error_boundary(debug: bool) -> Iterator[list[int]]:
             f"unexpected error: {type(exc).__name__}"
             + ("" if debug else "; run again with --debug for the details")
         )
-        code[0] = EXIT_ERROR
+        code[0] = exit_codes.ERROR
 
 
 def _configure_logging(debug: bool) -> None:
@@ -98,11 +94,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 _print(render_problems_github(exc.problems))
             _warn(render_problems_text(exc.problems))
             _warn(f"error: {exc}")
-        return EXIT_ERROR
+        return exit_codes.ERROR
     warnings = list(state.warnings)
     if args.output == "json":
         _print(render_problems_json(warnings))
-        return EXIT_OK
+        return exit_codes.OK
     if warnings:
         if args.github:
             _print(render_problems_github(warnings))
@@ -112,7 +108,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         f"{root}: {tasks} task{'s' * (tasks != 1)}, "
         f"{templates} template{'s' * (templates != 1)}: valid."
     )
-    return EXIT_OK
+    return exit_codes.OK
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -120,7 +116,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
     from titan_gitops.spec import definition_json_schema
 
     sys.stdout.write(json.dumps(definition_json_schema(), indent=2, sort_keys=True) + "\n")
-    return EXIT_OK
+    return exit_codes.OK
 
 
 def _use_colour(args: argparse.Namespace) -> bool:
@@ -159,8 +155,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         if args.out:
             _warn(f"Saved the plan to {args.out}.")
     if args.detailed_exitcode and plan.has_changes:
-        return EXIT_CHANGES
-    return EXIT_OK
+        return exit_codes.CHANGES
+    return exit_codes.OK
 
 
 def _plan_options(args: argparse.Namespace) -> Any:
@@ -217,7 +213,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
         if args.output != "json":
             sys.stdout.write(redact(render_plan_text(plan, colour=colour)))
         if not plan.has_changes:
-            return EXIT_OK
+            return exit_codes.OK
         if args.plan is None and not args.auto_approve:
             if not sys.stdin.isatty():
                 raise ConfigError(
@@ -226,7 +222,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
                 )
             if not _confirm("\nApply these changes? Only 'yes' is accepted: "):
                 _warn("Apply cancelled.")
-                return EXIT_ERROR
+                return exit_codes.ERROR
 
         stop = threading.Event()
         interactive = sys.stderr.isatty()
@@ -262,7 +258,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
         sys.stdout.write(redact(render_report_json(report)))
     else:
         sys.stdout.write(redact(render_report_text(report)))
-    return EXIT_OK if report.ok else EXIT_ERROR
+    return exit_codes.OK if report.ok else exit_codes.ERROR
 
 
 def cmd_drift(args: argparse.Namespace) -> int:
@@ -289,7 +285,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
         )
     else:
         sys.stdout.write(redact(render_plan_text(report, colour=_use_colour(args), drift=True)))
-    return EXIT_CHANGES if report.has_changes else EXIT_OK
+    return exit_codes.CHANGES if report.has_changes else exit_codes.OK
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -313,7 +309,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         f"{len(report.written)} file{'s' * (len(report.written) != 1)} written, "
         f"{len(report.unchanged)} unchanged."
     )
-    return EXIT_OK
+    return exit_codes.OK
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -344,7 +340,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         _warn(f"Started execution {execution_id} of '{task.get('name')}'.")
         if not wait:
             _print(execution_id)
-            return EXIT_OK
+            return exit_codes.OK
         interactive = sys.stderr.isatty()
         started = time.monotonic()
         last: list[str] = [""]
@@ -371,11 +367,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         detail = f": {reason}" if reason and status != "completed" else ""
         _warn(f"Execution {execution_id} ended: {status}{detail}.")
         if status in ("failed", "cancelled"):
-            return EXIT_ERROR
-        code = EXIT_OK
+            return exit_codes.ERROR
+        code = exit_codes.OK
         if status == "completed_with_errors":
             _warn("warning: the execution completed with errors")
-            code = EXIT_ERROR if args.strict else EXIT_OK
+            code = exit_codes.ERROR if args.strict else exit_codes.OK
         if args.export or args.check_schema:
             data = client.export_results(execution_id, fmt="json")
             assert isinstance(data, bytes)
@@ -392,7 +388,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                     _warn(f"schema: {violation}")
                 if violations:
                     _warn("error: exported records do not match the task's output_schema")
-                    code = EXIT_ERROR
+                    code = exit_codes.ERROR
                 else:
                     _warn("Every exported record matches the task's output_schema.")
         if args.csv:
@@ -427,7 +423,7 @@ def cmd_executions(args: argparse.Namespace) -> int:
                         f"{row.get('id')}  {row.get('status')!s:22s} "
                         f"task {row.get('task_id')}  {row.get('created_at', '')}"
                     )
-            return EXIT_OK
+            return exit_codes.OK
         operations = {
             "get": client.get_execution,
             "pause": client.pause_execution,
@@ -439,7 +435,7 @@ def cmd_executions(args: argparse.Namespace) -> int:
             _print(json.dumps(record, indent=2, sort_keys=True))
         else:
             _print(f"{record.get('id')}  {record.get('status')}")
-    return EXIT_OK
+    return exit_codes.OK
 
 
 def _resolve(args: argparse.Namespace) -> Any:
@@ -665,7 +661,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _usage(parser: argparse.ArgumentParser) -> int:
     parser.print_help(sys.stderr)
-    return EXIT_ERROR
+    return exit_codes.ERROR
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -681,7 +677,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(arguments)
     except SystemExit as exc:
         # argparse exits 2 on a usage error; 2 means "changes" to plan and drift, so use 1.
-        return EXIT_OK if exc.code in (0, None) else EXIT_ERROR
+        return exit_codes.OK if exc.code in (0, None) else exit_codes.ERROR
     debug: bool = getattr(args, "debug", False)
     _configure_logging(debug)
     func: Any = args.func
