@@ -145,7 +145,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
             target=target.describe(),
         )
     if args.out:
-        write_plan_file(plan, Path(args.out), render_plan_json(plan))
+        write_plan_file(Path(args.out), render_plan_json(plan))
     if args.output == "json":
         sys.stdout.write(render_plan_json(plan))
     elif args.output == "markdown":

@@ -80,7 +80,7 @@ def save_plan(plan: Plan, context: GitHubContext, kind: str, directory: str) -> 
     base = context.temp_dir or Path(tempfile.gettempdir())
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", normalise_directory(directory)).strip("-.") or "root"
     path = base / "titan-gitops" / f"{kind}-{slug}.json"
-    write_plan_file(plan, path, render_plan_json(plan))
+    write_plan_file(path, render_plan_json(plan))
     return path
 
 
