@@ -87,34 +87,20 @@ def apply_until_cancelled(
     out: Outbox,
 ) -> ApplyReport:
     """Apply; a cancelled job (SIGINT, then SIGTERM) starts nothing new and still reports."""
-    import signal
-    import threading
-
-    from titan_gitops.pipeline import run_apply
+    from titan_gitops.commands.apply import apply_with_signals
     from titan_gitops.render.report import describe_outcome
 
-    stop = threading.Event()
-
-    def on_signal(_signum: int, _frame: object) -> None:
-        stop.set()
-
-    def progress(outcome: Outcome, done: int, total: int) -> None:
+    def log_progress(outcome: Outcome, done: int, total: int) -> None:
         out.log(f"[{done}/{total}] {describe_outcome(outcome)}")
 
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        return run_apply(
-            plan,
-            client,
-            environ=environ,
-            root=root,
-            parallelism=parallelism,
-            progress=progress,
-            stop=stop,
-        )
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    return apply_with_signals(
+        plan,
+        client,
+        environ=environ,
+        root=root,
+        parallelism=parallelism,
+        progress=log_progress,
+    )
 
 
 def check_approval(plan: Plan, inputs: ActionInputs, context: GitHubContext) -> ApprovalVerdict:
