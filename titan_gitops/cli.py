@@ -1,67 +1,57 @@
-"""The command line: argv → typed options → pipeline → render → exit code; nothing else.
+"""The command line: the parser, typed options for one command, and the one error boundary.
 
-Heavy dependencies (pydantic, httpx, jsonschema, deepdiff) are imported inside each command, so
-`--help` and `--version` start as fast as a bare interpreter allows.
+Commands (in titan_gitops.commands) import their heavy dependencies only when they run, so `--help`
+and `--version` start as fast as a bare interpreter allows.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import logging
-import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING
 
-from titan_gitops import __version__
+from titan_gitops import __version__, exit_codes
+from titan_gitops.commands.common import TargetOptions, warn
 from titan_gitops.errors import TitanGitopsError, ValidationFailed
 from titan_gitops.redact import RedactingFilter, redact
 
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_CHANGES = 2
+if TYPE_CHECKING:
+    from titan_gitops.plan import PlanOptions
 
-Command = Callable[[argparse.Namespace], int]
-
-
-def _print(text: str, stream: TextIO | None = None) -> None:
-    print(redact(text), file=stream or sys.stdout)
-
-
-def _warn(text: str) -> None:
-    _print(text, sys.stderr)
+    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 @contextlib.contextmanager
 def error_boundary(debug: bool) -> Iterator[list[int]]:
     """Turn our errors into one line and exit 1; anything else into "unexpected error"."""
-    code = [EXIT_OK]
+    code = [exit_codes.OK]
     try:
         yield code
     except ValidationFailed as exc:
         for problem in exc.problems:
-            _warn(str(problem))
-        _warn(f"error: {exc}")
-        code[0] = EXIT_ERROR
+            warn(str(problem))
+        warn(f"error: {exc}")
+        code[0] = exit_codes.ERROR
     except TitanGitopsError as exc:
-        _warn(f"error: {exc}")
-        code[0] = EXIT_ERROR
+        warn(f"error: {exc}")
+        code[0] = exit_codes.ERROR
     except KeyboardInterrupt:
-        _warn("interrupted")
-        code[0] = EXIT_ERROR
+        warn("interrupted")
+        code[0] = exit_codes.ERROR
     except Exception as exc:
         if debug:
             import traceback
 
-            _warn(redact("".join(traceback.format_exception(exc))))
-        _warn(
+            warn(redact("".join(traceback.format_exception(exc))))
+        warn(
             f"unexpected error: {type(exc).__name__}"
             + ("" if debug else "; run again with --debug for the details")
         )
-        code[0] = EXIT_ERROR
+        code[0] = exit_codes.ERROR
 
 
 def _configure_logging(debug: bool) -> None:
@@ -75,95 +65,14 @@ def _configure_logging(debug: bool) -> None:
     root.setLevel(logging.DEBUG)
 
 
-# --- commands -------------------------------------------------------------------------------
+# --- dispatch: Namespace → typed options → command ---------------------------------------------
 
 
-def cmd_validate(args: argparse.Namespace) -> int:
-    """Load and validate a definitions directory offline."""
-    from titan_gitops.pipeline import validate_directory
-    from titan_gitops.render.problems import (
-        render_problems_github,
-        render_problems_json,
-        render_problems_text,
-    )
-
-    root = Path(args.directory)
-    try:
-        state = validate_directory(root, environ=os.environ)
-    except ValidationFailed as exc:
-        if args.output == "json":
-            _print(render_problems_json(exc.problems))
-        else:
-            if args.github:
-                _print(render_problems_github(exc.problems))
-            _warn(render_problems_text(exc.problems))
-            _warn(f"error: {exc}")
-        return EXIT_ERROR
-    warnings = list(state.warnings)
-    if args.output == "json":
-        _print(render_problems_json(warnings))
-        return EXIT_OK
-    if warnings:
-        if args.github:
-            _print(render_problems_github(warnings))
-        _warn(render_problems_text(warnings))
-    tasks, templates = len(state.tasks), len(state.templates)
-    _print(
-        f"{root}: {tasks} task{'s' * (tasks != 1)}, "
-        f"{templates} template{'s' * (templates != 1)}: valid."
-    )
-    return EXIT_OK
+def _target(args: argparse.Namespace) -> TargetOptions:
+    return TargetOptions(api_url=args.api_url, token=args.token)
 
 
-def cmd_schema(args: argparse.Namespace) -> int:
-    """Print the JSON Schema of the definition file format."""
-    from titan_gitops.spec import definition_json_schema
-
-    sys.stdout.write(json.dumps(definition_json_schema(), indent=2, sort_keys=True) + "\n")
-    return EXIT_OK
-
-
-def _use_colour(args: argparse.Namespace) -> bool:
-    if getattr(args, "no_color", False) or os.environ.get("NO_COLOR"):
-        return False
-    return sys.stdout.isatty()
-
-
-def cmd_plan(args: argparse.Namespace) -> int:
-    """Diff the definitions against the live tasks and show the plan."""
-    from titan_gitops.connect import open_client
-    from titan_gitops.pipeline import make_plan
-    from titan_gitops.planfile import write_plan_file
-    from titan_gitops.render.markdown import render_plan_markdown
-    from titan_gitops.render.plan_json import render_plan_json
-    from titan_gitops.render.text import render_plan_text
-    from titan_gitops.settings import resolve_target
-
-    target = resolve_target(os.environ, api_url=args.api_url, token=args.token)
-    with open_client(target, announce=_warn) as client:
-        plan = make_plan(
-            Path(args.directory),
-            client,
-            _plan_options(args),
-            environ=os.environ,
-            target=target.describe(),
-        )
-    if args.out:
-        write_plan_file(plan, Path(args.out), render_plan_json(plan))
-    if args.output == "json":
-        sys.stdout.write(render_plan_json(plan))
-    elif args.output == "markdown":
-        sys.stdout.write(redact(render_plan_markdown(plan)))
-    else:
-        sys.stdout.write(redact(render_plan_text(plan, colour=_use_colour(args))))
-        if args.out:
-            _warn(f"Saved the plan to {args.out}.")
-    if args.detailed_exitcode and plan.has_changes:
-        return EXIT_CHANGES
-    return EXIT_OK
-
-
-def _plan_options(args: argparse.Namespace) -> Any:
+def _planning(args: argparse.Namespace) -> PlanOptions:
     from titan_gitops.plan import PlanOptions
 
     return PlanOptions(
@@ -174,288 +83,113 @@ def _plan_options(args: argparse.Namespace) -> Any:
     )
 
 
-def _confirm(prompt: str) -> bool:
-    sys.stderr.write(prompt)
-    sys.stderr.flush()
-    try:
-        answer = input()
-    except EOFError:
-        return False
-    return answer.strip() == "yes"
+def _run_validate(args: argparse.Namespace) -> int:
+    from titan_gitops.commands.validate import ValidateCommandOptions, validate_definitions
+
+    directory = Path(args.directory)
+    return validate_definitions(ValidateCommandOptions(directory, args.output, args.github))
 
 
-def cmd_apply(args: argparse.Namespace) -> int:
-    """Plan (or read a saved plan), confirm, apply, and report every outcome."""
-    import signal
-    import threading
+def _run_plan(args: argparse.Namespace) -> int:
+    from titan_gitops.commands.plan import PlanCommandOptions, show_plan
 
-    from titan_gitops.connect import open_client
-    from titan_gitops.errors import ConfigError, StalePlan
-    from titan_gitops.pipeline import make_plan, run_apply
-    from titan_gitops.planfile import read_plan_file
-    from titan_gitops.render.report import describe_outcome, render_report_json, render_report_text
-    from titan_gitops.render.text import render_plan_text
-    from titan_gitops.settings import resolve_target
-
-    if args.plan is None and args.directory is None:
-        raise ConfigError("give a definitions directory, or --plan FILE to apply a saved plan")
-    target = resolve_target(os.environ, api_url=args.api_url, token=args.token)
-    colour = _use_colour(args)
-    with open_client(target, announce=_warn) as client:
-        if args.plan is not None:
-            plan = read_plan_file(Path(args.plan))
-            if plan.target and plan.target != target.describe():
-                raise StalePlan(
-                    f"the saved plan was made against {plan.target}, not {target.describe()}"
-                )
-            root = Path(args.directory) if args.directory else None
-        else:
-            root = Path(args.directory)
-            plan = make_plan(
-                root, client, _plan_options(args), environ=os.environ, target=target.describe()
-            )
-        if args.output != "json":
-            sys.stdout.write(redact(render_plan_text(plan, colour=colour)))
-        if not plan.has_changes:
-            return EXIT_OK
-        if args.plan is None and not args.auto_approve:
-            if not sys.stdin.isatty():
-                raise ConfigError(
-                    "refusing to apply without confirmation: stdin is not a terminal; "
-                    "pass --auto-approve, or apply a reviewed plan with --plan FILE"
-                )
-            if not _confirm("\nApply these changes? Only 'yes' is accepted: "):
-                _warn("Apply cancelled.")
-                return EXIT_ERROR
-
-        stop = threading.Event()
-        interactive = sys.stderr.isatty()
-
-        def on_signal(signum: int, _frame: Any) -> None:
-            if not stop.is_set():
-                _warn("\nstopping: no new changes start; waiting for those in flight")
-            stop.set()
-
-        def progress(outcome: Any, done: int, total: int) -> None:
-            line = f"[{done}/{total}] {describe_outcome(outcome)}"
-            if interactive:
-                sys.stderr.write("\r\x1b[K" + redact(line) + ("\n" if done == total else ""))
-                sys.stderr.flush()
-            else:
-                _warn(line)
-
-        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            report = run_apply(
-                plan,
-                client,
-                environ=os.environ,
-                root=root,
-                parallelism=args.parallelism,
-                progress=progress,
-                stop=stop,
-            )
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-    if args.output == "json":
-        sys.stdout.write(redact(render_report_json(report)))
-    else:
-        sys.stdout.write(redact(render_report_text(report)))
-    return EXIT_OK if report.ok else EXIT_ERROR
+    options = PlanCommandOptions(
+        directory=Path(args.directory),
+        target=_target(args),
+        planning=_planning(args),
+        out=args.out,
+        output=args.output,
+        detailed_exitcode=args.detailed_exitcode,
+        no_color=args.no_color,
+    )
+    return show_plan(options)
 
 
-def cmd_drift(args: argparse.Namespace) -> int:
-    """Report live edits made outside git, missing tasks and unmanaged ones. Read-only."""
-    from titan_gitops.connect import open_client
-    from titan_gitops.pipeline import make_drift_report
-    from titan_gitops.planfile import plan_to_dict
-    from titan_gitops.render.markdown import render_plan_markdown
-    from titan_gitops.render.text import render_plan_text
-    from titan_gitops.render.values import mask_text
+def _run_apply(args: argparse.Namespace) -> int:
+    from titan_gitops.commands.apply import ApplyCommandOptions, apply_changes
 
-    target = _resolve(args)
-    with open_client(target, announce=_warn) as client:
-        report = make_drift_report(
-            Path(args.directory), client, environ=os.environ, target=target.describe()
-        )
-    if args.output == "json":
-        data = {"drift": report.has_changes, **plan_to_dict(report)}
-        text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-        sys.stdout.write(redact(mask_text(text, report.secrets)))
-    elif args.output == "markdown":
-        sys.stdout.write(
-            redact(render_plan_markdown(report, title="titan-gitops drift", drift=True))
-        )
-    else:
-        sys.stdout.write(redact(render_plan_text(report, colour=_use_colour(args), drift=True)))
-    return EXIT_CHANGES if report.has_changes else EXIT_OK
+    options = ApplyCommandOptions(
+        directory=args.directory,
+        target=_target(args),
+        planning=_planning(args),
+        plan_file=args.plan,
+        auto_approve=args.auto_approve,
+        parallelism=args.parallelism,
+        output=args.output,
+        no_color=args.no_color,
+    )
+    return apply_changes(options)
 
 
-def cmd_export(args: argparse.Namespace) -> int:
-    """Write live tasks out as definition files."""
-    from titan_gitops.connect import open_client
-    from titan_gitops.export import export_tasks
-    from titan_gitops.fetch import fetch_tasks
+def _run_drift(args: argparse.Namespace) -> int:
+    from titan_gitops.commands.drift import DriftCommandOptions, report_drift
 
-    target = _resolve(args)
-    with open_client(target, announce=_warn) as client:
-        tasks = fetch_tasks(client)
-    report = export_tasks(
-        tasks,
-        Path(args.out),
+    options = DriftCommandOptions(
+        directory=Path(args.directory),
+        target=_target(args),
+        output=args.output,
+        no_color=args.no_color,
+    )
+    return report_drift(options)
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from titan_gitops.commands.export import ExportCommandOptions, export_live_tasks
+
+    options = ExportCommandOptions(
+        out=args.out,
+        target=_target(args),
         namespace=args.namespace,
         only=tuple(args.only),
         force=args.force,
     )
-    _print(
-        f"Exported {report.tasks} task{'s' * (report.tasks != 1)} to {args.out}: "
-        f"{len(report.written)} file{'s' * (len(report.written) != 1)} written, "
-        f"{len(report.unchanged)} unchanged."
+    return export_live_tasks(options)
+
+
+def _run_run(args: argparse.Namespace) -> int:
+    from titan_gitops.commands.run import RunCommandOptions, run_task
+
+    options = RunCommandOptions(
+        task=args.task,
+        target=_target(args),
+        wait=args.wait,
+        timeout=args.timeout,
+        interval=args.interval,
+        export=args.export,
+        csv=args.csv,
+        secret_payload=args.secret_payload,
+        check_schema=args.check_schema,
+        strict=args.strict,
     )
-    return EXIT_OK
+    return run_task(options)
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    """Trigger an execution of a task; optionally wait, export and check the results."""
-    import time
+def _run_executions(args: argparse.Namespace) -> int:
+    from titan_gitops.commands.executions import ExecutionsCommandOptions, control_executions
 
-    from titan_gitops.connect import open_client
-    from titan_gitops.redact import register_secret
-    from titan_gitops.run import (
-        check_records,
-        read_secret_payload,
-        records_of,
-        resolve_task,
-        secret_strings,
+    options = ExecutionsCommandOptions(
+        action=args.executions_command,
+        target=_target(args),
+        output=args.output,
+        task=getattr(args, "task", None),
+        execution_id=getattr(args, "execution_id", ""),
     )
-
-    secret_payload = None
-    if args.secret_payload:
-        secret_payload = read_secret_payload(Path(args.secret_payload))
-        for value in secret_strings(secret_payload):
-            register_secret(value)
-    wait = args.wait or bool(args.export or args.csv or args.check_schema)
-    target = _resolve(args)
-    with open_client(target, announce=_warn) as client:
-        task = resolve_task(client, args.task)
-        execution = client.run_task(str(task["id"]), secret_payload=secret_payload).body()
-        execution_id = str(execution.get("id"))
-        _warn(f"Started execution {execution_id} of '{task.get('name')}'.")
-        if not wait:
-            _print(execution_id)
-            return EXIT_OK
-        interactive = sys.stderr.isatty()
-        started = time.monotonic()
-        last: list[str] = [""]
-        spinner = "|/-\\"
-
-        def on_poll(record: Any) -> None:
-            status = str(record.body().get("status"))
-            elapsed = time.monotonic() - started
-            if interactive:
-                frame = spinner[int(elapsed * 4) % len(spinner)]
-                sys.stderr.write(f"\r\x1b[K{frame} {execution_id}: {status} ({elapsed:.0f}s)")
-                sys.stderr.flush()
-            elif status != last[0]:
-                _warn(f"execution {execution_id}: {status}")
-            last[0] = status
-
-        final = client.wait_for_execution(
-            execution_id, timeout=args.timeout, interval=args.interval, on_poll=on_poll
-        ).body()
-        if interactive:
-            sys.stderr.write("\n")
-        status = str(final.get("status"))
-        reason = final.get("error")
-        detail = f": {reason}" if reason and status != "completed" else ""
-        _warn(f"Execution {execution_id} ended: {status}{detail}.")
-        if status in ("failed", "cancelled"):
-            return EXIT_ERROR
-        code = EXIT_OK
-        if status == "completed_with_errors":
-            _warn("warning: the execution completed with errors")
-            code = EXIT_ERROR if args.strict else EXIT_OK
-        if args.export or args.check_schema:
-            data = client.export_results(execution_id, fmt="json")
-            assert isinstance(data, bytes)
-            if args.export:
-                out = Path(args.export)
-                out.parent.mkdir(parents=True, exist_ok=True)
-                out.write_bytes(data)
-                _warn(f"Wrote the JSON results to {out}.")
-            if args.check_schema and not task.get("output_schema"):
-                _warn("warning: the task has no output_schema to check the records against")
-            elif args.check_schema:
-                violations = check_records(records_of(data), task.get("output_schema"))
-                for violation in violations:
-                    _warn(f"schema: {violation}")
-                if violations:
-                    _warn("error: exported records do not match the task's output_schema")
-                    code = EXIT_ERROR
-                else:
-                    _warn("Every exported record matches the task's output_schema.")
-        if args.csv:
-            out = Path(args.csv)
-            out.parent.mkdir(parents=True, exist_ok=True)
-            client.download_results_csv(execution_id, dest=out)
-            _warn(f"Wrote the CSV results to {out}.")
-    return code
+    return control_executions(options)
 
 
-def cmd_executions(args: argparse.Namespace) -> int:
-    """List, inspect and control executions."""
-    from titan_gitops.connect import open_client
+def _run_schema(_args: argparse.Namespace) -> int:
+    from titan_gitops.commands.schema import print_schema
 
-    target = _resolve(args)
-    with open_client(target, announce=_warn) as client:
-        action = args.executions_command
-        if action == "list":
-            if args.task:
-                from titan_gitops.run import resolve_task
-
-                task = resolve_task(client, args.task)
-                records = client.list_task_executions(str(task["id"]))
-            else:
-                records = client.list_executions()
-            rows = [r.body() for r in records]
-            if args.output == "json":
-                _print(json.dumps(rows, indent=2, sort_keys=True))
-            else:
-                for row in rows:
-                    _print(
-                        f"{row.get('id')}  {row.get('status')!s:22s} "
-                        f"task {row.get('task_id')}  {row.get('created_at', '')}"
-                    )
-            return EXIT_OK
-        operations = {
-            "get": client.get_execution,
-            "pause": client.pause_execution,
-            "resume": client.resume_execution,
-            "stop": client.stop_execution,
-        }
-        record = operations[action](args.execution_id).body()
-        if args.output == "json":
-            _print(json.dumps(record, indent=2, sort_keys=True))
-        else:
-            _print(f"{record.get('id')}  {record.get('status')}")
-    return EXIT_OK
+    return print_schema()
 
 
-def _resolve(args: argparse.Namespace) -> Any:
-    from titan_gitops.settings import resolve_target
+def _run_emulator_serve(args: argparse.Namespace) -> int:
+    from titan_gitops.commands.emulator import EmulatorCommandOptions, serve_emulator
 
-    return resolve_target(os.environ, api_url=args.api_url, token=args.token)
-
-
-def cmd_emulator_serve(args: argparse.Namespace) -> int:
-    """Serve the local Titan Task Service emulator over HTTP."""
-    from titan_gitops.emulator.serve import main as serve_main
-
-    return serve_main(list(args.serve_args))
+    return serve_emulator(EmulatorCommandOptions(serve_args=tuple(args.serve_args)))
 
 
-# --- parser ---------------------------------------------------------------------------------
+# --- parser ------------------------------------------------------------------------------------
 
 
 def _target_options() -> argparse.ArgumentParser:
@@ -508,17 +242,7 @@ def _common_options() -> argparse.ArgumentParser:
     return parent
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The whole argument parser; each subcommand stores its function in `func`."""
-    common = _common_options()
-    parser = argparse.ArgumentParser(
-        prog="titan-gitops",
-        description="Keep Titan web-scraping tasks in git: validate, plan, apply, drift, export.",
-        parents=[common],
-    )
-    parser.add_argument("--version", action="version", version=f"titan-gitops {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
+def _add_validate_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     validate = sub.add_parser(
         "validate",
         parents=[common],
@@ -530,13 +254,13 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument(
         "--github", action="store_true", help="also print GitHub annotations (::error file=...)"
     )
-    validate.set_defaults(func=cmd_validate)
+    validate.set_defaults(func=_run_validate)
 
-    target = _target_options()
-    planning = _planning_options()
+
+def _add_plan_parser(sub: Subparsers, parents: list[argparse.ArgumentParser]) -> None:
     plan = sub.add_parser(
         "plan",
-        parents=[common, target, planning],
+        parents=parents,
         help="show what apply would change, field by field",
         description="Diff the definitions against the live tasks and show the plan.",
     )
@@ -548,11 +272,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="exit 0 when there are no changes, 2 when there are, 1 on error",
     )
-    plan.set_defaults(func=cmd_plan)
+    plan.set_defaults(func=_run_plan)
 
+
+def _add_apply_parser(sub: Subparsers, parents: list[argparse.ArgumentParser]) -> None:
     apply = sub.add_parser(
         "apply",
-        parents=[common, target, planning],
+        parents=parents,
         help="carry out the plan (asks for 'yes' unless --auto-approve or --plan)",
         description="Plan, confirm and apply; or apply a saved, reviewed plan with --plan.",
     )
@@ -563,11 +289,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--parallelism", type=int, default=4, metavar="N", help="changes in flight at once"
     )
     apply.add_argument("--output", choices=("text", "json"), default="text")
-    apply.set_defaults(func=cmd_apply)
+    apply.set_defaults(func=_run_apply)
 
+
+def _add_drift_parser(sub: Subparsers, parents: list[argparse.ArgumentParser]) -> None:
     drift = sub.add_parser(
         "drift",
-        parents=[common, target],
+        parents=parents,
         help="report what changed behind git's back (exit 2 on drift)",
         description="Read-only: live edits made outside git, managed tasks missing live, "
         "unmanaged tasks inside the namespace. Exit 0 in sync, 2 drift, 1 error.",
@@ -575,11 +303,13 @@ def build_parser() -> argparse.ArgumentParser:
     drift.add_argument("directory", metavar="DIR")
     drift.add_argument("--output", choices=("text", "json", "markdown"), default="text")
     drift.add_argument("--no-color", action="store_true", help="no colours (NO_COLOR works too)")
-    drift.set_defaults(func=cmd_drift)
+    drift.set_defaults(func=_run_drift)
 
+
+def _add_export_parser(sub: Subparsers, parents: list[argparse.ArgumentParser]) -> None:
     export = sub.add_parser(
         "export",
-        parents=[common, target],
+        parents=parents,
         help="write live tasks out as definition files (to adopt existing tasks)",
         description="Write live tasks as definition files: a plan right after is empty.",
     )
@@ -591,11 +321,13 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--force", action="store_true", help="overwrite files titan-gitops did not write"
     )
-    export.set_defaults(func=cmd_export)
+    export.set_defaults(func=_run_export)
 
+
+def _add_run_parser(sub: Subparsers, parents: list[argparse.ArgumentParser]) -> None:
     run = sub.add_parser(
         "run",
-        parents=[common, target],
+        parents=parents,
         help="trigger an execution of a task; wait, export and check its results",
         description="Trigger an execution. Exit 0 on completed, 1 on failed or cancelled "
         "(completed_with_errors: 0 with a warning, 1 with --strict).",
@@ -617,8 +349,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--strict", action="store_true", help="completed_with_errors counts as a failure"
     )
-    run.set_defaults(func=cmd_run)
+    run.set_defaults(func=_run_run)
 
+
+def _add_executions_parser(
+    sub: Subparsers, common: argparse.ArgumentParser, target: argparse.ArgumentParser
+) -> None:
     executions = sub.add_parser(
         "executions", parents=[common], help="list, inspect and control executions"
     )
@@ -626,7 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex_list = ex_sub.add_parser("list", parents=[common, target], help="list executions")
     ex_list.add_argument("--task", metavar="TASK", help="only this task's (name or id)")
     ex_list.add_argument("--output", choices=("text", "json"), default="text")
-    ex_list.set_defaults(func=cmd_executions)
+    ex_list.set_defaults(func=_run_executions)
     for name, text in (
         ("get", "show one execution"),
         ("pause", "pause a running execution"),
@@ -636,16 +372,11 @@ def build_parser() -> argparse.ArgumentParser:
         ex = ex_sub.add_parser(name, parents=[common, target], help=text)
         ex.add_argument("execution_id", metavar="ID")
         ex.add_argument("--output", choices=("text", "json"), default="text")
-        ex.set_defaults(func=cmd_executions)
+        ex.set_defaults(func=_run_executions)
     executions.set_defaults(func=lambda _args: _usage(executions))
 
-    schema = sub.add_parser(
-        "schema",
-        parents=[common],
-        help="print the JSON Schema of the definition file format",
-    )
-    schema.set_defaults(func=cmd_schema)
 
+def _add_emulator_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     emulator = sub.add_parser(
         "emulator", parents=[common], help="the local Titan Task Service emulator"
     )
@@ -656,16 +387,39 @@ def build_parser() -> argparse.ArgumentParser:
         add_help=False,
     )
     serve.add_argument("serve_args", nargs=argparse.REMAINDER)
-    serve.set_defaults(func=cmd_emulator_serve)
+    serve.set_defaults(func=_run_emulator_serve)
     emulator.set_defaults(func=lambda _args: _usage(emulator))
 
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole argument parser; each subcommand stores its dispatch function in `func`."""
+    common = _common_options()
+    parser = argparse.ArgumentParser(
+        prog="titan-gitops",
+        description="Keep Titan web-scraping tasks in git: validate, plan, apply, drift, export.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"titan-gitops {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    target = _target_options()
+    planning = _planning_options()
+    _add_validate_parser(sub, common)
+    _add_plan_parser(sub, [common, target, planning])
+    _add_apply_parser(sub, [common, target, planning])
+    _add_drift_parser(sub, [common, target])
+    _add_export_parser(sub, [common, target])
+    _add_run_parser(sub, [common, target])
+    _add_executions_parser(sub, common, target)
+    schema_help = "print the JSON Schema of the definition file format"
+    sub.add_parser("schema", parents=[common], help=schema_help).set_defaults(func=_run_schema)
+    _add_emulator_parser(sub, common)
     parser.set_defaults(func=lambda _args: _usage(parser))
     return parser
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
     parser.print_help(sys.stderr)
-    return EXIT_ERROR
+    return exit_codes.ERROR
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -681,10 +435,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(arguments)
     except SystemExit as exc:
         # argparse exits 2 on a usage error; 2 means "changes" to plan and drift, so use 1.
-        return EXIT_OK if exc.code in (0, None) else EXIT_ERROR
+        return exit_codes.OK if exc.code in (0, None) else exit_codes.ERROR
     debug: bool = getattr(args, "debug", False)
     _configure_logging(debug)
-    func: Any = args.func
+    func: Callable[[argparse.Namespace], int] = args.func
     with error_boundary(debug) as code:
         code[0] = int(func(args))
     return code[0]

@@ -160,7 +160,7 @@ def read_plan_file(path: Path) -> Plan:
     return plan_from_dict(data)
 
 
-def write_plan_file(plan: Plan, path: Path, text: str) -> None:
+def write_plan_file(path: Path, text: str) -> None:
     """Write the rendered plan atomically (a reader never sees half a file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")

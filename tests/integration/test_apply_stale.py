@@ -23,7 +23,7 @@ OTHER_SECRET = "canary-account-0b77aa"
 
 def save_and_reload(plan: Plan, path: Path) -> Plan:
     """Round-trip a plan through the saved-plan file, as `plan --out` / `apply --plan` do."""
-    write_plan_file(plan, path, render_plan_json(plan))
+    write_plan_file(path, render_plan_json(plan))
     return read_plan_file(path)
 
 
@@ -122,7 +122,7 @@ def test_tampered_saved_plan_is_refused(
 ) -> None:
     _, plan = synced
     path = tmp_path / "tampered.json"
-    write_plan_file(plan, path, render_plan_json(plan))
+    write_plan_file(path, render_plan_json(plan))
     data = json.loads(path.read_text(encoding="utf-8"))
     # The reviewed field change says one thing; the edited file would send another.
     data["changes"][0]["fields"][0]["after"] = "Something nobody reviewed."
@@ -136,7 +136,7 @@ def test_a_saved_plan_whose_request_body_was_edited_is_refused(
 ) -> None:
     _, plan = synced
     path = tmp_path / "tampered-body.json"
-    write_plan_file(plan, path, render_plan_json(plan))
+    write_plan_file(path, render_plan_json(plan))
     data = json.loads(path.read_text(encoding="utf-8"))
     # The reviewed field changes are intact; only the body apply would send is edited.
     data["changes"][0]["request_body"]["objective"] = "Something nobody reviewed."

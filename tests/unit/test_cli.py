@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -85,3 +86,27 @@ def test_an_unreachable_service_is_one_line_and_exit_1(
     assert len([line for line in err.splitlines() if line.strip()]) <= 2
     assert connections, "plan must have tried to reach the service"
     assert os.environ["TITAN_API_URL"] == "http://127.0.0.1:9"
+
+
+def test_run_waits_exports_checks_and_executions_show_it(
+    example: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    connections: list[Any],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("TITAN_API_URL", "local")
+    assert main(["apply", "defs", "--auto-approve"]) == 0
+    capsys.readouterr()
+    task = "shop-product-extraction"
+    export = ["--export", "out/results.json", "--check-schema"]
+    assert main(["run", task, "--wait", "--interval", "0.05", *export]) == 0
+    err = capsys.readouterr().err
+    assert "Every exported record matches the task's output_schema." in err
+    assert json.loads((example / "out" / "results.json").read_text(encoding="utf-8"))
+    started = next(line for line in err.splitlines() if line.startswith("Started execution "))
+    execution_id = started.split()[2]
+    assert main(["executions", "get", execution_id, "--output", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "completed"
+    assert main(["executions", "list", "--task", task]) == 0
+    assert execution_id in capsys.readouterr().out
+    assert connections == []

@@ -12,12 +12,13 @@ import sys
 from collections.abc import Mapping
 from typing import TextIO
 
+from titan_gitops import exit_codes
 from titan_gitops.errors import ConfigError, TitanGitopsError
 from titan_gitops.escape import escape_text
 from titan_gitops.github.context import ActionInputs, GitHubContext, read_context, read_inputs
 from titan_gitops.github.guard import SecretLeak
 from titan_gitops.github.outbox import Outbox
-from titan_gitops.github.steps import EXIT_ERROR, refuse_pull_request_target, run_validate
+from titan_gitops.github.steps import refuse_pull_request_target, run_validate
 from titan_gitops.github.workflow import Annotation, emit_masks, format_annotation
 from titan_gitops.redact import redact, register_secret
 
@@ -43,7 +44,7 @@ def run_action(environ: Mapping[str, str], stream: TextIO | None = None) -> int:
         context = read_context(environ)
     except ConfigError as exc:
         stream.write(format_annotation(Annotation("error", redact(str(exc)), title="")) + "\n")
-        return EXIT_ERROR
+        return exit_codes.ERROR
     out = Outbox(context, tokens, stream, masked=mask_values)
     command = "action"
     try:
@@ -53,10 +54,10 @@ def run_action(environ: Mapping[str, str], stream: TextIO | None = None) -> int:
     except SecretLeak as exc:
         # Nothing more is posted: the text that would have leaked is dropped whole.
         out.error(str(exc))
-        code = EXIT_ERROR
+        code = exit_codes.ERROR
     except TitanGitopsError as exc:
         out.error(f"titan-gitops {command}: {exc}")
-        code = EXIT_ERROR
+        code = exit_codes.ERROR
         # The error itself is already in the log; a summary that cannot be written adds nothing.
         with contextlib.suppress(SecretLeak, OSError):
             out.summary(
@@ -66,7 +67,7 @@ def run_action(environ: Mapping[str, str], stream: TextIO | None = None) -> int:
         out.error(
             f"titan-gitops {command}: cannot write {exc.filename or 'a file'}: {exc.strerror}"
         )
-        code = EXIT_ERROR
+        code = exit_codes.ERROR
     except Exception as exc:
         out.error(f"titan-gitops {command}: unexpected error: {type(exc).__name__}")
         if environ.get("RUNNER_DEBUG") == "1":
@@ -74,13 +75,13 @@ def run_action(environ: Mapping[str, str], stream: TextIO | None = None) -> int:
             import traceback
 
             sys.stderr.write(redact("".join(traceback.format_exception(exc))))
-        code = EXIT_ERROR
+        code = exit_codes.ERROR
     out.set_outputs({"exit-code": str(code)})
     try:
         out.flush_outputs()
     except (SecretLeak, OSError):
         out.error("titan-gitops: could not write the step outputs")
-        code = EXIT_ERROR
+        code = exit_codes.ERROR
     return code
 
 

@@ -11,14 +11,13 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from titan_gitops import exit_codes
 from titan_gitops.errors import ValidationFailed
 from titan_gitops.escape import escape_code
 from titan_gitops.github.context import ActionInputs, GitHubContext
 from titan_gitops.github.outbox import Outbox
 from titan_gitops.github.rest import GitHubError, GitHubRest
 from titan_gitops.github.steps import (
-    EXIT_ERROR,
-    EXIT_OK,
     SUMMARY_PLAN_CHARS,
     open_github,
     publish_plan,
@@ -146,5 +145,5 @@ def run_drift(
         out.summary(f"_{html.escape(done)}._\n")
     if drift and inputs.fail_on_drift:
         out.error(f"drift found in {where}: see the step summary")
-        return EXIT_ERROR
-    return EXIT_OK
+        return exit_codes.ERROR
+    return exit_codes.OK

@@ -7,14 +7,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from titan_gitops import exit_codes
 from titan_gitops.errors import ConfigError, ValidationFailed
 from titan_gitops.escape import escape_code, escape_text, fence
 from titan_gitops.github.approval import ApprovalVerdict, decide_approval, find_merged_pull
 from titan_gitops.github.context import ActionInputs, GitHubContext
 from titan_gitops.github.outbox import Outbox
 from titan_gitops.github.steps import (
-    EXIT_ERROR,
-    EXIT_OK,
     SUMMARY_PLAN_CHARS,
     make_action_plan,
     open_github,
@@ -60,13 +59,13 @@ def run_apply_command(
             out.summary(
                 f"### {escape_text(title)}\n\n**No changes.** Live tasks match the definitions.\n"
             )
-            return EXIT_OK
+            return exit_codes.OK
         verdict = check_approval(plan, inputs, context)
         summary = redact(render_plan_markdown(plan, title=title, max_chars=SUMMARY_PLAN_CHARS))
         out.summary(summary + "\n" + render_verdict(verdict))
         if not verdict.approved:
             out.error(verdict.message)
-            return EXIT_ERROR
+            return exit_codes.ERROR
         out.log(verdict.message)
         report = apply_until_cancelled(plan, client, environ, root, inputs.parallelism, out)
     text = render_report_text(report)
@@ -75,8 +74,8 @@ def run_apply_command(
     out.summary(f"#### Apply report\n\n{fence(redact(text))}\n\n**{escape_text(redact(line))}**\n")
     if not report.ok:
         out.error(line)
-        return EXIT_ERROR
-    return EXIT_OK
+        return exit_codes.ERROR
+    return exit_codes.OK
 
 
 def apply_until_cancelled(
@@ -88,34 +87,20 @@ def apply_until_cancelled(
     out: Outbox,
 ) -> ApplyReport:
     """Apply; a cancelled job (SIGINT, then SIGTERM) starts nothing new and still reports."""
-    import signal
-    import threading
-
-    from titan_gitops.pipeline import run_apply
+    from titan_gitops.commands.apply import apply_with_signals
     from titan_gitops.render.report import describe_outcome
 
-    stop = threading.Event()
-
-    def on_signal(_signum: int, _frame: object) -> None:
-        stop.set()
-
-    def progress(outcome: Outcome, done: int, total: int) -> None:
+    def log_progress(outcome: Outcome, done: int, total: int) -> None:
         out.log(f"[{done}/{total}] {describe_outcome(outcome)}")
 
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        return run_apply(
-            plan,
-            client,
-            environ=environ,
-            root=root,
-            parallelism=parallelism,
-            progress=progress,
-            stop=stop,
-        )
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    return apply_with_signals(
+        plan,
+        client,
+        environ=environ,
+        root=root,
+        parallelism=parallelism,
+        progress=log_progress,
+    )
 
 
 def check_approval(plan: Plan, inputs: ActionInputs, context: GitHubContext) -> ApprovalVerdict:

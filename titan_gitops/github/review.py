@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from titan_gitops import exit_codes
 from titan_gitops.errors import TitanGitopsError, ValidationFailed
 from titan_gitops.escape import escape_code, escape_text
 from titan_gitops.github.context import ActionInputs, GitHubContext
 from titan_gitops.github.outbox import Outbox
 from titan_gitops.github.rest import GitHubError
 from titan_gitops.github.steps import (
-    EXIT_OK,
     SUMMARY_PLAN_CHARS,
     make_action_plan,
     open_github,
@@ -82,7 +82,7 @@ def run_plan(
         digest=plan.change_digest,
         items=change_items(plan),
     )
-    return EXIT_OK
+    return exit_codes.OK
 
 
 def post_plan_comment(

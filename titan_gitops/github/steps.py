@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from titan_gitops import exit_codes
 from titan_gitops.errors import ConfigError, Problem, ValidationFailed
 from titan_gitops.escape import escape_code, escape_text
 from titan_gitops.github.context import ActionInputs, GitHubContext
@@ -22,8 +23,6 @@ if TYPE_CHECKING:
     from titan_gitops.model import Plan
     from titan_gitops.settings import Target
 
-EXIT_OK = 0
-EXIT_ERROR = 1
 # The step summary holds the whole plan; the 1 MiB summary limit leaves room for the rest.
 SUMMARY_PLAN_CHARS = 900_000
 
@@ -81,7 +80,7 @@ def save_plan(plan: Plan, context: GitHubContext, kind: str, directory: str) -> 
     base = context.temp_dir or Path(tempfile.gettempdir())
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", normalise_directory(directory)).strip("-.") or "root"
     path = base / "titan-gitops" / f"{kind}-{slug}.json"
-    write_plan_file(plan, path, render_plan_json(plan))
+    write_plan_file(path, render_plan_json(plan))
     return path
 
 
@@ -131,7 +130,7 @@ def report_invalid(exc: ValidationFailed, out: Outbox, root: Path, title: str) -
     out.mask_registered()
     out.report_problems(problems, root, title=title)
     out.error(f"{title}: {exc}")
-    return EXIT_ERROR
+    return exit_codes.ERROR
 
 
 # --- validate ------------------------------------------------------------------------------------
@@ -166,4 +165,4 @@ def run_validate(
     line = f"{tasks} task{'s' * (tasks != 1)}, {templates} template{'s' * (templates != 1)}: valid."
     out.log(f"{where}: {line}")
     out.summary(f"### ✅ titan-gitops validate: <code>{escape_code(where)}</code>\n\n{line}\n")
-    return EXIT_OK
+    return exit_codes.OK

@@ -1,0 +1,180 @@
+"""The apply command, and the one signal-aware apply loop the CLI and the Action share."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from titan_gitops import exit_codes
+from titan_gitops.commands.common import TargetOptions, resolve_cli_target, use_colour, warn
+from titan_gitops.redact import redact
+
+if TYPE_CHECKING:
+    from types import FrameType
+
+    from titan_gitops.client import TitanClient
+    from titan_gitops.model import ApplyReport, Outcome, Plan, Progress
+    from titan_gitops.plan import PlanOptions
+    from titan_gitops.settings import Target
+
+
+@dataclass(frozen=True)
+class ApplyCommandOptions:
+    """`titan-gitops apply [DIR] [--plan FILE]`."""
+
+    # Kept as given: with --plan, an empty DIR means "the plan's own directory".
+    directory: str | None
+    target: TargetOptions
+    planning: PlanOptions
+    plan_file: str | None = None
+    auto_approve: bool = False
+    parallelism: int = 4
+    output: Literal["text", "json"] = "text"
+    no_color: bool = False
+
+
+def apply_changes(options: ApplyCommandOptions) -> int:
+    """Plan (or read a saved plan), confirm, apply, and report every outcome."""
+    from titan_gitops.connect import open_client
+    from titan_gitops.errors import ConfigError
+    from titan_gitops.render.report import render_report_json, render_report_text
+    from titan_gitops.render.text import render_plan_text
+
+    if options.plan_file is None and options.directory is None:
+        raise ConfigError("give a definitions directory, or --plan FILE to apply a saved plan")
+    target = resolve_cli_target(options.target)
+    colour = use_colour(options.no_color)
+    with open_client(target, announce=warn) as client:
+        plan, root = _read_or_make_plan(options, client, target)
+        if options.output != "json":
+            sys.stdout.write(redact(render_plan_text(plan, colour=colour)))
+        if not plan.has_changes:
+            return exit_codes.OK
+        if options.plan_file is None and not options.auto_approve and not _confirm_apply():
+            warn("Apply cancelled.")
+            return exit_codes.ERROR
+        report = apply_with_signals(
+            plan,
+            client,
+            environ=os.environ,
+            root=root,
+            parallelism=options.parallelism,
+            progress=_make_terminal_progress(),
+            on_first_signal=_announce_stopping,
+        )
+    if options.output == "json":
+        sys.stdout.write(redact(render_report_json(report)))
+    else:
+        sys.stdout.write(redact(render_report_text(report)))
+    return exit_codes.OK if report.ok else exit_codes.ERROR
+
+
+def apply_with_signals(
+    plan: Plan,
+    client: TitanClient,
+    *,
+    environ: Mapping[str, str],
+    root: Path | None,
+    parallelism: int,
+    progress: Progress,
+    on_first_signal: Callable[[], None] | None = None,
+) -> ApplyReport:
+    """Apply `plan`; SIGINT or SIGTERM lets no new change start, and the report still comes back.
+
+    The first signal calls `on_first_signal`; the handlers in place before are restored after.
+    Must run on the main thread (Python delivers signals only there).
+    """
+    import signal
+    import threading
+
+    from titan_gitops.pipeline import run_apply
+
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        if not stop.is_set() and on_first_signal is not None:
+            on_first_signal()
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return run_apply(
+            plan,
+            client,
+            environ=environ,
+            root=root,
+            parallelism=parallelism,
+            progress=progress,
+            stop=stop,
+        )
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _read_or_make_plan(
+    options: ApplyCommandOptions, client: TitanClient, target: Target
+) -> tuple[Plan, Path | None]:
+    """The saved plan (refused when made against another target) or a fresh one, and its root."""
+    from titan_gitops.errors import StalePlan
+    from titan_gitops.pipeline import make_plan
+    from titan_gitops.planfile import read_plan_file
+
+    if options.plan_file is not None:
+        plan = read_plan_file(Path(options.plan_file))
+        if plan.target and plan.target != target.describe():
+            raise StalePlan(
+                f"the saved plan was made against {plan.target}, not {target.describe()}"
+            )
+        return plan, Path(options.directory) if options.directory else None
+    assert options.directory is not None  # apply_changes refuses neither a plan nor a directory
+    root = Path(options.directory)
+    plan = make_plan(root, client, options.planning, environ=os.environ, target=target.describe())
+    return plan, root
+
+
+def _confirm_apply() -> bool:
+    """Ask on the terminal; only 'yes' applies.
+
+    Raises:
+        ConfigError: stdin is not a terminal, so nobody could answer.
+    """
+    from titan_gitops.errors import ConfigError
+
+    if not sys.stdin.isatty():
+        raise ConfigError(
+            "refusing to apply without confirmation: stdin is not a terminal; "
+            "pass --auto-approve, or apply a reviewed plan with --plan FILE"
+        )
+    sys.stderr.write("\nApply these changes? Only 'yes' is accepted: ")
+    sys.stderr.flush()
+    try:
+        answer = input()
+    except EOFError:
+        return False
+    return answer.strip() == "yes"
+
+
+def _announce_stopping() -> None:
+    warn("\nstopping: no new changes start; waiting for those in flight")
+
+
+def _make_terminal_progress() -> Progress:
+    """One line per outcome; on a terminal, each overwrites the last."""
+    from titan_gitops.render.report import describe_outcome
+
+    interactive = sys.stderr.isatty()
+
+    def progress(outcome: Outcome, done: int, total: int) -> None:
+        line = f"[{done}/{total}] {describe_outcome(outcome)}"
+        if interactive:
+            sys.stderr.write("\r\x1b[K" + redact(line) + ("\n" if done == total else ""))
+            sys.stderr.flush()
+        else:
+            warn(line)
+
+    return progress

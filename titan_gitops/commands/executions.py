@@ -1,0 +1,69 @@
+"""The executions command: list, inspect and control executions."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from titan_gitops import exit_codes
+from titan_gitops.commands.common import TargetOptions, print_line, resolve_cli_target, warn
+
+if TYPE_CHECKING:
+    from titan_gitops.client import TitanClient
+
+ExecutionAction = Literal["list", "get", "pause", "resume", "stop"]
+
+
+@dataclass(frozen=True)
+class ExecutionsCommandOptions:
+    """`titan-gitops executions list [--task TASK]` or `executions get|pause|resume|stop ID`."""
+
+    action: ExecutionAction
+    target: TargetOptions
+    output: Literal["text", "json"] = "text"
+    task: str | None = None  # list only
+    execution_id: str = ""  # every action but list
+
+
+def control_executions(options: ExecutionsCommandOptions) -> int:
+    """List, inspect and control executions."""
+    from titan_gitops.connect import open_client
+
+    target = resolve_cli_target(options.target)
+    with open_client(target, announce=warn) as client:
+        if options.action == "list":
+            _list_executions(client, options)
+            return exit_codes.OK
+        operations = {
+            "get": client.get_execution,
+            "pause": client.pause_execution,
+            "resume": client.resume_execution,
+            "stop": client.stop_execution,
+        }
+        record = operations[options.action](options.execution_id).body()
+        if options.output == "json":
+            print_line(json.dumps(record, indent=2, sort_keys=True))
+        else:
+            print_line(f"{record.get('id')}  {record.get('status')}")
+    return exit_codes.OK
+
+
+def _list_executions(client: TitanClient, options: ExecutionsCommandOptions) -> None:
+    """Every execution, or one task's, as JSON or one line each."""
+    if options.task:
+        from titan_gitops.run import resolve_task
+
+        task = resolve_task(client, options.task)
+        records = client.list_task_executions(str(task["id"]))
+    else:
+        records = client.list_executions()
+    rows = [r.body() for r in records]
+    if options.output == "json":
+        print_line(json.dumps(rows, indent=2, sort_keys=True))
+        return
+    for row in rows:
+        print_line(
+            f"{row.get('id')}  {row.get('status')!s:22s} "
+            f"task {row.get('task_id')}  {row.get('created_at', '')}"
+        )

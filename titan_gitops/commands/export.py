@@ -1,0 +1,44 @@
+"""The export command: write live tasks out as definition files (to adopt existing tasks)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from titan_gitops import exit_codes
+from titan_gitops.commands.common import TargetOptions, print_line, resolve_cli_target, warn
+
+
+@dataclass(frozen=True)
+class ExportCommandOptions:
+    """`titan-gitops export --out DIR`."""
+
+    out: str
+    target: TargetOptions
+    namespace: str | None = None
+    only: tuple[str, ...] = ()
+    force: bool = False
+
+
+def export_live_tasks(options: ExportCommandOptions) -> int:
+    """Write live tasks out as definition files."""
+    from titan_gitops.connect import open_client
+    from titan_gitops.export import export_tasks
+    from titan_gitops.fetch import fetch_tasks
+
+    target = resolve_cli_target(options.target)
+    with open_client(target, announce=warn) as client:
+        tasks = fetch_tasks(client)
+    report = export_tasks(
+        tasks,
+        Path(options.out),
+        namespace=options.namespace,
+        only=options.only,
+        force=options.force,
+    )
+    print_line(
+        f"Exported {report.tasks} task{'s' * (report.tasks != 1)} to {options.out}: "
+        f"{len(report.written)} file{'s' * (len(report.written) != 1)} written, "
+        f"{len(report.unchanged)} unchanged."
+    )
+    return exit_codes.OK

@@ -1,0 +1,130 @@
+"""The run command: trigger an execution of a task; optionally wait, export and check results."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from titan_gitops import exit_codes
+from titan_gitops.commands.common import TargetOptions, print_line, resolve_cli_target, warn
+
+if TYPE_CHECKING:
+    from titan_gitops.client import ExecutionRecord, TitanClient
+
+
+@dataclass(frozen=True)
+class RunCommandOptions:
+    """`titan-gitops run TASK`."""
+
+    task: str
+    target: TargetOptions
+    wait: bool = False
+    timeout: float = 600.0
+    interval: float = 3.0
+    export: str | None = None
+    csv: str | None = None
+    secret_payload: str | None = None
+    check_schema: bool = False
+    strict: bool = False
+
+
+def run_task(options: RunCommandOptions) -> int:
+    """Trigger an execution of a task; optionally wait, export and check the results."""
+    from titan_gitops.connect import open_client
+    from titan_gitops.redact import register_secret
+    from titan_gitops.run import read_secret_payload, resolve_task, secret_strings
+
+    secret_payload = None
+    if options.secret_payload:
+        secret_payload = read_secret_payload(Path(options.secret_payload))
+        for value in secret_strings(secret_payload):
+            register_secret(value)
+    wait = options.wait or bool(options.export or options.csv or options.check_schema)
+    target = resolve_cli_target(options.target)
+    with open_client(target, announce=warn) as client:
+        task = resolve_task(client, options.task)
+        execution = client.run_task(str(task["id"]), secret_payload=secret_payload).body()
+        execution_id = str(execution.get("id"))
+        warn(f"Started execution {execution_id} of '{task.get('name')}'.")
+        if not wait:
+            print_line(execution_id)
+            return exit_codes.OK
+        status = _wait_for_end(client, execution_id, options)
+        if status in ("failed", "cancelled"):
+            return exit_codes.ERROR
+        code = exit_codes.OK
+        if status == "completed_with_errors":
+            warn("warning: the execution completed with errors")
+            code = exit_codes.ERROR if options.strict else exit_codes.OK
+        if (options.export or options.check_schema) and not _export_json(
+            client, execution_id, task, options
+        ):
+            code = exit_codes.ERROR
+        if options.csv:
+            out = Path(options.csv)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            client.download_results_csv(execution_id, dest=out)
+            warn(f"Wrote the CSV results to {out}.")
+    return code
+
+
+def _wait_for_end(client: TitanClient, execution_id: str, options: RunCommandOptions) -> str:
+    """Poll until the execution ends, showing its status; returns the final status."""
+    import time
+
+    interactive = sys.stderr.isatty()
+    started = time.monotonic()
+    last: list[str] = [""]
+    spinner = "|/-\\"
+
+    def on_poll(record: ExecutionRecord) -> None:
+        status = str(record.body().get("status"))
+        elapsed = time.monotonic() - started
+        if interactive:
+            frame = spinner[int(elapsed * 4) % len(spinner)]
+            sys.stderr.write(f"\r\x1b[K{frame} {execution_id}: {status} ({elapsed:.0f}s)")
+            sys.stderr.flush()
+        elif status != last[0]:
+            warn(f"execution {execution_id}: {status}")
+        last[0] = status
+
+    final = client.wait_for_execution(
+        execution_id, timeout=options.timeout, interval=options.interval, on_poll=on_poll
+    ).body()
+    if interactive:
+        sys.stderr.write("\n")
+    status = str(final.get("status"))
+    reason = final.get("error")
+    detail = f": {reason}" if reason and status != "completed" else ""
+    warn(f"Execution {execution_id} ended: {status}{detail}.")
+    return status
+
+
+def _export_json(
+    client: TitanClient, execution_id: str, task: dict[str, Any], options: RunCommandOptions
+) -> bool:
+    """Write the JSON results (--export) and check them (--check-schema); False on a mismatch."""
+    from titan_gitops.run import check_records, records_of
+
+    data = client.export_results(execution_id, fmt="json")
+    assert isinstance(data, bytes)
+    if options.export:
+        out = Path(options.export)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(data)
+        warn(f"Wrote the JSON results to {out}.")
+    if not options.check_schema:
+        return True
+    if not task.get("output_schema"):
+        warn("warning: the task has no output_schema to check the records against")
+        return True
+    violations = check_records(records_of(data), task.get("output_schema"))
+    for violation in violations:
+        warn(f"schema: {violation}")
+    if violations:
+        warn("error: exported records do not match the task's output_schema")
+        return False
+    warn("Every exported record matches the task's output_schema.")
+    return True
