@@ -28,10 +28,8 @@ import contextlib
 import io
 import ipaddress
 import logging
-import re
 import signal
 import socket
-import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -48,7 +46,6 @@ from titan_gitops.emulator.faults import FaultRule, load_fault_file
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 LISTENING = "Titan emulator listening on {url}"
-_LISTENING_LINE = re.compile(r"Titan emulator listening on (http://\S+)")
 _TOO_LARGE = (
     b'{"success": false, "error": {"code": "BAD_REQUEST", "message": "body: too large or its '
     b'length is unreadable"}}'
@@ -222,21 +219,6 @@ class EmulatorServer(ThreadingHTTPServer):
         return f"http://{shown}:{port}"
 
 
-def start_background_server(
-    app: WSGIApp, host: str = "127.0.0.1", port: int = 0
-) -> tuple[EmulatorServer, str]:
-    """Serve `app` from a daemon thread; returns the server and its base URL."""
-    server = EmulatorServer((host, port), app)
-    thread = threading.Thread(
-        target=server.serve_forever,
-        kwargs={"poll_interval": 0.05},
-        name="titan-emulator",
-        daemon=True,
-    )
-    thread.start()
-    return server, server.base_url
-
-
 def parse_token(text: str) -> tuple[str, frozenset[str] | None]:
     """`TOKEN` (every scope) or `TOKEN=scope,scope` for `--token`."""
     token, equals, scopes_text = text.partition("=")
@@ -405,38 +387,3 @@ def _stop_on_sigterm() -> Any:
         raise KeyboardInterrupt
 
     return signal.signal(signal.SIGTERM, stop)
-
-
-def spawn_server(
-    *args: str,
-    module: str = "titan_gitops",
-    cwd: str | None = None,
-    env: dict[str, str] | None = None,
-) -> tuple[subprocess.Popen[str], str, list[str]]:
-    """`emulator serve --port 0 ARGS` in a child process, once it is listening.
-
-    `module` is the entry point run with `python -m` (`titan_gitops`, or `titan_gitops.emulator`).
-    Returns the process (stdout and stderr piped), its base URL and the stderr lines read so far.
-
-    Raises:
-        RuntimeError: the server exited before listening; the message holds what it printed.
-    """
-    entry = ["emulator", "serve"] if module == "titan_gitops" else ["serve"]
-    process = subprocess.Popen(
-        [sys.executable, "-m", module, *entry, "--port", "0", *args],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stderr is not None
-    lines: list[str] = []
-    for line in process.stderr:
-        lines.append(line)
-        found = _LISTENING_LINE.search(line)
-        if found:
-            return process, found.group(1), lines
-    process.kill()
-    _, rest = process.communicate(timeout=10)
-    raise RuntimeError("emulator serve did not start: " + ("".join(lines) + rest).strip())
