@@ -39,7 +39,7 @@ from types import FrameType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from titan_gitops.emulator.app import MAX_BODY_BYTES, create_app
+from titan_gitops.emulator.app import MAX_BODY_BYTES, EmulatorApp, create_app
 from titan_gitops.emulator.config import KNOWN_SCOPES, EmulatorConfig
 from titan_gitops.emulator.errors import DropConnection
 from titan_gitops.emulator.faults import FaultRule, load_fault_file
@@ -307,12 +307,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Like the rest of the CLI: --help is 0, a usage error is 1 (never 2).
         return 0 if stop.code in (0, None) else 1
     host = args.host or ("0.0.0.0" if args.public else "127.0.0.1")
-    if not args.public and not is_loopback(host):
-        return _fail(f"refusing to listen on {host} without --public")
-    if args.public and not args.token:
-        return _fail("--public needs at least one --token (open access stays on loopback)")
-    if args.rate_limit is not None and args.rate_limit < 1:
-        return _fail("--rate-limit must be at least 1")
+    refusal = _refuse_options(args, host)
+    if refusal:
+        return _fail(refusal)
     faults: list[FaultRule] = []
     if args.faults:
         try:
@@ -323,18 +320,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
         logging.getLogger("titan_gitops.emulator").setLevel(logging.DEBUG)
     try:
-        config = EmulatorConfig(
-            db_path=args.db or ":memory:",
-            tokens=dict(args.token),
-            open_access=not args.token,
-            templates_file=args.templates,
-            rate_limit=args.rate_limit,
-            execution_seconds=args.execution_seconds,
-            admin_token=args.admin_token,
-            faults=faults,
-            fault_seed=args.fault_seed,
-        )
-        app = create_app(config)
+        app = create_app(_build_config(args, faults))
     except (ValueError, OSError) as exc:
         return _fail(str(exc))
     except Exception as exc:  # sqlite3 errors and the like: say what, never a traceback
@@ -343,6 +329,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         server = EmulatorServer((host, args.port), app)
     except OSError as exc:
         return _fail(f"cannot listen on {host}:{args.port}: {exc.strerror or exc}")
+    _announce(server, args, len(faults))
+    _serve_until_stopped(server, app)
+    print("Titan emulator stopped", file=sys.stderr, flush=True)
+    return 0
+
+
+def _refuse_options(args: argparse.Namespace, host: str) -> str:
+    """Why these options must not start a server, or "" when they may."""
+    if not args.public and not is_loopback(host):
+        return f"refusing to listen on {host} without --public"
+    if args.public and not args.token:
+        return "--public needs at least one --token (open access stays on loopback)"
+    if args.rate_limit is not None and args.rate_limit < 1:
+        return "--rate-limit must be at least 1"
+    return ""
+
+
+def _build_config(args: argparse.Namespace, faults: list[FaultRule]) -> EmulatorConfig:
+    return EmulatorConfig(
+        db_path=args.db or ":memory:",
+        tokens=dict(args.token),
+        open_access=not args.token,
+        templates_file=args.templates,
+        rate_limit=args.rate_limit,
+        execution_seconds=args.execution_seconds,
+        admin_token=args.admin_token,
+        faults=faults,
+        fault_seed=args.fault_seed,
+    )
+
+
+def _announce(server: EmulatorServer, args: argparse.Namespace, fault_count: int) -> None:
+    """The start-up lines on stderr, the listening line last (spawners wait for it)."""
     if not args.token:
         print(
             "Titan emulator: no --token given, so it runs in open-access mode "
@@ -355,10 +374,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             "(send the admin token as a bearer token)",
             file=sys.stderr,
         )
-    if faults:
-        noun = "rule" if len(faults) == 1 else "rules"
-        print(f"Titan emulator: {len(faults)} fault {noun} armed", file=sys.stderr)
+    if fault_count:
+        noun = "rule" if fault_count == 1 else "rules"
+        print(f"Titan emulator: {fault_count} fault {noun} armed", file=sys.stderr)
     print(LISTENING.format(url=server.base_url), file=sys.stderr, flush=True)
+
+
+def _serve_until_stopped(server: EmulatorServer, app: EmulatorApp) -> None:
+    """Serve until Ctrl-C or SIGTERM, then release the socket and the state file."""
     previous = _stop_on_sigterm()
     try:
         server.serve_forever(poll_interval=0.2)
@@ -369,8 +392,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         app.backend.close()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-    print("Titan emulator stopped", file=sys.stderr, flush=True)
-    return 0
 
 
 def _fail(message: str) -> int:
