@@ -32,11 +32,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import repo_path  # noqa: F401  (testing/ below lives at the repo root)
+
+from testing.emulator import spawn_server, start_background_server
 from titan_gitops.apply import apply_plan
 from titan_gitops.client import TitanClient
 from titan_gitops.emulator import EmulatorConfig, create_app
 from titan_gitops.emulator.faults import FaultRule
-from titan_gitops.emulator.serve import spawn_server, start_background_server
 from titan_gitops.model import ApplyReport, Outcome
 from titan_gitops.pipeline import make_plan
 

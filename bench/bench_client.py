@@ -22,10 +22,11 @@ import time
 from typing import Any
 
 import httpx
+import repo_path  # noqa: F401  (testing/ below lives at the repo root)
 
+from testing.emulator import start_background_server
 from titan_gitops.client import TitanClient
 from titan_gitops.emulator import EmulatorConfig, create_app
-from titan_gitops.emulator.serve import start_background_server
 
 TOKEN = "bench-token-7a0d52"
 PAGE = 100

@@ -23,14 +23,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import repo_path  # noqa: F401  (testing/ below lives at the repo root)
+
 # The same generated definitions as the validate benchmark (this folder is on sys.path when a
 # bench script runs).
 from bench_validate import write_files
 
+from testing.emulator import start_background_server
 from titan_gitops.client import TitanClient
 from titan_gitops.diff import diff_bodies, normalise_task
 from titan_gitops.emulator import EmulatorConfig, create_app
-from titan_gitops.emulator.serve import start_background_server
 from titan_gitops.fetch import PAGE_SIZE, fetch_live_state
 from titan_gitops.load import load_definition_files
 from titan_gitops.pipeline import make_plan, validate_directory

@@ -6,15 +6,13 @@ never decide deletions from an incomplete listing.
 
 from __future__ import annotations
 
-import math
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from titan_gitops.errors import ApiError, NotFound
 from titan_gitops.model import LiveState, LiveTask
 
 if TYPE_CHECKING:
-    from titan_gitops.client import TitanClient
+    from titan_gitops.client import ListingProblem, TitanClient
 
 PAGE_SIZE = 100
 
@@ -35,42 +33,26 @@ def fetch_tasks(client: TitanClient, *, parallelism: int = 4) -> tuple[LiveTask,
     Raises:
         ApiError: a page failed, or the listing changed while it was being read.
     """
-    first = client.list_tasks_page(limit=PAGE_SIZE, offset=0)
-    records = list(first.items)
-    total = first.total
-    if total is None:
-        # No total from the service: walk pages until a short one.
-        offset = len(records)
-        page = first
-        while len(page.items) == PAGE_SIZE:
-            page = client.list_tasks_page(limit=PAGE_SIZE, offset=offset)
-            records.extend(page.items)
-            offset += len(page.items)
-    elif total > len(records):
-        if not first.items:
-            raise ApiError(f"the task listing announced {total} tasks but returned none")
-        page_size = len(first.items)
-        offsets = [page_size * i for i in range(1, math.ceil(total / page_size))]
-        with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
-            pages = list(
-                pool.map(lambda o: client.list_tasks_page(limit=page_size, offset=o), offsets)
-            )
-        for page in pages:
-            if page.total is not None and page.total != total:
-                raise ApiError(
-                    f"the task listing changed while it was read ({total} then {page.total} "
-                    "tasks); run the plan again"
-                )
-            records.extend(page.items)
-    tasks = tuple(_live_task(r) for r in records)
-    ids = [t.task_id for t in tasks]
-    if len(set(ids)) != len(ids) or (total is not None and len(tasks) != total):
-        raise ApiError(
-            f"the task listing is inconsistent ({len(tasks)} read, {total} announced, "
-            f"{len(ids) - len(set(ids))} repeated); it changed while it was read: run the "
-            "plan again"
+    listing = client.read_task_listing(page_size=PAGE_SIZE, parallelism=max(1, parallelism))
+    if listing.problem is not None:
+        raise ApiError(_describe_problem(listing.problem))
+    return tuple(_live_task(r) for r in listing.records)
+
+
+def _describe_problem(problem: ListingProblem) -> str:
+    # Worded for the plan: the listing is read once here, and a fresh run reads it again.
+    total = problem.announced
+    if problem.kind == "changed size" and problem.later_total is not None:
+        return (
+            f"the task listing changed while it was read ({total} then {problem.later_total} "
+            "tasks); run the plan again"
         )
-    return tasks
+    if problem.kind == "ended early" and problem.read == 0:
+        return f"the task listing announced {total} tasks but returned none"
+    return (
+        f"the task listing is inconsistent ({problem.read} read, {total} announced, "
+        f"{problem.repeated} repeated); it changed while it was read: run the plan again"
+    )
 
 
 def fetch_live_state(client: TitanClient, *, parallelism: int = 4) -> LiveState:

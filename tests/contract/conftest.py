@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from testing.emulator import start_background_server
 from titan_gitops._http import make_wsgi_transport
 from titan_gitops.client import TitanClient
 from titan_gitops.emulator import EmulatorConfig, create_app
-from titan_gitops.emulator.serve import start_background_server
 
 TOKEN = "contract-token"
 READ_ONLY = "read-only-token"

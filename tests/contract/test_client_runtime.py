@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from testing.emulator import start_background_server
 from titan_gitops._http import make_wsgi_transport
 from titan_gitops.client import TitanClient
 from titan_gitops.client.client import ExecutionTimeout
 from titan_gitops.client.records import DatasetRecord, ExecutionRecord
 from titan_gitops.emulator import Clock, EmulatorConfig, create_app
 from titan_gitops.emulator.app import EmulatorApp
-from titan_gitops.emulator.serve import start_background_server
 from titan_gitops.errors import AuthError, BadRequest, NotFound
 
 TOKEN = "runtime-contract-token"

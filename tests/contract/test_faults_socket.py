@@ -15,11 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
+from testing.emulator import start_background_server
 from titan_gitops.client import TitanClient
 from titan_gitops.emulator import Clock, EmulatorConfig, create_app
 from titan_gitops.emulator.app import EmulatorApp
 from titan_gitops.emulator.faults import FaultRule
-from titan_gitops.emulator.serve import start_background_server
 from titan_gitops.errors import ApiError, ApiUnavailable, OutcomeUnknown, RateLimited
 
 TOKEN = "faults-contract-token"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from titan_gitops.emulator.serve import spawn_server
+from testing.emulator import spawn_server
 
 TOKEN = "e2e-canary-token-5d1f0c"
 REPO = Path(__file__).resolve().parents[2]

@@ -13,11 +13,12 @@ from typing import Any
 import httpx
 import pytest
 
+from testing.emulator import spawn_server
 from titan_gitops.emulator import Clock, EmulatorConfig
 from titan_gitops.emulator.app import EmulatorApp
 from titan_gitops.emulator.clock import format_timestamp
 from titan_gitops.emulator.faults import FaultRule
-from titan_gitops.emulator.serve import main, spawn_server
+from titan_gitops.emulator.serve import main
 
 from .conftest import ORIGIN, READER, START, WRITER, connect, task_body
 

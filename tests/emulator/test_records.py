@@ -13,12 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from titan_gitops.emulator.records import (
-    SchemaNotSupported,
-    flatten_record,
-    generate_records,
-    records_to_csv,
-)
+from titan_gitops.emulator.records import SchemaNotSupported, generate_records
+from titan_gitops.emulator.records_csv import flatten_record, records_to_csv
 
 Schema = dict[str, Any]
 

@@ -16,7 +16,7 @@ from jsonschema import Draft202012Validator
 
 from titan_gitops.emulator import Clock, EmulatorConfig, create_app
 from titan_gitops.emulator.app import EmulatorApp
-from titan_gitops.emulator.records import flatten_record
+from titan_gitops.emulator.records_csv import flatten_record
 
 from .conftest import ORIGIN, READER, START, WRITER, connect, task_body
 

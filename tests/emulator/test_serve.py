@@ -14,14 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
+from testing.emulator import spawn_server, start_background_server
 from titan_gitops.emulator.app import EmulatorApp
 from titan_gitops.emulator.errors import DropConnection
-from titan_gitops.emulator.serve import (
-    EmulatorServer,
-    main,
-    spawn_server,
-    start_background_server,
-)
+from titan_gitops.emulator.serve import EmulatorServer, main
 
 from .conftest import WRITER, task_body
 

@@ -12,11 +12,11 @@ from typing import Any
 
 import httpx
 
+from testing.emulator import start_background_server
 from titan_gitops.emulator import SERVER_DEFAULTS, Clock
 from titan_gitops.emulator.app import EmulatorApp
 from titan_gitops.emulator.clock import parse_timestamp
 from titan_gitops.emulator.routes import Reply, Request
-from titan_gitops.emulator.serve import start_background_server
 
 from .conftest import START, WRITER, connect, task_body
 

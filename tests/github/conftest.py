@@ -40,8 +40,8 @@ def github() -> Iterator[FakeGitHub]:
 
 @pytest.fixture
 def titan_url() -> Iterator[str]:
+    from testing.emulator import start_background_server
     from titan_gitops.emulator import EmulatorConfig, create_app
-    from titan_gitops.emulator.serve import start_background_server
 
     server, url = start_background_server(create_app(EmulatorConfig(tokens={TOKEN: None})))
     try:

@@ -11,10 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
+from testing.emulator import start_background_server
 from titan_gitops.client import TitanClient
 from titan_gitops.emulator import EmulatorConfig, create_app
 from titan_gitops.emulator.faults import FaultInjector
-from titan_gitops.emulator.serve import EmulatorServer, start_background_server
+from titan_gitops.emulator.serve import EmulatorServer
 
 TOKEN = "integration-token-8c41e2"
 NAMESPACE = "shop-"

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
+from testing.emulator import start_background_server
 from titan_gitops.apply import apply_plan
 from titan_gitops.client import TitanClient
 from titan_gitops.emulator import EmulatorConfig, create_app
 from titan_gitops.emulator.faults import FaultInjector, FaultRule
-from titan_gitops.emulator.serve import start_background_server
 from titan_gitops.model import Action, ApplyReport, Plan, Status
 from titan_gitops.pipeline import make_plan
 from titan_gitops.plan import PlanOptions

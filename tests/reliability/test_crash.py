@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from testing.emulator import start_background_server
 from tests.reliability.counts import add_count
 from tests.reliability.test_fault_convergence import (
     OPTIONS,
@@ -34,7 +35,6 @@ from tests.reliability.test_fault_convergence import (
 from titan_gitops.client import TitanClient
 from titan_gitops.emulator import EmulatorConfig, create_app
 from titan_gitops.emulator.faults import FaultInjector, FaultRule
-from titan_gitops.emulator.serve import start_background_server
 from titan_gitops.pipeline import make_plan, run_apply
 
 REPO = Path(__file__).resolve().parents[2]

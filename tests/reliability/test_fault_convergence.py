@@ -23,11 +23,11 @@ from urllib.parse import parse_qs, urlencode
 import httpx
 import pytest
 
+from testing.emulator import start_background_server
 from tests.reliability.counts import add_count, raise_peak
 from titan_gitops.client import TitanClient
 from titan_gitops.emulator import EmulatorConfig, create_app
 from titan_gitops.emulator.faults import FaultInjector, FaultRule
-from titan_gitops.emulator.serve import start_background_server
 from titan_gitops.errors import StalePlan, TitanGitopsError
 from titan_gitops.model import Action, ApplyReport, Status
 from titan_gitops.pipeline import make_plan, run_apply

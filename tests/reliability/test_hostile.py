@@ -23,10 +23,10 @@ from typing import Any
 import httpx
 import pytest
 
+from testing.emulator import start_background_server
 from tests.reliability.counts import add_count, raise_peak
 from titan_gitops.client import TitanClient
 from titan_gitops.emulator import EmulatorConfig, create_app
-from titan_gitops.emulator.serve import start_background_server
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "tests" / "corpus"

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from testing.emulator import start_background_server
 from tests.github.conftest import (
     DIRECTORY,
     GITHUB_TOKEN,
@@ -35,7 +36,6 @@ from tests.reliability.counts import add_count
 from titan_gitops.client import TitanClient
 from titan_gitops.emulator import EmulatorConfig, create_app
 from titan_gitops.emulator.faults import FaultInjector, FaultRule
-from titan_gitops.emulator.serve import start_background_server
 from titan_gitops.errors import TitanGitopsError
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,6 +1,7 @@
 """TitanClient and the wire records it returns: the one place that speaks to the Task Service."""
 
 from titan_gitops.client.client import ExecutionTimeout, TitanClient
+from titan_gitops.client.listing import Listing, ListingProblem
 from titan_gitops.client.records import (
     DatasetRecord,
     ExecutionRecord,
@@ -14,6 +15,8 @@ __all__ = [
     "DatasetRecord",
     "ExecutionRecord",
     "ExecutionTimeout",
+    "Listing",
+    "ListingProblem",
     "Page",
     "TaskRecord",
     "TemplateRecord",

@@ -1,8 +1,7 @@
 """From the engine's answers to values: envelopes, records, pages, whole listings, downloads.
 
-Listing follows `limit`/`offset` until `meta.total` is reached (or a short page when there is no
-`meta`); a listing that repeats ids or changes its total while being read is read once more from
-the start, then refused, because a partial inventory would turn into duplicate creates.
+Listing rules live in listing.py; a listing that moved while it was read is read once more from the
+start, then refused, because a partial inventory would turn into duplicate creates.
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ from pydantic import ValidationError
 
 from titan_gitops._http import HttpResponse
 from titan_gitops.client.engine import RequestEngine
+from titan_gitops.client.listing import Listing, read_listing
 from titan_gitops.client.records import Page, WireRecord
 from titan_gitops.client.wire import parse_json, read_error, unwrap_envelope
 from titan_gitops.errors import ApiError, ConfigError
@@ -144,49 +144,32 @@ class ApiCalls:
         page_size: int = MAX_PAGE_SIZE,
         params: Mapping[str, str] | None = None,
     ) -> list[RecordT]:
-        """Every item of a list route, read page by page."""
+        """Every item of a list route, read page by page; a listing that moved is read once more."""
         problem = ""
         for _ in range(_LIST_ATTEMPTS):
-            records, problem = self._read_listing(path, model, page_size, params)
-            if not problem:
-                return records
+            listing = self.read_listing(path, model, page_size=page_size, params=params)
+            if listing.problem is None:
+                return list(listing.records)
+            problem = listing.problem.kind
         raise ApiError(
             f"the listing {problem} while it was read, twice; try again", method="GET", path=path
         )
 
-    def _read_listing(
+    def read_listing(
         self,
         path: str,
         model: type[RecordT],
-        page_size: int,
-        params: Mapping[str, str] | None,
-    ) -> tuple[list[RecordT], str]:
-        records: list[RecordT] = []
-        seen: set[str] = set()
-        first_total: int | None = None
-        offset = 0
-        while True:
-            page = self.get_page(path, model, page_size, offset, params)
-            if offset == 0:
-                first_total = page.total
-            elif page.total != first_total:
-                return records, "changed size"
-            for record in page.items:
-                key = getattr(record, "id", None)
-                if key is not None:
-                    if key in seen:
-                        return records, "repeated an item"
-                    seen.add(key)
-                records.append(record)
-            offset += len(page.items)
-            if page.total is not None:
-                if offset >= page.total:
-                    return records, ""
-                if not page.items:
-                    return records, "ended early"
-            elif len(page.items) != page.limit:
-                # A short page ends the listing; a longer one means the route does not page.
-                return records, ""
+        *,
+        page_size: int = MAX_PAGE_SIZE,
+        params: Mapping[str, str] | None = None,
+        parallelism: int = 1,
+    ) -> Listing[RecordT]:
+        """One read of a whole list route, with any sign that it moved (see listing.py)."""
+        return read_listing(
+            lambda limit, offset: self.get_page(path, model, limit, offset, params),
+            page_size=page_size,
+            parallelism=parallelism,
+        )
 
     def download(
         self,

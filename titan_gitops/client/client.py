@@ -7,7 +7,7 @@ Choices where the API docs are silent:
 - Redirects are never followed: a 3xx is an ApiError naming the host it pointed to.
 - Media links on another origin than the API are fetched without the API token: the link's own
   `?token=` authorises it, and the API credential must not travel to another host.
-- Listing rules live in calls.py.
+- Listing rules live in listing.py.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from titan_gitops import __version__
 from titan_gitops._http import HttpSession, Transport
 from titan_gitops.client.calls import MAX_PAGE_SIZE, ApiCalls
 from titan_gitops.client.engine import RequestEngine, RetryPolicy
+from titan_gitops.client.listing import Listing
 from titan_gitops.client.records import (
     DatasetRecord,
     ExecutionRecord,
@@ -168,6 +169,16 @@ class TitanClient:
     def list_tasks(self, page_size: int = MAX_PAGE_SIZE) -> list[TaskRecord]:
         """Every task, following limit/offset to the end."""
         return self._calls.list_all(f"{API_PREFIX}/tasks", TaskRecord, page_size=page_size)
+
+    def read_task_listing(
+        self, *, page_size: int = MAX_PAGE_SIZE, parallelism: int = 1
+    ) -> Listing[TaskRecord]:
+        """One read of every task, later pages `parallelism` at a time, never read again: the
+        caller sees any sign that the listing moved in `problem` and decides what to do."""
+        path = f"{API_PREFIX}/tasks"
+        return self._calls.read_listing(
+            path, TaskRecord, page_size=page_size, parallelism=parallelism
+        )
 
     def get_task(self, task_id: str) -> TaskRecord:
         """One task by id."""

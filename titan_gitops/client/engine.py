@@ -48,6 +48,29 @@ class RetryPolicy:
     backoff_cap: float = 30.0
 
 
+@dataclass(frozen=True)
+class _Request:
+    """One call as every attempt sends it; `path` is what errors and logs show."""
+
+    method: str
+    path: str
+    target: str
+    params: Mapping[str, str] | None
+    json_body: Any
+    headers: Mapping[str, str]
+    sink_factory: Callable[[], IO[bytes]] | None
+    secrets: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Retry:
+    """Send again after `wait` seconds; `maybe_committed` when the failed attempt may have acted."""
+
+    wait: float
+    why: str
+    maybe_committed: bool
+
+
 class RequestEngine:
     """Sends requests through one HttpSession; thread-safe, counts what it sends."""
 
@@ -119,104 +142,142 @@ class RequestEngine:
             ApiError: and its subclasses, as the module docstring describes.
             ConfigError: the streamed body could not be written locally.
         """
-        method = method.upper()
-        secrets = self._secrets + tuple(s for s in extra_secrets if s)
-        headers = self._auth_headers if with_auth else {}
+        request = _Request(
+            method=method.upper(),
+            path=path,
+            target=url or path,
+            params=params,
+            json_body=json_body,
+            headers=self._auth_headers if with_auth else {},
+            sink_factory=sink_factory,
+            secrets=self._secrets + tuple(s for s in extra_secrets if s),
+        )
         attempt = 0
         maybe_committed = False
         while True:
-            waited = self._limiter.acquire()
-            if waited > 0:
-                logger.debug("rate limit: held %s %s for %.2fs", method, path, waited)
-            sink = sink_factory() if sink_factory is not None else None
-            with self._lock:
-                self._sent += 1
             try:
-                response = self._session.send(
-                    method,
-                    url or path,
-                    params=params,
-                    json_body=json_body,
-                    headers=headers,
-                    sink=sink,
-                )
+                response = self._send_once(request)
             except TransportFailure as failure:
-                logger.debug("%s %s -> %s (attempt %d)", method, path, failure.reason, attempt + 1)
-                if method == "POST" and failure.maybe_sent:
-                    raise OutcomeUnknown(
-                        f"{failure.reason}; the request may have been processed, so the outcome "
-                        "is unknown: re-list before retrying",
-                        method=method,
-                        path=path,
-                        may_still_land=failure.timed_out,
-                    ) from None
-                if attempt >= self._policy.max_retries:
-                    raise ApiUnavailable(
-                        f"{failure.reason} (gave up after {attempt + 1} attempts)",
-                        method=method,
-                        path=path,
-                    ) from None
-                maybe_committed = maybe_committed or failure.maybe_sent
-                self._pause(method, path, attempt, self._backoff(attempt), failure.reason)
-                attempt += 1
-                continue
-            except SinkWriteError as exc:
-                raise ConfigError(f"cannot write the downloaded body: {exc}") from None
-            self._limiter.observe(response.headers)
-            status = response.status
-            logger.debug("%s %s -> %d (attempt %d)", method, path, status, attempt + 1)
-            if 200 <= status < 300:
-                return response
-            if 300 <= status < 400:
-                raise self._redirect_error(response, method, path)
-            if status == 404 and method == "DELETE" and maybe_committed:
-                # An earlier attempt may have deleted it before its answer was lost.
-                logger.debug("%s %s: 404 after a lost answer counts as deleted", method, path)
-                return HttpResponse(status=204, headers=response.headers)
-            error = build_error(status, response.content, method=method, path=path, secrets=secrets)
-            if status == 429:
-                if attempt >= self._policy.max_retries:
-                    raise RateLimited(
-                        f"{error.detail} (gave up after {attempt + 1} attempts)",
-                        method=method,
-                        path=path,
-                        status=status,
-                        code=error.code,
-                    )
-                wait = compute_rate_limit_wait(
-                    response.headers,
-                    attempt,
-                    now=self._clock(),
-                    base=self._policy.backoff_base,
-                    cap=self._policy.backoff_cap,
-                    rand=self._rand,
-                )
-                self._pause(method, path, attempt, wait, "429")
-                attempt += 1
-                continue
-            if status in RETRYABLE_STATUSES:
-                if method not in _SAFE_METHODS:
-                    raise OutcomeUnknown(
-                        f"{error.detail}; the service failed after receiving the request, so "
-                        "the outcome is unknown: re-list before retrying",
-                        method=method,
-                        path=path,
-                        status=status,
-                        code=error.code,
-                    )
-                if attempt >= self._policy.max_retries:
-                    raise ApiUnavailable(
-                        f"{error.detail} (gave up after {attempt + 1} attempts)",
-                        method=method,
-                        path=path,
-                        status=status,
-                        code=error.code,
-                    )
-                maybe_committed = True
-                self._pause(method, path, attempt, self._backoff(attempt), str(status))
-                attempt += 1
-                continue
-            raise error
+                retry = self._retry_after_failure(request, failure, attempt)
+            else:
+                answer = self._classify_answer(request, response, attempt, maybe_committed)
+                if isinstance(answer, HttpResponse):
+                    return answer
+                retry = answer
+            maybe_committed = maybe_committed or retry.maybe_committed
+            self._pause(request.method, request.path, attempt, retry.wait, retry.why)
+            attempt += 1
+
+    def _send_once(self, request: _Request) -> HttpResponse:
+        """One attempt, paced by the rate limiter; a transport failure propagates as it is."""
+        waited = self._limiter.acquire()
+        if waited > 0:
+            logger.debug("rate limit: held %s %s for %.2fs", request.method, request.path, waited)
+        sink = request.sink_factory() if request.sink_factory is not None else None
+        with self._lock:
+            self._sent += 1
+        try:
+            return self._session.send(
+                request.method,
+                request.target,
+                params=request.params,
+                json_body=request.json_body,
+                headers=request.headers,
+                sink=sink,
+            )
+        except SinkWriteError as exc:
+            raise ConfigError(f"cannot write the downloaded body: {exc}") from None
+
+    def _retry_after_failure(
+        self, request: _Request, failure: TransportFailure, attempt: int
+    ) -> _Retry:
+        """The retry after a broken connection or timeout, or the error that ends the call."""
+        method, path = request.method, request.path
+        logger.debug("%s %s -> %s (attempt %d)", method, path, failure.reason, attempt + 1)
+        if method == "POST" and failure.maybe_sent:
+            raise OutcomeUnknown(
+                f"{failure.reason}; the request may have been processed, so the outcome "
+                "is unknown: re-list before retrying",
+                method=method,
+                path=path,
+                may_still_land=failure.timed_out,
+            ) from None
+        if attempt >= self._policy.max_retries:
+            raise ApiUnavailable(
+                f"{failure.reason} (gave up after {attempt + 1} attempts)",
+                method=method,
+                path=path,
+            ) from None
+        return _Retry(self._backoff(attempt), failure.reason, failure.maybe_sent)
+
+    def _classify_answer(
+        self, request: _Request, response: HttpResponse, attempt: int, maybe_committed: bool
+    ) -> HttpResponse | _Retry:
+        """The final response, a retry, or (raised) the typed error the answer means."""
+        method, path = request.method, request.path
+        self._limiter.observe(response.headers)
+        status = response.status
+        logger.debug("%s %s -> %d (attempt %d)", method, path, status, attempt + 1)
+        if 200 <= status < 300:
+            return response
+        if 300 <= status < 400:
+            raise self._redirect_error(response, method, path)
+        if status == 404 and method == "DELETE" and maybe_committed:
+            # An earlier attempt may have deleted it before its answer was lost.
+            logger.debug("%s %s: 404 after a lost answer counts as deleted", method, path)
+            return HttpResponse(status=204, headers=response.headers)
+        error = build_error(
+            status, response.content, method=method, path=path, secrets=request.secrets
+        )
+        if status == 429:
+            return self._retry_rate_limited(request, response, error, attempt)
+        if status in RETRYABLE_STATUSES:
+            return self._retry_server_error(request, error, attempt)
+        raise error
+
+    def _retry_rate_limited(
+        self, request: _Request, response: HttpResponse, error: ApiError, attempt: int
+    ) -> _Retry:
+        """A 429 was refused before processing: wait as the service asks, within the retries."""
+        if attempt >= self._policy.max_retries:
+            raise RateLimited(
+                f"{error.detail} (gave up after {attempt + 1} attempts)",
+                method=request.method,
+                path=request.path,
+                status=response.status,
+                code=error.code,
+            )
+        wait = compute_rate_limit_wait(
+            response.headers,
+            attempt,
+            now=self._clock(),
+            base=self._policy.backoff_base,
+            cap=self._policy.backoff_cap,
+            rand=self._rand,
+        )
+        return _Retry(wait, "429", maybe_committed=False)
+
+    def _retry_server_error(self, request: _Request, error: ApiError, attempt: int) -> _Retry:
+        """A 5xx may follow a commit: only idempotent methods are sent again."""
+        method, path, status = request.method, request.path, error.status
+        if method not in _SAFE_METHODS:
+            raise OutcomeUnknown(
+                f"{error.detail}; the service failed after receiving the request, so "
+                "the outcome is unknown: re-list before retrying",
+                method=method,
+                path=path,
+                status=status,
+                code=error.code,
+            )
+        if attempt >= self._policy.max_retries:
+            raise ApiUnavailable(
+                f"{error.detail} (gave up after {attempt + 1} attempts)",
+                method=method,
+                path=path,
+                status=status,
+                code=error.code,
+            )
+        return _Retry(self._backoff(attempt), str(status), maybe_committed=True)
 
     def _backoff(self, attempt: int) -> float:
         return compute_backoff(

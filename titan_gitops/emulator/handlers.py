@@ -113,6 +113,7 @@ def register_task_routes(table: RouteTable, backend: TitanBackend) -> None:
     table.add("POST", f"{API}/templates/{{ref}}/preview", preview_template, scope=WRITE_TASKS)
     register_execution_routes(table, backend)
     register_result_routes(table, backend)
+    register_dataset_and_media_routes(table, backend)
 
 
 def read_query(request: Request, name: str) -> str | None:
@@ -184,7 +185,7 @@ def register_execution_routes(table: RouteTable, backend: TitanBackend) -> None:
 
 
 def register_result_routes(table: RouteTable, backend: TitanBackend) -> None:
-    """Add the results, export, dataset and media routes to `table`."""
+    """Add the result description, export and download routes to `table`."""
     results = backend.results
 
     def describe_results(request: Request) -> Reply:
@@ -207,6 +208,16 @@ def register_result_routes(table: RouteTable, backend: TitanBackend) -> None:
             content_type=content_type,
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
+
+    execution = f"{API}/executions/{{execution_id}}"
+    table.add("GET", f"{execution}/results", describe_results, scope=READ_DATA)
+    table.add("GET", f"{execution}/results/export", export_results, scope=READ_DATA)
+    table.add("GET", f"{execution}/results/download", download_results, scope=READ_DATA)
+
+
+def register_dataset_and_media_routes(table: RouteTable, backend: TitanBackend) -> None:
+    """Add the dataset listings and the media download to `table`."""
+    results = backend.results
 
     def list_execution_datasets(request: Request) -> Reply:
         limit, offset = parse_paging(request)
@@ -242,9 +253,6 @@ def register_result_routes(table: RouteTable, backend: TitanBackend) -> None:
         )
 
     execution = f"{API}/executions/{{execution_id}}"
-    table.add("GET", f"{execution}/results", describe_results, scope=READ_DATA)
-    table.add("GET", f"{execution}/results/export", export_results, scope=READ_DATA)
-    table.add("GET", f"{execution}/results/download", download_results, scope=READ_DATA)
     table.add("GET", f"{execution}/datasets", list_execution_datasets, scope=READ_DATA)
     table.add("GET", f"{API}/tasks/{{task_id}}/datasets", list_task_datasets, scope=READ_DATA)
     # The media CDN authorises by the link's own token, and sits outside the Task API bucket.

@@ -31,7 +31,8 @@ from typing import Any
 from titan_gitops.emulator.clock import format_timestamp
 from titan_gitops.emulator.errors import BadRequest
 from titan_gitops.emulator.executions import ExecutionRuntime, ExecutionView
-from titan_gitops.emulator.records import flatten_record, generate_records, records_to_csv
+from titan_gitops.emulator.records import generate_records
+from titan_gitops.emulator.records_csv import flatten_record, records_to_csv
 
 EXPORT_FORMATS = ("json", "csv")
 CONTENT_TYPES = {"json": "application/json", "csv": "text/csv; charset=utf-8"}

@@ -28,10 +28,8 @@ import contextlib
 import io
 import ipaddress
 import logging
-import re
 import signal
 import socket
-import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -41,14 +39,13 @@ from types import FrameType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from titan_gitops.emulator.app import MAX_BODY_BYTES, create_app
+from titan_gitops.emulator.app import MAX_BODY_BYTES, EmulatorApp, create_app
 from titan_gitops.emulator.config import KNOWN_SCOPES, EmulatorConfig
 from titan_gitops.emulator.errors import DropConnection
 from titan_gitops.emulator.faults import FaultRule, load_fault_file
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 LISTENING = "Titan emulator listening on {url}"
-_LISTENING_LINE = re.compile(r"Titan emulator listening on (http://\S+)")
 _TOO_LARGE = (
     b'{"success": false, "error": {"code": "BAD_REQUEST", "message": "body: too large or its '
     b'length is unreadable"}}'
@@ -222,21 +219,6 @@ class EmulatorServer(ThreadingHTTPServer):
         return f"http://{shown}:{port}"
 
 
-def start_background_server(
-    app: WSGIApp, host: str = "127.0.0.1", port: int = 0
-) -> tuple[EmulatorServer, str]:
-    """Serve `app` from a daemon thread; returns the server and its base URL."""
-    server = EmulatorServer((host, port), app)
-    thread = threading.Thread(
-        target=server.serve_forever,
-        kwargs={"poll_interval": 0.05},
-        name="titan-emulator",
-        daemon=True,
-    )
-    thread.start()
-    return server, server.base_url
-
-
 def parse_token(text: str) -> tuple[str, frozenset[str] | None]:
     """`TOKEN` (every scope) or `TOKEN=scope,scope` for `--token`."""
     token, equals, scopes_text = text.partition("=")
@@ -325,12 +307,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Like the rest of the CLI: --help is 0, a usage error is 1 (never 2).
         return 0 if stop.code in (0, None) else 1
     host = args.host or ("0.0.0.0" if args.public else "127.0.0.1")
-    if not args.public and not is_loopback(host):
-        return _fail(f"refusing to listen on {host} without --public")
-    if args.public and not args.token:
-        return _fail("--public needs at least one --token (open access stays on loopback)")
-    if args.rate_limit is not None and args.rate_limit < 1:
-        return _fail("--rate-limit must be at least 1")
+    refusal = _refuse_options(args, host)
+    if refusal:
+        return _fail(refusal)
     faults: list[FaultRule] = []
     if args.faults:
         try:
@@ -341,18 +320,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
         logging.getLogger("titan_gitops.emulator").setLevel(logging.DEBUG)
     try:
-        config = EmulatorConfig(
-            db_path=args.db or ":memory:",
-            tokens=dict(args.token),
-            open_access=not args.token,
-            templates_file=args.templates,
-            rate_limit=args.rate_limit,
-            execution_seconds=args.execution_seconds,
-            admin_token=args.admin_token,
-            faults=faults,
-            fault_seed=args.fault_seed,
-        )
-        app = create_app(config)
+        app = create_app(_build_config(args, faults))
     except (ValueError, OSError) as exc:
         return _fail(str(exc))
     except Exception as exc:  # sqlite3 errors and the like: say what, never a traceback
@@ -361,6 +329,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         server = EmulatorServer((host, args.port), app)
     except OSError as exc:
         return _fail(f"cannot listen on {host}:{args.port}: {exc.strerror or exc}")
+    _announce(server, args, len(faults))
+    _serve_until_stopped(server, app)
+    print("Titan emulator stopped", file=sys.stderr, flush=True)
+    return 0
+
+
+def _refuse_options(args: argparse.Namespace, host: str) -> str:
+    """Why these options must not start a server, or "" when they may."""
+    if not args.public and not is_loopback(host):
+        return f"refusing to listen on {host} without --public"
+    if args.public and not args.token:
+        return "--public needs at least one --token (open access stays on loopback)"
+    if args.rate_limit is not None and args.rate_limit < 1:
+        return "--rate-limit must be at least 1"
+    return ""
+
+
+def _build_config(args: argparse.Namespace, faults: list[FaultRule]) -> EmulatorConfig:
+    return EmulatorConfig(
+        db_path=args.db or ":memory:",
+        tokens=dict(args.token),
+        open_access=not args.token,
+        templates_file=args.templates,
+        rate_limit=args.rate_limit,
+        execution_seconds=args.execution_seconds,
+        admin_token=args.admin_token,
+        faults=faults,
+        fault_seed=args.fault_seed,
+    )
+
+
+def _announce(server: EmulatorServer, args: argparse.Namespace, fault_count: int) -> None:
+    """The start-up lines on stderr, the listening line last (spawners wait for it)."""
     if not args.token:
         print(
             "Titan emulator: no --token given, so it runs in open-access mode "
@@ -373,10 +374,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             "(send the admin token as a bearer token)",
             file=sys.stderr,
         )
-    if faults:
-        noun = "rule" if len(faults) == 1 else "rules"
-        print(f"Titan emulator: {len(faults)} fault {noun} armed", file=sys.stderr)
+    if fault_count:
+        noun = "rule" if fault_count == 1 else "rules"
+        print(f"Titan emulator: {fault_count} fault {noun} armed", file=sys.stderr)
     print(LISTENING.format(url=server.base_url), file=sys.stderr, flush=True)
+
+
+def _serve_until_stopped(server: EmulatorServer, app: EmulatorApp) -> None:
+    """Serve until Ctrl-C or SIGTERM, then release the socket and the state file."""
     previous = _stop_on_sigterm()
     try:
         server.serve_forever(poll_interval=0.2)
@@ -387,8 +392,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         app.backend.close()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-    print("Titan emulator stopped", file=sys.stderr, flush=True)
-    return 0
 
 
 def _fail(message: str) -> int:
@@ -405,38 +408,3 @@ def _stop_on_sigterm() -> Any:
         raise KeyboardInterrupt
 
     return signal.signal(signal.SIGTERM, stop)
-
-
-def spawn_server(
-    *args: str,
-    module: str = "titan_gitops",
-    cwd: str | None = None,
-    env: dict[str, str] | None = None,
-) -> tuple[subprocess.Popen[str], str, list[str]]:
-    """`emulator serve --port 0 ARGS` in a child process, once it is listening.
-
-    `module` is the entry point run with `python -m` (`titan_gitops`, or `titan_gitops.emulator`).
-    Returns the process (stdout and stderr piped), its base URL and the stderr lines read so far.
-
-    Raises:
-        RuntimeError: the server exited before listening; the message holds what it printed.
-    """
-    entry = ["emulator", "serve"] if module == "titan_gitops" else ["serve"]
-    process = subprocess.Popen(
-        [sys.executable, "-m", module, *entry, "--port", "0", *args],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stderr is not None
-    lines: list[str] = []
-    for line in process.stderr:
-        lines.append(line)
-        found = _LISTENING_LINE.search(line)
-        if found:
-            return process, found.group(1), lines
-    process.kill()
-    _, rest = process.communicate(timeout=10)
-    raise RuntimeError("emulator serve did not start: " + ("".join(lines) + rest).strip())

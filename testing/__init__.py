@@ -1,0 +1,1 @@
+"""Helpers shared by the tests and the benches (serving the emulator); not shipped in the wheel."""

@@ -1,0 +1,45 @@
+"""Stage: definition files → located YAML documents, refusing hostile input before it can bite.
+
+Uses ruamel.yaml's safe loader on the C parser. Every mapping and list comes back as a
+`LineDict` / `LineList` that remembers its file and the line and column of each key and item, so
+any later stage can point into the file. Caps run on the raw text before the parser sees it.
+
+caps.py holds the limits on raw text, constructor.py the locating YAML reader, documents.py turns
+text into documents or located problems, and walk.py finds and loads the files of a directory.
+"""
+
+from titan_gitops.load.caps import (
+    MAX_DEPTH,
+    MAX_FILE_BYTES,
+    read_definition_text,
+    scan_nesting_depth,
+)
+from titan_gitops.load.constructor import LineDict, LineList, Position, make_yaml
+from titan_gitops.load.documents import load_yaml_file, load_yaml_text
+from titan_gitops.load.walk import (
+    PROJECT_FILE,
+    YAML_SUFFIXES,
+    LoadResult,
+    is_blank_yaml,
+    list_definition_files,
+    load_definition_files,
+)
+
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_FILE_BYTES",
+    "PROJECT_FILE",
+    "YAML_SUFFIXES",
+    "LineDict",
+    "LineList",
+    "LoadResult",
+    "Position",
+    "is_blank_yaml",
+    "list_definition_files",
+    "load_definition_files",
+    "load_yaml_file",
+    "load_yaml_text",
+    "make_yaml",
+    "read_definition_text",
+    "scan_nesting_depth",
+]
