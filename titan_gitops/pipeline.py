@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 from titan_gitops.apply import apply_plan, check_plan_is_fresh, resolve_sensitive_values
 from titan_gitops.errors import StalePlan
 from titan_gitops.fetch import fetch_live_state, fetch_tasks
+from titan_gitops.fingerprint import change_digest
 from titan_gitops.model import ApplyReport, Plan, Progress
-from titan_gitops.plan import PlanOptions, build_plan, change_digest
+from titan_gitops.plan import PlanOptions, build_plan
 from titan_gitops.redact import register_secret
 from titan_gitops.validate import validate_directory
 

@@ -13,19 +13,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from titan_gitops.diff import (
-    canonical_hash,
-    classify_schema_change,
-    diff_bodies,
-    get_pointer,
-    hide_pointers,
-    hide_value,
-    normalise_task,
-    set_pointer,
-    split_pointer,
-)
+from titan_gitops.diff import diff_bodies, normalise_task
 from titan_gitops.errors import PlanError
-from titan_gitops.model import Action, Change, Fingerprint, LiveState, LiveTask, Note, Plan
+from titan_gitops.fingerprint import (
+    change_digest,
+    fingerprint,
+    in_namespace,
+    scope_digest,
+    scope_of,
+)
+from titan_gitops.model import Action, Change, LiveState, LiveTask, Note, Plan
+from titan_gitops.pointers import get_pointer, set_pointer, split_pointer
+from titan_gitops.schema_compat import find_breaking_changes
 
 
 class _Source(Protocol):
@@ -114,67 +113,12 @@ def is_protected(name: str, patterns: Iterable[str]) -> bool:
     return any(name == p or fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
-def in_namespace(name: str, namespace: str | None) -> bool:
-    """True when `name` lies inside the namespace this repository owns."""
-    return namespace is not None and name.startswith(namespace)
-
-
 def managed_names_of(desired: DesiredStateLike) -> tuple[str, ...]:
     """Every name the definitions claim: task names and their previous names."""
     names = {t.name for t in desired.tasks}
     for task in desired.tasks:
         names.update(task.previous_names)
     return tuple(sorted(names))
-
-
-def scope_of(
-    namespace: str | None, managed_names: Iterable[str], live: Iterable[LiveTask]
-) -> list[LiveTask]:
-    """The live tasks a plan reads as its own: its namespace, and the names it defines."""
-    names = set(managed_names)
-    return sorted(
-        (t for t in live if in_namespace(t.name, namespace) or t.name in names),
-        key=lambda t: (t.name, t.task_id),
-    )
-
-
-def scope_digest(tasks: Iterable[LiveTask]) -> str:
-    """A hash of the in-scope (name, id) set; defined for the empty set too."""
-    return canonical_hash(sorted([t.name, t.task_id] for t in tasks))
-
-
-def fingerprint(task: LiveTask, normalised: dict[str, Any] | None = None) -> Fingerprint:
-    """What apply re-checks of one live task (`normalised`: its body already normalised)."""
-    return Fingerprint(
-        task_id=task.task_id,
-        name=task.name,
-        updated_at=task.updated_at,
-        digest=canonical_hash(normalised if normalised is not None else normalise_task(task.body)),
-    )
-
-
-def change_digest(changes: Iterable[Change]) -> str:
-    """A digest of what the plan would do (actions, keys, field paths, new values)."""
-    return canonical_hash(
-        [
-            {
-                "action": c.action.value,
-                "name": c.name,
-                "id": c.task_id,
-                "previous_name": c.previous_name,
-                # Sensitive values enter as their hash, so a saved plan (which holds only the
-                # hash) yields the same digest.
-                "fields": [
-                    [f.pointer, canonical_hash(hide_value(f.after) if f.sensitive else f.after)]
-                    for f in c.fields
-                ],
-                # The body apply sends: a saved plan edited after review is refused.
-                "request_body": canonical_hash(hide_pointers(c.request_body, c.sensitive_pointers)),
-            }
-            for c in changes
-            if c.action is not Action.NO_OP
-        ]
-    )
 
 
 def _update_body(
@@ -203,15 +147,6 @@ def _update_body(
             body[segments[0]] = dict(body[segments[0]])
             set_pointer(body, pointer, live_value)
     return body
-
-
-def _breaking(before: dict[str, Any] | None, after: dict[str, Any]) -> tuple[str, ...]:
-    if before is None or "output_schema" not in before:
-        return ()
-    return tuple(
-        f"output_schema {r}"
-        for r in classify_schema_change(before["output_schema"], after.get("output_schema", {}))
-    )
 
 
 def _template_problems(task: DesiredTaskLike, live: LiveState) -> list[str]:
@@ -368,7 +303,7 @@ def build_plan(
                     task.body, live_task.body, changed_keys, task.ignore_fields
                 ),
                 fields=fields,
-                breaking=_breaking(before, after),
+                breaking=find_breaking_changes(before, after),
                 source=_where(task),
                 sensitive_pointers=task.sensitive_paths,
                 ignore_fields=task.ignore_fields,

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from titan_gitops.diff import (
-    classify_schema_change,
-    diff_bodies,
-    normalise_task,
-    remove_pointer,
-    set_pointer,
-)
+from titan_gitops.diff import diff_bodies, normalise_task
+from titan_gitops.pointers import remove_pointer, set_pointer
+from titan_gitops.schema_compat import classify_schema_change
 
 SCHEMA = {
     "type": "object",
