@@ -1,4 +1,4 @@
-"""Stage: normalise desired and live task bodies and diff them field by field. Pure: no network.
+"""Stage: desired and live state → TaskDiffs: match, normalise, diff field by field. No network.
 
 The only module that imports deepdiff.
 
@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from titan_gitops.model import FieldChange
+from titan_gitops.model import DesiredState, DesiredTask, FieldChange, LiveState, LiveTask, TaskDiff
 from titan_gitops.pointers import get_pointer, join_pointer, pointers_overlap, remove_pointer
 from titan_gitops.spec import MANAGED_FIELDS
 
@@ -140,3 +140,85 @@ def diff_bodies(
             )
         )
     return tuple(changes)
+
+
+# --- the stage --------------------------------------------------------------------------------
+
+
+def diff_states(desired: DesiredState, live: LiveState) -> tuple[TaskDiff, ...]:
+    """Match every defined task to its live counterpart and diff their normalised bodies.
+
+    A task matches the live task with its name or, when none has it, the one live task holding
+    one of its previous names (a rename). Every defined task is yielded, in name order, then every
+    live task no definition matched, in (name, id) order. Ownership is not decided here.
+    """
+    by_name: dict[str, list[LiveTask]] = {}
+    for task in live.tasks:
+        by_name.setdefault(task.name, []).append(task)
+    # Each live body is normalised once, for the diff, a delete and the fingerprint alike.
+    normalised: dict[str, dict[str, Any]] = {}
+    for task in live.tasks:
+        if task.task_id not in normalised:
+            normalised[task.task_id] = normalise_task(task.body)
+    diffs = [
+        _diff_task(task, by_name, normalised)
+        for task in sorted(desired.tasks, key=lambda t: t.name)
+    ]
+    matched = {d.live.task_id for d in diffs if d.live is not None}
+    for task in sorted(live.tasks, key=lambda t: (t.name, t.task_id)):
+        if task.task_id not in matched:
+            # No definition says what it should be, so there are no field changes to list.
+            body = normalised[task.task_id]
+            diffs.append(TaskDiff(task.name, None, task, before=body, live_normalised=body))
+    return tuple(diffs)
+
+
+def _match_live(
+    task: DesiredTask, by_name: Mapping[str, list[LiveTask]]
+) -> tuple[LiveTask | None, tuple[LiveTask, ...]]:
+    """The live match of `task` and, when none has its name, the live holders of previous names."""
+    current = by_name.get(task.name)
+    if current:
+        return current[0], ()
+    candidates = tuple(by_name[p][0] for p in task.previous_names if p in by_name)
+    return (candidates[0] if len(candidates) == 1 else None), candidates
+
+
+def _diff_task(
+    task: DesiredTask,
+    by_name: Mapping[str, list[LiveTask]],
+    normalised: Mapping[str, dict[str, Any]],
+) -> TaskDiff:
+    live_task, candidates = _match_live(task, by_name)
+    after = normalise_task(task.body, ignore_fields=task.ignore_fields)
+    hidden = task.sensitive_paths
+    if live_task is None:
+        # An ambiguous rename is compared with nothing: the plan refuses it.
+        fields = () if candidates else diff_bodies(None, after, sensitive_pointers=hidden)
+        return TaskDiff(
+            task.name, task, None, after=after, fields=fields, rename_candidates=candidates
+        )
+    plain = normalised[live_task.task_id]
+    before = _without(plain, task.ignore_fields)
+    return TaskDiff(
+        name=task.name,
+        desired=task,
+        live=live_task,
+        previous_name=live_task.name if candidates else None,
+        before=before,
+        after=after,
+        fields=diff_bodies(before, after, sensitive_pointers=hidden),
+        live_normalised=plain,
+        rename_candidates=candidates,
+    )
+
+
+def _without(normalised: dict[str, Any], ignore_fields: Iterable[str]) -> dict[str, Any]:
+    """A normalised body with the ignored pointers removed (a copy; `normalised` is shared)."""
+    pointers = tuple(ignore_fields)
+    if not pointers:
+        return normalised
+    out: dict[str, Any] = json.loads(json.dumps(normalised))
+    for pointer in pointers:
+        remove_pointer(out, pointer)
+    return out

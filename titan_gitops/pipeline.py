@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from titan_gitops.apply import apply_plan, check_plan_is_fresh, resolve_sensitive_values
+from titan_gitops.diff import diff_states
 from titan_gitops.errors import StalePlan
 from titan_gitops.fetch import fetch_live_state, fetch_tasks
 from titan_gitops.fingerprint import change_digest
@@ -43,7 +44,8 @@ def make_plan(
     for secret in desired.secrets:
         register_secret(secret)
     live = fetch_live_state(client)
-    plan = build_plan(desired, live, options, target=target)
+    diffs = diff_states(desired, live)
+    plan = build_plan(desired, live, diffs, options, target=target)
     return replace(plan, directory=str(root))
 
 
