@@ -10,6 +10,7 @@ from titan_gitops.diff import diff_states
 from titan_gitops.errors import PlanError
 from titan_gitops.model import (
     Action,
+    Change,
     DesiredState,
     DesiredTask,
     LiveState,
@@ -17,7 +18,15 @@ from titan_gitops.model import (
     Plan,
     SourceLocation,
 )
-from titan_gitops.plan import PlanOptions, build_plan
+from titan_gitops.plan import (
+    PlanOptions,
+    build_plan,
+    check_delete_limit,
+    check_rename,
+    decide_change,
+    decide_unclaimed,
+    managed_names_of,
+)
 from titan_gitops.planfile import plan_to_dict
 from titan_gitops.render.plan_json import render_plan_json
 from titan_gitops.render.text import render_plan_text
@@ -260,3 +269,65 @@ def test_a_one_character_secret_does_not_shred_the_json_plan() -> None:
 
     assert mask_text('{"execution_type": "single"}', {"x"}) == '{"execution_type": "single"}'
     assert mask_text("token=abcd1234", {"abcd1234"}) == "token=***"
+
+
+# --- the named decisions, one at a time --------------------------------------------------------
+
+
+def test_check_rename_refuses_an_ambiguous_rename_and_a_foreign_previous_name() -> None:
+    ambiguous = defined("shop-new", previous_names=("shop-x", "shop-y"))
+    live_state = LiveState((live("shop-x", "id-x"), live("shop-y", "id-y")))
+    diff = diff_states(definitions(ambiguous), live_state)[0]
+    (problem,) = check_rename(diff, ambiguous, "shop-")
+    assert problem == (
+        "defs/t.yaml:1: 'shop-new' has several previous names live: 'shop-x' (id id-x), "
+        "'shop-y' (id id-y); delete all but one first"
+    )
+
+    foreign = defined("shop-new", previous_names=("team-old",))
+    diff = diff_states(definitions(foreign), LiveState((live("team-old", "id-t"),)))[0]
+    (problem,) = check_rename(diff, foreign, "shop-")
+    assert "previous name 'team-old' (id id-t) is outside the namespace 'shop-'" in problem
+    assert check_rename(diff, foreign, None) == []
+
+
+def test_decide_change_renames_with_the_new_name_even_when_nothing_else_differs() -> None:
+    renamed = defined("shop-new", previous_names=("shop-old",))
+    live_state = LiveState((live("shop-old", "id-1"),))
+    diff = diff_states(definitions(renamed), live_state)[0]
+    change = decide_change(diff, renamed)
+    assert (change.action, change.task_id, change.previous_name) == (
+        Action.RENAME,
+        "id-1",
+        "shop-old",
+    )
+    assert change.request_body == {"name": "shop-new"}
+    assert change.reason == "renamed from 'shop-old' (previous_names); keeps id and history"
+
+
+def test_decide_unclaimed_deletes_orphans_but_keeps_protected_and_claimed_tasks() -> None:
+    desired = definitions(
+        defined("shop-new", previous_names=("shop-old",)), protected=("shop-keep",)
+    )
+    live_state = LiveState(
+        (
+            live("shop-new"),
+            live("shop-old"),  # claimed as a previous name: never deleted
+            live("shop-keep"),
+            live("shop-gone"),
+            live("team-x"),  # outside the namespace
+        )
+    )
+    diffs = diff_states(desired, live_state)
+    managed = frozenset(managed_names_of(desired))
+    notes, deletes = decide_unclaimed(diffs, desired.project, managed, PlanOptions())
+    assert [(c.action, c.name) for c in deletes] == [(Action.DELETE, "shop-gone")]
+    assert [n.name for n in notes] == ["shop-keep"]
+    assert decide_unclaimed(diffs, desired.project, managed, PlanOptions(only=("x",))) == ([], [])
+
+
+def test_check_delete_limit_names_every_delete_and_yields_to_allow_deletes() -> None:
+    deletes = [Change(Action.DELETE, f"shop-{i}", "orphan", task_id=str(i)) for i in range(3)]
+    (problem,) = check_delete_limit(deletes, 2, PlanOptions())
+    assert problem.endswith("pass --allow-deletes 3 to allow it: shop-0, shop-1, shop-2")
+    assert check_delete_limit(deletes, 2, PlanOptions(allow_deletes=3)) == []
