@@ -31,7 +31,7 @@ from bench_validate import write_files
 
 from testing.emulator import start_background_server
 from titan_gitops.client import TitanClient
-from titan_gitops.diff import diff_bodies, normalise_task
+from titan_gitops.diff import diff_bodies, diff_states, normalise_task
 from titan_gitops.emulator import EmulatorConfig, create_app
 from titan_gitops.fetch import PAGE_SIZE, fetch_live_state
 from titan_gitops.load import load_definition_files
@@ -85,7 +85,7 @@ def run_once(root: Path, client: TitanClient) -> dict[str, float]:
     out["validate_total"] = validate_total
     out["fetch"], live = time_call(lambda: fetch_live_state(client))
     out["diff"], changed = time_call(lambda: diff_all(desired, live))
-    out["plan"], plan = time_call(lambda: build_plan(desired, live))
+    out["plan"], plan = time_call(lambda: build_plan(desired, live, diff_states(desired, live)))
     out["render"], _ = time_call(lambda: render_plan_text(plan))
     before = client.request_count
     whole_plan, whole = time_call(lambda: make_plan(root, client, environ={}))

@@ -18,20 +18,20 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from titan_gitops.diff import (
-    canonical_hash,
-    diff_bodies,
-    get_pointer,
-    is_sensitive_placeholder,
-    normalise_task,
-    set_pointer,
-)
+from titan_gitops.diff import diff_bodies, normalise_task
 from titan_gitops.errors import ApiError, NotFound, OutcomeUnknown, StalePlan, TitanGitopsError
 from titan_gitops.fetch import fetch_tasks
+from titan_gitops.fingerprint import (
+    canonical_hash,
+    fingerprint,
+    is_sensitive_placeholder,
+    scope_digest,
+    scope_of,
+)
 from titan_gitops.model.live import LiveTask
 from titan_gitops.model.plan import Action, Change, FieldChange, Plan
 from titan_gitops.model.report import ApplyReport, Outcome, Progress, Status
-from titan_gitops.plan import fingerprint, scope_digest, scope_of
+from titan_gitops.pointers import get_pointer, pointers_overlap, set_pointer
 
 if TYPE_CHECKING:
     from titan_gitops.client import TitanClient
@@ -277,10 +277,7 @@ def _verify(
         fields = tuple(
             f
             for f in diff_bodies(stored, change.after or {})
-            if not any(
-                f.pointer == p or f.pointer.startswith(p + "/") or p.startswith(f.pointer + "/")
-                for p in change.sensitive_pointers
-            )
+            if not any(pointers_overlap(f.pointer, p) for p in change.sensitive_pointers)
         )
         if fields:
             converged = False

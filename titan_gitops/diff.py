@@ -1,4 +1,6 @@
-"""Stage: normalise desired and live task bodies and diff them field by field. Pure: no network.
+"""Stage: desired and live state → TaskDiffs: match, normalise, diff field by field. No network.
+
+The only module that imports deepdiff.
 
 Normalising is what keeps plans free of changes that are not changes: server-owned fields, fields
 we do not manage, empty values (absent, null, [] and {} all mean "not set"), key order and the order
@@ -8,36 +10,16 @@ of set-like JSON Schema lists (`required`, `type`) never show up as differences.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from titan_gitops.model import FieldChange
+from titan_gitops.model import DesiredState, DesiredTask, FieldChange, LiveState, LiveTask, TaskDiff
+from titan_gitops.pointers import get_pointer, join_pointer, pointers_overlap, remove_pointer
 from titan_gitops.spec import MANAGED_FIELDS
 
 _EMPTY: tuple[Any, ...] = (None, [], {})
 SCHEMA_FIELDS = ("output_schema",)
-
-
-def canonical_json(value: Any) -> str:
-    """The one serialisation used for hashing: sorted keys, no whitespace, UTF-8 kept."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def canonical_hash(value: Any) -> str:
-    """A SHA-256 of the canonical JSON of `value`."""
-    return hashlib.sha256(canonical_json(value).encode()).hexdigest()
-
-
-def sensitive_hash(value: Any) -> dict[str, Any]:
-    """What a saved plan stores instead of a sensitive value."""
-    return {"sensitive": True, "sha256": canonical_hash(value)}
-
-
-def is_sensitive_placeholder(value: Any) -> bool:
-    """True for the `{"sensitive": true, "sha256": ...}` stand-in of a saved plan."""
-    return isinstance(value, dict) and set(value) == {"sensitive", "sha256"}
 
 
 def canonicalise_schema(schema: Any) -> Any:
@@ -54,78 +36,6 @@ def canonicalise_schema(schema: Any) -> Any:
             continue
         out[key] = canonicalise_schema(value)
     return out
-
-
-def split_pointer(pointer: str) -> list[str]:
-    """The unescaped segments of a JSON pointer (`/a~1b/c` → ['a/b', 'c'])."""
-    if not pointer:
-        return []
-    return [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
-
-
-def join_pointer(segments: Iterable[Any]) -> str:
-    """A JSON pointer from segments."""
-    return "".join("/" + str(s).replace("~", "~0").replace("/", "~1") for s in segments)
-
-
-def get_pointer(document: Any, pointer: str) -> Any:
-    """The value at `pointer`, or None when it is absent."""
-    node = document
-    for segment in split_pointer(pointer):
-        if isinstance(node, dict):
-            if segment not in node:
-                return None
-            node = node[segment]
-        elif isinstance(node, list) and segment.isdigit() and int(segment) < len(node):
-            node = node[int(segment)]
-        else:
-            return None
-    return node
-
-
-def remove_pointer(document: dict[str, Any], pointer: str) -> None:
-    """Delete the value at `pointer` in place, if present (then prune emptied mappings)."""
-    segments = split_pointer(pointer)
-    if not segments:
-        return
-    parents: list[tuple[Any, str]] = []
-    node: Any = document
-    for segment in segments[:-1]:
-        if not isinstance(node, dict) or segment not in node:
-            return
-        parents.append((node, segment))
-        node = node[segment]
-    if isinstance(node, dict):
-        node.pop(segments[-1], None)
-    for parent, key in reversed(parents):
-        if parent[key] in _EMPTY:
-            del parent[key]
-
-
-def set_pointer(document: dict[str, Any], pointer: str, value: Any) -> None:
-    """Set the value at `pointer` in place (list items by index), creating mappings on the way."""
-    segments = split_pointer(pointer)
-    node: Any = document
-    for segment in segments[:-1]:
-        if _is_index(node, segment):
-            child = node[int(segment)]
-            if not isinstance(child, dict | list):
-                child = node[int(segment)] = {}
-        else:
-            child = node.get(segment)
-            if not isinstance(child, dict | list):
-                child = node[segment] = {}
-        node = child
-    if not segments:
-        return
-    if _is_index(node, segments[-1]):
-        node[int(segments[-1])] = value
-    elif isinstance(node, dict):
-        node[segments[-1]] = value
-
-
-def _is_index(node: Any, segment: str) -> bool:
-    return isinstance(node, list) and segment.isdigit() and int(segment) < len(node)
 
 
 def _drop_empty(value: Any) -> Any:
@@ -220,10 +130,7 @@ def diff_bodies(
             pointers.add(join_pointer([key]))
     changes = []
     for pointer in sorted(pointers):
-        sensitive = any(
-            pointer == p or pointer.startswith(p + "/") or p.startswith(pointer + "/")
-            for p in sensitive_pointers
-        )
+        sensitive = any(pointers_overlap(pointer, p) for p in sensitive_pointers)
         changes.append(
             FieldChange(
                 pointer=pointer,
@@ -235,69 +142,83 @@ def diff_bodies(
     return tuple(changes)
 
 
-# --- breaking output_schema changes -----------------------------------------------------------
-
-_NARROWER = {("number", "integer")}
+# --- the stage --------------------------------------------------------------------------------
 
 
-def _types(schema: Mapping[str, Any]) -> set[str]:
-    value = schema.get("type")
-    if isinstance(value, str):
-        return {value}
-    if isinstance(value, list):
-        return {v for v in value if isinstance(v, str)}
-    return set()
+def diff_states(desired: DesiredState, live: LiveState) -> tuple[TaskDiff, ...]:
+    """Match every defined task to its live counterpart and diff their normalised bodies.
+
+    A task matches the live task with its name or, when none has it, the one live task holding
+    one of its previous names (a rename). Every defined task is yielded, in name order, then every
+    live task no definition matched, in (name, id) order. Ownership is not decided here.
+    """
+    by_name: dict[str, list[LiveTask]] = {}
+    for task in live.tasks:
+        by_name.setdefault(task.name, []).append(task)
+    # Each live body is normalised once, for the diff, a delete and the fingerprint alike.
+    normalised: dict[str, dict[str, Any]] = {}
+    for task in live.tasks:
+        if task.task_id not in normalised:
+            normalised[task.task_id] = normalise_task(task.body)
+    diffs = [
+        _diff_task(task, by_name, normalised)
+        for task in sorted(desired.tasks, key=lambda t: t.name)
+    ]
+    matched = {d.live.task_id for d in diffs if d.live is not None}
+    for task in sorted(live.tasks, key=lambda t: (t.name, t.task_id)):
+        if task.task_id not in matched:
+            # No definition says what it should be, so there are no field changes to list.
+            body = normalised[task.task_id]
+            diffs.append(TaskDiff(task.name, None, task, before=body, live_normalised=body))
+    return tuple(diffs)
 
 
-def classify_schema_change(old: Any, new: Any, path: str = "") -> list[str]:
-    """Reasons why records valid under `old` may not be under `new` (empty: compatible)."""
-    if not isinstance(old, dict) or not isinstance(new, dict):
-        return []
-    where = path or "(root)"
-    reasons: list[str] = []
-    old_types, new_types = _types(old), _types(new)
-    if old_types and new_types and old_types != new_types:
-        lost = old_types - new_types
-        narrowed = all((o, n) in _NARROWER for o in lost for n in new_types - old_types)
-        if lost:
-            verb = "narrowed" if narrowed and new_types - old_types else "changed"
-            reasons.append(
-                f"{where}: type {verb} from {'|'.join(sorted(old_types))} "
-                f"to {'|'.join(sorted(new_types))}"
-            )
-    if isinstance(old.get("enum"), list) and isinstance(new.get("enum"), list):
-        removed = [v for v in old["enum"] if v not in new["enum"]]
-        if removed:
-            reasons.append(f"{where}: enum values removed: {', '.join(map(str, removed))}")
-    elif "enum" in new and "enum" not in old:
-        reasons.append(f"{where}: values newly restricted to an enum")
-    old_props: dict[str, Any] = old["properties"] if isinstance(old.get("properties"), dict) else {}
-    new_props: dict[str, Any] = new["properties"] if isinstance(new.get("properties"), dict) else {}
-    for name in sorted(set(old_props) - set(new_props)):
-        reasons.append(f"{path + '.' if path else ''}{name}: property removed")
-    old_required = set(old.get("required") or [])
-    for name in sorted(set(new.get("required") or []) - old_required):
-        reasons.append(f"{path + '.' if path else ''}{name}: newly required")
-    for name in sorted(set(old_props) & set(new_props)):
-        child = f"{path}.{name}" if path else name
-        reasons.extend(classify_schema_change(old_props[name], new_props[name], child))
-    if isinstance(old.get("items"), dict) and isinstance(new.get("items"), dict):
-        reasons.extend(classify_schema_change(old["items"], new["items"], f"{path}[]"))
-    return reasons
+def _match_live(
+    task: DesiredTask, by_name: Mapping[str, list[LiveTask]]
+) -> tuple[LiveTask | None, tuple[LiveTask, ...]]:
+    """The live match of `task` and, when none has its name, the live holders of previous names."""
+    current = by_name.get(task.name)
+    if current:
+        return current[0], ()
+    candidates = tuple(by_name[p][0] for p in task.previous_names if p in by_name)
+    return (candidates[0] if len(candidates) == 1 else None), candidates
 
 
-def hide_value(value: Any) -> Any:
-    """A sensitive value as its saved-plan stand-in; a stand-in (read back from a file) stays."""
-    return value if is_sensitive_placeholder(value) else sensitive_hash(value)
+def _diff_task(
+    task: DesiredTask,
+    by_name: Mapping[str, list[LiveTask]],
+    normalised: Mapping[str, dict[str, Any]],
+) -> TaskDiff:
+    live_task, candidates = _match_live(task, by_name)
+    after = normalise_task(task.body, ignore_fields=task.ignore_fields)
+    hidden = task.sensitive_paths
+    if live_task is None:
+        # An ambiguous rename is compared with nothing: the plan refuses it.
+        fields = () if candidates else diff_bodies(None, after, sensitive_pointers=hidden)
+        return TaskDiff(
+            task.name, task, None, after=after, fields=fields, rename_candidates=candidates
+        )
+    plain = normalised[live_task.task_id]
+    before = _without(plain, task.ignore_fields)
+    return TaskDiff(
+        name=task.name,
+        desired=task,
+        live=live_task,
+        previous_name=live_task.name if candidates else None,
+        before=before,
+        after=after,
+        fields=diff_bodies(before, after, sensitive_pointers=hidden),
+        live_normalised=plain,
+        rename_candidates=candidates,
+    )
 
 
-def hide_pointers(document: Any, pointers: frozenset[str]) -> Any:
-    """A copy of `document` with the values at `pointers` replaced by their stand-ins."""
-    if not isinstance(document, dict):
-        return document
-    out: dict[str, Any] = json.loads(json.dumps(document))
-    for pointer in sorted(pointers, key=len):
-        value = get_pointer(document, pointer)
-        if split_pointer(pointer) and value is not None:
-            set_pointer(out, pointer, hide_value(value))
+def _without(normalised: dict[str, Any], ignore_fields: Iterable[str]) -> dict[str, Any]:
+    """A normalised body with the ignored pointers removed (a copy; `normalised` is shared)."""
+    pointers = tuple(ignore_fields)
+    if not pointers:
+        return normalised
+    out: dict[str, Any] = json.loads(json.dumps(normalised))
+    for pointer in pointers:
+        remove_pointer(out, pointer)
     return out

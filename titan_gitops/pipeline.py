@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from titan_gitops.apply import apply_plan, check_plan_is_fresh, resolve_sensitive_values
+from titan_gitops.diff import diff_states
 from titan_gitops.errors import Problem, StalePlan, ValidationFailed
 from titan_gitops.fetch import fetch_live_state, fetch_tasks
+from titan_gitops.fingerprint import change_digest
 from titan_gitops.load import load_definition_files, load_yaml_file
 from titan_gitops.model import ApplyReport, DesiredState, Plan, Progress
-from titan_gitops.plan import PlanOptions, build_plan, change_digest
+from titan_gitops.plan import PlanOptions, build_plan
 from titan_gitops.redact import register_secret
 from titan_gitops.validate import validate_definitions
 
@@ -55,7 +57,8 @@ def make_plan(
     for secret in desired.secrets:
         register_secret(secret)
     live = fetch_live_state(client)
-    plan = build_plan(desired, live, options, target=target)
+    diffs = diff_states(desired, live)
+    plan = build_plan(desired, live, diffs, options, target=target)
     return replace(plan, directory=str(root))
 
 

@@ -1,4 +1,4 @@
-"""Stage: desired state + live state → Plan (ownership, renames, protection, guards, fingerprints).
+"""Stage: TaskDiffs → Plan (ownership, renames, protection, guards, fingerprints), in decisions.
 
 Pure: no network. Ownership follows DESIGN.md: with a `namespace`, live tasks whose name starts
 with it are ours and unclaimed ones are deleted (never protected ones, never beyond the guards);
@@ -9,79 +9,35 @@ from __future__ import annotations
 
 import fnmatch
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from titan_gitops.diff import (
-    canonical_hash,
-    classify_schema_change,
-    diff_bodies,
-    get_pointer,
-    hide_pointers,
-    hide_value,
-    normalise_task,
-    set_pointer,
-    split_pointer,
-)
 from titan_gitops.errors import PlanError
-from titan_gitops.model import Action, Change, Fingerprint, LiveState, LiveTask, Note, Plan
+from titan_gitops.fingerprint import (
+    change_digest,
+    fingerprint,
+    in_namespace,
+    scope_digest,
+    scope_of,
+)
+from titan_gitops.model import (
+    Action,
+    Change,
+    DesiredState,
+    DesiredTask,
+    Fingerprint,
+    LiveState,
+    LiveTask,
+    Note,
+    Plan,
+    TaskDiff,
+)
+from titan_gitops.pointers import get_pointer, set_pointer, split_pointer
+from titan_gitops.schema_compat import find_breaking_changes
 
-
-class _Source(Protocol):
-    @property
-    def path(self) -> str: ...
-
-    @property
-    def line(self) -> int: ...
-
-
-class DesiredTaskLike(Protocol):
-    """What the plan needs of a desired task (validate.DesiredTask has it)."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def body(self) -> dict[str, Any]: ...
-
-    @property
-    def previous_names(self) -> tuple[str, ...]: ...
-
-    @property
-    def ignore_fields(self) -> tuple[str, ...]: ...
-
-    @property
-    def sensitive_paths(self) -> frozenset[str]: ...
-
-    @property
-    def source(self) -> _Source: ...
-
-
-class ProjectLike(Protocol):
-    """What the plan needs of the project file."""
-
-    @property
-    def namespace(self) -> str | None: ...
-
-    @property
-    def protected(self) -> tuple[str, ...]: ...
-
-    @property
-    def max_deletes(self) -> int: ...
-
-
-class DesiredStateLike(Protocol):
-    """What the plan needs of the desired state."""
-
-    @property
-    def tasks(self) -> Sequence[DesiredTaskLike]: ...
-
-    @property
-    def project(self) -> ProjectLike: ...
-
-    @property
-    def secrets(self) -> frozenset[str]: ...
+if TYPE_CHECKING:
+    from titan_gitops.spec import ProjectConfig
 
 
 @dataclass(frozen=True)
@@ -105,21 +61,12 @@ class PlanOptions:
         return not any(fnmatch.fnmatchcase(name, g) for g in self.exclude)
 
 
-def _fold(name: str) -> str:
-    return unicodedata.normalize("NFC", name).strip().casefold()
-
-
 def is_protected(name: str, patterns: Iterable[str]) -> bool:
     """True when `name` matches a `protected` entry (exact name or glob)."""
     return any(name == p or fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
-def in_namespace(name: str, namespace: str | None) -> bool:
-    """True when `name` lies inside the namespace this repository owns."""
-    return namespace is not None and name.startswith(namespace)
-
-
-def managed_names_of(desired: DesiredStateLike) -> tuple[str, ...]:
+def managed_names_of(desired: DesiredState) -> tuple[str, ...]:
     """Every name the definitions claim: task names and their previous names."""
     names = {t.name for t in desired.tasks}
     for task in desired.tasks:
@@ -127,53 +74,223 @@ def managed_names_of(desired: DesiredStateLike) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
-def scope_of(
-    namespace: str | None, managed_names: Iterable[str], live: Iterable[LiveTask]
-) -> list[LiveTask]:
-    """The live tasks a plan reads as its own: its namespace, and the names it defines."""
-    names = set(managed_names)
-    return sorted(
-        (t for t in live if in_namespace(t.name, namespace) or t.name in names),
-        key=lambda t: (t.name, t.task_id),
+def build_plan(
+    desired: DesiredState,
+    live: LiveState,
+    diffs: Sequence[TaskDiff],
+    options: PlanOptions | None = None,
+    *,
+    target: str = "",
+) -> Plan:
+    """Turn the diffs of `desired` against `live` (diff.diff_states) into a plan.
+
+    Raises:
+        PlanError: duplicate live names, a collision with a task outside the namespace, a
+            missing template, or a deletion guard tripped; every problem is listed at once.
+    """
+    options = options or PlanOptions()
+    namespace = desired.project.namespace
+    managed = managed_names_of(desired)
+    errors = check_duplicate_names(live, frozenset(managed), namespace)
+    by_fold = _index_by_fold(live)
+    changes: list[Change] = []
+    for diff in sorted(diffs, key=lambda d: d.name):
+        task = diff.desired
+        if task is None or not options.selects(task.name):
+            continue
+        errors.extend(check_template_references(task, live))
+        errors.extend(check_collisions(task, by_fold, namespace))
+        errors.extend(check_rename(diff, task, namespace))
+        if len(diff.rename_candidates) <= 1:
+            changes.append(decide_change(diff, task))
+    notes, deletes = decide_unclaimed(diffs, desired.project, frozenset(managed), options)
+    errors.extend(check_deletion_guards(desired, live, len(deletes), options))
+    errors.extend(check_delete_limit(deletes, desired.project.max_deletes, options))
+    if errors:
+        raise PlanError("the plan cannot be made safely:\n  " + "\n  ".join(errors))
+
+    ordered = sorted(changes + deletes, key=lambda c: (c.action.step, c.name))
+    fingerprints, digest = record_scope(namespace, managed, live, diffs)
+    return Plan(
+        changes=tuple(ordered),
+        notes=tuple(notes),
+        namespace=namespace,
+        filtered=options.filtered,
+        filters=tuple(f"only {g}" for g in options.only)
+        + tuple(f"exclude {g}" for g in options.exclude),
+        fingerprints=fingerprints,
+        scope_digest=digest,
+        change_digest=change_digest(ordered),
+        target=target,
+        warnings=tuple(live.warnings),  # a filtered plan says so in its own header line
+        secrets=frozenset(desired.secrets),
+        managed_names=managed,
     )
 
 
-def scope_digest(tasks: Iterable[LiveTask]) -> str:
-    """A hash of the in-scope (name, id) set; defined for the empty set too."""
-    return canonical_hash(sorted([t.name, t.task_id] for t in tasks))
+# --- checks: each returns the problems it found, in the order they are reported ----------------
 
 
-def fingerprint(task: LiveTask, normalised: dict[str, Any] | None = None) -> Fingerprint:
-    """What apply re-checks of one live task (`normalised`: its body already normalised)."""
-    return Fingerprint(
-        task_id=task.task_id,
-        name=task.name,
-        updated_at=task.updated_at,
-        digest=canonical_hash(normalised if normalised is not None else normalise_task(task.body)),
-    )
+def check_duplicate_names(
+    live: LiveState, managed: frozenset[str], namespace: str | None
+) -> list[str]:
+    """Two or more live tasks with one name the plan manages (titan-gitops matches by name)."""
+    by_name: dict[str, list[LiveTask]] = {}
+    for task in live.tasks:
+        by_name.setdefault(task.name, []).append(task)
+    errors: list[str] = []
+    for name in sorted(by_name):
+        same = by_name[name]
+        if len(same) > 1 and (name in managed or in_namespace(name, namespace)):
+            ids = ", ".join(sorted(t.task_id for t in same))
+            errors.append(
+                f"two or more live tasks are named '{name}' (ids {ids}); titan-gitops "
+                "identifies tasks by name: rename or delete the extra ones first"
+            )
+    return errors
 
 
-def change_digest(changes: Iterable[Change]) -> str:
-    """A digest of what the plan would do (actions, keys, field paths, new values)."""
-    return canonical_hash(
-        [
-            {
-                "action": c.action.value,
-                "name": c.name,
-                "id": c.task_id,
-                "previous_name": c.previous_name,
-                # Sensitive values enter as their hash, so a saved plan (which holds only the
-                # hash) yields the same digest.
-                "fields": [
-                    [f.pointer, canonical_hash(hide_value(f.after) if f.sensitive else f.after)]
-                    for f in c.fields
-                ],
-                # The body apply sends: a saved plan edited after review is refused.
-                "request_body": canonical_hash(hide_pointers(c.request_body, c.sensitive_pointers)),
-            }
-            for c in changes
-            if c.action is not Action.NO_OP
+def check_template_references(task: DesiredTask, live: LiveState) -> list[str]:
+    """Template slugs and ids (of the task and its steps) the service does not have."""
+    problems: list[str] = []
+    bodies = [task.body]
+    plan = task.body.get("execution_plan")
+    if isinstance(plan, dict) and isinstance(plan.get("steps"), list):
+        bodies.extend(s for s in plan["steps"] if isinstance(s, dict))
+    for body in bodies:
+        slug, tid = body.get("template_slug"), body.get("template_id")
+        if slug and live.template_slugs is not None and slug not in live.template_slugs:
+            problems.append(f"{task.name}: template_slug '{slug}' does not exist on the service")
+        if tid and live.template_ids is not None and tid not in live.template_ids:
+            problems.append(f"{task.name}: template_id '{tid}' does not exist on the service")
+    return problems
+
+
+def _fold(name: str) -> str:
+    return unicodedata.normalize("NFC", name).strip().casefold()
+
+
+def _index_by_fold(live: LiveState) -> dict[str, list[LiveTask]]:
+    by_fold: dict[str, list[LiveTask]] = {}
+    for task in live.tasks:
+        by_fold.setdefault(_fold(task.name), []).append(task)
+    return by_fold
+
+
+def check_collisions(
+    task: DesiredTask, by_fold: Mapping[str, list[LiveTask]], namespace: str | None
+) -> list[str]:
+    """Live tasks outside the namespace whose name differs from the task's only by case/space."""
+    return [
+        f"{_where(task)}: '{task.name}' collides with live task '{other.name}' "
+        f"(id {other.task_id}), which differs only by case or spacing"
+        for other in by_fold.get(_fold(task.name), [])
+        if other.name != task.name and not in_namespace(other.name, namespace)
+    ]
+
+
+def check_rename(diff: TaskDiff, task: DesiredTask, namespace: str | None) -> list[str]:
+    """A rename must be unambiguous and must take a task from inside the namespace."""
+    if len(diff.rename_candidates) > 1:
+        found = ", ".join(f"'{t.name}' (id {t.task_id})" for t in diff.rename_candidates)
+        return [
+            f"{_where(task)}: '{task.name}' has several previous names live: {found}; "
+            "delete all but one first"
         ]
+    previous, other = diff.previous_name, diff.live
+    if previous is None or other is None or namespace is None or in_namespace(previous, namespace):
+        return []
+    return [
+        f"{_where(task)}: previous name '{previous}' (id {other.task_id}) is "
+        f"outside the namespace '{namespace}': it is not ours to rename"
+    ]
+
+
+def check_deletion_guards(
+    desired: DesiredState, live: LiveState, deletes: int, options: PlanOptions
+) -> list[str]:
+    """An empty definitions directory never deletes a namespace's live tasks unless allowed."""
+    namespace = desired.project.namespace
+    in_scope = [t for t in live.tasks if in_namespace(t.name, namespace)]
+    if desired.tasks or not in_scope or options.allow_empty:
+        return []
+    return [
+        f"the definitions hold no tasks but {len(in_scope)} live task"
+        f"{'s' * (len(in_scope) != 1)} exist in namespace '{namespace}': refusing to plan "
+        "their deletion; pass --allow-empty if that is really meant"
+    ]
+
+
+def check_delete_limit(
+    deletes: Sequence[Change], max_deletes: int, options: PlanOptions
+) -> list[str]:
+    """More deletes than max_deletes (or --allow-deletes) is refused, naming every one."""
+    limit = max_deletes if options.allow_deletes is None else options.allow_deletes
+    if len(deletes) <= limit:
+        return []
+    return [
+        f"the plan deletes {len(deletes)} tasks, more than the {limit} allowed "
+        f"(max_deletes in titan-gitops.yaml); pass --allow-deletes {len(deletes)} to "
+        "allow it: " + ", ".join(c.name for c in deletes)
+    ]
+
+
+def _where(task: DesiredTask) -> str:
+    return f"{task.source.path}:{task.source.line}"
+
+
+# --- decisions ---------------------------------------------------------------------------------
+
+
+def decide_change(diff: TaskDiff, task: DesiredTask) -> Change:
+    """Create, update, rename or no-op: what one defined task needs."""
+    live_task = diff.live
+    if live_task is None:
+        return Change(
+            action=Action.CREATE,
+            name=task.name,
+            reason="no live task has this name",
+            after=diff.after,
+            request_body=dict(task.body),
+            fields=diff.fields,
+            source=_where(task),
+            sensitive_pointers=task.sensitive_paths,
+            ignore_fields=task.ignore_fields,
+        )
+    previous_name, fields = diff.previous_name, diff.fields
+    if previous_name is None and not fields:
+        return Change(
+            action=Action.NO_OP,
+            name=task.name,
+            reason="live task matches the definition",
+            task_id=live_task.task_id,
+            before=diff.before,
+            after=diff.after,
+            source=_where(task),
+        )
+    changed_keys = sorted({f.pointer.split("/")[1] for f in fields})
+    if previous_name is not None and "name" not in changed_keys:
+        changed_keys = sorted({*changed_keys, "name"})
+    n = len(fields)
+    reason = (
+        f"renamed from '{previous_name}' (previous_names); keeps id and history"
+        if previous_name is not None
+        else f"{n} field{'s' * (n != 1)} differ{'s' * (n == 1)} from the definition"
+    )
+    return Change(
+        action=Action.UPDATE if previous_name is None else Action.RENAME,
+        name=task.name,
+        reason=reason,
+        task_id=live_task.task_id,
+        previous_name=previous_name,
+        before=diff.before,
+        after=diff.after,
+        request_body=_update_body(task.body, live_task.body, changed_keys, task.ignore_fields),
+        fields=fields,
+        breaking=find_breaking_changes(diff.before, diff.after or {}),
+        source=_where(task),
+        sensitive_pointers=task.sensitive_paths,
+        ignore_fields=task.ignore_fields,
     )
 
 
@@ -205,246 +322,78 @@ def _update_body(
     return body
 
 
-def _breaking(before: dict[str, Any] | None, after: dict[str, Any]) -> tuple[str, ...]:
-    if before is None or "output_schema" not in before:
-        return ()
-    return tuple(
-        f"output_schema {r}"
-        for r in classify_schema_change(before["output_schema"], after.get("output_schema", {}))
-    )
-
-
-def _template_problems(task: DesiredTaskLike, live: LiveState) -> list[str]:
-    problems: list[str] = []
-    bodies = [task.body]
-    plan = task.body.get("execution_plan")
-    if isinstance(plan, dict) and isinstance(plan.get("steps"), list):
-        bodies.extend(s for s in plan["steps"] if isinstance(s, dict))
-    for body in bodies:
-        slug, tid = body.get("template_slug"), body.get("template_id")
-        if slug and live.template_slugs is not None and slug not in live.template_slugs:
-            problems.append(f"{task.name}: template_slug '{slug}' does not exist on the service")
-        if tid and live.template_ids is not None and tid not in live.template_ids:
-            problems.append(f"{task.name}: template_id '{tid}' does not exist on the service")
-    return problems
-
-
-def _where(task: DesiredTaskLike) -> str:
-    return f"{task.source.path}:{task.source.line}"
-
-
-def build_plan(
-    desired: DesiredStateLike,
-    live: LiveState,
-    options: PlanOptions | None = None,
-    *,
-    target: str = "",
-) -> Plan:
-    """Compute the plan turning `live` into `desired`.
-
-    Raises:
-        PlanError: duplicate live names, a collision with a task outside the namespace, a
-            missing template, or a deletion guard tripped; every problem is listed at once.
-    """
-    options = options or PlanOptions()
-    project = desired.project
+def decide_unclaimed(
+    diffs: Iterable[TaskDiff],
+    project: ProjectConfig,
+    managed: frozenset[str],
+    options: PlanOptions,
+) -> tuple[list[Note], list[Change]]:
+    """Live tasks no definition claims: deleted, kept (protected) or left in place, with notes."""
+    unclaimed = _unclaimed(diffs, managed)
     namespace = project.namespace
-    errors: list[str] = []
-    # Each live body is normalised once, for the diff, the delete and the fingerprint alike.
-    normalised: dict[str, dict[str, Any]] = {}
-
-    def normal_of(live_task: LiveTask, ignore_fields: tuple[str, ...] = ()) -> dict[str, Any]:
-        if ignore_fields:
-            return normalise_task(live_task.body, ignore_fields=ignore_fields)
-        if live_task.task_id not in normalised:
-            normalised[live_task.task_id] = normalise_task(live_task.body)
-        return normalised[live_task.task_id]
-
-    by_name: dict[str, list[LiveTask]] = {}
-    by_fold: dict[str, list[LiveTask]] = {}
-    for lt in live.tasks:
-        by_name.setdefault(lt.name, []).append(lt)
-        by_fold.setdefault(_fold(lt.name), []).append(lt)
-
-    managed = set(managed_names_of(desired))
-    for name in sorted(by_name):
-        same = by_name[name]
-        if len(same) > 1 and (name in managed or in_namespace(name, namespace)):
-            ids = ", ".join(sorted(t.task_id for t in same))
-            errors.append(
-                f"two or more live tasks are named '{name}' (ids {ids}); titan-gitops "
-                "identifies tasks by name: rename or delete the extra ones first"
-            )
-
-    selected = [t for t in desired.tasks if options.selects(t.name)]
-    claimed: set[str] = set()
-    changes: list[Change] = []
-    for task in desired.tasks:
-        # Claims come from every definition, so a filtered plan never sees a task as orphaned.
-        for name in (task.name, *task.previous_names):
-            claimed.update(t.task_id for t in by_name.get(name, []))
-
-    for task in sorted(selected, key=lambda t: t.name):
-        errors.extend(_template_problems(task, live))
-        for other in by_fold.get(_fold(task.name), []):
-            if other.name != task.name and not in_namespace(other.name, namespace):
-                errors.append(
-                    f"{_where(task)}: '{task.name}' collides with live task '{other.name}' "
-                    f"(id {other.task_id}), which differs only by case or spacing"
-                )
-        after = normalise_task(task.body, ignore_fields=task.ignore_fields)
-        current = by_name.get(task.name, [])
-        renamed_from = [
-            (p, by_name[p][0]) for p in task.previous_names if p in by_name and not current
-        ]
-        if len(renamed_from) > 1:
-            found = ", ".join(f"'{p}' (id {t.task_id})" for p, t in renamed_from)
-            errors.append(
-                f"{_where(task)}: '{task.name}' has several previous names live: {found}; "
-                "delete all but one first"
-            )
-            continue
-        for previous, other in renamed_from:
-            if namespace is not None and not in_namespace(previous, namespace):
-                errors.append(
-                    f"{_where(task)}: previous name '{previous}' (id {other.task_id}) is "
-                    f"outside the namespace '{namespace}': it is not ours to rename"
-                )
-        if current:
-            live_task = current[0]
-            action, previous_name = Action.UPDATE, None
-        elif renamed_from:
-            previous_name, live_task = renamed_from[0]
-            action = Action.RENAME
-        else:
-            changes.append(
-                Change(
-                    action=Action.CREATE,
-                    name=task.name,
-                    reason="no live task has this name",
-                    after=after,
-                    request_body=dict(task.body),
-                    fields=diff_bodies(None, after, sensitive_pointers=task.sensitive_paths),
-                    source=_where(task),
-                    sensitive_pointers=task.sensitive_paths,
-                    ignore_fields=task.ignore_fields,
-                )
-            )
-            continue
-        before = normal_of(live_task, task.ignore_fields)
-        fields = diff_bodies(before, after, sensitive_pointers=task.sensitive_paths)
-        if action is Action.UPDATE and not fields:
-            changes.append(
-                Change(
-                    action=Action.NO_OP,
-                    name=task.name,
-                    reason="live task matches the definition",
-                    task_id=live_task.task_id,
-                    before=before,
-                    after=after,
-                    source=_where(task),
-                )
-            )
-            continue
-        changed_keys = sorted({f.pointer.split("/")[1] for f in fields})
-        if action is Action.RENAME and "name" not in changed_keys:
-            changed_keys = sorted({*changed_keys, "name"})
-        n = len(fields)
-        reason = (
-            f"renamed from '{previous_name}' (previous_names); keeps id and history"
-            if action is Action.RENAME
-            else f"{n} field{'s' * (n != 1)} differ{'s' * (n == 1)} from the definition"
-        )
-        changes.append(
-            Change(
-                action=action,
-                name=task.name,
-                reason=reason,
-                task_id=live_task.task_id,
-                previous_name=previous_name,
-                before=before,
-                after=after,
-                request_body=_update_body(
-                    task.body, live_task.body, changed_keys, task.ignore_fields
-                ),
-                fields=fields,
-                breaking=_breaking(before, after),
-                source=_where(task),
-                sensitive_pointers=task.sensitive_paths,
-                ignore_fields=task.ignore_fields,
-            )
-        )
-
+    if namespace is None:
+        return ([_left_in_place(len(unclaimed))] if unclaimed else []), []
+    if options.filtered:  # a filtered plan never sees a task as orphaned
+        return [], []
     notes: list[Note] = []
     deletes: list[Change] = []
-    if namespace is not None and not options.filtered:
-        for live_task in sorted(live.tasks, key=lambda t: (t.name, t.task_id)):
-            if not in_namespace(live_task.name, namespace) or live_task.task_id in claimed:
-                continue
-            if is_protected(live_task.name, project.protected):
-                notes.append(
-                    Note(
-                        name=live_task.name,
-                        task_id=live_task.task_id,
-                        message="kept (protected): no definition claims it, "
-                        "but titan-gitops.yaml protects it",
-                    )
-                )
-                continue
-            deletes.append(
-                Change(
-                    action=Action.DELETE,
-                    name=live_task.name,
-                    reason=f"inside namespace '{namespace}' and no definition claims it",
-                    task_id=live_task.task_id,
-                    before=normal_of(live_task),
-                )
-            )
-    elif namespace is None:
-        unmanaged = [t for t in live.tasks if t.task_id not in claimed]
-        if unmanaged:
-            n = len(unmanaged)
+    for live_task, normalised in unclaimed:
+        if not in_namespace(live_task.name, namespace):
+            continue
+        if is_protected(live_task.name, project.protected):
             notes.append(
                 Note(
-                    name="",
-                    message=f"{n} live task{'s' * (n != 1)} not in the definitions "
-                    f"{'were' if n != 1 else 'was'} left in place (no namespace is declared, "
-                    "so titan-gitops never deletes)",
+                    name=live_task.name,
+                    task_id=live_task.task_id,
+                    message="kept (protected): no definition claims it, "
+                    "but titan-gitops.yaml protects it",
                 )
             )
-
-    in_scope = [t for t in live.tasks if in_namespace(t.name, namespace)]
-    if not desired.tasks and in_scope and not options.allow_empty:
-        errors.append(
-            f"the definitions hold no tasks but {len(in_scope)} live task"
-            f"{'s' * (len(in_scope) != 1)} exist in namespace '{namespace}': refusing to plan "
-            "their deletion; pass --allow-empty if that is really meant"
+            continue
+        deletes.append(
+            Change(
+                action=Action.DELETE,
+                name=live_task.name,
+                reason=f"inside namespace '{namespace}' and no definition claims it",
+                task_id=live_task.task_id,
+                before=normalised,
+            )
         )
-    limit = project.max_deletes if options.allow_deletes is None else options.allow_deletes
-    if len(deletes) > limit:
-        errors.append(
-            f"the plan deletes {len(deletes)} tasks, more than the {limit} allowed "
-            f"(max_deletes in titan-gitops.yaml); pass --allow-deletes {len(deletes)} to "
-            "allow it: " + ", ".join(c.name for c in deletes)
-        )
-    if errors:
-        raise PlanError("the plan cannot be made safely:\n  " + "\n  ".join(errors))
+    return notes, deletes
 
-    ordered = sorted(changes + deletes, key=lambda c: (c.action.step, c.name))
-    scope = scope_of(namespace, managed, live.tasks)
-    warnings = list(live.warnings)  # a filtered plan says so in its own header line
-    return Plan(
-        changes=tuple(ordered),
-        notes=tuple(notes),
-        namespace=namespace,
-        filtered=options.filtered,
-        filters=tuple(f"only {g}" for g in options.only)
-        + tuple(f"exclude {g}" for g in options.exclude),
-        fingerprints=tuple(fingerprint(t, normal_of(t)) for t in scope),
-        scope_digest=scope_digest(scope),
-        change_digest=change_digest(ordered),
-        target=target,
-        warnings=tuple(warnings),
-        secrets=frozenset(desired.secrets),
-        managed_names=tuple(sorted(managed)),
+
+def _unclaimed(
+    diffs: Iterable[TaskDiff], managed: frozenset[str]
+) -> list[tuple[LiveTask, dict[str, Any] | None]]:
+    """Live tasks no definition claims, with their normalised bodies, in (name, id) order.
+
+    A live task holding a name the definitions claim (a previous name, say) is never unclaimed,
+    even when no definition matched it.
+    """
+    found = [
+        (d.live, d.before)
+        for d in diffs
+        if d.desired is None and d.live is not None and d.name not in managed
+    ]
+    return sorted(found, key=lambda pair: (pair[0].name, pair[0].task_id))
+
+
+def _left_in_place(n: int) -> Note:
+    return Note(
+        name="",
+        message=f"{n} live task{'s' * (n != 1)} not in the definitions "
+        f"{'were' if n != 1 else 'was'} left in place (no namespace is declared, "
+        "so titan-gitops never deletes)",
     )
+
+
+def record_scope(
+    namespace: str | None,
+    managed: tuple[str, ...],
+    live: LiveState,
+    diffs: Iterable[TaskDiff],
+) -> tuple[tuple[Fingerprint, ...], str]:
+    """The fingerprint of every live task in the plan's scope, and the digest of that scope."""
+    normalised = {d.live.task_id: d.live_normalised for d in diffs if d.live is not None}
+    scope = scope_of(namespace, managed, live.tasks)
+    return tuple(fingerprint(t, normalised.get(t.task_id)) for t in scope), scope_digest(scope)

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from titan_gitops import __version__
-from titan_gitops.diff import hide_pointers, hide_value
 from titan_gitops.errors import InputError
+from titan_gitops.fingerprint import hide_pointers, hide_value
 from titan_gitops.model import Action, Change, FieldChange, Fingerprint, Note, Plan
 
 FORMAT_VERSION = "1"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from titan_gitops.fingerprint import change_digest
 from titan_gitops.github.approval import decide_approval, find_merged_pull
 from titan_gitops.github.sticky import NO_DIGEST, ApprovalRecord, change_items
 from titan_gitops.model import Action, Change, FieldChange, Plan
-from titan_gitops.plan import change_digest
 
 
 def _create(name: str, objective: str = "Extract.") -> Change:

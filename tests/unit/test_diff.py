@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from titan_gitops.diff import (
-    classify_schema_change,
-    diff_bodies,
-    normalise_task,
-    remove_pointer,
-    set_pointer,
-)
+from typing import Any
+
+from titan_gitops.diff import diff_bodies, diff_states, normalise_task
+from titan_gitops.model import DesiredState, DesiredTask, LiveState, LiveTask
+from titan_gitops.pointers import remove_pointer, set_pointer
+from titan_gitops.schema_compat import classify_schema_change
+from titan_gitops.spec import ProjectConfig
 
 SCHEMA = {
     "type": "object",
@@ -158,3 +158,88 @@ def test_set_pointer_reaches_list_items_by_index() -> None:
         "urls": ["https://a.example", "https://c.example"],
         "payload": {"deep": {"key": 1}},
     }
+
+
+# --- diff_states: matching, normalising, diffing whole states ---------------------------------
+
+
+def _defined(name: str, **gitops: Any) -> DesiredTask:
+    return DesiredTask(name, {**TASK, "name": name}, **gitops)
+
+
+def _desired(*tasks: DesiredTask) -> DesiredState:
+    return DesiredState(tasks, templates={}, project=ProjectConfig(namespace="shop-"))
+
+
+def _live(name: str, task_id: str, **changed: Any) -> LiveTask:
+    body = {**TASK, "name": name, **changed, "id": task_id, "status": "active"}
+    return LiveTask(task_id, name, "2026-01-01T00:00:00Z", body)
+
+
+def test_diff_states_matches_by_name_and_lists_the_field_changes() -> None:
+    live = LiveState((_live("shop-a", "id-1", objective="Old"),))
+    (diff,) = diff_states(_desired(_defined("shop-a")), live)
+    assert diff.live is live.tasks[0]
+    assert diff.previous_name is None
+    assert [(f.path, f.before, f.after) for f in diff.fields] == [
+        ("objective", "Old", TASK["objective"])
+    ]
+    assert diff.before == normalise_task(live.tasks[0].body)
+    assert diff.after == normalise_task({**TASK, "name": "shop-a"})
+
+
+def test_diff_states_matches_a_previous_name_when_no_live_task_has_the_name() -> None:
+    live = LiveState((_live("shop-old", "id-1"),))
+    (diff,) = diff_states(_desired(_defined("shop-new", previous_names=("shop-old",))), live)
+    assert diff.live is live.tasks[0]
+    assert diff.previous_name == "shop-old"
+    assert [(f.path, f.before, f.after) for f in diff.fields] == [("name", "shop-old", "shop-new")]
+
+
+def test_diff_states_prefers_the_name_and_yields_the_previous_holder_unmatched() -> None:
+    live = LiveState((_live("shop-old", "id-1"), _live("shop-new", "id-2")))
+    new, old = diff_states(_desired(_defined("shop-new", previous_names=("shop-old",))), live)
+    assert (new.name, new.live, new.previous_name) == ("shop-new", live.tasks[1], None)
+    assert (old.name, old.desired, old.live) == ("shop-old", None, live.tasks[0])
+
+
+def test_diff_states_leaves_an_ambiguous_rename_unmatched() -> None:
+    live = LiveState((_live("shop-x", "id-1"), _live("shop-y", "id-2")))
+    desired = _desired(_defined("shop-new", previous_names=("shop-x", "shop-y")))
+    diff = diff_states(desired, live)[0]
+    assert diff.live is None
+    assert diff.fields == ()
+    assert [t.task_id for t in diff.rename_candidates] == ["id-1", "id-2"]
+
+
+def test_diff_states_yields_defined_tasks_in_name_order_then_unmatched_live_ones() -> None:
+    live = LiveState((_live("team-z", "id-9"), _live("shop-b", "id-2"), _live("shop-a", "id-3")))
+    diffs = diff_states(_desired(_defined("shop-c"), _defined("shop-b")), live)
+    assert [(d.name, d.desired is not None) for d in diffs] == [
+        ("shop-b", True),
+        ("shop-c", True),
+        ("shop-a", False),
+        ("team-z", False),
+    ]
+    create, unmatched = diffs[1], diffs[2]
+    assert create.live is None
+    assert [f.kind for f in create.fields] == ["added"] * len(create.fields)
+    assert (unmatched.after, unmatched.fields) == (None, ())
+    assert unmatched.before == unmatched.live_normalised == normalise_task(live.tasks[2].body)
+
+
+def test_diff_states_applies_ignore_fields_to_both_sides_but_not_to_the_fingerprint_body() -> None:
+    live = LiveState((_live("shop-a", "id-1", limits={"max_results": 1, "timeout_seconds": 3}),))
+    desired = _desired(
+        DesiredTask(
+            "shop-a",
+            {**TASK, "name": "shop-a", "limits": {"max_results": 9, "timeout_seconds": 3}},
+            ignore_fields=("/limits/max_results",),
+        )
+    )
+    (diff,) = diff_states(desired, live)
+    assert diff.fields == ()
+    assert diff.before is not None
+    assert diff.before["limits"] == {"timeout_seconds": 3}
+    assert diff.live_normalised is not None
+    assert diff.live_normalised["limits"] == {"max_results": 1, "timeout_seconds": 3}

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
+from titan_gitops.fingerprint import change_digest
 from titan_gitops.model import Plan
-from titan_gitops.plan import change_digest
 
 COMMENT_LIMIT = 65_536
 # Room under GitHub's hard limit for the markers, the footer and multi-byte surprises.
