@@ -341,5 +341,4 @@ def apply_plan(
         converged=converged and not failed and not stop.is_set(),
         mismatches=tuple(mismatches),
         interrupted=stop.is_set(),
-        secrets=plan.secrets,
     )

@@ -12,6 +12,7 @@ from titan_gitops.settings import Target
 
 if TYPE_CHECKING:
     from titan_gitops.client import TitanClient
+    from titan_gitops.secrets import SecretSet
 
 EMBEDDED_ORIGIN = "http://titan.local"
 EMBEDDED_DB = "emulator.sqlite3"
@@ -20,15 +21,25 @@ EMBEDDED_DB = "emulator.sqlite3"
 def open_client(
     target: Target,
     *,
+    secrets: SecretSet | None = None,
     announce: Callable[[str], None] | None = None,
     timeout: float = 30.0,
 ) -> TitanClient:
-    """Build a client for `target`; for the embedded emulator, say so once through `announce`."""
+    """Build a client for `target`; for the embedded emulator, say so once through `announce`.
+
+    `secrets` are masked in every error the client raises (its token always is).
+    """
     from titan_gitops.client import TitanClient
 
     token = target.token.reveal() if target.token else None
     if target.api_url is not None:
-        return TitanClient(target.api_url, token, timeout=timeout, auth_header=target.auth_header)
+        return TitanClient(
+            target.api_url,
+            token,
+            timeout=timeout,
+            auth_header=target.auth_header,
+            secrets=secrets,
+        )
 
     from titan_gitops._http import make_wsgi_transport
     from titan_gitops.emulator import EmulatorConfig, create_app
@@ -44,4 +55,10 @@ def open_client(
             f"titan-gitops: no TITAN_API_URL set; using {target.describe()}. "
             "Set TITAN_API_URL and TITAN_TOKEN to target Titan."
         )
-    return TitanClient(EMBEDDED_ORIGIN, token, transport=make_wsgi_transport(app), timeout=timeout)
+    return TitanClient(
+        EMBEDDED_ORIGIN,
+        token,
+        transport=make_wsgi_transport(app),
+        timeout=timeout,
+        secrets=secrets,
+    )

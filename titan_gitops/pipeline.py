@@ -19,7 +19,6 @@ from titan_gitops.fingerprint import change_digest
 from titan_gitops.load import load_definition_files, load_yaml_file
 from titan_gitops.model import ApplyReport, DesiredState, Plan, Progress
 from titan_gitops.plan import PlanOptions, build_plan
-from titan_gitops.redact import register_secret
 from titan_gitops.validate import validate_definitions
 
 if TYPE_CHECKING:
@@ -54,8 +53,6 @@ def make_plan(
         PlanError: the plan cannot be made safely.
     """
     desired = validate_directory(root, environ=environ)
-    for secret in desired.secrets:
-        register_secret(secret)
     live = fetch_live_state(client)
     diffs = diff_states(desired, live)
     plan = build_plan(desired, live, diffs, options, target=target)
@@ -86,10 +83,7 @@ def run_apply(
     if any(c.sensitive_pointers for c in plan.changes):
         directory = root or Path(plan.directory)
         desired = validate_directory(directory, environ=environ)
-        for secret in desired.secrets:
-            register_secret(secret)
         plan = resolve_sensitive_values(plan, {t.name: t.body for t in desired.tasks})
-        plan = replace(plan, secrets=plan.secrets | desired.secrets)
     check_plan_is_fresh(plan, fetch_tasks(client))
     return apply_plan(plan, client, parallelism=parallelism, progress=progress, stop=stop)
 

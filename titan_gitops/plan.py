@@ -123,7 +123,6 @@ def build_plan(
         change_digest=change_digest(ordered),
         target=target,
         warnings=tuple(live.warnings),  # a filtered plan says so in its own header line
-        secrets=frozenset(desired.secrets),
         managed_names=managed,
     )
 

@@ -76,6 +76,11 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
     }
 
 
+def render_plan_json(plan: Plan) -> str:
+    """The saved-plan format as text (`plan --out`, `plan --output json`): indented, sorted keys."""
+    return json.dumps(plan_to_dict(plan), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
 def _change_from_dict(data: dict[str, Any]) -> Change:
     return Change(
         action=Action(data["action"]),

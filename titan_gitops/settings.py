@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from titan_gitops.errors import ConfigError
-from titan_gitops.redact import register_secret
 
 LOCAL_TARGET = "local"
 LOCAL_STATE_DIR = ".titan-local"
@@ -28,7 +27,6 @@ class Secret:
 
     def __init__(self, value: str) -> None:
         self._value = value
-        register_secret(value)
 
     def reveal(self) -> str:
         """The clear value, for the one place that sends it (the auth header)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from titan_gitops.github.commands import collect_mask_values, run_action
+from titan_gitops.github.commands import collect_secrets, run_action
 
 from .conftest import parse_outputs
 
@@ -58,7 +58,7 @@ def test_masks_cover_tokens_and_every_titan_var(tmp_path: Path) -> None:
         TITAN_VAR_A="first-canary",
         OTHER="not-a-secret",
     )
-    assert collect_mask_values(environ) == ["tok-canary-aaaa", "first-canary", "second-canary"]
+    assert set(collect_secrets(environ)) == {"tok-canary-aaaa", "first-canary", "second-canary"}
     stream = io.StringIO()
     run_action(environ, stream)
     lines = stream.getvalue().splitlines()

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from titan_gitops.github.context import GitHubContext
-from titan_gitops.github.guard import SecretLeak, ensure_no_secrets, find_secret_leak
+from titan_gitops.github.guard import SecretLeak, ensure_no_secrets
 from titan_gitops.github.outbox import Outbox
+from titan_gitops.secrets import SecretSet
 
 SECRET = "s3cr3t/val+ue&more"
 
@@ -32,17 +33,18 @@ SECRET = "s3cr3t/val+ue&more"
 )
 def test_each_form_of_a_secret_is_found(form: str) -> None:
     text = f"| task | value {form} here |"
-    assert find_secret_leak(text, [SECRET]) is not None
+    secrets = SecretSet.of([SECRET])
+    assert secrets.find_leak(text) is not None
     with pytest.raises(SecretLeak) as caught:
-        ensure_no_secrets(text, [SECRET], what="pull request comment")
+        ensure_no_secrets(text, secrets, what="pull request comment")
     assert SECRET not in str(caught.value)
     assert form not in str(caught.value)
     assert "pull request comment" in str(caught.value)
 
 
 def test_clean_text_passes_and_short_values_are_ignored() -> None:
-    assert find_secret_leak("nothing to see", [SECRET, "", "ab"]) is None
-    ensure_no_secrets("ab is fine", ["ab"], what="summary")
+    assert SecretSet.of([SECRET, "", "ab"]).find_leak("nothing to see") is None
+    ensure_no_secrets("ab is fine", SecretSet.of(["ab"]), what="summary")
 
 
 def _context(tmp_path: Path) -> GitHubContext:
@@ -60,7 +62,7 @@ def _context(tmp_path: Path) -> GitHubContext:
 
 
 def test_outbox_refuses_a_summary_holding_the_token_and_writes_nothing(tmp_path: Path) -> None:
-    out = Outbox(_context(tmp_path), ["tok-canary-1234"], io.StringIO())
+    out = Outbox(_context(tmp_path), SecretSet.of(["tok-canary-1234"]), io.StringIO())
     with pytest.raises(SecretLeak):
         out.summary("plan for dG9rLWNhbmFyeS0xMjM0 ok")  # base64 of the token
     assert not (tmp_path / "summary.md").exists()
@@ -68,12 +70,9 @@ def test_outbox_refuses_a_summary_holding_the_token_and_writes_nothing(tmp_path:
     assert (tmp_path / "summary.md").read_text() == "a clean summary\n"
 
 
-def test_outbox_log_is_redacted_for_registered_secrets(tmp_path: Path) -> None:
-    from titan_gitops.redact import register_secret
-
-    register_secret("registered-canary-9911")
+def test_outbox_log_is_masked_for_the_run_secrets(tmp_path: Path) -> None:
     stream = io.StringIO()
-    out = Outbox(_context(tmp_path), [], stream)
+    out = Outbox(_context(tmp_path), SecretSet.of(["registered-canary-9911"]), stream)
     out.log("value registered-canary-9911 end")
     assert "registered-canary-9911" not in stream.getvalue()
     with pytest.raises(SecretLeak):

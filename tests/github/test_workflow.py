@@ -17,10 +17,10 @@ from titan_gitops.github.workflow import (
     escape_property,
     format_annotation,
     format_outputs,
-    mask_forms,
     split_annotations,
     write_outputs,
 )
+from titan_gitops.secrets import SecretSet
 
 from .conftest import parse_outputs
 
@@ -79,17 +79,17 @@ def test_outputs_are_appended_to_the_file(tmp_path: Path) -> None:
 
 
 def test_mask_forms_cover_lines_and_encodings() -> None:
-    forms = mask_forms("first-line\nsecond-line")
+    forms = SecretSet.of(["first-line\nsecond-line"]).log_masks()
     assert "first-line" in forms
     assert "second-line" in forms
     assert all("\n" not in f for f in forms)
-    assert "dG9rZW4tdmFsdWU=" in mask_forms("token-value")
-    assert "a%2Fb%3Dc%26d" in mask_forms("a/b=c&d")
+    assert "dG9rZW4tdmFsdWU=" in SecretSet.of(["token-value"]).log_masks()
+    assert "a%2Fb%3Dc%26d" in SecretSet.of(["a/b=c&d"]).log_masks()
 
 
 def test_masks_are_one_command_per_form() -> None:
     stream = io.StringIO()
-    emit_masks(["token-value", "token-value", "ab"], stream)
+    emit_masks(SecretSet.of(["token-value", "token-value", "ab"]), stream)
     lines = stream.getvalue().splitlines()
     assert all(line.startswith("::add-mask::") for line in lines)
     assert "::add-mask::token-value" in lines

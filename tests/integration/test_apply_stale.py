@@ -11,8 +11,7 @@ from titan_gitops.client import TitanClient
 from titan_gitops.errors import StalePlan
 from titan_gitops.model import Action, Plan
 from titan_gitops.pipeline import make_plan, run_apply
-from titan_gitops.planfile import read_plan_file, write_plan_file
-from titan_gitops.render.plan_json import render_plan_json
+from titan_gitops.planfile import read_plan_file, render_plan_json, write_plan_file
 from titan_gitops.render.text import render_plan_text
 
 from .conftest import live_names, render_task, task_body, write_definitions

@@ -39,9 +39,8 @@ from titan_gitops.fetch import fetch_tasks
 from titan_gitops.model import ApplyReport
 from titan_gitops.pipeline import make_drift_report, make_plan
 from titan_gitops.plan import PlanOptions
-from titan_gitops.planfile import plan_to_dict
+from titan_gitops.planfile import plan_to_dict, render_plan_json
 from titan_gitops.render.markdown import render_plan_markdown
-from titan_gitops.render.plan_json import render_plan_json
 from titan_gitops.render.text import render_plan_text
 
 HERE = Path(__file__).parent

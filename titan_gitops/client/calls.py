@@ -79,7 +79,7 @@ class ApiCalls:
             status=response.status,
             method=method,
             path=path,
-            secrets=self._engine.secrets + extra_secrets,
+            secrets=self._engine.secrets.with_values(extra_secrets),
             require_data=require_data,
         )
 

@@ -33,7 +33,7 @@ from titan_gitops.client.records import (
     TemplateRecord,
 )
 from titan_gitops.errors import ConfigError, TitanGitopsError
-from titan_gitops.redact import register_secret
+from titan_gitops.secrets import SecretSet
 from titan_gitops.settings import normalise_api_url
 
 API_PREFIX = "/api/v1"
@@ -96,12 +96,12 @@ class TitanClient:
         user_agent: str = f"titan-gitops/{__version__}",
         proxy: str | None = None,
         rand: Callable[[], float] = random.random,
+        secrets: SecretSet | None = None,
     ) -> None:
         origin = normalise_api_url(base_url)
         if timeout <= 0 or max_retries < 0 or backoff_base < 0 or backoff_cap < 0:
             raise ConfigError("timeout must be positive and the retry settings not negative")
         headers = _auth_headers(token, auth_header)
-        register_secret(token)
         self._origin = origin
         self._timeout = timeout
         self._auth_mode = auth_header
@@ -117,7 +117,7 @@ class TitanClient:
             sleep=sleep,
             clock=clock,
             rand=rand,
-            secrets=(token,) if token else (),
+            secrets=(secrets or SecretSet()).with_values([token]),
         )
         self._calls = ApiCalls(self._engine)
 

@@ -33,6 +33,7 @@ from titan_gitops.errors import (
     OutcomeUnknown,
     RateLimited,
 )
+from titan_gitops.secrets import SecretSet
 
 logger = logging.getLogger("titan_gitops.client")
 
@@ -59,7 +60,7 @@ class _Request:
     json_body: Any
     headers: Mapping[str, str]
     sink_factory: Callable[[], IO[bytes]] | None
-    secrets: tuple[str, ...]
+    secrets: SecretSet
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ class RequestEngine:
         sleep: Callable[[float], None],
         clock: Callable[[], float],
         rand: Callable[[], float],
-        secrets: Iterable[str],
+        secrets: SecretSet,
     ) -> None:
         self._session = session
         self._auth_headers = dict(auth_headers)
@@ -91,7 +92,7 @@ class RequestEngine:
         self._sleep = sleep
         self._clock = clock
         self._rand = rand
-        self._secrets = tuple(s for s in secrets if s)
+        self._secrets = secrets
         self._limiter = RateLimiter(
             clock=clock, sleep=sleep, max_wait=max(60.0, policy.backoff_cap)
         )
@@ -112,7 +113,7 @@ class RequestEngine:
             return self._retries
 
     @property
-    def secrets(self) -> tuple[str, ...]:
+    def secrets(self) -> SecretSet:
         """What must never appear in error text."""
         return self._secrets
 
@@ -150,7 +151,7 @@ class RequestEngine:
             json_body=json_body,
             headers=self._auth_headers if with_auth else {},
             sink_factory=sink_factory,
-            secrets=self._secrets + tuple(s for s in extra_secrets if s),
+            secrets=self._secrets.with_values(extra_secrets),
         )
         attempt = 0
         maybe_committed = False

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
 from typing import Any
 
 from titan_gitops.errors import (
@@ -20,6 +19,7 @@ from titan_gitops.errors import (
     NotFound,
     RateLimited,
 )
+from titan_gitops.secrets import SecretSet
 
 MESSAGE_LIMIT = 300
 PREFIX_LIMIT = 80
@@ -27,11 +27,9 @@ _SCOPE = re.compile(r"\b([a-z][a-z_]*:(?:read|write|admin))\b")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
-def scrub_text(text: str, secrets: Iterable[str]) -> str:
-    """`text` with every secret replaced by `***` and control characters dropped."""
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return _CONTROL.sub("", text)
+def scrub_text(text: str, secrets: SecretSet) -> str:
+    """`text` with every secret (in every form) masked and control characters dropped."""
+    return _CONTROL.sub("", secrets.mask(text))
 
 
 def shorten(text: str, limit: int) -> str:
@@ -39,7 +37,7 @@ def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def quote_prefix(content: bytes, secrets: Iterable[str]) -> str:
+def quote_prefix(content: bytes, secrets: SecretSet) -> str:
     """A short, safe quotation of a body we could not understand."""
     text = content[: PREFIX_LIMIT * 4].decode("utf-8", errors="replace").strip()
     text = shorten(scrub_text(" ".join(text.split()), secrets), PREFIX_LIMIT)
@@ -66,7 +64,7 @@ def error_class(status: int) -> type[ApiError]:
     return ApiError
 
 
-def read_error(content: bytes, secrets: Iterable[str]) -> tuple[str | None, str]:
+def read_error(content: bytes, secrets: SecretSet) -> tuple[str | None, str]:
     """The (code, message) the server gave for a failure, from either error shape it uses.
 
     The standard envelope is `{"success": false, "error": {"code", "message"}}`; the media route
@@ -95,10 +93,9 @@ def build_error(
     *,
     method: str,
     path: str,
-    secrets: Iterable[str],
+    secrets: SecretSet,
 ) -> ApiError:
     """The typed error for a non-2xx answer."""
-    secrets = tuple(secrets)
     code, message = read_error(content, secrets)
     cls = error_class(status)
     if cls is AuthError:
@@ -116,7 +113,7 @@ def unwrap_envelope(
     status: int,
     method: str,
     path: str,
-    secrets: Iterable[str],
+    secrets: SecretSet,
     require_data: bool = True,
 ) -> tuple[Any, dict[str, Any]]:
     """The `data` and the whole envelope of a 2xx answer.
@@ -124,7 +121,6 @@ def unwrap_envelope(
     Raises:
         ApiError: the body is not JSON, not an envelope, says `success: false`, or lacks `data`.
     """
-    secrets = tuple(secrets)
 
     def malformed(what: str) -> ApiError:
         return ApiError(

@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from titan_gitops import exit_codes
-from titan_gitops.commands.common import TargetOptions, resolve_cli_target, use_colour, warn
-from titan_gitops.redact import redact
+from titan_gitops.commands.common import Console, TargetOptions, resolve_cli_target, use_colour
 
 if TYPE_CHECKING:
     from types import FrameType
@@ -37,7 +36,7 @@ class ApplyCommandOptions:
     no_color: bool = False
 
 
-def apply_changes(options: ApplyCommandOptions) -> int:
+def apply_changes(options: ApplyCommandOptions, console: Console) -> int:
     """Plan (or read a saved plan), confirm, apply, and report every outcome."""
     from titan_gitops.connect import open_client
     from titan_gitops.errors import ConfigError
@@ -48,14 +47,14 @@ def apply_changes(options: ApplyCommandOptions) -> int:
         raise ConfigError("give a definitions directory, or --plan FILE to apply a saved plan")
     target = resolve_cli_target(options.target)
     colour = use_colour(options.no_color)
-    with open_client(target, announce=warn) as client:
+    with open_client(target, secrets=console.secrets, announce=console.warn) as client:
         plan, root = _read_or_make_plan(options, client, target)
         if options.output != "json":
-            sys.stdout.write(redact(render_plan_text(plan, colour=colour)))
+            console.write(render_plan_text(plan, colour=colour))
         if not plan.has_changes:
             return exit_codes.OK
         if options.plan_file is None and not options.auto_approve and not _confirm_apply():
-            warn("Apply cancelled.")
+            console.warn("Apply cancelled.")
             return exit_codes.ERROR
         report = apply_with_signals(
             plan,
@@ -63,13 +62,13 @@ def apply_changes(options: ApplyCommandOptions) -> int:
             environ=os.environ,
             root=root,
             parallelism=options.parallelism,
-            progress=_make_terminal_progress(),
-            on_first_signal=_announce_stopping,
+            progress=_make_terminal_progress(console),
+            on_first_signal=lambda: console.warn(_STOPPING),
         )
     if options.output == "json":
-        sys.stdout.write(redact(render_report_json(report)))
+        console.write(render_report_json(report))
     else:
-        sys.stdout.write(redact(render_report_text(report)))
+        console.write(render_report_text(report))
     return exit_codes.OK if report.ok else exit_codes.ERROR
 
 
@@ -159,11 +158,10 @@ def _confirm_apply() -> bool:
     return answer.strip() == "yes"
 
 
-def _announce_stopping() -> None:
-    warn("\nstopping: no new changes start; waiting for those in flight")
+_STOPPING = "\nstopping: no new changes start; waiting for those in flight"
 
 
-def _make_terminal_progress() -> Progress:
+def _make_terminal_progress(console: Console) -> Progress:
     """One line per outcome; on a terminal, each overwrites the last."""
     from titan_gitops.render.report import describe_outcome
 
@@ -172,9 +170,8 @@ def _make_terminal_progress() -> Progress:
     def progress(outcome: Outcome, done: int, total: int) -> None:
         line = f"[{done}/{total}] {describe_outcome(outcome)}"
         if interactive:
-            sys.stderr.write("\r\x1b[K" + redact(line) + ("\n" if done == total else ""))
-            sys.stderr.flush()
+            console.status("\r\x1b[K" + line + ("\n" if done == total else ""))
         else:
-            warn(line)
+            console.warn(line)
 
     return progress

@@ -1,13 +1,14 @@
-"""What every command shares: printing through the redactor, the colour choice, the Titan target."""
+"""What every command shares: the console that masks secrets, the colour choice, the target."""
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
-from titan_gitops.redact import redact
+from titan_gitops.secrets import SecretSet
 
 if TYPE_CHECKING:
     from titan_gitops.settings import Target
@@ -21,14 +22,36 @@ class TargetOptions:
     token: str | None = None
 
 
-def print_line(text: str, stream: TextIO | None = None) -> None:
-    """Print one line (stdout by default) with every known secret masked."""
-    print(redact(text), file=stream or sys.stdout)
+class Console:
+    """Where a command's words go: stdout and stderr, every secret masked on the way out.
 
+    The one output path of the CLI: plans, reports, messages, progress and tracebacks all pass
+    through `SecretSet.mask`. A command that learns a secret later (a secret payload) adds it.
+    """
 
-def warn(text: str) -> None:
-    """Print one line to stderr with every known secret masked."""
-    print_line(text, sys.stderr)
+    def __init__(self, secrets: SecretSet) -> None:
+        self.secrets = secrets
+
+    def add_secrets(self, values: Iterable[str]) -> None:
+        """Mask these values too from now on."""
+        self.secrets = self.secrets.with_values(values)
+
+    def write(self, text: str) -> None:
+        """Write `text` to stdout as it is (a rendered plan, report or JSON), masked."""
+        sys.stdout.write(self.secrets.mask(text))
+
+    def print(self, text: str) -> None:
+        """Print one line to stdout, masked."""
+        print(self.secrets.mask(text), file=sys.stdout)
+
+    def warn(self, text: str) -> None:
+        """Print one line to stderr, masked."""
+        print(self.secrets.mask(text), file=sys.stderr)
+
+    def status(self, text: str) -> None:
+        """Write `text` to stderr with no newline and flush it (a line redrawn in place)."""
+        sys.stderr.write(self.secrets.mask(text))
+        sys.stderr.flush()
 
 
 def use_colour(no_color: bool) -> bool:

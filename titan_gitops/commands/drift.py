@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from titan_gitops import exit_codes
-from titan_gitops.commands.common import TargetOptions, resolve_cli_target, use_colour, warn
-from titan_gitops.redact import redact
+from titan_gitops.commands.common import Console, TargetOptions, resolve_cli_target, use_colour
 
 
 @dataclass(frozen=True)
@@ -24,29 +22,26 @@ class DriftCommandOptions:
     no_color: bool = False
 
 
-def report_drift(options: DriftCommandOptions) -> int:
+def report_drift(options: DriftCommandOptions, console: Console) -> int:
     """Report live edits made outside git, missing tasks and unmanaged ones. Read-only."""
     from titan_gitops.connect import open_client
     from titan_gitops.pipeline import make_drift_report
     from titan_gitops.planfile import plan_to_dict
     from titan_gitops.render.markdown import render_plan_markdown
     from titan_gitops.render.text import render_plan_text
-    from titan_gitops.render.values import mask_text
 
     target = resolve_cli_target(options.target)
-    with open_client(target, announce=warn) as client:
+    with open_client(target, secrets=console.secrets, announce=console.warn) as client:
         report = make_drift_report(
             options.directory, client, environ=os.environ, target=target.describe()
         )
     if options.output == "json":
         data = {"drift": report.has_changes, **plan_to_dict(report)}
         text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-        sys.stdout.write(redact(mask_text(text, report.secrets)))
+        console.write(text)
     elif options.output == "markdown":
-        sys.stdout.write(
-            redact(render_plan_markdown(report, title="titan-gitops drift", drift=True))
-        )
+        console.write(render_plan_markdown(report, title="titan-gitops drift", drift=True))
     else:
         colour = use_colour(options.no_color)
-        sys.stdout.write(redact(render_plan_text(report, colour=colour, drift=True)))
+        console.write(render_plan_text(report, colour=colour, drift=True))
     return exit_codes.CHANGES if report.has_changes else exit_codes.OK

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from titan_gitops import exit_codes
-from titan_gitops.commands.common import TargetOptions, print_line, resolve_cli_target, warn
+from titan_gitops.commands.common import Console, TargetOptions, resolve_cli_target
 
 if TYPE_CHECKING:
     from titan_gitops.client import TitanClient
@@ -26,14 +26,14 @@ class ExecutionsCommandOptions:
     execution_id: str = ""  # every action but list
 
 
-def control_executions(options: ExecutionsCommandOptions) -> int:
+def control_executions(options: ExecutionsCommandOptions, console: Console) -> int:
     """List, inspect and control executions."""
     from titan_gitops.connect import open_client
 
     target = resolve_cli_target(options.target)
-    with open_client(target, announce=warn) as client:
+    with open_client(target, secrets=console.secrets, announce=console.warn) as client:
         if options.action == "list":
-            _list_executions(client, options)
+            _list_executions(client, options, console)
             return exit_codes.OK
         operations = {
             "get": client.get_execution,
@@ -43,13 +43,15 @@ def control_executions(options: ExecutionsCommandOptions) -> int:
         }
         record = operations[options.action](options.execution_id).body()
         if options.output == "json":
-            print_line(json.dumps(record, indent=2, sort_keys=True))
+            console.print(json.dumps(record, indent=2, sort_keys=True))
         else:
-            print_line(f"{record.get('id')}  {record.get('status')}")
+            console.print(f"{record.get('id')}  {record.get('status')}")
     return exit_codes.OK
 
 
-def _list_executions(client: TitanClient, options: ExecutionsCommandOptions) -> None:
+def _list_executions(
+    client: TitanClient, options: ExecutionsCommandOptions, console: Console
+) -> None:
     """Every execution, or one task's, as JSON or one line each."""
     if options.task:
         from titan_gitops.run import resolve_task
@@ -60,10 +62,10 @@ def _list_executions(client: TitanClient, options: ExecutionsCommandOptions) -> 
         records = client.list_executions()
     rows = [r.body() for r in records]
     if options.output == "json":
-        print_line(json.dumps(rows, indent=2, sort_keys=True))
+        console.print(json.dumps(rows, indent=2, sort_keys=True))
         return
     for row in rows:
-        print_line(
+        console.print(
             f"{row.get('id')}  {row.get('status')!s:22s} "
             f"task {row.get('task_id')}  {row.get('created_at', '')}"
         )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from titan_gitops import exit_codes
-from titan_gitops.commands.common import TargetOptions, print_line, resolve_cli_target, warn
+from titan_gitops.commands.common import Console, TargetOptions, resolve_cli_target
 
 
 @dataclass(frozen=True)
@@ -20,14 +20,14 @@ class ExportCommandOptions:
     force: bool = False
 
 
-def export_live_tasks(options: ExportCommandOptions) -> int:
+def export_live_tasks(options: ExportCommandOptions, console: Console) -> int:
     """Write live tasks out as definition files."""
     from titan_gitops.connect import open_client
     from titan_gitops.export import export_tasks
     from titan_gitops.fetch import fetch_tasks
 
     target = resolve_cli_target(options.target)
-    with open_client(target, announce=warn) as client:
+    with open_client(target, secrets=console.secrets, announce=console.warn) as client:
         tasks = fetch_tasks(client)
     report = export_tasks(
         tasks,
@@ -36,7 +36,7 @@ def export_live_tasks(options: ExportCommandOptions) -> int:
         only=options.only,
         force=options.force,
     )
-    print_line(
+    console.print(
         f"Exported {report.tasks} task{'s' * (report.tasks != 1)} to {options.out}: "
         f"{len(report.written)} file{'s' * (len(report.written) != 1)} written, "
         f"{len(report.unchanged)} unchanged."

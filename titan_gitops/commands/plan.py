@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from titan_gitops import exit_codes
-from titan_gitops.commands.common import TargetOptions, resolve_cli_target, use_colour, warn
-from titan_gitops.redact import redact
+from titan_gitops.commands.common import Console, TargetOptions, resolve_cli_target, use_colour
 
 if TYPE_CHECKING:
     from titan_gitops.plan import PlanOptions
@@ -29,17 +27,16 @@ class PlanCommandOptions:
     no_color: bool = False
 
 
-def show_plan(options: PlanCommandOptions) -> int:
+def show_plan(options: PlanCommandOptions, console: Console) -> int:
     """Diff the definitions against the live tasks and show the plan."""
     from titan_gitops.connect import open_client
     from titan_gitops.pipeline import make_plan
-    from titan_gitops.planfile import write_plan_file
+    from titan_gitops.planfile import render_plan_json, write_plan_file
     from titan_gitops.render.markdown import render_plan_markdown
-    from titan_gitops.render.plan_json import render_plan_json
     from titan_gitops.render.text import render_plan_text
 
     target = resolve_cli_target(options.target)
-    with open_client(target, announce=warn) as client:
+    with open_client(target, secrets=console.secrets, announce=console.warn) as client:
         plan = make_plan(
             options.directory,
             client,
@@ -48,15 +45,15 @@ def show_plan(options: PlanCommandOptions) -> int:
             target=target.describe(),
         )
     if options.out:
-        write_plan_file(Path(options.out), render_plan_json(plan))
+        write_plan_file(Path(options.out), console.secrets.mask(render_plan_json(plan)))
     if options.output == "json":
-        sys.stdout.write(render_plan_json(plan))
+        console.write(render_plan_json(plan))
     elif options.output == "markdown":
-        sys.stdout.write(redact(render_plan_markdown(plan)))
+        console.write(render_plan_markdown(plan))
     else:
-        sys.stdout.write(redact(render_plan_text(plan, colour=use_colour(options.no_color))))
+        console.write(render_plan_text(plan, colour=use_colour(options.no_color)))
         if options.out:
-            warn(f"Saved the plan to {options.out}.")
+            console.warn(f"Saved the plan to {options.out}.")
     if options.detailed_exitcode and plan.has_changes:
         return exit_codes.CHANGES
     return exit_codes.OK

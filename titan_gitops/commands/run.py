@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from titan_gitops import exit_codes
-from titan_gitops.commands.common import TargetOptions, print_line, resolve_cli_target, warn
+from titan_gitops.commands.common import Console, TargetOptions, resolve_cli_target
 
 if TYPE_CHECKING:
     from titan_gitops.client import ExecutionRecord, TitanClient
@@ -30,47 +30,47 @@ class RunCommandOptions:
     strict: bool = False
 
 
-def run_task(options: RunCommandOptions) -> int:
+def run_task(options: RunCommandOptions, console: Console) -> int:
     """Trigger an execution of a task; optionally wait, export and check the results."""
     from titan_gitops.connect import open_client
-    from titan_gitops.redact import register_secret
     from titan_gitops.run import read_secret_payload, resolve_task, secret_strings
 
     secret_payload = None
     if options.secret_payload:
         secret_payload = read_secret_payload(Path(options.secret_payload))
-        for value in secret_strings(secret_payload):
-            register_secret(value)
+        console.add_secrets(secret_strings(secret_payload))
     wait = options.wait or bool(options.export or options.csv or options.check_schema)
     target = resolve_cli_target(options.target)
-    with open_client(target, announce=warn) as client:
+    with open_client(target, secrets=console.secrets, announce=console.warn) as client:
         task = resolve_task(client, options.task)
         execution = client.run_task(str(task["id"]), secret_payload=secret_payload).body()
         execution_id = str(execution.get("id"))
-        warn(f"Started execution {execution_id} of '{task.get('name')}'.")
+        console.warn(f"Started execution {execution_id} of '{task.get('name')}'.")
         if not wait:
-            print_line(execution_id)
+            console.print(execution_id)
             return exit_codes.OK
-        status = _wait_for_end(client, execution_id, options)
+        status = _wait_for_end(client, execution_id, options, console)
         if status in ("failed", "cancelled"):
             return exit_codes.ERROR
         code = exit_codes.OK
         if status == "completed_with_errors":
-            warn("warning: the execution completed with errors")
+            console.warn("warning: the execution completed with errors")
             code = exit_codes.ERROR if options.strict else exit_codes.OK
         if (options.export or options.check_schema) and not _export_json(
-            client, execution_id, task, options
+            client, execution_id, task, options, console
         ):
             code = exit_codes.ERROR
         if options.csv:
             out = Path(options.csv)
             out.parent.mkdir(parents=True, exist_ok=True)
             client.download_results_csv(execution_id, dest=out)
-            warn(f"Wrote the CSV results to {out}.")
+            console.warn(f"Wrote the CSV results to {out}.")
     return code
 
 
-def _wait_for_end(client: TitanClient, execution_id: str, options: RunCommandOptions) -> str:
+def _wait_for_end(
+    client: TitanClient, execution_id: str, options: RunCommandOptions, console: Console
+) -> str:
     """Poll until the execution ends, showing its status; returns the final status."""
     import time
 
@@ -84,10 +84,9 @@ def _wait_for_end(client: TitanClient, execution_id: str, options: RunCommandOpt
         elapsed = time.monotonic() - started
         if interactive:
             frame = spinner[int(elapsed * 4) % len(spinner)]
-            sys.stderr.write(f"\r\x1b[K{frame} {execution_id}: {status} ({elapsed:.0f}s)")
-            sys.stderr.flush()
+            console.status(f"\r\x1b[K{frame} {execution_id}: {status} ({elapsed:.0f}s)")
         elif status != last[0]:
-            warn(f"execution {execution_id}: {status}")
+            console.warn(f"execution {execution_id}: {status}")
         last[0] = status
 
     final = client.wait_for_execution(
@@ -98,12 +97,16 @@ def _wait_for_end(client: TitanClient, execution_id: str, options: RunCommandOpt
     status = str(final.get("status"))
     reason = final.get("error")
     detail = f": {reason}" if reason and status != "completed" else ""
-    warn(f"Execution {execution_id} ended: {status}{detail}.")
+    console.warn(f"Execution {execution_id} ended: {status}{detail}.")
     return status
 
 
 def _export_json(
-    client: TitanClient, execution_id: str, task: dict[str, Any], options: RunCommandOptions
+    client: TitanClient,
+    execution_id: str,
+    task: dict[str, Any],
+    options: RunCommandOptions,
+    console: Console,
 ) -> bool:
     """Write the JSON results (--export) and check them (--check-schema); False on a mismatch."""
     from titan_gitops.run import check_records, records_of
@@ -114,17 +117,17 @@ def _export_json(
         out = Path(options.export)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(data)
-        warn(f"Wrote the JSON results to {out}.")
+        console.warn(f"Wrote the JSON results to {out}.")
     if not options.check_schema:
         return True
     if not task.get("output_schema"):
-        warn("warning: the task has no output_schema to check the records against")
+        console.warn("warning: the task has no output_schema to check the records against")
         return True
     violations = check_records(records_of(data), task.get("output_schema"))
     for violation in violations:
-        warn(f"schema: {violation}")
+        console.warn(f"schema: {violation}")
     if violations:
-        warn("error: exported records do not match the task's output_schema")
+        console.warn("error: exported records do not match the task's output_schema")
         return False
-    warn("Every exported record matches the task's output_schema.")
+    console.warn("Every exported record matches the task's output_schema.")
     return True

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 from titan_gitops import exit_codes
-from titan_gitops.commands.common import print_line, warn
+from titan_gitops.commands.common import Console
 from titan_gitops.errors import ValidationFailed
 
 
@@ -21,7 +21,7 @@ class ValidateCommandOptions:
     github: bool = False
 
 
-def validate_definitions(options: ValidateCommandOptions) -> int:
+def validate_definitions(options: ValidateCommandOptions, console: Console) -> int:
     """Load and validate a definitions directory offline."""
     from titan_gitops.pipeline import validate_directory
     from titan_gitops.render.problems import (
@@ -35,23 +35,23 @@ def validate_definitions(options: ValidateCommandOptions) -> int:
         state = validate_directory(root, environ=os.environ)
     except ValidationFailed as exc:
         if options.output == "json":
-            print_line(render_problems_json(exc.problems))
+            console.print(render_problems_json(exc.problems))
         else:
             if options.github:
-                print_line(render_problems_github(exc.problems))
-            warn(render_problems_text(exc.problems))
-            warn(f"error: {exc}")
+                console.print(render_problems_github(exc.problems))
+            console.warn(render_problems_text(exc.problems))
+            console.warn(f"error: {exc}")
         return exit_codes.ERROR
     warnings = list(state.warnings)
     if options.output == "json":
-        print_line(render_problems_json(warnings))
+        console.print(render_problems_json(warnings))
         return exit_codes.OK
     if warnings:
         if options.github:
-            print_line(render_problems_github(warnings))
-        warn(render_problems_text(warnings))
+            console.print(render_problems_github(warnings))
+        console.warn(render_problems_text(warnings))
     tasks, templates = len(state.tasks), len(state.templates)
-    print_line(
+    console.print(
         f"{root}: {tasks} task{'s' * (tasks != 1)}, "
         f"{templates} template{'s' * (templates != 1)}: valid."
     )

@@ -20,32 +20,29 @@ from titan_gitops.github.guard import SecretLeak
 from titan_gitops.github.outbox import Outbox
 from titan_gitops.github.steps import refuse_pull_request_target, run_validate
 from titan_gitops.github.workflow import Annotation, emit_masks, format_annotation
-from titan_gitops.redact import redact, register_secret
+from titan_gitops.secrets import SecretSet
 
-_TOKEN_VARIABLES = ("TG_TOKEN", "TG_GITHUB_TOKEN", "TITAN_TOKEN")
+_GITHUB_TOKEN_VARIABLES = ("TG_TOKEN", "TG_GITHUB_TOKEN")
 
 
-def collect_mask_values(environ: Mapping[str, str]) -> list[str]:
-    """The tokens and every TITAN_VAR_* value: all of them are masked before any other output."""
-    values = [environ.get(name, "") for name in _TOKEN_VARIABLES]
-    values += [v for k, v in sorted(environ.items()) if k.startswith("TITAN_VAR_")]
-    return [v for v in values if v.strip()]
+def collect_secrets(environ: Mapping[str, str]) -> SecretSet:
+    """The Titan and GitHub tokens and every TITAN_VAR_* value: all masked before any output."""
+    secrets = SecretSet.from_environ(environ)
+    return secrets.with_values(environ.get(name) for name in _GITHUB_TOKEN_VARIABLES)
 
 
 def run_action(environ: Mapping[str, str], stream: TextIO | None = None) -> int:
     """Run the command the inputs name; never raises, returns the step's exit code."""
     stream = stream or sys.stdout
-    mask_values = collect_mask_values(environ)
-    emit_masks(mask_values, stream)
-    tokens = [environ.get(name, "").strip() for name in _TOKEN_VARIABLES]
-    for token in tokens:
-        register_secret(token)
+    secrets = collect_secrets(environ)
+    emit_masks(secrets, stream)
     try:
         context = read_context(environ)
     except ConfigError as exc:
-        stream.write(format_annotation(Annotation("error", redact(str(exc)), title="")) + "\n")
+        message = secrets.mask(str(exc))
+        stream.write(format_annotation(Annotation("error", message, title="")) + "\n")
         return exit_codes.ERROR
-    out = Outbox(context, tokens, stream, masked=mask_values)
+    out = Outbox(context, secrets, stream)
     command = "action"
     try:
         inputs = read_inputs(environ)
@@ -61,7 +58,7 @@ def run_action(environ: Mapping[str, str], stream: TextIO | None = None) -> int:
         # The error itself is already in the log; a summary that cannot be written adds nothing.
         with contextlib.suppress(SecretLeak, OSError):
             out.summary(
-                f"### ❌ titan-gitops {command} failed\n\n{escape_text(redact(str(exc)))}\n"
+                f"### ❌ titan-gitops {command} failed\n\n{escape_text(secrets.mask(str(exc)))}\n"
             )
     except OSError as exc:
         out.error(
@@ -74,7 +71,7 @@ def run_action(environ: Mapping[str, str], stream: TextIO | None = None) -> int:
             # Re-running with debug logging on shows where it broke, secrets still masked.
             import traceback
 
-            sys.stderr.write(redact("".join(traceback.format_exception(exc))))
+            sys.stderr.write(secrets.mask("".join(traceback.format_exception(exc))))
         code = exit_codes.ERROR
     out.set_outputs({"exit-code": str(code)})
     try:

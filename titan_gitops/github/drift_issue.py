@@ -31,7 +31,6 @@ from titan_gitops.github.sticky import (
     normalise_directory,
     quote_directory,
 )
-from titan_gitops.redact import redact
 
 
 def format_drift_marker(directory: str) -> str:
@@ -117,12 +116,14 @@ def run_drift(
     publish_plan(report, context, out, inputs, drift=True)
     drift = report.has_changes
     out.summary(
-        redact(render_plan_markdown(report, title=title, drift=True, max_chars=SUMMARY_PLAN_CHARS))
+        out.secrets.mask(
+            render_plan_markdown(report, title=title, drift=True, max_chars=SUMMARY_PLAN_CHARS)
+        )
     )
     rest = open_github(inputs, context) if inputs.comment else None
     if rest is not None:
         body = compose_drift_issue(
-            redact(render_plan_markdown(report, title=title, drift=True)),
+            out.secrets.mask(render_plan_markdown(report, title=title, drift=True)),
             directory=inputs.directory,
             run_url=context.run_url,
         )

@@ -22,7 +22,6 @@ from titan_gitops.github.steps import (
     resolve_action_target,
 )
 from titan_gitops.github.sticky import ApprovalRecord, find_sticky_comment, normalise_directory
-from titan_gitops.redact import redact
 
 if TYPE_CHECKING:
     from titan_gitops.client import TitanClient
@@ -61,7 +60,9 @@ def run_apply_command(
             )
             return exit_codes.OK
         verdict = check_approval(plan, inputs, context)
-        summary = redact(render_plan_markdown(plan, title=title, max_chars=SUMMARY_PLAN_CHARS))
+        summary = out.secrets.mask(
+            render_plan_markdown(plan, title=title, max_chars=SUMMARY_PLAN_CHARS)
+        )
         out.summary(summary + "\n" + render_verdict(verdict))
         if not verdict.approved:
             out.error(verdict.message)
@@ -71,7 +72,8 @@ def run_apply_command(
     text = render_report_text(report)
     out.log(text)
     line = summary_line(report)
-    out.summary(f"#### Apply report\n\n{fence(redact(text))}\n\n**{escape_text(redact(line))}**\n")
+    masked_text, masked_line = out.secrets.mask(text), out.secrets.mask(line)
+    out.summary(f"#### Apply report\n\n{fence(masked_text)}\n\n**{escape_text(masked_line)}**\n")
     if not report.ok:
         out.error(line)
         return exit_codes.ERROR

@@ -1,12 +1,13 @@
 """Everything the Action hands to GitHub passes here: log lines, annotations, outputs, summary.
 
-Log lines are redacted; the summary and every posted body go through the secret guard first.
+Log lines are masked through the run's SecretSet; the summary and every posted body go through
+the secret guard first.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -17,12 +18,11 @@ from titan_gitops.github.guard import ensure_no_secrets
 from titan_gitops.github.workflow import (
     Annotation,
     append_summary,
-    emit_masks,
     format_annotation,
     split_annotations,
     write_outputs,
 )
-from titan_gitops.redact import redact, registered_secrets
+from titan_gitops.secrets import SecretSet
 
 
 def annotation_file(path_text: str, root: Path, workspace: Path | None) -> str:
@@ -74,50 +74,37 @@ class Outbox:
     """The Action's single way out to the log, the runner's files and GitHub."""
 
     def __init__(
-        self,
-        context: GitHubContext,
-        tokens: Iterable[str],
-        stream: TextIO | None = None,
-        *,
-        masked: Iterable[str] = (),
+        self, context: GitHubContext, secrets: SecretSet, stream: TextIO | None = None
     ) -> None:
         self._context = context
-        self._tokens = frozenset(t for t in tokens if t)
+        self.secrets = secrets
         self._stream = stream or sys.stdout
-        # Values whose masks were already printed (by run_action, before anything else).
-        self._masked: set[str] = set(masked)
         self.outputs: dict[str, str] = {}
-
-    def secrets(self) -> frozenset[str]:
-        """The tokens and every secret registered so far (substituted values included)."""
-        return self._tokens | registered_secrets()
-
-    def mask(self, values: Iterable[str]) -> None:
-        """`::add-mask::` every value not masked yet."""
-        fresh = [v for v in values if v and v not in self._masked]
-        self._masked.update(fresh)
-        emit_masks(fresh, self._stream)
-
-    def mask_registered(self) -> None:
-        """Mask secrets registered since the last call (before printing what used them)."""
-        self.mask(sorted(self.secrets()))
 
     def log(self, text: str) -> None:
         """A line (or block) for the job log, secrets masked."""
-        self._stream.write(redact(text).rstrip("\n") + "\n")
+        self._stream.write(self.secrets.mask(text).rstrip("\n") + "\n")
         self._stream.flush()
 
     def error(self, message: str) -> None:
         """A top-level error annotation."""
-        self.log(format_annotation(Annotation(level="error", message=redact(message), title="")))
+        self.log(
+            format_annotation(
+                Annotation(level="error", message=self.secrets.mask(message), title="")
+            )
+        )
 
     def warning(self, message: str) -> None:
         """A top-level warning annotation."""
-        self.log(format_annotation(Annotation(level="warning", message=redact(message), title="")))
+        self.log(
+            format_annotation(
+                Annotation(level="warning", message=self.secrets.mask(message), title="")
+            )
+        )
 
     def check(self, text: str, *, what: str) -> str:
         """Return `text` if it is safe to post, else raise SecretLeak."""
-        ensure_no_secrets(text, self.secrets(), what=what)
+        ensure_no_secrets(text, self.secrets, what=what)
         return text
 
     def summary(self, markdown: str) -> None:

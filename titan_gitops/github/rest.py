@@ -16,7 +16,7 @@ from typing import Any
 
 from titan_gitops._http import HttpSession, Transport, TransportFailure
 from titan_gitops.errors import TitanGitopsError
-from titan_gitops.redact import redact
+from titan_gitops.secrets import SecretSet
 from titan_gitops.settings import Secret
 
 API_VERSION = "2022-11-28"
@@ -33,7 +33,7 @@ class GitHubError(TitanGitopsError):
     """GitHub refused a call (`status` set) or could not be reached (`status` None)."""
 
     def __init__(self, message: str, *, status: int | None = None) -> None:
-        super().__init__(redact(message))
+        super().__init__(message)
         self.status = status
 
 
@@ -64,6 +64,7 @@ class GitHubRest:
             raise GitHubError(f"GITHUB_REPOSITORY must be owner/name, got {repository!r}")
         self._origin = api_url.rstrip("/")
         self._token = Secret(token)
+        self._secrets = SecretSet.of([token])
         self._repo = repository
         self._session = HttpSession(
             self._origin, transport=transport, timeout=timeout, user_agent="titan-gitops"
@@ -153,7 +154,7 @@ class GitHubRest:
                 if attempt + 1 < attempts:
                     time.sleep(0.5 * (attempt + 1))
                     continue
-                raise GitHubError(f"{where}: {exc.reason}") from None
+                raise GitHubError(f"{where}: {self._secrets.mask(exc.reason)}") from None
             if response.status >= 500 and attempt + 1 < attempts:
                 time.sleep(0.5 * (attempt + 1))
                 continue
@@ -163,7 +164,9 @@ class GitHubRest:
                 data = None
             if not 200 <= response.status < 300:
                 detail = data.get("message") if isinstance(data, dict) else None
-                suffix = f" ({detail})" if isinstance(detail, str) and detail else ""
+                # GitHub may echo what it was sent: its words never carry the token out.
+                detail = self._secrets.mask(detail) if isinstance(detail, str) else None
+                suffix = f" ({detail})" if detail else ""
                 raise GitHubError(
                     f"{where}: HTTP {response.status}{suffix}", status=response.status
                 )

@@ -27,7 +27,6 @@ from titan_gitops.github.sticky import (
     find_sticky_comment,
     normalise_directory,
 )
-from titan_gitops.redact import redact
 
 
 def run_plan(
@@ -64,21 +63,22 @@ def run_plan(
         post_plan_comment(inputs, context, out, failure, digest=NO_DIGEST, items=())
         return code
     except TitanGitopsError as exc:
-        failure = (
-            f"### {escape_text(title)}\n\n**❌ The plan failed**: {escape_text(redact(str(exc)))}"
-        )
+        reason = escape_text(out.secrets.mask(str(exc)))
+        failure = f"### {escape_text(title)}\n\n**❌ The plan failed**: {reason}"
         try:
             post_plan_comment(inputs, context, out, failure, digest=NO_DIGEST, items=())
         except TitanGitopsError as comment_error:
             out.warning(f"could not update the plan comment: {comment_error}")
         raise
     publish_plan(plan, context, out, inputs)
-    out.summary(redact(render_plan_markdown(plan, title=title, max_chars=SUMMARY_PLAN_CHARS)))
+    out.summary(
+        out.secrets.mask(render_plan_markdown(plan, title=title, max_chars=SUMMARY_PLAN_CHARS))
+    )
     post_plan_comment(
         inputs,
         context,
         out,
-        redact(render_plan_markdown(plan, title=title)),
+        out.secrets.mask(render_plan_markdown(plan, title=title)),
         digest=plan.change_digest,
         items=change_items(plan),
     )

@@ -16,7 +16,6 @@ from titan_gitops.github.context import ActionInputs, GitHubContext
 from titan_gitops.github.outbox import Outbox
 from titan_gitops.github.rest import GitHubRest
 from titan_gitops.github.sticky import normalise_directory
-from titan_gitops.redact import register_secret
 
 if TYPE_CHECKING:
     from titan_gitops.client import TitanClient
@@ -74,8 +73,7 @@ def open_github(inputs: ActionInputs, context: GitHubContext) -> GitHubRest | No
 
 def save_plan(plan: Plan, context: GitHubContext, kind: str, directory: str) -> Path:
     """Write the plan JSON under RUNNER_TEMP and return its path (the plan-json output)."""
-    from titan_gitops.planfile import write_plan_file
-    from titan_gitops.render.plan_json import render_plan_json
+    from titan_gitops.planfile import render_plan_json, write_plan_file
 
     base = context.temp_dir or Path(tempfile.gettempdir())
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", normalise_directory(directory)).strip("-.") or "root"
@@ -102,7 +100,6 @@ def publish_plan(
     """Mask what the plan revealed, save it, log it, and set the counting outputs."""
     from titan_gitops.render.text import render_plan_text
 
-    out.mask_registered()
     path = save_plan(plan, context, "drift" if drift else "plan", inputs.directory)
     out.log(render_plan_text(plan, drift=drift))
     outputs = plan_outputs(plan, path)
@@ -127,7 +124,6 @@ def plan_outputs(plan: Plan, path: Path) -> dict[str, str]:
 def report_invalid(exc: ValidationFailed, out: Outbox, root: Path, title: str) -> int:
     """Annotate and summarise invalid definitions; returns the exit code."""
     problems: list[Problem] = exc.problems if isinstance(exc, ValidationFailed) else [exc.problem]
-    out.mask_registered()
     out.report_problems(problems, root, title=title)
     out.error(f"{title}: {exc}")
     return exit_codes.ERROR
@@ -156,9 +152,6 @@ def run_validate(
         state = validate_directory(root, environ=environ)
     except ValidationFailed as exc:
         return report_invalid(exc, out, root, f"titan-gitops validate: {where} is invalid")
-    for secret in state.secrets:
-        register_secret(secret)
-    out.mask_registered()
     if state.warnings:
         out.report_problems(list(state.warnings), root, title=f"titan-gitops validate: {where}")
     tasks, templates = len(state.tasks), len(state.templates)

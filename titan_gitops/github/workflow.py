@@ -6,19 +6,18 @@ Follows GitHub's documented escaping: data escapes `%`, CR and LF; property valu
 
 from __future__ import annotations
 
-import base64
 import secrets as random_source
-import urllib.parse
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
+
+from titan_gitops.secrets import SecretSet
 
 # GitHub shows at most 10 error and 10 warning annotations per step; the rest go to the summary.
 MAX_ANNOTATIONS = 10
 # The step summary is refused above 1 MiB; stay well under it with room for the notes we add.
 SUMMARY_LIMIT = 1_000_000
-_MIN_MASK_LENGTH = 4
 
 
 def escape_data(text: str) -> str:
@@ -77,36 +76,10 @@ def split_annotations(
     return shown, rest
 
 
-def mask_forms(value: str) -> list[str]:
-    """Every form of a secret worth masking in the log: each line, base64 and URL-encoded."""
-    forms: set[str] = set()
-    raw = value.encode()
-    candidates = [
-        value,
-        *value.splitlines(),
-        base64.b64encode(raw).decode(),
-        base64.urlsafe_b64encode(raw).decode(),
-        base64.b64encode(raw).decode().rstrip("="),
-        urllib.parse.quote(value, safe=""),
-        urllib.parse.quote_plus(value),
-    ]
-    for form in candidates:
-        # A mask command is one line: a multi-line value is masked line by line.
-        if "\n" in form or "\r" in form:
-            continue
-        if len(form.strip()) >= _MIN_MASK_LENGTH:
-            forms.add(form)
-    return sorted(forms)
-
-
-def emit_masks(values: Iterable[str], stream: TextIO) -> None:
-    """Print `::add-mask::` for every value and its derived forms, before anything else."""
-    seen: set[str] = set()
-    for value in values:
-        for form in mask_forms(value):
-            if form not in seen:
-                seen.add(form)
-                stream.write(f"::add-mask::{escape_data(form)}\n")
+def emit_masks(secrets: SecretSet, stream: TextIO) -> None:
+    """Print `::add-mask::` for every one-line form of every secret, before anything else."""
+    for form in secrets.log_masks():
+        stream.write(f"::add-mask::{escape_data(form)}\n")
     stream.flush()
 
 

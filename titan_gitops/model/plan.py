@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -117,7 +117,6 @@ class Plan:
     # Desired names and previous names: with the namespace, they define the plan's scope.
     managed_names: tuple[str, ...] = ()
     directory: str = ""
-    secrets: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
     @property
     def actionable(self) -> tuple[Change, ...]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from titan_gitops.model.plan import Action, Change, FieldChange
 
@@ -37,7 +37,6 @@ class ApplyReport:
     # Fields the service stored differently from what was sent, per task name.
     mismatches: tuple[tuple[str, tuple[FieldChange, ...]], ...] = ()
     interrupted: bool = False
-    secrets: frozenset[str] = field(default=frozenset(), repr=False)
 
     @property
     def ok(self) -> bool:

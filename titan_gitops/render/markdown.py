@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from titan_gitops.escape import escape_code, escape_text, fence
 from titan_gitops.model import Action, Change, FieldChange, Plan
 from titan_gitops.render.cron_words import describe_cron
-from titan_gitops.render.values import SENSITIVE, mask_text, show_value
+from titan_gitops.render.values import SENSITIVE, show_value
 
 MAX_CHARS = 60_000
 _TITLES = {
@@ -155,6 +155,4 @@ def render_plan_markdown(
             f"to stay under {max_chars:,} characters; see the full plan (plan JSON or the "
             "job log)._"
         )
-    # Secrets are masked in clear and in every escaped form they can take above.
-    forms = {f for s in plan.secrets for f in (s, escape_text(s), escape_code(s))}
-    return mask_text("\n\n".join(parts), forms) + "\n"
+    return "\n\n".join(parts) + "\n"

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from titan_gitops.model import Action, ApplyReport, Outcome, Status
-from titan_gitops.render.values import SENSITIVE, mask_text, show_value
+from titan_gitops.render.values import SENSITIVE, show_value
 
 _PAST = {
     Action.CREATE: "created",
@@ -63,7 +63,7 @@ def render_report_text(report: ApplyReport) -> str:
                 f"the plan said {SENSITIVE if f.sensitive else show_value(f.after)}"
             )
     lines.append(summary_line(report))
-    return mask_text("\n".join(lines), report.secrets) + "\n"
+    return "\n".join(lines) + "\n"
 
 
 def report_to_dict(report: ApplyReport) -> dict[str, Any]:
@@ -104,4 +104,4 @@ def report_to_dict(report: ApplyReport) -> dict[str, Any]:
 def render_report_json(report: ApplyReport) -> str:
     """The journal as JSON."""
     text = json.dumps(report_to_dict(report), indent=2, sort_keys=True, ensure_ascii=False)
-    return mask_text(text, report.secrets) + "\n"
+    return text + "\n"

@@ -6,7 +6,7 @@ import difflib
 from typing import Any
 
 from titan_gitops.model import Action, Change, FieldChange, Plan
-from titan_gitops.render.values import SENSITIVE, mask_text, show_value
+from titan_gitops.render.values import SENSITIVE, show_value
 
 _COLOURS = {
     Action.CREATE: "32",
@@ -119,7 +119,7 @@ def render_plan_text(
             lines.append(f"  = {label}{note.message}")
     lines.append("")
     lines.append(drift_summary_line(plan) if drift else summary_line(plan))
-    return mask_text("\n".join(lines).lstrip("\n"), plan.secrets) + "\n"
+    return "\n".join(lines).lstrip("\n") + "\n"
 
 
 def summary_line(plan: Plan) -> str:

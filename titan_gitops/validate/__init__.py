@@ -13,6 +13,7 @@ from pathlib import Path
 from titan_gitops.errors import Problem, ValidationFailed
 from titan_gitops.load import PROJECT_FILE, LoadResult
 from titan_gitops.model import DesiredState
+from titan_gitops.secrets import SecretSet
 from titan_gitops.spec import TemplateSpec
 from titan_gitops.validate.context import ReadYaml, Run
 from titan_gitops.validate.documents import project_defaults, read_definitions, read_project
@@ -73,17 +74,11 @@ def _scrub(problems: list[Problem], secrets: frozenset[str]) -> list[Problem]:
     """Problems with every substituted value masked: jsonschema messages quote instances."""
     if not secrets:
         return problems
-    cleaned = []
-    for problem in problems:
-        message = problem.message
-        for secret in sorted(secrets, key=len, reverse=True):
-            message = message.replace(secret, "***")
-        cleaned.append(
-            Problem(
-                problem.path, problem.line, problem.col, problem.field, message, problem.severity
-            )
-        )
-    return cleaned
+    masker = SecretSet.of(secrets)
+    return [
+        Problem(p.path, p.line, p.col, p.field, masker.mask(p.message), p.severity)
+        for p in problems
+    ]
 
 
 __all__ = ["PROJECT_FILE", "ReadYaml", "merge_fields", "validate_definitions"]

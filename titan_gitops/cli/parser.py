@@ -1,195 +1,26 @@
-"""The command line: the parser, typed options for one command, and the one error boundary.
-
-Commands (in titan_gitops.commands) import their heavy dependencies only when they run, so `--help`
-and `--version` start as fast as a bare interpreter allows.
-"""
+"""The argument parser: one small builder per subcommand; each stores its dispatch in `func`."""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import logging
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from titan_gitops import __version__, exit_codes
-from titan_gitops.commands.common import TargetOptions, warn
-from titan_gitops.errors import TitanGitopsError, ValidationFailed
-from titan_gitops.redact import RedactingFilter, redact
+from titan_gitops.cli.dispatch import (
+    run_apply,
+    run_drift,
+    run_emulator_serve,
+    run_executions,
+    run_export,
+    run_plan,
+    run_run,
+    run_schema,
+    run_validate,
+)
 
 if TYPE_CHECKING:
-    from titan_gitops.plan import PlanOptions
-
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
-
-
-@contextlib.contextmanager
-def error_boundary(debug: bool) -> Iterator[list[int]]:
-    """Turn our errors into one line and exit 1; anything else into "unexpected error"."""
-    code = [exit_codes.OK]
-    try:
-        yield code
-    except ValidationFailed as exc:
-        for problem in exc.problems:
-            warn(str(problem))
-        warn(f"error: {exc}")
-        code[0] = exit_codes.ERROR
-    except TitanGitopsError as exc:
-        warn(f"error: {exc}")
-        code[0] = exit_codes.ERROR
-    except KeyboardInterrupt:
-        warn("interrupted")
-        code[0] = exit_codes.ERROR
-    except Exception as exc:
-        if debug:
-            import traceback
-
-            warn(redact("".join(traceback.format_exception(exc))))
-        warn(
-            f"unexpected error: {type(exc).__name__}"
-            + ("" if debug else "; run again with --debug for the details")
-        )
-        code[0] = exit_codes.ERROR
-
-
-def _configure_logging(debug: bool) -> None:
-    if not debug:
-        return
-    handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(RedactingFilter())
-    handler.setFormatter(logging.Formatter("debug: %(name)s: %(message)s"))
-    root = logging.getLogger("titan_gitops")
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-
-
-# --- dispatch: Namespace → typed options → command ---------------------------------------------
-
-
-def _target(args: argparse.Namespace) -> TargetOptions:
-    return TargetOptions(api_url=args.api_url, token=args.token)
-
-
-def _planning(args: argparse.Namespace) -> PlanOptions:
-    from titan_gitops.plan import PlanOptions
-
-    return PlanOptions(
-        only=tuple(args.only),
-        exclude=tuple(args.exclude),
-        allow_deletes=args.allow_deletes,
-        allow_empty=args.allow_empty,
-    )
-
-
-def _run_validate(args: argparse.Namespace) -> int:
-    from titan_gitops.commands.validate import ValidateCommandOptions, validate_definitions
-
-    directory = Path(args.directory)
-    return validate_definitions(ValidateCommandOptions(directory, args.output, args.github))
-
-
-def _run_plan(args: argparse.Namespace) -> int:
-    from titan_gitops.commands.plan import PlanCommandOptions, show_plan
-
-    options = PlanCommandOptions(
-        directory=Path(args.directory),
-        target=_target(args),
-        planning=_planning(args),
-        out=args.out,
-        output=args.output,
-        detailed_exitcode=args.detailed_exitcode,
-        no_color=args.no_color,
-    )
-    return show_plan(options)
-
-
-def _run_apply(args: argparse.Namespace) -> int:
-    from titan_gitops.commands.apply import ApplyCommandOptions, apply_changes
-
-    options = ApplyCommandOptions(
-        directory=args.directory,
-        target=_target(args),
-        planning=_planning(args),
-        plan_file=args.plan,
-        auto_approve=args.auto_approve,
-        parallelism=args.parallelism,
-        output=args.output,
-        no_color=args.no_color,
-    )
-    return apply_changes(options)
-
-
-def _run_drift(args: argparse.Namespace) -> int:
-    from titan_gitops.commands.drift import DriftCommandOptions, report_drift
-
-    options = DriftCommandOptions(
-        directory=Path(args.directory),
-        target=_target(args),
-        output=args.output,
-        no_color=args.no_color,
-    )
-    return report_drift(options)
-
-
-def _run_export(args: argparse.Namespace) -> int:
-    from titan_gitops.commands.export import ExportCommandOptions, export_live_tasks
-
-    options = ExportCommandOptions(
-        out=args.out,
-        target=_target(args),
-        namespace=args.namespace,
-        only=tuple(args.only),
-        force=args.force,
-    )
-    return export_live_tasks(options)
-
-
-def _run_run(args: argparse.Namespace) -> int:
-    from titan_gitops.commands.run import RunCommandOptions, run_task
-
-    options = RunCommandOptions(
-        task=args.task,
-        target=_target(args),
-        wait=args.wait,
-        timeout=args.timeout,
-        interval=args.interval,
-        export=args.export,
-        csv=args.csv,
-        secret_payload=args.secret_payload,
-        check_schema=args.check_schema,
-        strict=args.strict,
-    )
-    return run_task(options)
-
-
-def _run_executions(args: argparse.Namespace) -> int:
-    from titan_gitops.commands.executions import ExecutionsCommandOptions, control_executions
-
-    options = ExecutionsCommandOptions(
-        action=args.executions_command,
-        target=_target(args),
-        output=args.output,
-        task=getattr(args, "task", None),
-        execution_id=getattr(args, "execution_id", ""),
-    )
-    return control_executions(options)
-
-
-def _run_schema(_args: argparse.Namespace) -> int:
-    from titan_gitops.commands.schema import print_schema
-
-    return print_schema()
-
-
-def _run_emulator_serve(args: argparse.Namespace) -> int:
-    from titan_gitops.commands.emulator import EmulatorCommandOptions, serve_emulator
-
-    return serve_emulator(EmulatorCommandOptions(serve_args=tuple(args.serve_args)))
-
-
-# --- parser ------------------------------------------------------------------------------------
 
 
 def _target_options() -> argparse.ArgumentParser:
@@ -254,7 +85,7 @@ def _add_validate_parser(sub: Subparsers, common: argparse.ArgumentParser) -> No
     validate.add_argument(
         "--github", action="store_true", help="also print GitHub annotations (::error file=...)"
     )
-    validate.set_defaults(func=_run_validate)
+    validate.set_defaults(func=run_validate)
 
 
 def _add_plan_parser(sub: Subparsers, parents: list[argparse.ArgumentParser]) -> None:
@@ -272,7 +103,7 @@ def _add_plan_parser(sub: Subparsers, parents: list[argparse.ArgumentParser]) ->
         action="store_true",
         help="exit 0 when there are no changes, 2 when there are, 1 on error",
     )
-    plan.set_defaults(func=_run_plan)
+    plan.set_defaults(func=run_plan)
 
 
 def _add_apply_parser(sub: Subparsers, parents: list[argparse.ArgumentParser]) -> None:
@@ -289,7 +120,7 @@ def _add_apply_parser(sub: Subparsers, parents: list[argparse.ArgumentParser]) -
         "--parallelism", type=int, default=4, metavar="N", help="changes in flight at once"
     )
     apply.add_argument("--output", choices=("text", "json"), default="text")
-    apply.set_defaults(func=_run_apply)
+    apply.set_defaults(func=run_apply)
 
 
 def _add_drift_parser(sub: Subparsers, parents: list[argparse.ArgumentParser]) -> None:
@@ -303,7 +134,7 @@ def _add_drift_parser(sub: Subparsers, parents: list[argparse.ArgumentParser]) -
     drift.add_argument("directory", metavar="DIR")
     drift.add_argument("--output", choices=("text", "json", "markdown"), default="text")
     drift.add_argument("--no-color", action="store_true", help="no colours (NO_COLOR works too)")
-    drift.set_defaults(func=_run_drift)
+    drift.set_defaults(func=run_drift)
 
 
 def _add_export_parser(sub: Subparsers, parents: list[argparse.ArgumentParser]) -> None:
@@ -321,7 +152,7 @@ def _add_export_parser(sub: Subparsers, parents: list[argparse.ArgumentParser]) 
     export.add_argument(
         "--force", action="store_true", help="overwrite files titan-gitops did not write"
     )
-    export.set_defaults(func=_run_export)
+    export.set_defaults(func=run_export)
 
 
 def _add_run_parser(sub: Subparsers, parents: list[argparse.ArgumentParser]) -> None:
@@ -349,7 +180,7 @@ def _add_run_parser(sub: Subparsers, parents: list[argparse.ArgumentParser]) -> 
     run.add_argument(
         "--strict", action="store_true", help="completed_with_errors counts as a failure"
     )
-    run.set_defaults(func=_run_run)
+    run.set_defaults(func=run_run)
 
 
 def _add_executions_parser(
@@ -362,7 +193,7 @@ def _add_executions_parser(
     ex_list = ex_sub.add_parser("list", parents=[common, target], help="list executions")
     ex_list.add_argument("--task", metavar="TASK", help="only this task's (name or id)")
     ex_list.add_argument("--output", choices=("text", "json"), default="text")
-    ex_list.set_defaults(func=_run_executions)
+    ex_list.set_defaults(func=run_executions)
     for name, text in (
         ("get", "show one execution"),
         ("pause", "pause a running execution"),
@@ -372,8 +203,8 @@ def _add_executions_parser(
         ex = ex_sub.add_parser(name, parents=[common, target], help=text)
         ex.add_argument("execution_id", metavar="ID")
         ex.add_argument("--output", choices=("text", "json"), default="text")
-        ex.set_defaults(func=_run_executions)
-    executions.set_defaults(func=lambda _args: _usage(executions))
+        ex.set_defaults(func=run_executions)
+    executions.set_defaults(func=lambda _args, _console: _usage(executions))
 
 
 def _add_emulator_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
@@ -387,8 +218,8 @@ def _add_emulator_parser(sub: Subparsers, common: argparse.ArgumentParser) -> No
         add_help=False,
     )
     serve.add_argument("serve_args", nargs=argparse.REMAINDER)
-    serve.set_defaults(func=_run_emulator_serve)
-    emulator.set_defaults(func=lambda _args: _usage(emulator))
+    serve.set_defaults(func=run_emulator_serve)
+    emulator.set_defaults(func=lambda _args, _console: _usage(emulator))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -411,38 +242,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_parser(sub, [common, target])
     _add_executions_parser(sub, common, target)
     schema_help = "print the JSON Schema of the definition file format"
-    sub.add_parser("schema", parents=[common], help=schema_help).set_defaults(func=_run_schema)
+    sub.add_parser("schema", parents=[common], help=schema_help).set_defaults(func=run_schema)
     _add_emulator_parser(sub, common)
-    parser.set_defaults(func=lambda _args: _usage(parser))
+    parser.set_defaults(func=lambda _args, _console: _usage(parser))
     return parser
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
     parser.print_help(sys.stderr)
     return exit_codes.ERROR
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI and return its exit code."""
-    arguments = list(sys.argv[1:] if argv is None else argv)
-    if arguments[:2] == ["emulator", "serve"]:
-        # `serve` owns its whole command line (options such as --port and --token).
-        from titan_gitops.emulator.serve import main as serve_main
-
-        return serve_main(arguments[2:])
-    parser = build_parser()
-    try:
-        args = parser.parse_args(arguments)
-    except SystemExit as exc:
-        # argparse exits 2 on a usage error; 2 means "changes" to plan and drift, so use 1.
-        return exit_codes.OK if exc.code in (0, None) else exit_codes.ERROR
-    debug: bool = getattr(args, "debug", False)
-    _configure_logging(debug)
-    func: Callable[[argparse.Namespace], int] = args.func
-    with error_boundary(debug) as code:
-        code[0] = int(func(args))
-    return code[0]
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
