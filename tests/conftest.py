@@ -48,12 +48,12 @@ def _loopback_only() -> Iterator[None]:
     """Refuse any connection that would leave the machine: tests talk to loopback only."""
     original = socket.socket.connect
 
-    def guarded(self: socket.socket, address: Any) -> Any:
+    def guarded(self: socket.socket, address: Any) -> None:
         if not _is_local(address):
             raise RuntimeError(f"test tried to reach {address!r}: only loopback is allowed")
-        return original(self, address)
+        original(self, address)
 
-    socket.socket.connect = guarded  # type: ignore[method-assign]
+    socket.socket.connect = guarded  # type: ignore[method-assign, assignment]
     try:
         yield
     finally:

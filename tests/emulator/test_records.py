@@ -386,7 +386,7 @@ def test_csv_header_is_the_union_of_columns_in_first_seen_order() -> None:
 
 
 def test_csv_round_trips_awkward_text_and_renders_json_scalars() -> None:
-    records = [
+    records: list[dict[str, Any]] = [
         {"text": 'say "hi", then\nleave', "uni": "Zürich ✓", "flag": False, "n": -4, "f": 0.5},
         {"text": "", "uni": None, "flag": True, "n": 0, "f": -1.25},
     ]

@@ -329,4 +329,4 @@ TestEngine.settings = FAST
 
 @pytest.mark.slow
 def test_engine_with_more_examples() -> None:
-    run_state_machine_as_test(EngineMachine, settings=SLOW)  # type: ignore[no-untyped-call]
+    run_state_machine_as_test(EngineMachine, settings=SLOW)

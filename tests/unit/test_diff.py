@@ -10,12 +10,12 @@ from titan_gitops.pointers import remove_pointer, set_pointer
 from titan_gitops.schema_compat import classify_schema_change
 from titan_gitops.spec import ProjectConfig
 
-SCHEMA = {
+SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {"name": {"type": "string"}, "price": {"type": "number"}},
     "required": ["name", "price"],
 }
-TASK = {
+TASK: dict[str, Any] = {
     "name": "shop-a",
     "urls": ["https://a.example/1", "https://a.example/2"],
     "objective": "Extract names and prices",
