@@ -54,7 +54,7 @@ def check_plan_is_fresh(plan: Plan, live: Iterable[LiveTask]) -> None:
         now = by_id.get(fp.task_id)
         if now is None:
             moved.append(f"task '{fp.name}' (id {fp.task_id}) no longer exists")
-        elif fingerprint(now) != fp:
+        elif fingerprint(now, normalise_task(now.body)) != fp:
             moved.append(
                 f"task '{fp.name}' (id {fp.task_id}) was changed "
                 f"(updated_at {fp.updated_at} → {now.updated_at})"

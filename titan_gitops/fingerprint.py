@@ -10,7 +10,6 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from titan_gitops.diff import normalise_task
 from titan_gitops.model import Action, Change, Fingerprint, LiveTask
 from titan_gitops.pointers import get_pointer, set_pointer, split_pointer
 
@@ -79,13 +78,13 @@ def scope_digest(tasks: Iterable[LiveTask]) -> str:
     return canonical_hash(sorted([t.name, t.task_id] for t in tasks))
 
 
-def fingerprint(task: LiveTask, normalised: dict[str, Any] | None = None) -> Fingerprint:
-    """What apply re-checks of one live task (`normalised`: its body already normalised)."""
+def fingerprint(task: LiveTask, normalised: dict[str, Any]) -> Fingerprint:
+    """What apply re-checks of one live task, given its body as the diff stage normalised it."""
     return Fingerprint(
         task_id=task.task_id,
         name=task.name,
         updated_at=task.updated_at,
-        digest=canonical_hash(normalised if normalised is not None else normalise_task(task.body)),
+        digest=canonical_hash(normalised),
     )
 
 

@@ -393,6 +393,11 @@ def record_scope(
     diffs: Iterable[TaskDiff],
 ) -> tuple[tuple[Fingerprint, ...], str]:
     """The fingerprint of every live task in the plan's scope, and the digest of that scope."""
-    normalised = {d.live.task_id: d.live_normalised for d in diffs if d.live is not None}
+    normalised = {
+        d.live.task_id: d.live_normalised
+        for d in diffs
+        if d.live is not None and d.live_normalised is not None
+    }
     scope = scope_of(namespace, managed, live.tasks)
-    return tuple(fingerprint(t, normalised.get(t.task_id)) for t in scope), scope_digest(scope)
+    # diff_states normalises every live task, so each one in scope has its normalised body.
+    return tuple(fingerprint(t, normalised[t.task_id]) for t in scope), scope_digest(scope)
