@@ -14,6 +14,7 @@ from titan_gitops import __version__
 from titan_gitops.errors import InputError
 from titan_gitops.fingerprint import hide_pointers, hide_value
 from titan_gitops.model import Action, Change, FieldChange, Fingerprint, Note, Plan
+from titan_gitops.secrets import SecretSet
 
 FORMAT_VERSION = "1"
 
@@ -165,8 +166,13 @@ def read_plan_file(path: Path) -> Plan:
     return plan_from_dict(data)
 
 
-def write_plan_file(path: Path, text: str) -> None:
-    """Write the rendered plan atomically (a reader never sees half a file)."""
+def write_plan_file(path: Path, plan: Plan, *, secrets: SecretSet) -> None:
+    """Save `plan` as JSON, every secret masked, atomically (a reader never sees half a file).
+
+    The mask is applied here, where the file is written, so no caller can forget it: a live
+    value that happens to equal a secret would otherwise be saved in clear in `before`.
+    """
+    text = secrets.mask(render_plan_json(plan))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")

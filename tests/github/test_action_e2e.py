@@ -404,3 +404,28 @@ def test_masks_come_first_and_no_secret_appears_anywhere(
         leaks += [(where, form) for where, text in texts.items() for form in forms if form in text]
     assert leaks == []
     assert "shop-login" in bot_comments(github)[0]["body"]
+
+
+def test_the_saved_plan_json_masks_a_secret_the_live_service_holds_in_clear(
+    workspace: Path, github: FakeGitHub, titan_url: str
+) -> None:
+    """A live value equal to a TITAN_VAR_ secret shows up in the plan's `before`: it is masked."""
+    from titan_gitops.client import TitanClient
+
+    write_task(workspace / DIRECTORY, "shop-orders", objective="Extract the orders.")
+    with TitanClient(titan_url, TOKEN) as client:
+        client.create_task(
+            {
+                "name": "shop-orders",
+                "urls": ["https://shop.example/products"],
+                "objective": f"Extract the orders; log in with {SECRET_VALUE}.",
+                "output_schema": {"type": "object", "properties": {"name": {"type": "string"}}},
+                "execution_type": "single",
+            }
+        )
+    planned = plan_pr(workspace, github, titan_url, env={"TITAN_VAR_ACCOUNT": SECRET_VALUE})
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    saved = Path(planned.outputs["plan-json"]).read_text(encoding="utf-8")
+    assert "shop-orders" in saved
+    assert SECRET_VALUE not in saved
+    assert "log in with ***" in saved

@@ -11,8 +11,9 @@ from titan_gitops.client import TitanClient
 from titan_gitops.errors import StalePlan
 from titan_gitops.model import Action, Plan
 from titan_gitops.pipeline import make_plan, run_apply
-from titan_gitops.planfile import read_plan_file, render_plan_json, write_plan_file
+from titan_gitops.planfile import read_plan_file, write_plan_file
 from titan_gitops.render.text import render_plan_text
+from titan_gitops.secrets import SecretSet
 
 from .conftest import live_names, render_task, task_body, write_definitions
 
@@ -22,7 +23,7 @@ OTHER_SECRET = "canary-account-0b77aa"
 
 def save_and_reload(plan: Plan, path: Path) -> Plan:
     """Round-trip a plan through the saved-plan file, as `plan --out` / `apply --plan` do."""
-    write_plan_file(path, render_plan_json(plan))
+    write_plan_file(path, plan, secrets=SecretSet())
     return read_plan_file(path)
 
 
@@ -121,7 +122,7 @@ def test_tampered_saved_plan_is_refused(
 ) -> None:
     _, plan = synced
     path = tmp_path / "tampered.json"
-    write_plan_file(path, render_plan_json(plan))
+    write_plan_file(path, plan, secrets=SecretSet())
     data = json.loads(path.read_text(encoding="utf-8"))
     # The reviewed field change says one thing; the edited file would send another.
     data["changes"][0]["fields"][0]["after"] = "Something nobody reviewed."
@@ -135,7 +136,7 @@ def test_a_saved_plan_whose_request_body_was_edited_is_refused(
 ) -> None:
     _, plan = synced
     path = tmp_path / "tampered-body.json"
-    write_plan_file(path, render_plan_json(plan))
+    write_plan_file(path, plan, secrets=SecretSet())
     data = json.loads(path.read_text(encoding="utf-8"))
     # The reviewed field changes are intact; only the body apply would send is edited.
     data["changes"][0]["request_body"]["objective"] = "Something nobody reviewed."

@@ -7,6 +7,7 @@ import html
 import json
 import logging
 import urllib.parse
+from pathlib import Path
 
 import pytest
 
@@ -112,3 +113,18 @@ def test_the_logging_filter_masks_messages_arguments_and_tracebacks() -> None:
     assert record.getMessage() == "*** and 1"
     assert record.exc_text is not None
     assert "later-secret" not in record.exc_text
+
+
+def test_a_saved_plan_file_is_masked_where_it_is_written(tmp_path: Path) -> None:
+    from titan_gitops.model import Action, Change, Plan
+    from titan_gitops.planfile import write_plan_file
+
+    live_value = "Log in with live-secret-4242."
+    change = Change(
+        Action.UPDATE, "shop-a", "1 field differs", "t-1", before={"objective": live_value}
+    )
+    path = tmp_path / "plan.json"
+    write_plan_file(path, Plan(changes=(change,)), secrets=SecretSet.of(["live-secret-4242"]))
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    assert saved["changes"][0]["before"] == {"objective": "Log in with ***."}
+    assert not (tmp_path / "plan.json.tmp").exists()

@@ -45,7 +45,7 @@ def show_plan(options: PlanCommandOptions, console: Console) -> int:
             target=target.describe(),
         )
     if options.out:
-        write_plan_file(Path(options.out), console.secrets.mask(render_plan_json(plan)))
+        write_plan_file(Path(options.out), plan, secrets=console.secrets)
     if options.output == "json":
         console.write(render_plan_json(plan))
     elif options.output == "markdown":

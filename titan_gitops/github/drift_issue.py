@@ -109,11 +109,11 @@ def run_drift(
     where = normalise_directory(inputs.directory)
     title = f"titan-gitops drift: {where}"
     try:
-        with open_client(target) as client:
+        with open_client(target, secrets=out.secrets) as client:
             report = make_drift_report(root, client, environ=environ, target=target.describe())
     except ValidationFailed as exc:
         return report_invalid(exc, out, root, f"{title}: invalid definitions")
-    publish_plan(report, context, out, inputs, drift=True)
+    publish_plan(report, out, inputs, drift=True)
     drift = report.has_changes
     out.summary(
         out.secrets.mask(

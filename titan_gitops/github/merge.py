@@ -48,12 +48,12 @@ def run_apply_command(
     root = Path(inputs.directory)
     where = normalise_directory(inputs.directory)
     title = f"titan-gitops apply: {where}"
-    with open_client(target) as client:
+    with open_client(target, secrets=out.secrets) as client:
         try:
             plan = make_action_plan(client, inputs, target, environ)
         except ValidationFailed as exc:
             return report_invalid(exc, out, root, f"{title}: invalid definitions")
-        publish_plan(plan, context, out, inputs)
+        publish_plan(plan, out, inputs)
         if not plan.has_changes:
             out.summary(
                 f"### {escape_text(title)}\n\n**No changes.** Live tasks match the definitions.\n"

@@ -76,7 +76,7 @@ class Outbox:
     def __init__(
         self, context: GitHubContext, secrets: SecretSet, stream: TextIO | None = None
     ) -> None:
-        self._context = context
+        self.context = context
         self.secrets = secrets
         self._stream = stream or sys.stdout
         self.outputs: dict[str, str] = {}
@@ -109,7 +109,7 @@ class Outbox:
 
     def summary(self, markdown: str) -> None:
         """Append to the step summary, after the secret guard."""
-        append_summary(self._context.summary_path, self.check(markdown, what="step summary"))
+        append_summary(self.context.summary_path, self.check(markdown, what="step summary"))
 
     def annotate(self, notes: Sequence[Annotation]) -> int:
         """Emit what GitHub will show; return how many were left for the summary."""
@@ -120,7 +120,7 @@ class Outbox:
 
     def report_problems(self, problems: Sequence[Problem], root: Path, *, title: str) -> None:
         """Annotations for the first problems, the full table in the summary."""
-        notes = [problem_to_annotation(p, root, self._context.workspace) for p in problems]
+        notes = [problem_to_annotation(p, root, self.context.workspace) for p in problems]
         hidden = self.annotate(notes)
         for problem in problems:
             self.log(str(problem))
@@ -135,5 +135,5 @@ class Outbox:
     def flush_outputs(self) -> None:
         """Write the recorded outputs to `$GITHUB_OUTPUT`."""
         self.check("\n".join(self.outputs.values()), what="outputs")
-        write_outputs(self._context.output_path, self.outputs)
+        write_outputs(self.context.output_path, self.outputs)
         self.outputs = {}

@@ -52,7 +52,7 @@ def run_plan(
     where = normalise_directory(inputs.directory)
     title = f"titan-gitops plan: {where}"
     try:
-        with open_client(target) as client:
+        with open_client(target, secrets=out.secrets) as client:
             plan = make_action_plan(client, inputs, target, environ)
     except ValidationFailed as exc:
         code = report_invalid(exc, out, root, f"{title}: invalid definitions")
@@ -70,7 +70,7 @@ def run_plan(
         except TitanGitopsError as comment_error:
             out.warning(f"could not update the plan comment: {comment_error}")
         raise
-    publish_plan(plan, context, out, inputs)
+    publish_plan(plan, out, inputs)
     out.summary(
         out.secrets.mask(render_plan_markdown(plan, title=title, max_chars=SUMMARY_PLAN_CHARS))
     )

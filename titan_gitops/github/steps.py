@@ -71,14 +71,14 @@ def open_github(inputs: ActionInputs, context: GitHubContext) -> GitHubRest | No
     return GitHubRest(context.api_url, inputs.github_token, context.repository)
 
 
-def save_plan(plan: Plan, context: GitHubContext, kind: str, directory: str) -> Path:
+def save_plan(plan: Plan, out: Outbox, kind: str, directory: str) -> Path:
     """Write the plan JSON under RUNNER_TEMP and return its path (the plan-json output)."""
-    from titan_gitops.planfile import render_plan_json, write_plan_file
+    from titan_gitops.planfile import write_plan_file
 
-    base = context.temp_dir or Path(tempfile.gettempdir())
+    base = out.context.temp_dir or Path(tempfile.gettempdir())
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", normalise_directory(directory)).strip("-.") or "root"
     path = base / "titan-gitops" / f"{kind}-{slug}.json"
-    write_plan_file(path, render_plan_json(plan))
+    write_plan_file(path, plan, secrets=out.secrets)
     return path
 
 
@@ -94,13 +94,11 @@ def make_action_plan(
     return make_plan(root, client, options, environ=environ, target=target.describe())
 
 
-def publish_plan(
-    plan: Plan, context: GitHubContext, out: Outbox, inputs: ActionInputs, *, drift: bool = False
-) -> None:
-    """Mask what the plan revealed, save it, log it, and set the counting outputs."""
+def publish_plan(plan: Plan, out: Outbox, inputs: ActionInputs, *, drift: bool = False) -> None:
+    """Save the plan (masked), log it, and set the counting outputs."""
     from titan_gitops.render.text import render_plan_text
 
-    path = save_plan(plan, context, "drift" if drift else "plan", inputs.directory)
+    path = save_plan(plan, out, "drift" if drift else "plan", inputs.directory)
     out.log(render_plan_text(plan, drift=drift))
     outputs = plan_outputs(plan, path)
     if drift:
