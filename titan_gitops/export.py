@@ -20,6 +20,7 @@ from typing import Any
 from titan_gitops.diff import normalise_task
 from titan_gitops.errors import InputError
 from titan_gitops.model import LiveTask
+from titan_gitops.secrets import SecretSet
 from titan_gitops.spec import MANAGED_FIELDS
 
 MARKER = "# Written by titan-gitops export."
@@ -112,8 +113,9 @@ def export_tasks(
     namespace: str | None = None,
     only: tuple[str, ...] = (),
     force: bool = False,
+    secrets: SecretSet,
 ) -> ExportReport:
-    """Write the selected live tasks under `out`.
+    """Write the selected live tasks under `out`, every secret masked.
 
     Raises:
         InputError: a file in the way was not written by titan-gitops (and `force` is off), or
@@ -137,7 +139,8 @@ def export_tasks(
     planned: dict[Path, str] = {}
     for task in sorted(selected, key=lambda t: t.name):
         header = f"{MARKER}\n# Task '{task.name}' (id {task.task_id})."
-        planned[out / "tasks" / files[task.name]] = _yaml_text(task_document(task), header)
+        text = _yaml_text(task_document(task), header)
+        planned[out / "tasks" / files[task.name]] = secrets.mask(text)
     project: dict[str, Any] = {"namespace": namespace} if namespace else {}
     planned[out / PROJECT_FILE] = _yaml_text(project, MARKER) if project else MARKER + "\n{}\n"
 

@@ -42,6 +42,7 @@ from titan_gitops.plan import PlanOptions
 from titan_gitops.planfile import plan_to_dict, render_plan_json
 from titan_gitops.render.markdown import render_plan_markdown
 from titan_gitops.render.text import render_plan_text
+from titan_gitops.secrets import SecretSet
 
 HERE = Path(__file__).parent
 SCENARIOS = sorted(
@@ -181,7 +182,9 @@ def run_export_scenario(
     only = tuple(spec.get("only", ()))
     before = live_snapshot(client)
     out = tmp_path / "exported"
-    report = export_tasks(fetch_tasks(client), out, namespace=namespace, only=only)
+    report = export_tasks(
+        fetch_tasks(client), out, namespace=namespace, only=only, secrets=SecretSet()
+    )
     files = snapshot_files(out)
     assert report.tasks == len(files) - 1  # one file per task, plus titan-gitops.yaml
     listing = "".join(
@@ -189,11 +192,13 @@ def run_export_scenario(
     )
     check_golden(folder / "export.txt", stabilise(listing), update)
     # Exporting twice gives the same bytes, in place and into a fresh directory.
-    again = export_tasks(fetch_tasks(client), out, namespace=namespace, only=only)
+    again = export_tasks(
+        fetch_tasks(client), out, namespace=namespace, only=only, secrets=SecretSet()
+    )
     assert again.written == ()
     assert snapshot_files(out) == files
     fresh = tmp_path / "fresh"
-    export_tasks(fetch_tasks(client), fresh, namespace=namespace, only=only)
+    export_tasks(fetch_tasks(client), fresh, namespace=namespace, only=only, secrets=SecretSet())
     assert snapshot_files(fresh) == files
     # The round trip: a plan against what was exported has nothing to do.
     plan = make_plan(out, client, plan_options_of(spec), environ={})

@@ -35,6 +35,7 @@ def export_live_tasks(options: ExportCommandOptions, console: Console) -> int:
         namespace=options.namespace,
         only=options.only,
         force=options.force,
+        secrets=console.secrets,
     )
     console.print(
         f"Exported {report.tasks} task{'s' * (report.tasks != 1)} to {options.out}: "
