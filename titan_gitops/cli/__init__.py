@@ -53,12 +53,16 @@ def error_boundary(debug: bool, console: Console) -> Iterator[list[int]]:
 
 
 def _configure_logging(debug: bool, console: Console) -> None:
+    root = logging.getLogger("titan_gitops")
+    # One handler per process, masking with this run's secrets (main may run more than once).
+    for old in [h for h in root.handlers if getattr(h, "titan_gitops_debug", False)]:
+        root.removeHandler(old)
     if not debug:
         return
     handler = logging.StreamHandler(sys.stderr)
+    handler.titan_gitops_debug = True  # type: ignore[attr-defined]
     handler.addFilter(MaskingFilter(lambda: console.secrets))
     handler.setFormatter(logging.Formatter("debug: %(name)s: %(message)s"))
-    root = logging.getLogger("titan_gitops")
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
 

@@ -126,7 +126,7 @@ def run_executions(args: argparse.Namespace, console: Console) -> int:
 def run_schema(_args: argparse.Namespace, console: Console) -> int:
     from titan_gitops.commands.schema import print_schema
 
-    return print_schema()
+    return print_schema(console)
 
 
 def run_emulator_serve(args: argparse.Namespace, console: Console) -> int:

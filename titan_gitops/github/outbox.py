@@ -88,19 +88,15 @@ class Outbox:
 
     def error(self, message: str) -> None:
         """A top-level error annotation."""
-        self.log(
-            format_annotation(
-                Annotation(level="error", message=self.secrets.mask(message), title="")
-            )
-        )
+        self._annotate("error", message)
 
     def warning(self, message: str) -> None:
         """A top-level warning annotation."""
-        self.log(
-            format_annotation(
-                Annotation(level="warning", message=self.secrets.mask(message), title="")
-            )
-        )
+        self._annotate("warning", message)
+
+    def _annotate(self, level: str, message: str) -> None:
+        # Masked before the command escapes it: an escaped secret would slip past the log's mask.
+        self.log(format_annotation(Annotation(level, self.secrets.mask(message), title="")))
 
     def check(self, text: str, *, what: str) -> str:
         """Return `text` if it is safe to post, else raise SecretLeak."""
