@@ -29,7 +29,13 @@ BENCHES = (
     "bench_apply.py",
     "bench_client.py",
 )
-SAFETY_KEYS = ("dup_creates", "foreign_touched", "protected_deleted", "secret_hits")
+SAFETY_KEYS = (
+    "dup_creates",
+    "foreign_touched",
+    "protected_deleted",
+    "secret_hits",
+    "concurrent_dups",
+)
 
 
 @dataclass
@@ -132,6 +138,10 @@ def build_card_line(counts: dict[str, float], benches: dict[str, dict[str, str]]
         f"stale_rejected={format_ratio(counts, 'stale_rejected', 'stale_total')}",
         f"secret_hits={format_count(counts, 'secret_hits')}",
         f"hostile_rejected={format_ratio(counts, 'hostile_rejected', 'hostile_total')}",
+        f"attacks_held={format_ratio(counts, 'attacks_held', 'attacks_total')}",
+        "tampered_plans_refused="
+        + format_ratio(counts, "tampered_plan_held", "tampered_plan_total"),
+        f"concurrent_dups={format_count(counts, 'concurrent_dups')}",
         f"plan_10k_vs_floor={pick_plan_ratio(benches.get('bench_plan.py', {}))}",
         "apply_vs_ideal="
         + pick(benches.get("bench_apply.py", {}), "apply_vs_ideal", "whole_ratio", "create_ratio"),
@@ -176,7 +186,9 @@ def main(argv: list[str] | None = None) -> int:
     print_table(rows, counts)
     print()
     print(build_card_line(counts, benches))
-    missed = any(counts.get(key, 0) for key in SAFETY_KEYS)
+    missed = any(counts.get(key, 0) for key in SAFETY_KEYS) or counts.get(
+        "attacks_held", 0
+    ) != counts.get("attacks_total", 0)
     return 1 if failed or missed else 0
 
 
