@@ -123,3 +123,120 @@ def test_summary_table_rows_are_one_block() -> None:
     table = text[text.index("| | Change | Tasks |") :]
     assert table.startswith("| | Change | Tasks |\n|---|---|---:|\n| + | create | 0 |\n")
     assert "<code>shop-x</code>" in text
+
+
+# --- bounds: no single value, and no number of changes, pushes the danger out -----------------
+
+
+def test_cut_text_marks_what_it_cut() -> None:
+    from titan_gitops.render.markdown import cut_text
+
+    assert cut_text("short", 10) == "short"
+    assert cut_text("x" * 12_345 + "abc", 3) == "xxx… (12,345 more characters)"
+
+
+def test_cut_lines_cuts_at_a_line_and_says_how_much() -> None:
+    from titan_gitops.render.markdown import cut_lines
+
+    text = "\n".join(f"line {i}" for i in range(1_000))
+    cut = cut_lines(text, 100)
+    assert cut.splitlines()[-2].startswith("line ")
+    assert cut.endswith("more characters)")
+    assert len(cut.encode()) < 200
+    assert cut_lines("one line", 100) == "one line"
+
+
+def test_cut_markdown_counts_bytes_closes_blocks_and_keeps_the_start() -> None:
+    from titan_gitops.render.markdown import cut_markdown, utf8_size
+
+    text = "HEAD\n\n<details>\n<summary>s</summary>\n\n```diff\n" + "+ é€😀\n" * 50_000
+    cut = cut_markdown(text, limit=1_000, note="_cut_")
+    assert utf8_size(cut) <= 1_000
+    assert cut.startswith("HEAD")
+    assert cut.endswith("```\n</details>\n\n_cut_")
+    # One enormous line is cut inside it rather than dropped whole.
+    line = cut_markdown("HEAD " + "y" * 100_000, limit=500, note="_cut_")
+    assert line.startswith("HEAD yyy")
+    assert utf8_size(line) <= 500
+    assert cut_markdown("fits", limit=10, note="_cut_") == "fits"
+
+
+def test_one_huge_name_cannot_push_out_the_warning_or_the_table() -> None:
+    from titan_gitops.render.markdown import counts_table, utf8_size
+
+    huge = "shop-" + "&" * 100_000
+    plan = Plan(
+        changes=(
+            change(Action.DELETE, huge, task_id="i" * 50_000),
+            Change(action=Action.UPDATE, name="shop-b", task_id="2", reason="r" * 1_000_000),
+        )
+    )
+    text = render_plan_markdown(plan)
+    assert utf8_size(text) <= 60_000
+    assert text.index("**⚠️ 1 task will be deleted:**") < text.index(counts_table(plan))
+    assert "shop-&amp;&amp;" in text
+    assert "(99,885 more characters)" in text  # 100,005 characters, 120 shown
+    assert "more characters)" in text.split("shop-b")[-1]
+    assert text.count("<details>") == 2
+
+
+def test_deletes_get_room_before_creates_and_what_is_left_out_is_counted() -> None:
+    from titan_gitops.render.markdown import utf8_size
+
+    creates = tuple(
+        change(
+            Action.CREATE,
+            f"shop-new-{i:04d}",
+            fields=(FieldChange("/objective", None, "o" * 1_500),),
+        )
+        for i in range(200)
+    )
+    deletes = tuple(change(Action.DELETE, f"shop-old-{i:02d}", task_id=str(i)) for i in range(30))
+    text = render_plan_markdown(Plan(changes=creates + deletes), max_chars=30_000)
+    assert utf8_size(text) <= 30_000
+    assert all(f"shop-old-{i:02d}" in text.split("| - | delete | 30 |")[1] for i in range(30))
+    assert "more changes not shown (create: " in text
+    assert "delete:" not in text.split("not shown")[1]
+
+
+def test_a_delete_without_room_for_its_section_keeps_a_one_line_entry() -> None:
+    names = [f"shop-{i:03d}-" + "n" * 200 for i in range(400)]
+    plan = Plan(
+        changes=tuple(change(Action.DELETE, n, task_id=str(i)) for i, n in enumerate(names))
+    )
+    text = render_plan_markdown(plan, max_chars=60_000)
+    assert len(text.encode()) <= 60_000
+    assert "and " in text.split("will be deleted:**")[1].split("\n")[0]  # the banner is bounded
+    assert "\n- - <b>delete</b> <code>shop-" in text
+    assert "<details>" not in text  # one-line entries for as many deletes as fit, no sections
+    assert "not shown (delete: " in text
+    assert "delete shown by name only" in text
+
+
+def test_many_breaking_reasons_and_a_long_diff_are_cut_visibly() -> None:
+    fields = tuple(FieldChange(f"/output_schema/p{i}", "a" * 3_000, None) for i in range(100))
+    reasons = tuple(f"p{i}: property removed" for i in range(100))
+    plan = Plan(
+        changes=(change(Action.UPDATE, "shop-a", task_id="1", fields=fields, breaking=reasons),)
+    )
+    text = render_plan_markdown(plan)
+    assert "- **Breaking:** … and 80 more" in text
+    assert "(1,002 more characters)" in text  # one value: 3,002 characters as JSON, 2,000 shown
+    assert text.count("- output_schema.p") < 100
+
+
+def test_a_cut_never_leaves_part_of_a_masked_secret() -> None:
+    secret = "tok-0123456789abcdef"
+    name = "shop-" + "a" * 110 + secret
+    plan = Plan(changes=(change(Action.DELETE, name, task_id="1"),))
+    mask = SecretSet.of([secret]).mask
+    text = render_plan_markdown(plan, mask=mask)
+    assert "tok-01" not in text
+    assert escape_text("***") in text
+
+
+def test_the_cap_must_leave_room_for_the_head() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="at least"):
+        render_plan_markdown(Plan(changes=()), max_chars=1_000)

@@ -40,7 +40,11 @@ def report_drift(options: DriftCommandOptions, console: Console) -> int:
         text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
         console.write(text)
     elif options.output == "markdown":
-        console.write(render_plan_markdown(report, title="titan-gitops drift", drift=True))
+        console.write(
+            render_plan_markdown(
+                report, title="titan-gitops drift", drift=True, mask=console.secrets.mask
+            )
+        )
     else:
         colour = use_colour(options.no_color)
         console.write(render_plan_text(report, colour=colour, drift=True))

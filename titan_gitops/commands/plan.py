@@ -49,7 +49,7 @@ def show_plan(options: PlanCommandOptions, console: Console) -> int:
     if options.output == "json":
         console.write(render_plan_json(plan))
     elif options.output == "markdown":
-        console.write(render_plan_markdown(plan))
+        console.write(render_plan_markdown(plan, mask=console.secrets.mask))
     else:
         console.write(render_plan_text(plan, colour=use_colour(options.no_color)))
         if options.out:

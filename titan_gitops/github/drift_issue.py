@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from titan_gitops import exit_codes
 from titan_gitops.errors import ValidationFailed
@@ -27,10 +27,17 @@ from titan_gitops.github.steps import (
 from titan_gitops.github.sticky import (
     COMMENT_BUDGET,
     cap_comment,
+    comment_room,
+    ensure_comment_shows,
     is_bot_comment,
     normalise_directory,
     quote_directory,
 )
+from titan_gitops.render.markdown import utf8_size
+
+if TYPE_CHECKING:
+    from titan_gitops.model import Plan
+    from titan_gitops.render.markdown import Mask
 
 
 def format_drift_marker(directory: str) -> str:
@@ -53,21 +60,40 @@ def find_drift_issue(issues: Iterable[dict[str, Any]], directory: str) -> dict[s
     return None
 
 
-def compose_drift_issue(markdown: str, *, directory: str, run_url: str) -> str:
-    """The issue body: marker, the drift report, where it was seen; under GitHub's limit."""
+def compose_drift_issue(
+    report: Plan, *, title: str, directory: str, run_url: str, mask: Mask | None = None
+) -> str:
+    """The issue body: marker, the drift report, where it was seen; within COMMENT_BUDGET bytes.
+
+    The report is rendered to fit the room the marker and footer leave, so its banner and counts
+    table always show.
+
+    Raises:
+        IncompleteComment: the body would not show the counts table.
+    """
+    from titan_gitops.render.markdown import MIN_CHARS, counts_table, render_plan_markdown
+
+    mask = mask or (lambda text: text)
     seen = f"Seen by [this workflow run]({run_url})." if run_url else "Seen by a scheduled check."
     footer = (
         f"{seen} This issue is updated by every drift check of "
         f"<code>{escape_code(normalise_directory(directory))}</code> and closed when the "
         "live tasks match the definitions again."
     )
-    body = format_drift_marker(directory) + "\n" + markdown.rstrip()
-    capped = cap_comment(
-        body,
-        overflow_note="_The report was cut to fit; the full report is in the run's step summary._",
-        limit=COMMENT_BUDGET - len(footer) - 2,
+    marker = format_drift_marker(directory)
+    room = max(comment_room(marker, footer), MIN_CHARS)
+    markdown = mask(
+        render_plan_markdown(report, title=title, drift=True, max_chars=room, mask=mask)
     )
-    return f"{capped}\n\n{footer}\n"
+    capped = cap_comment(
+        marker + "\n" + markdown.rstrip(),
+        overflow_note="_The report was cut to fit; the full report is in the run's step summary._",
+        limit=COMMENT_BUDGET - utf8_size(footer) - 3,
+    )
+    body = f"{capped}\n\n{footer}\n"
+    if report.has_changes:
+        ensure_comment_shows(body, [mask(counts_table(report, drift=True))], what="drift issue")
+    return body
 
 
 def sync_drift_issue(
@@ -115,17 +141,22 @@ def run_drift(
         return report_invalid(exc, out, root, f"{title}: invalid definitions")
     publish_plan(report, out, inputs, drift=True)
     drift = report.has_changes
+    mask = out.secrets.mask
     out.summary(
-        out.secrets.mask(
-            render_plan_markdown(report, title=title, drift=True, max_chars=SUMMARY_PLAN_CHARS)
+        mask(
+            render_plan_markdown(
+                report, title=title, drift=True, max_chars=SUMMARY_PLAN_CHARS, mask=mask
+            )
         )
     )
     rest = open_github(inputs, context) if inputs.comment else None
     if rest is not None:
         body = compose_drift_issue(
-            out.secrets.mask(render_plan_markdown(report, title=title, drift=True)),
+            report,
+            title=title,
             directory=inputs.directory,
             run_url=context.run_url,
+            mask=out.secrets.mask,
         )
         out.check(body, what="drift issue")
         with rest:

@@ -61,7 +61,9 @@ def run_apply_command(
             return exit_codes.OK
         verdict = check_approval(plan, inputs, context)
         summary = out.secrets.mask(
-            render_plan_markdown(plan, title=title, max_chars=SUMMARY_PLAN_CHARS)
+            render_plan_markdown(
+                plan, title=title, max_chars=SUMMARY_PLAN_CHARS, mask=out.secrets.mask
+            )
         )
         out.summary(summary + "\n" + render_verdict(verdict))
         if not verdict.approved:

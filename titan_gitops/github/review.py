@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from titan_gitops import exit_codes
 from titan_gitops.errors import TitanGitopsError, ValidationFailed
 from titan_gitops.escape import escape_code, escape_text
 from titan_gitops.github.context import ActionInputs, GitHubContext
 from titan_gitops.github.outbox import Outbox
-from titan_gitops.github.rest import GitHubError
+from titan_gitops.github.rest import GitHubError, GitHubRest
 from titan_gitops.github.steps import (
     SUMMARY_PLAN_CHARS,
     make_action_plan,
@@ -23,10 +24,17 @@ from titan_gitops.github.steps import (
 from titan_gitops.github.sticky import (
     NO_DIGEST,
     change_items,
+    comment_room,
     compose_plan_comment,
+    ensure_comment_shows,
     find_sticky_comment,
+    format_markers,
     normalise_directory,
 )
+
+if TYPE_CHECKING:
+    from titan_gitops.model import Plan
+    from titan_gitops.render.markdown import Mask
 
 
 def run_plan(
@@ -60,41 +68,87 @@ def run_plan(
             f"### {escape_text(title)}\n\n**❌ The definitions are invalid**: "
             f"{escape_text(str(exc))}. See the annotations and the step summary."
         )
-        post_plan_comment(inputs, context, out, failure, digest=NO_DIGEST, items=())
+        post_plan_comment(inputs, context, out, failure=failure)
         return code
     except TitanGitopsError as exc:
         reason = escape_text(out.secrets.mask(str(exc)))
         failure = f"### {escape_text(title)}\n\n**❌ The plan failed**: {reason}"
         try:
-            post_plan_comment(inputs, context, out, failure, digest=NO_DIGEST, items=())
+            post_plan_comment(inputs, context, out, failure=failure)
         except TitanGitopsError as comment_error:
             out.warning(f"could not update the plan comment: {comment_error}")
         raise
     publish_plan(plan, out, inputs)
+    mask = out.secrets.mask
     out.summary(
-        out.secrets.mask(render_plan_markdown(plan, title=title, max_chars=SUMMARY_PLAN_CHARS))
+        mask(render_plan_markdown(plan, title=title, max_chars=SUMMARY_PLAN_CHARS, mask=mask))
     )
-    post_plan_comment(
-        inputs,
-        context,
-        out,
-        out.secrets.mask(render_plan_markdown(plan, title=title)),
-        digest=plan.change_digest,
-        items=change_items(plan),
-    )
+    post_plan_comment(inputs, context, out, plan=plan, title=title)
     return exit_codes.OK
+
+
+def compose_reviewed_comment(
+    plan: Plan, *, title: str, directory: str, sha: str, footer: str, overflow_note: str, mask: Mask
+) -> str:
+    """The sticky comment of `plan`: its marker, counts and Markdown all from this one plan.
+
+    The Markdown is rendered to fit the room the markers and footer leave, so nothing is cut
+    after it; a body that still lost the counts table or the delete warning is refused.
+
+    Raises:
+        IncompleteComment: the body would not show the counts its marker approves.
+    """
+    from titan_gitops.render.markdown import MIN_CHARS, counts_table, render_plan_markdown
+
+    items = change_items(plan)
+    markers = format_markers(directory, plan.change_digest, sha=sha, items=items)
+    room = max(comment_room(markers, footer), MIN_CHARS)
+    markdown = mask(render_plan_markdown(plan, title=title, max_chars=room, mask=mask))
+    body = compose_plan_comment(
+        markdown,
+        directory=directory,
+        digest=plan.change_digest,
+        sha=sha,
+        items=items,
+        footer=footer,
+        overflow_note=overflow_note,
+    )
+    required = [counts_table(plan)] if plan.has_changes else []
+    deletes = plan.counts()["delete"]
+    if deletes:
+        required.append(f"**⚠️ {deletes} task{'s' * (deletes != 1)} will be deleted")
+    ensure_comment_shows(body, [mask(r) for r in required], what="pull request comment")
+    return body
+
+
+def _footer(digest: str, sha: str, run: str) -> str:
+    commit = f"<code>{escape_code(sha[:12])}</code>"
+    if digest == NO_DIGEST:
+        return (
+            f"<sub>No plan could be made on commit {commit}, so there is nothing to approve: "
+            f"apply refuses to run for this pull request until a plan succeeds. "
+            f"Details are in the step summary{run}.</sub>"
+        )
+    return (
+        f"<sub>Planned on commit {commit}, change set <code>{escape_code(digest[:12])}</code>. "
+        "Merging applies this change set and nothing more: if the plan on the merged commit "
+        f"would do anything else, apply stops. The full plan is in the step summary{run}.</sub>"
+    )
 
 
 def post_plan_comment(
     inputs: ActionInputs,
     context: GitHubContext,
     out: Outbox,
-    markdown: str,
     *,
-    digest: str,
-    items: list[str] | tuple[str, ...],
+    plan: Plan | None = None,
+    title: str = "",
+    failure: str = "",
 ) -> None:
-    """Create or edit the directory's sticky comment; on a read-only token, say so and go on."""
+    """Create or edit the directory's sticky comment: `plan`'s, or `failure` with no approval.
+
+    On a read-only token, say so and go on.
+    """
     if not inputs.comment:
         out.log("comment is false: no pull request comment")
         return
@@ -107,48 +161,52 @@ def post_plan_comment(
         return
     sha = context.pull_head_sha or context.sha
     run = f" of [this run]({context.run_url})" if context.run_url else ""
-    commit = f"<code>{escape_code(sha[:12])}</code>"
-    if digest == NO_DIGEST:
-        footer = (
-            f"<sub>No plan could be made on commit {commit}, so there is nothing to approve: "
-            f"apply refuses to run for this pull request until a plan succeeds. "
-            f"Details are in the step summary{run}.</sub>"
+    footer = _footer(plan.change_digest if plan else NO_DIGEST, sha, run)
+    overflow_note = (
+        "_The plan was cut to fit in a pull request comment (GitHub allows 65,536 "
+        f"characters); the full plan is in the step summary{run}._"
+    )
+    if plan is None:
+        body = compose_plan_comment(
+            failure,
+            directory=inputs.directory,
+            digest=NO_DIGEST,
+            sha=sha,
+            footer=footer,
+            overflow_note=overflow_note,
         )
     else:
-        footer = (
-            f"<sub>Planned on commit {commit}, change set <code>{escape_code(digest[:12])}</code>. "
-            "Merging applies this change set and nothing more: if the plan on the merged commit "
-            f"would do anything else, apply stops. The full plan is in the step summary{run}.</sub>"
+        body = compose_reviewed_comment(
+            plan,
+            title=title,
+            directory=inputs.directory,
+            sha=sha,
+            footer=footer,
+            overflow_note=overflow_note,
+            mask=out.secrets.mask,
         )
-    body = compose_plan_comment(
-        markdown,
-        directory=inputs.directory,
-        digest=digest,
-        sha=sha,
-        items=items,
-        footer=footer,
-        overflow_note=(
-            "_The plan was cut to fit in a pull request comment (GitHub allows 65,536 "
-            f"characters); the full plan is in the step summary{run}._"
-        ),
-    )
     out.check(body, what="pull request comment")
     with rest:
-        try:
-            comments = rest.list_issue_comments(context.pull_number)
-            found = find_sticky_comment(comments, inputs.directory)
-            if found is not None:
-                rest.update_issue_comment(int(found[0]["id"]), body)
-                out.log(f"updated the plan comment {found[0]['id']} in place")
-            else:
-                created = rest.create_issue_comment(context.pull_number, body)
-                out.log(f"created the plan comment {created.get('id')}")
-        except GitHubError as exc:
-            if exc.status != 403:
-                raise
-            message = (
-                "could not post the plan comment (HTTP 403: the token is read-only, as on pull "
-                "requests from forks); the plan is in the step summary only"
-            )
-            out.warning(message)
-            out.summary(f"> **Note:** {escape_text(message)}.\n")
+        send_comment(rest, context.pull_number, inputs.directory, body, out)
+
+
+def send_comment(rest: GitHubRest, number: int, directory: str, body: str, out: Outbox) -> None:
+    """Edit the directory's sticky comment in place, or create it; a 403 is a warning."""
+    try:
+        comments = rest.list_issue_comments(number)
+        found = find_sticky_comment(comments, directory)
+        if found is not None:
+            rest.update_issue_comment(int(found[0]["id"]), body)
+            out.log(f"updated the plan comment {found[0]['id']} in place")
+        else:
+            created = rest.create_issue_comment(number, body)
+            out.log(f"created the plan comment {created.get('id')}")
+    except GitHubError as exc:
+        if exc.status != 403:
+            raise
+        message = (
+            "could not post the plan comment (HTTP 403: the token is read-only, as on pull "
+            "requests from forks); the plan is in the step summary only"
+        )
+        out.warning(message)
+        out.summary(f"> **Note:** {escape_text(message)}.\n")

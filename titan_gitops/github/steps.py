@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from titan_gitops.model import Plan
     from titan_gitops.settings import Target
 
-# The step summary holds the whole plan; the 1 MiB summary limit leaves room for the rest.
+# The plan's share of the step summary, in UTF-8 bytes (render_plan_markdown counts bytes); the
+# rest of the 1 MiB limit is left for the notes, the verdict and the apply report.
 SUMMARY_PLAN_CHARS = 900_000
 
 

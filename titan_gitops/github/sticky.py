@@ -3,7 +3,8 @@
 The marker records the plan's change-set digest (the approval record apply reads later) and, on a
 second hidden line, the commit planned and a short digest of each change, so apply can accept a
 merge that does fewer of the reviewed changes but never one that does more. Only comments written
-by a bot account are trusted: a person cannot forge an approval by pasting a marker.
+by a bot account are trusted: a person cannot forge an approval by pasting a marker. Sizes are
+UTF-8 bytes: never fewer than the characters GitHub counts, so a byte cap holds in either unit.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
+from titan_gitops.errors import TitanGitopsError
 from titan_gitops.fingerprint import change_digest
 from titan_gitops.model import Plan
+from titan_gitops.render.markdown import cut_markdown, utf8_size
 
+# GitHub's limit on a comment or issue body, in characters.
 COMMENT_LIMIT = 65_536
-# Room under GitHub's hard limit for the markers, the footer and multi-byte surprises.
+# What we post at most, in UTF-8 bytes (markers and footer included): under the limit in any unit.
 COMMENT_BUDGET = 64_000
 NO_DIGEST = "none"
 # Past this many changes the per-change list would crowd the comment; only the digest is kept.
@@ -27,6 +31,10 @@ MAX_ITEMS = 400
 ITEM_DIGEST_LENGTH = 16
 _PLAN_MARKER = re.compile(r"<!-- titan-gitops:plan dir=(\S+) digest=([0-9a-zA-Z]+) -->")
 _CHANGES_MARKER = re.compile(r"<!-- titan-gitops:changes sha=(\S*) items=([0-9a-f,*]*) -->")
+
+
+class IncompleteComment(TitanGitopsError):
+    """A body would not show what it must (the counts its marker approves); it was not posted."""
 
 
 @dataclass(frozen=True)
@@ -104,23 +112,31 @@ def find_sticky_comment(
 
 
 def cap_comment(body: str, *, overflow_note: str, limit: int = COMMENT_BUDGET) -> str:
-    """Cut `body` at a line boundary so it stays under `limit`, ending with `overflow_note`.
+    """Cut `body` so it stays within `limit` UTF-8 bytes, ending with `overflow_note`.
 
-    The hidden markers come first, so a cut never loses the approval record.
+    The hidden markers come first, so a cut never loses the approval record; a cut inside a
+    fenced block or <details> closes them first, so the note is not swallowed.
     """
-    if len(body) <= limit:
-        return body
-    room = limit - len(overflow_note) - 2
-    cut = body.rfind("\n", 0, room)
-    head = body[: cut if cut > 0 else room]
-    # A cut inside a fenced block or <details> would swallow the note; close them first.
-    closing = ""
-    fences = re.findall(r"^(`{3,})", head, flags=re.MULTILINE)
-    if len(fences) % 2 == 1:
-        closing += "\n" + fences[-1]
-    opened = head.count("<details>") - head.count("</details>")
-    closing += "\n</details>" * max(opened, 0)
-    return head + closing + "\n\n" + overflow_note
+    return cut_markdown(body, limit=limit, note=overflow_note)
+
+
+def comment_room(*parts: str, limit: int = COMMENT_BUDGET) -> int:
+    """The UTF-8 bytes left for the Markdown of a body that also holds `parts` (markers, footer)."""
+    return limit - sum(utf8_size(p) + 2 for p in parts) - 1
+
+
+def ensure_comment_shows(body: str, required: Sequence[str], *, what: str) -> None:
+    """Refuse a body that lost any of `required` (the counts table, the delete warning).
+
+    Raises:
+        IncompleteComment: naming what was missing; nothing is posted.
+    """
+    missing = [r for r in required if r not in body]
+    if missing:
+        raise IncompleteComment(
+            f"refusing to post the {what}: it would not show {missing[0]!r} within GitHub's "
+            f"size limit, so the changes it records would not be visible; nothing was posted"
+        )
 
 
 def compose_plan_comment(
@@ -133,9 +149,9 @@ def compose_plan_comment(
     footer: str = "",
     overflow_note: str = "",
 ) -> str:
-    """The full sticky comment: markers, the rendered plan, a footer; always under the limit."""
+    """The full sticky comment: markers, the rendered plan, a footer; always within the budget."""
     body = format_markers(directory, digest, sha=sha, items=items) + "\n" + markdown.rstrip()
     tail = f"\n\n{footer}" if footer else ""
     note = overflow_note or "_The plan was cut to fit in a comment; see the step summary._"
-    capped = cap_comment(body, overflow_note=note, limit=COMMENT_BUDGET - len(tail))
+    capped = cap_comment(body, overflow_note=note, limit=COMMENT_BUDGET - utf8_size(tail) - 1)
     return capped + tail + "\n"

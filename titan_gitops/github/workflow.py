@@ -12,12 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from titan_gitops.render.markdown import cut_markdown
 from titan_gitops.secrets import SecretSet
 
 # GitHub shows at most 10 error and 10 warning annotations per step; the rest go to the summary.
 MAX_ANNOTATIONS = 10
-# The step summary is refused above 1 MiB; stay well under it with room for the notes we add.
+# The step summary is refused above 1 MiB (1,048,576 bytes, the whole file of a step); what we write
+# stays under this many UTF-8 bytes, with room for the notes we add.
 SUMMARY_LIMIT = 1_000_000
+# Kept free by every append for the one line that says the summary is full.
+_SUMMARY_RESERVE = 200
+_SUMMARY_FULL = "_The step summary is full; the rest is in the job log._\n"
 
 
 def escape_data(text: str) -> str:
@@ -103,19 +108,36 @@ def write_outputs(path: Path | None, values: Mapping[str, str]) -> None:
 
 
 def cap_summary(text: str, limit: int = SUMMARY_LIMIT) -> str:
-    """Cut a summary at a line boundary below `limit`, saying so."""
-    if len(text) <= limit:
-        return text
-    note = "\n\n_The summary was cut to stay under GitHub's 1 MiB step-summary limit._\n"
-    cut = text.rfind("\n", 0, limit - len(note))
-    return text[: max(cut, 0)] + note
+    """Cut a summary to `limit` UTF-8 bytes, keeping its start and saying so."""
+    note = "_The summary was cut to stay under GitHub's 1 MiB step-summary limit._\n"
+    return cut_markdown(text, limit=limit, note=note)
+
+
+def _ends_with(path: Path, tail: str) -> bool:
+    wanted = tail.encode("utf-8")
+    with path.open("rb") as handle:
+        handle.seek(max(path.stat().st_size - len(wanted), 0))
+        return handle.read() == wanted
 
 
 def append_summary(path: Path | None, text: str) -> None:
-    """Append Markdown to the `$GITHUB_STEP_SUMMARY` file (nothing when not running in Actions)."""
+    """Append Markdown to the `$GITHUB_STEP_SUMMARY` file (nothing when not running in Actions).
+
+    GitHub's limit is on the step's whole file, so each append gets only the room left in it,
+    less a reserve from which one last line says that the summary is full.
+    """
     if path is None:
         return
+    if not text.endswith("\n"):
+        text += "\n"
+    try:
+        used = path.stat().st_size
+    except FileNotFoundError:
+        used = 0
+    room = SUMMARY_LIMIT - _SUMMARY_RESERVE - used
+    if room < _SUMMARY_RESERVE:
+        text = "" if _ends_with(path, _SUMMARY_FULL) else _SUMMARY_FULL
+    elif len(text) > room // 4:  # only then can it be longer than `room` bytes
+        text = cap_summary(text, limit=room)
     with path.open("a", encoding="utf-8") as handle:
-        handle.write(cap_summary(text))
-        if not text.endswith("\n"):
-            handle.write("\n")
+        handle.write(text)
