@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from titan_gitops.load import LineDict
+from titan_gitops.load.paths import name_problem, regular_file_problem, show_name
 from titan_gitops.model import SourceDocument
 from titan_gitops.validate.context import Loc, Run
 
 SCHEMA_FIELDS = ("output_schema", "payload_schema")
+# Far past any real schema path, well short of where the OS refuses one.
+MAX_REF_LENGTH = 1024
 
 
 def file_ref(value: Any) -> Any:
@@ -21,11 +25,29 @@ def file_ref(value: Any) -> Any:
     return None
 
 
-def _schema_target(run: Run, ref: str) -> Path | None:
+def _check_ref(run: Run, ref: str) -> tuple[Path | None, str]:
+    """The file a `$file` path names inside the root, or None and why it cannot be used."""
+    if name_problem(ref) is not None:
+        message = "the path holds a control character; write a plain relative path"
+        return None, f"{message} ('{show_name(ref)}')"
+    shown = repr(ref)
+    if len(ref) > MAX_REF_LENGTH:
+        return None, f"the path is {len(ref)} characters long; the limit is {MAX_REF_LENGTH}"
     if ref.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", ref) or ".." in Path(ref).parts:
-        return None
-    target = (run.root / ref).resolve()
-    return target if target.is_relative_to(run.root.resolve()) else None
+        return None, f"{shown} leaves the definitions directory; it must stay inside"
+    # realpath (unlike Path.resolve on Python 3.11) never raises on a symlink loop; the loop
+    # is reported below, where the target is read.
+    target = Path(os.path.realpath(run.root / ref))
+    if not target.is_relative_to(os.path.realpath(run.root)):
+        return None, f"{shown} leaves the definitions directory; it must stay inside"
+    problem = regular_file_problem(target)
+    if problem is not None:
+        return None, f"{shown} {problem}"
+    return target, ""
+
+
+def _schema_target(run: Run, ref: str) -> Path | None:
+    return _check_ref(run, ref)[0]
 
 
 def resolve_file_refs(run: Run, data: LineDict) -> None:
@@ -38,12 +60,9 @@ def resolve_file_refs(run: Run, data: LineDict) -> None:
         if not isinstance(ref, str) or not ref:
             run.add(data, loc, "$file must be a relative path inside the definitions directory")
             continue
-        target = _schema_target(run, ref)
+        target, problem = _check_ref(run, ref)
         if target is None:
-            run.add(data, loc, f"{ref!r} leaves the definitions directory; it must stay inside")
-            continue
-        if not target.is_file():
-            run.add(data, loc, f"{ref!r} does not exist")
+            run.add(data, loc, problem)
             continue
         if target not in run.schema_files:
             run.schema_files[target] = _load_schema_file(run, target, ref)
