@@ -285,6 +285,14 @@ def make_file_reference_to_a_symlink_loop(root: Path) -> list[str]:
     return [f"{path}:6:17: output_schema.$file: 'tasks/schema.json' is a symlink loop"]
 
 
+def make_file_reference_to_a_definition(root: Path) -> list[str]:
+    # Taken as a schema, shop-c's own file would stop defining it, and plan would delete it.
+    path = root / "tasks" / "shop-a.yaml"
+    text = TASK.format(name="shop-a").replace("{type: object}", "{$file: more/shop-c.yaml}")
+    path.write_text(text, encoding="utf-8")
+    return [f"{path}:6:17: output_schema.$file: 'more/shop-c.yaml' holds a definition"]
+
+
 def make_interrupted_export(root: Path) -> list[str]:
     (root / "tasks" / "shop-b.yaml").unlink()
     (root / "tasks" / INCOMPLETE_EXPORT_MARKER).write_text("", encoding="utf-8")
@@ -330,6 +338,7 @@ ATTACKS: dict[str, Callable[[Path], list[str]]] = {
     "nul-in-a-file-reference": make_nul_in_a_file_reference,
     "file-reference-to-a-fifo": make_file_reference_to_a_fifo,
     "file-reference-to-a-symlink-loop": make_file_reference_to_a_symlink_loop,
+    "file-reference-to-a-definition": make_file_reference_to_a_definition,
     "interrupted-export": make_interrupted_export,
     "file-name-not-utf8": make_file_name_not_utf8,
     "file-name-with-a-newline": make_file_name_with_a_newline,

@@ -62,7 +62,7 @@ def describe_os_error(what: str, exc: OSError) -> str:
     if exc.errno == errno.ENAMETOOLONG:
         return "the path is too long to read; shorten the names or nest fewer folders"
     if exc.errno == errno.ELOOP:
-        return "symlink loop: following the link leads back to itself"
+        return "symlink loop: following the link leads back to itself (or through over 40 links)"
     if exc.errno in (errno.ENOENT, errno.ENOTDIR):
         return f"cannot read the {what}: it vanished while it was being read"
     return f"cannot read the {what}: {exc.strerror or type(exc).__name__}"

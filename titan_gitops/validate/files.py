@@ -70,6 +70,11 @@ def resolve_file_refs(run: Run, data: LineDict) -> None:
         if content is None:
             run.add(data, loc, f"{ref!r} does not hold a JSON or YAML object")
             continue
+        if _is_definition(content):
+            # Taken as a schema, the file's own definition would vanish and its task be deleted.
+            kind = content["kind"]
+            run.add(data, loc, f"{ref!r} holds a definition (kind: {kind}), not a schema")
+            continue
         data[key] = content
 
 
@@ -83,12 +88,23 @@ def _load_schema_file(run: Run, target: Path, ref: str) -> Any:
 
 
 def schema_file_refs(run: Run, documents: Sequence[SourceDocument]) -> set[Path]:
-    """Every file a `$file` reference names: such files are schemas, not definitions."""
+    """Every file a `$file` reference names: such files are schemas, not definitions.
+
+    A file holding a definition stays a definition file even when named (the reference is
+    refused instead): otherwise one `$file` line could make another file's tasks vanish.
+    """
     refs: set[Path] = set()
+    defining: set[Path] = set()
     for document in documents:
         if isinstance(document.data, dict):
+            if _is_definition(document.data):
+                defining.add(Path(os.path.realpath(document.path)))
             for key in SCHEMA_FIELDS:
                 ref = file_ref(document.data.get(key))
                 if isinstance(ref, str) and (target := _schema_target(run, ref)) is not None:
                     refs.add(target)
-    return refs
+    return refs - defining
+
+
+def _is_definition(data: Any) -> bool:
+    return isinstance(data, dict) and data.get("kind") in ("task", "template")
