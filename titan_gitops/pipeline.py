@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 
 from titan_gitops.apply import apply_plan, check_plan_is_fresh, resolve_sensitive_values
 from titan_gitops.diff import diff_states
-from titan_gitops.errors import Problem, StalePlan, ValidationFailed
+from titan_gitops.errors import StalePlan, ValidationFailed
 from titan_gitops.fetch import fetch_live_state, fetch_tasks
 from titan_gitops.fingerprint import change_digest
-from titan_gitops.load import load_definition_files, load_yaml_file
+from titan_gitops.load import check_definitions_root, load_definition_files, load_yaml_file
 from titan_gitops.model import ApplyReport, DesiredState, Plan, Progress
 from titan_gitops.plan import PlanOptions, build_plan
 from titan_gitops.validate import validate_definitions
@@ -31,8 +31,9 @@ def validate_directory(root: Path, *, environ: Mapping[str, str]) -> DesiredStat
     Raises:
         ValidationFailed: with every problem found (load and validation), sorted by file and line.
     """
-    if not root.is_dir():
-        raise ValidationFailed([Problem(str(root), 1, 1, "", "is not a directory")])
+    problem = check_definitions_root(root)
+    if problem is not None:
+        raise ValidationFailed([problem])
     loaded = load_definition_files(root)
     return validate_definitions(loaded, root=root, environ=environ, read_yaml=load_yaml_file)
 

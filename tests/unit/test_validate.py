@@ -438,7 +438,7 @@ def test_all_problems_of_all_files_come_at_once_sorted(tmp_path: Path) -> None:
 def test_a_missing_directory_is_a_problem_not_a_traceback(tmp_path: Path) -> None:
     with pytest.raises(ValidationFailed) as caught:
         validate_directory(tmp_path / "nope", environ={})
-    assert caught.value.problems[0].message == "is not a directory"
+    assert caught.value.problems[0].message == "the folder does not exist"
 
 
 def test_project_file_defaults_and_limits(tmp_path: Path) -> None:

@@ -17,23 +17,29 @@ from titan_gitops.load.caps import (
 from titan_gitops.load.constructor import LineDict, LineList, Position, make_yaml
 from titan_gitops.load.documents import load_yaml_file, load_yaml_text
 from titan_gitops.load.walk import (
+    INCOMPLETE_EXPORT_MARKER,
+    MAX_FOLDER_DEPTH,
     PROJECT_FILE,
     YAML_SUFFIXES,
     LoadResult,
+    check_definitions_root,
     is_blank_yaml,
     list_definition_files,
     load_definition_files,
 )
 
 __all__ = [
+    "INCOMPLETE_EXPORT_MARKER",
     "MAX_DEPTH",
     "MAX_FILE_BYTES",
+    "MAX_FOLDER_DEPTH",
     "PROJECT_FILE",
     "YAML_SUFFIXES",
     "LineDict",
     "LineList",
     "LoadResult",
     "Position",
+    "check_definitions_root",
     "is_blank_yaml",
     "list_definition_files",
     "load_definition_files",

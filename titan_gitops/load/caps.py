@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from pathlib import Path
 
 from titan_gitops.errors import Problem
+from titan_gitops.load.paths import describe_kind, describe_os_error, regular_file_problem
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_DEPTH = 64
@@ -80,15 +83,10 @@ def scan_nesting_depth(text: str, limit: int | None = None) -> tuple[int, int]:
 
 
 def read_definition_text(path: Path, display: str) -> tuple[str | None, list[Problem]]:
-    """The file's text, or a located problem: too big, unreadable, not UTF-8, or too deep."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            return None, [file_problem(display, f"file is {size} bytes; the limit is 1 MiB")]
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        return None, [file_problem(display, f"cannot read the file: {exc.strerror or exc}")]
+    """The file's text, or a located problem: unreadable or not a plain file, too big, bad UTF-8"""
+    raw, problem = _read_regular_file(path, display)
+    if raw is None:
+        return None, [problem] if problem else []
     if len(raw) > MAX_FILE_BYTES:
         return None, [file_problem(display, "file is larger than the 1 MiB limit")]
     try:
@@ -103,6 +101,33 @@ def read_definition_text(path: Path, display: str) -> tuple[str | None, list[Pro
         message = f"nesting is deeper than {MAX_DEPTH} levels"
         return None, [Problem(display, line, 1, "", message)]
     return text, []
+
+
+def _read_regular_file(path: Path, display: str) -> tuple[bytes | None, Problem | None]:
+    """At most MAX_FILE_BYTES + 1 bytes of a regular file; anything else is never read.
+
+    The kind is checked before opening and again on the open handle, which is opened
+    non-blocking: a FIFO swapped in after the walk listed a plain file cannot stall the run.
+    """
+    problem = regular_file_problem(path)
+    if problem is not None:
+        return None, file_problem(display, f"the file {problem}")
+    try:
+        handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as exc:
+        return None, file_problem(display, describe_os_error("file", exc))
+    with os.fdopen(handle, "rb") as opened:
+        try:
+            info = os.fstat(handle)
+            if not stat.S_ISREG(info.st_mode):
+                kind = describe_kind(info.st_mode)
+                return None, file_problem(display, f"the file is {kind}, not a regular file")
+            if info.st_size > MAX_FILE_BYTES:
+                message = f"file is {info.st_size} bytes; the limit is 1 MiB"
+                return None, file_problem(display, message)
+            return opened.read(MAX_FILE_BYTES + 1), None
+        except OSError as exc:
+            return None, file_problem(display, describe_os_error("file", exc))
 
 
 def file_problem(display: str, message: str) -> Problem:
