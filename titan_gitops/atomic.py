@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 import stat
 from pathlib import Path
 
@@ -45,7 +44,7 @@ def write_bytes_atomic(path: Path, data: bytes, *, parents: bool = False) -> Non
         make_directory(path.parent)
     _refuse_a_directory(path)
     mode = _mode_to_keep(path)
-    temporary = path.parent / _TEMPORARY.format(name=path.name, token=secrets.token_hex(8))
+    temporary = path.parent / _TEMPORARY.format(name=path.name, token=os.urandom(8).hex())
     try:
         descriptor = os.open(temporary, _FLAGS, 0o666)
     except OSError as exc:
