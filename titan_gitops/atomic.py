@@ -24,17 +24,24 @@ _TEMPORARY = ".{name}.{token}.tmp"
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
-def write_text_atomic(path: Path, text: str, *, parents: bool = False) -> None:
+def write_text_atomic(
+    path: Path, text: str, *, parents: bool = False, durable: bool = True
+) -> None:
     """Write `text` (UTF-8) to `path` atomically; `parents` creates missing folders first.
+
+    `durable=False` leaves the rename's durability to one `sync_folder` call by a caller that
+    writes many files into one folder (each folder sync costs milliseconds).
 
     Raises:
         ConfigError: the path cannot be written (a folder, a missing or unwritable folder,
             a read-only file system); the message names the path.
     """
-    write_bytes_atomic(path, text.encode("utf-8"), parents=parents)
+    write_bytes_atomic(path, text.encode("utf-8"), parents=parents, durable=durable)
 
 
-def write_bytes_atomic(path: Path, data: bytes, *, parents: bool = False) -> None:
+def write_bytes_atomic(
+    path: Path, data: bytes, *, parents: bool = False, durable: bool = True
+) -> None:
     """Write `data` to `path` atomically; `parents` creates missing folders first.
 
     Raises:
@@ -65,7 +72,8 @@ def write_bytes_atomic(path: Path, data: bytes, *, parents: bool = False) -> Non
         if isinstance(exc, OSError):
             raise ConfigError(f"cannot write {path}: {_reason(exc)}") from None
         raise
-    _sync_directory(path.parent)
+    if durable:
+        sync_folder(path.parent)
 
 
 def make_directory(path: Path) -> None:
@@ -94,7 +102,7 @@ def remove_file(path: Path) -> None:
         return
     except OSError as exc:
         raise ConfigError(f"cannot remove {path}: {_reason(exc)}") from None
-    _sync_directory(path.parent)
+    sync_folder(path.parent)
 
 
 def _refuse_a_directory(path: Path) -> None:
@@ -115,10 +123,11 @@ def _mode_to_keep(path: Path) -> int | None:
     return stat.S_IMODE(info.st_mode) if stat.S_ISREG(info.st_mode) else None
 
 
-def _sync_directory(directory: Path) -> None:
-    """Make the rename durable; a file system that cannot sync a folder is not an error."""
+def sync_folder(folder: Path) -> None:
+    """Make the renames into `folder` durable (a file system that cannot sync a folder is not
+    an error)."""
     try:
-        descriptor = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        descriptor = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     except OSError:
         return
     try:
