@@ -270,9 +270,13 @@ def _plan_files(
 
 
 def _regular_text(path: Path) -> str | None:
-    """The text of the regular file at `path` (never through a link, never a FIFO), or None."""
+    """The text of the regular file at `path` (never through a link, never a FIFO, never one
+    larger than the loader reads), or None."""
+    from titan_gitops.load import MAX_FILE_BYTES
+
     try:
-        if not stat.S_ISREG(os.lstat(path).st_mode):
+        info = os.lstat(path)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
             return None
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):

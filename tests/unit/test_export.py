@@ -23,6 +23,7 @@ from titan_gitops.export import (
     task_document,
     visible,
 )
+from titan_gitops.load import MAX_FILE_BYTES
 from titan_gitops.model import LiveTask
 from titan_gitops.secrets import SecretSet
 
@@ -215,3 +216,13 @@ def test_exporting_into_a_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="it is not a folder"):
         export_tasks([live("shop-a")], target, secrets=NO_SECRETS)
     assert target.read_text() == "mine\n"
+
+
+def test_a_huge_file_in_the_way_is_not_read(tmp_path: Path) -> None:
+    (tmp_path / "tasks").mkdir()
+    huge = tmp_path / "tasks" / "shop-a.yaml"
+    with huge.open("wb") as handle:
+        handle.write(MARKER.encode() + b"\n")
+        handle.truncate(MAX_FILE_BYTES + 1)  # sparse: fast, and larger than the loader reads
+    with pytest.raises(InputError, match="did not write"):
+        export_tasks([live("shop-a")], tmp_path, secrets=NO_SECRETS)
