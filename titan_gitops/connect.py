@@ -42,13 +42,14 @@ def open_client(
         )
 
     from titan_gitops._http import make_wsgi_transport
+    from titan_gitops.atomic import write_text_atomic
     from titan_gitops.emulator import EmulatorConfig, create_app
 
     target.state_dir.mkdir(parents=True, exist_ok=True)
     ignore = target.state_dir / ".gitignore"
     if not ignore.exists():
         # The state is a throwaway local service: keep it out of the user's repository.
-        ignore.write_text("*\n", encoding="utf-8")
+        write_text_atomic(ignore, "*\n")
     app = create_app(EmulatorConfig(db_path=str(target.state_dir / EMBEDDED_DB), open_access=True))
     if announce is not None:
         announce(

@@ -1,9 +1,16 @@
 """Stage: write live tasks out as definition files, so teams can adopt tasks that already exist.
 
-One file per task under `tasks/`, a safe file name derived from the task name, keys in the order
-of spec.MANAGED_FIELDS, schemas in block style, and a `titan-gitops.yaml` carrying the namespace.
-Output is deterministic (exporting twice gives identical bytes) and a plan right after an export is
-empty. Files that titan-gitops did not write are never overwritten without `force`.
+One file per task under `tasks/`, keys in the order of spec.MANAGED_FIELDS, schemas in block
+style, and a `titan-gitops.yaml` carrying the namespace. Output is deterministic (exporting twice
+gives identical bytes) and a plan right after an export is empty. Files that titan-gitops did not
+write are never overwritten without `force`.
+
+Nothing the live service sends is trusted: a task whose name a definition could not hold
+(control, invisible or bidirectional characters, a secret, too long) is reported, not written;
+every value goes through ruamel's emitter and each file must read back as exactly the document
+meant; header comments carry only escaped text. File names cannot collide by construction.
+Every file goes through the safe writer, and a marker at the root of the target says an export
+is under way until its last file is in place (the loader refuses a folder holding it).
 """
 
 from __future__ import annotations
@@ -11,58 +18,159 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import io
+import os
 import re
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from titan_gitops.atomic import make_directory, remove_file, sync_folder, write_text_atomic
 from titan_gitops.diff import normalise_task
-from titan_gitops.errors import InputError
+from titan_gitops.errors import ConfigError, InputError
 from titan_gitops.model import LiveTask
 from titan_gitops.secrets import SecretSet
 from titan_gitops.spec import MANAGED_FIELDS
+from titan_gitops.validate.rules import MAX_NAME
 
 MARKER = "# Written by titan-gitops export."
 PROJECT_FILE = "titan-gitops.yaml"
-_UNSAFE = re.compile(r"[^a-z0-9._-]+")
+TASKS_FOLDER = "tasks"
+# Present at the root of the target while an export writes into it. The same name as
+# titan_gitops.load.walk.INCOMPLETE_EXPORT_MARKER: the loader refuses a folder holding it, so
+# a set of files cut short by a crash or Ctrl-C never validates as complete.
+INCOMPLETE_MARKER = ".titan-gitops-export-incomplete"
+_MARKER_TEXT = (
+    "An export into this folder did not finish: run titan-gitops export again, "
+    "or delete this file once you have checked the folder.\n"
+)
+# Characters no definition name may hold: C0 (newline and tab too), DEL, C1, the YAML and
+# Unicode line breaks, and the invisible and bidirectional ones validate/rules.py refuses.
+_UNSAFE_CHARACTER = re.compile(
+    "[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u2028\u2029"
+    "\u202a-\u202e\u2060-\u2064\u2066-\u2069\u206a-\u206f\u3164\ufeff\ufff9-\ufffb]"
+)
+_SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# A name that is its own file name; every other name gets a stem, "_" and a hash. A plain name
+# never holds "_", so the two kinds of file name can never meet.
+_PLAIN = re.compile(r"[a-z0-9][a-z0-9.-]{0,79}")
+_UNSAFE_STEM = re.compile(r"[^a-z0-9.-]+")
 _MAX_STEM = 80
+_HASH_CHARS = 16
+
+
+@dataclass(frozen=True)
+class RefusedTask:
+    """A live task export did not write, and why (its name already escaped for display)."""
+
+    name: str
+    task_id: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"the live task '{self.name}' (id {self.task_id}) {self.reason}"
 
 
 @dataclass(frozen=True)
 class ExportReport:
-    """What export wrote and what it left alone."""
+    """What export wrote, what it left alone and which tasks it refused."""
 
     written: tuple[Path, ...]
     unchanged: tuple[Path, ...]
     tasks: int
+    refused: tuple[RefusedTask, ...] = ()
+
+
+def visible(text: str) -> str:
+    """`text` with every control, invisible and bidirectional character shown as an escape."""
+
+    def show(match: re.Match[str]) -> str:
+        char = match.group()
+        if char in _SHORT_ESCAPES:
+            return _SHORT_ESCAPES[char]
+        if ord(char) <= 0x9F:
+            return f"\\x{ord(char):02x}"
+        return f"<U+{ord(char):04X}>"
+
+    return _UNSAFE_CHARACTER.sub(show, text)
+
+
+def shown(text: str, limit: int = 200) -> str:
+    """`text` escaped by `visible` and cut to `limit` characters with a visible marker."""
+    escaped = visible(text)
+    if len(escaped) <= limit:
+        return escaped
+    return f"{escaped[:limit]}… (cut; {len(text)} characters in all)"
 
 
 def safe_stem(name: str) -> str:
     """A file-name stem for a task name: lower-case ASCII, dashes, never empty or hidden."""
-    stem = _UNSAFE.sub("-", name.lower()).strip("-.")
+    stem = _UNSAFE_STEM.sub("-", name.lower()).strip("-.")
     stem = re.sub(r"-{2,}", "-", stem)[:_MAX_STEM].strip("-.")
     return stem or "task"
 
 
-def _file_names(names: Iterable[str]) -> dict[str, str]:
-    """Map every task name to a unique file name; colliding stems get a short hash."""
-    ordered = sorted(names)
-    stems: dict[str, list[str]] = {}
-    for name in ordered:
-        stems.setdefault(safe_stem(name), []).append(name)
+def file_name(name: str) -> str:
+    """The file of a task: `<name>.yaml` for a plain name, else `<stem>_<hash of the name>.yaml`."""
+    if _PLAIN.fullmatch(name):
+        return f"{name}.yaml"
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:_HASH_CHARS]
+    return f"{safe_stem(name)}_{digest}.yaml"
+
+
+def _file_names(tasks: Iterable[LiveTask]) -> dict[str, str]:
+    """Map every task name to its file name.
+
+    Raises:
+        InputError: two tasks would share a file (a hash collision); neither is dropped silently.
+    """
+    owners: dict[str, LiveTask] = {}
     out: dict[str, str] = {}
-    for stem, group in stems.items():
-        for name in group:
-            if len(group) == 1:
-                out[name] = f"{stem}.yaml"
-            else:
-                digest = hashlib.sha256(name.encode()).hexdigest()[:8]
-                out[name] = f"{stem}-{digest}.yaml"
+    for task in sorted(tasks, key=lambda t: t.name):
+        name = file_name(task.name)
+        if name in owners:
+            other = owners[name]
+            raise InputError(
+                f"the live tasks '{visible(other.name)}' (id {visible(other.task_id)}) and "
+                f"'{visible(task.name)}' (id {visible(task.task_id)}) would both be written to "
+                f"{TASKS_FOLDER}/{name}; rename one of them in Titan, then export again"
+            )
+        owners[name] = task
+        out[task.name] = name
     return out
 
 
-def _yaml_text(documents: dict[str, Any], header: str) -> str:
+def name_problem(name: str, secrets: SecretSet) -> str | None:
+    """Why a definition could not hold this live name, or None when it can."""
+    found = _UNSAFE_CHARACTER.search(name)
+    if found:
+        return (
+            f"holds the character U+{ord(found.group()):04X} in its name, which a definition "
+            "cannot hold; rename it in Titan, then export again"
+        )
+    if len(name) > MAX_NAME:
+        return (
+            f"has a name {len(name)} characters long; a definition's limit is {MAX_NAME}: "
+            "rename it in Titan, then export again"
+        )
+    if secrets.mask(name) != name:
+        return "holds a secret value in its name; rename it in Titan, then export again"
+    return None
+
+
+def _mask_values(value: Any, secrets: SecretSet) -> Any:
+    """Every string in a document (keys too) with its secrets masked, before it is emitted."""
+    if isinstance(value, dict):
+        return {secrets.mask(str(k)): _mask_values(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask_values(v, secrets) for v in value]
+    if isinstance(value, str):
+        return secrets.mask(value)
+    return value
+
+
+def _yaml_text(document: dict[str, Any], header: str) -> str:
     from ruamel.yaml import YAML
     from ruamel.yaml.scalarstring import LiteralScalarString
 
@@ -84,8 +192,16 @@ def _yaml_text(documents: dict[str, Any], header: str) -> str:
     yaml.width = 4096
     yaml.indent(mapping=2, sequence=4, offset=2)
     buffer = io.StringIO()
-    yaml.dump(literal_strings(documents), buffer)
+    yaml.dump(literal_strings(document), buffer)
     return header + "\n" + buffer.getvalue()
+
+
+def reads_back_as(text: str, document: dict[str, Any]) -> bool:
+    """True when the loader reads `text` as exactly one document equal to `document`."""
+    from titan_gitops.load import load_yaml_text
+
+    documents, problems = load_yaml_text(text, "export")
+    return not problems and [d.data for d in documents] == [document]
 
 
 def task_document(task: LiveTask) -> dict[str, Any]:
@@ -98,28 +214,21 @@ def task_document(task: LiveTask) -> dict[str, Any]:
     return document
 
 
-def _is_ours(path: Path) -> bool:
-    try:
-        with path.open("r", encoding="utf-8") as handle:
-            return handle.readline().rstrip("\n") == MARKER
-    except (OSError, UnicodeDecodeError):
-        return False
+def task_text(task: LiveTask, secrets: SecretSet) -> str | None:
+    """The file of one task, every secret masked; None when it would not read back as written."""
+    document = _mask_values(task_document(task), secrets)
+    header = f"{MARKER}\n# Task '{visible(task.name)}' (id {visible(task.task_id)})."
+    text = secrets.mask(_yaml_text(document, header))
+    return text if reads_back_as(text, document) else None
 
 
-def export_tasks(
-    tasks: Iterable[LiveTask],
-    out: Path,
-    *,
-    namespace: str | None = None,
-    only: tuple[str, ...] = (),
-    force: bool = False,
-    secrets: SecretSet,
-) -> ExportReport:
-    """Write the selected live tasks under `out`, every secret masked.
+def _select(
+    tasks: Iterable[LiveTask], namespace: str | None, only: tuple[str, ...]
+) -> list[LiveTask]:
+    """The tasks to export, checked for shared names.
 
     Raises:
-        InputError: a file in the way was not written by titan-gitops (and `force` is off), or
-            two live tasks share a name.
+        InputError: two live tasks share a name.
     """
     selected = [
         t
@@ -131,34 +240,138 @@ def export_tasks(
     for task in selected:
         if task.name in seen:
             raise InputError(
-                f"two live tasks are named '{task.name}' (ids {seen[task.name]}, {task.task_id}); "
-                "titan-gitops identifies tasks by name: resolve that before exporting"
+                f"two live tasks are named '{visible(task.name)}' (ids {visible(seen[task.name])}, "
+                f"{visible(task.task_id)}); titan-gitops identifies tasks by name: resolve that "
+                "before exporting"
             )
         seen[task.name] = task.task_id
-    files = _file_names(t.name for t in selected)
-    planned: dict[Path, str] = {}
-    for task in sorted(selected, key=lambda t: t.name):
-        header = f"{MARKER}\n# Task '{task.name}' (id {task.task_id})."
-        text = _yaml_text(task_document(task), header)
-        planned[out / "tasks" / files[task.name]] = secrets.mask(text)
+    return sorted(selected, key=lambda t: t.name)
+
+
+def _plan_files(
+    selected: list[LiveTask], out: Path, namespace: str | None, secrets: SecretSet
+) -> tuple[dict[Path, str], list[RefusedTask]]:
+    """Every file to write, and the tasks refused."""
+    refused: list[RefusedTask] = []
+    accepted: list[tuple[LiveTask, str]] = []
+    for task in selected:
+        problem = name_problem(task.name, secrets)
+        text = None if problem else task_text(task, secrets)
+        if text is None:
+            reason = problem or "would not read back from YAML exactly as Titan holds it"
+            refused.append(RefusedTask(shown(task.name), shown(task.task_id), reason))
+            continue
+        accepted.append((task, text))
+    files = _file_names(task for task, _ in accepted)
+    planned = {out / TASKS_FOLDER / files[task.name]: text for task, text in accepted}
     project: dict[str, Any] = {"namespace": namespace} if namespace else {}
     planned[out / PROJECT_FILE] = _yaml_text(project, MARKER) if project else MARKER + "\n{}\n"
+    return planned, refused
 
-    blocked = [p for p in planned if p.exists() and not _is_ours(p)]
+
+def _regular_text(path: Path) -> str | None:
+    """The text of the regular file at `path` (never through a link, never a FIFO, never one
+    larger than the loader reads), or None."""
+    from titan_gitops.load import MAX_FILE_BYTES
+
+    try:
+        info = os.lstat(path)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
+            return None
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _is_ours(path: Path) -> bool:
+    text = _regular_text(path)
+    return text is not None and text.split("\n", 1)[0] == MARKER
+
+
+def _check_targets(out: Path, planned: dict[Path, str], force: bool) -> None:
+    """Refuse a linked tasks folder always, and files we did not write unless `force`.
+
+    Raises:
+        ConfigError: `tasks` under the target is a symbolic link (writing there would land
+            wherever it points).
+        InputError: files in the way were not written by titan-gitops.
+    """
+    tasks = out / TASKS_FOLDER
+    if tasks.is_symlink():
+        raise ConfigError(
+            f"refusing to export into {tasks}: it is a symbolic link, and the files would land "
+            "wherever it points; make it a real folder"
+        )
+    blocked = [p for p in planned if os.path.lexists(p) and not _is_ours(p)]
     if blocked and not force:
         raise InputError(
             "refusing to overwrite files that titan-gitops did not write (use --force): "
             + ", ".join(str(p) for p in sorted(blocked))
         )
+
+
+def _write_files(out: Path, planned: dict[Path, str]) -> tuple[list[Path], list[Path]]:
+    """Write what changed between the marker's creation and its removal."""
+    pending = {p: t for p, t in sorted(planned.items()) if _regular_text(p) != t}
+    marker = out / INCOMPLETE_MARKER
+    had_marker = os.path.lexists(marker)
+    if not pending:
+        if had_marker:
+            remove_file(marker)  # every file is already as it should be
+        return [], sorted(planned)
+    make_directory(out)
     written: list[Path] = []
-    unchanged: list[Path] = []
-    for path, text in sorted(planned.items()):
-        if path.exists() and path.read_text(encoding="utf-8") == text:
-            unchanged.append(path)
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-        written.append(path)
-    return ExportReport(written=tuple(written), unchanged=tuple(unchanged), tasks=len(selected))
+    try:
+        write_text_atomic(marker, _MARKER_TEXT)
+        make_directory(out / TASKS_FOLDER)
+        for path, text in pending.items():
+            write_text_atomic(path, text, durable=False)
+            written.append(path)
+        # Every rename is durable before the marker goes, so a crash never leaves a folder
+        # that looks complete but is not.
+        sync_folder(out / TASKS_FOLDER)
+        sync_folder(out)
+    except BaseException as exc:
+        if not written and not had_marker:
+            remove_file(marker)  # nothing changed: the folder is as it was
+        elif isinstance(exc, ConfigError):
+            raise ConfigError(
+                f"{exc}; the export into {out} is incomplete, and {marker} makes validate "
+                "refuse the folder until export runs again"
+            ) from None
+        raise
+    remove_file(marker)
+    return written, [p for p in sorted(planned) if p not in pending]
+
+
+def export_tasks(
+    tasks: Iterable[LiveTask],
+    out: Path,
+    *,
+    namespace: str | None = None,
+    only: tuple[str, ...] = (),
+    force: bool = False,
+    secrets: SecretSet,
+) -> ExportReport:
+    """Write the selected live tasks under `out`, every secret masked; refuse unsafe ones.
+
+    A task whose name a definition cannot hold is reported in `refused`, not written.
+
+    Raises:
+        InputError: a file in the way was not written by titan-gitops (and `force` is off), two
+            live tasks share a name, or two would share a file.
+        ConfigError: the target cannot be written (the message names the path); when some
+            files were written already, the incomplete-export marker stays.
+    """
+    selected = _select(tasks, namespace, only)
+    planned, refused = _plan_files(selected, out, namespace, secrets)
+    if os.path.lexists(out) and not out.is_dir():
+        raise ConfigError(f"cannot export into {out}: it is not a folder; give a folder")
+    _check_targets(out, planned, force)
+    written, unchanged = _write_files(out, planned)
+    return ExportReport(
+        written=tuple(written),
+        unchanged=tuple(unchanged),
+        tasks=len(selected) - len(refused),
+        refused=tuple(refused),
+    )

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from titan_gitops import __version__
+from titan_gitops.atomic import write_text_atomic
 from titan_gitops.errors import InputError
 from titan_gitops.fingerprint import hide_pointers, hide_value
 from titan_gitops.model import Action, Change, FieldChange, Fingerprint, Note, Plan
@@ -173,7 +174,4 @@ def write_plan_file(path: Path, plan: Plan, *, secrets: SecretSet) -> None:
     value that happens to equal a secret would otherwise be saved in clear in `before`.
     """
     text = secrets.mask(render_plan_json(plan))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    write_text_atomic(path, text, parents=True)

@@ -42,4 +42,14 @@ def export_live_tasks(options: ExportCommandOptions, console: Console) -> int:
         f"{len(report.written)} file{'s' * (len(report.written) != 1)} written, "
         f"{len(report.unchanged)} unchanged."
     )
+    for refused in report.refused:
+        console.warn(f"error: not exported: {refused}")
+    if report.refused:
+        # The rest is written, but a pipeline must notice that the set is not every live task.
+        count = len(report.refused)
+        console.warn(
+            f"error: {count} live task{'s' * (count != 1)} could not be exported; "
+            "definitions cannot hold their names"
+        )
+        return exit_codes.ERROR
     return exit_codes.OK

@@ -32,6 +32,7 @@ class RunCommandOptions:
 
 def run_task(options: RunCommandOptions, console: Console) -> int:
     """Trigger an execution of a task; optionally wait, export and check the results."""
+    from titan_gitops.atomic import write_bytes_atomic
     from titan_gitops.connect import open_client
     from titan_gitops.run import read_secret_payload, resolve_task, secret_strings
 
@@ -62,8 +63,10 @@ def run_task(options: RunCommandOptions, console: Console) -> int:
             code = exit_codes.ERROR
         if options.csv:
             out = Path(options.csv)
-            out.parent.mkdir(parents=True, exist_ok=True)
-            client.download_results_csv(execution_id, dest=out)
+            # Read whole (the client caps the size), then written by the one safe writer.
+            csv = client.download_results_csv(execution_id)
+            assert isinstance(csv, bytes)
+            write_bytes_atomic(out, csv, parents=True)
             console.warn(f"Wrote the CSV results to {out}.")
     return code
 
@@ -109,14 +112,14 @@ def _export_json(
     console: Console,
 ) -> bool:
     """Write the JSON results (--export) and check them (--check-schema); False on a mismatch."""
+    from titan_gitops.atomic import write_bytes_atomic
     from titan_gitops.run import check_records, records_of
 
     data = client.export_results(execution_id, fmt="json")
     assert isinstance(data, bytes)
     if options.export:
         out = Path(options.export)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(data)
+        write_bytes_atomic(out, data, parents=True)
         console.warn(f"Wrote the JSON results to {out}.")
     if not options.check_schema:
         return True

@@ -1,0 +1,148 @@
+"""Writing a file safely: every file the tool writes appears whole or not at all, in place.
+
+The bytes go to a temporary file created exclusively (O_CREAT|O_EXCL|O_NOFOLLOW) under a random
+name in the target's own directory, so a planted file or symlink beside the target is never
+opened or followed; the file is fsynced, then renamed over the target. A target that is a
+symbolic link is replaced (the link itself), never written through. The temporary file is removed
+on every failure path, Ctrl-C included. The new file gets the mode of the regular file it
+replaces, or the umask's default for a new file (as `open(path, "w")` would): what we write is
+masked, and a team's exported definitions must stay readable to their repository.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+from pathlib import Path
+
+from titan_gitops.errors import ConfigError
+
+# Hidden (a leading dot), so the loader never reads a temporary file as a definition.
+_TEMPORARY = ".{name}.{token}.tmp"
+_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
+def write_text_atomic(
+    path: Path, text: str, *, parents: bool = False, durable: bool = True
+) -> None:
+    """Write `text` (UTF-8) to `path` atomically; `parents` creates missing folders first.
+
+    `durable=False` leaves the rename's durability to one `sync_folder` call by a caller that
+    writes many files into one folder (each folder sync costs milliseconds).
+
+    Raises:
+        ConfigError: the path cannot be written (a folder, a missing or unwritable folder,
+            a read-only file system); the message names the path.
+    """
+    write_bytes_atomic(path, text.encode("utf-8"), parents=parents, durable=durable)
+
+
+def write_bytes_atomic(
+    path: Path, data: bytes, *, parents: bool = False, durable: bool = True
+) -> None:
+    """Write `data` to `path` atomically; `parents` creates missing folders first.
+
+    Raises:
+        ConfigError: the path cannot be written; the message names the path.
+    """
+    if parents:
+        make_directory(path.parent)
+    _refuse_a_directory(path)
+    mode = _mode_to_keep(path)
+    temporary = path.parent / _TEMPORARY.format(name=path.name, token=os.urandom(8).hex())
+    try:
+        descriptor = os.open(temporary, _FLAGS, 0o666)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {_reason(exc)}") from None
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            if mode is not None:
+                os.fchmod(handle.fileno(), mode)
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException as exc:
+        # Every way out (an I/O error, Ctrl-C, a signal turned into an exception) leaves no
+        # temporary file behind; the target is still the old file.
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        if isinstance(exc, OSError):
+            raise ConfigError(f"cannot write {path}: {_reason(exc)}") from None
+        raise
+    if durable:
+        sync_folder(path.parent)
+
+
+def make_directory(path: Path) -> None:
+    """Create the folder `path` and its parents unless it is there.
+
+    Raises:
+        ConfigError: it cannot be created, or something other than a folder is in the way.
+    """
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigError(f"cannot write to {path}: it exists and is not a folder") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot create the folder {path}: {_reason(exc)}") from None
+
+
+def remove_file(path: Path) -> None:
+    """Remove the file `path` if it is there (never a folder).
+
+    Raises:
+        ConfigError: it is there and cannot be removed.
+    """
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise ConfigError(f"cannot remove {path}: {_reason(exc)}") from None
+    sync_folder(path.parent)
+
+
+def _refuse_a_directory(path: Path) -> None:
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return  # absent, or unreachable: os.open names the real reason
+    if stat.S_ISDIR(info.st_mode):
+        raise ConfigError(f"cannot write {path}: it is a folder; give a file name")
+
+
+def _mode_to_keep(path: Path) -> int | None:
+    """The permission bits of the regular file at `path` (not through a link), if any."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    return stat.S_IMODE(info.st_mode) if stat.S_ISREG(info.st_mode) else None
+
+
+def sync_folder(folder: Path) -> None:
+    """Make the renames into `folder` durable (a file system that cannot sync a folder is not
+    an error)."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+def _reason(exc: OSError) -> str:
+    if exc.errno == errno.ENOENT:
+        return "its folder does not exist"
+    if exc.errno == errno.EISDIR:
+        return "it is a folder; give a file name"
+    if exc.errno == errno.ENOTDIR:
+        return "a part of the path is not a folder"
+    return exc.strerror.lower() if exc.strerror else type(exc).__name__
