@@ -29,6 +29,7 @@ from typing import Any
 from titan_gitops.atomic import make_directory, remove_file, sync_folder, write_text_atomic
 from titan_gitops.diff import normalise_task
 from titan_gitops.errors import ConfigError, InputError
+from titan_gitops.load import INCOMPLETE_EXPORT_MARKER
 from titan_gitops.model import LiveTask
 from titan_gitops.secrets import SecretSet
 from titan_gitops.spec import MANAGED_FIELDS
@@ -37,10 +38,9 @@ from titan_gitops.validate.rules import MAX_NAME
 MARKER = "# Written by titan-gitops export."
 PROJECT_FILE = "titan-gitops.yaml"
 TASKS_FOLDER = "tasks"
-# Present at the root of the target while an export writes into it. The same name as
-# titan_gitops.load.walk.INCOMPLETE_EXPORT_MARKER: the loader refuses a folder holding it, so
-# a set of files cut short by a crash or Ctrl-C never validates as complete.
-INCOMPLETE_MARKER = ".titan-gitops-export-incomplete"
+# Present at the root of the target while an export writes into it. The loader refuses a folder
+# holding it, so a set of files cut short by a crash or Ctrl-C never validates as complete.
+INCOMPLETE_MARKER = INCOMPLETE_EXPORT_MARKER
 _MARKER_TEXT = (
     "An export into this folder did not finish: run titan-gitops export again, "
     "or delete this file once you have checked the folder.\n"

@@ -325,9 +325,7 @@ def test_an_export_failing_half_way_leaves_the_incomplete_marker(
     assert after["tasks/shop-z.yaml"] == before["tasks/shop-z.yaml"]
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the loader refuses the marker once the load change is merged"
-)
+@pytest.mark.attack
 def test_validate_refuses_a_directory_an_export_left_incomplete(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
