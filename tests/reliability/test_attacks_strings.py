@@ -191,7 +191,8 @@ def test_plan_shows_hostile_live_names_escaped_and_no_spoofed_no_changes_line(
     assert_cli_safe(result, "plan")
     for shown in HOSTILE.values():
         assert shown in result.stdout
-    assert r"Extract.\x1b[2J<U+202E>\n::error::pwned-value" in result.stdout
+    # A value is shown as JSON: its controls as JSON escapes, the rest visibly.
+    assert r'"Extract.\u001b[2J<U+202E>\n::error::pwned-value"' in result.stdout
     assert not [line for line in result.stdout.splitlines() if line.startswith("No changes.")]
     assert result.stdout.rstrip().endswith("to delete.")
 
@@ -221,7 +222,7 @@ def test_drift_shows_hostile_names_and_values_escaped(service: str, tmp_path: Pa
     assert_cli_safe(result, "drift")
     for shown in HOSTILE.values():
         assert shown in result.stdout
-    assert r"\x1b[2J<U+202E>\n::error::pwned-value" in result.stdout
+    assert r'"Extract.\u001b[2J<U+202E>\n::error::pwned-value"' in result.stdout
     for output in ("json", "markdown"):
         other = cli("drift", str(root), "--output", output, url=service)
         assert other.returncode == 2, other.stderr
@@ -302,7 +303,9 @@ def test_an_error_message_from_the_service_is_escaped(tmp_path: Path) -> None:
         server.server_close()
     assert result.returncode == 1
     assert_cli_safe(result, "plan against a hostile service")
-    assert r"refused\n::warning::pwned \x1b]0;title\x07 <U+202E>evil \x9b31m" in result.stderr
+    # The client drops C0 controls from a service message; what is left is shown escaped.
+    assert r"refused\n::warning::pwned" in result.stderr
+    assert r"<U+202E>evil \x9b31m" in result.stderr
 
 
 # --- the Action -----------------------------------------------------------------------------------

@@ -107,3 +107,56 @@ def test_fence_keeps_lines_and_shows_controls() -> None:
         '+ name: "c\\x1b[2J"',
         "\tindented",
     ]
+
+
+def test_the_console_lets_no_control_out_but_newlines_tabs_and_our_colours(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from titan_gitops.commands.common import Console
+    from titan_gitops.secrets import SecretSet
+
+    console = Console(SecretSet.of(["hidden-value-1"]))
+    console.write("\x1b[32m+ ok\x1b[0m \x1b]0;t\x07 hidden-value-1\n")
+    console.print("one\ttwo\x9b\u202e")
+    console.warn("a\nb\x1b[2J")
+    console.status("\r\x1b[K[1/2] x\r\x1b[K")
+    out, err = capsys.readouterr()
+    assert out == "\x1b[32m+ ok\x1b[0m \\x1b]0;t\\x07 ***\none\ttwo\\x9b<U+202E>\n"
+    assert err == "a\nb\\x1b[2J\n\r\x1b[K[1/2] x\\r\\x1b[K"
+
+
+def test_an_api_error_shows_what_the_service_sent_escaped() -> None:
+    from titan_gitops.errors import ApiError
+
+    error = ApiError("no\n::warning::x \x9b", method="GET", path="/t/\x1b", status=400, code="c\r")
+    assert str(error) == "GET /t/\\x1b HTTP 400 c\\r: no\\n::warning::x \\x9b"
+    assert error.detail == "no\\n::warning::x \\x9b"
+
+
+def test_format_listing_keeps_each_item_on_its_line() -> None:
+    from titan_gitops.errors import format_listing
+
+    text = format_listing("refused", ["task 'a\nNo changes.'", "task 'b'"], "Run plan again.")
+    assert text.splitlines() == [
+        "refused:",
+        "  task 'a\\nNo changes.'",
+        "  task 'b'",
+        "Run plan again.",
+    ]
+
+
+def test_a_problem_is_one_line_whatever_its_path_or_message_holds() -> None:
+    from titan_gitops.errors import Problem
+
+    problem = Problem("d/\x1b[2J.yaml", 2, 7, "name", "bad\n::error::x")
+    assert str(problem) == "d/\\x1b[2J.yaml:2:7: name: bad\\n::error::x"
+
+
+def test_run_refuses_a_task_reference_with_a_control_character() -> None:
+    from titan_gitops.commands.run import check_task_reference
+    from titan_gitops.errors import InputError
+
+    check_task_reference("shop-prices")
+    with pytest.raises(InputError, match=r"U\+000A") as caught:
+        check_task_reference("x\n::warning::y")
+    assert "\n" not in str(caught.value)
