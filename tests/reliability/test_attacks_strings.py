@@ -11,6 +11,7 @@ refused by `validate`, located to the file, line and field.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -36,6 +37,10 @@ from tests.github.conftest import TOKEN as ACTION_TOKEN
 from tests.github.fake_github import FakeGitHub, start_fake_github
 from titan_gitops.client import TitanClient
 from titan_gitops.emulator import EmulatorConfig, create_app
+from titan_gitops.github.context import GitHubContext
+from titan_gitops.github.outbox import Outbox
+from titan_gitops.github.workflow import Annotation, emit_masks
+from titan_gitops.secrets import SecretSet
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "strings-token-4e1f9a"
@@ -101,7 +106,9 @@ def assert_log_safe(log: str) -> None:
     for command in processed_commands(log):
         name = command[2:].split("::", 1)[0].split(" ", 1)[0]
         assert name in OUR_COMMANDS, f"an injected workflow command ran: {command!r}"
-        assert "pwned" not in command, f"an injected workflow command ran: {command!r}"
+        # Our annotations may quote hostile text; a command of the attacker's own starts with it.
+        data = command.split("::", 2)[-1]
+        assert not data.startswith("pwned"), f"an injected workflow command ran: {command!r}"
         if name == "stop-commands":
             token = command[len("::stop-commands::") :]
             assert len(token) >= 32, f"a guessable stop-commands token: {command!r}"
@@ -382,6 +389,58 @@ def test_action_drift_log_and_annotations_run_no_injected_workflow_command(
         assert shown in run.stdout
     for markdown in (run.summary, *github.posted_bodies()):
         assert not unsafe_characters(markdown), "the Markdown holds raw control characters"
+
+
+def make_outbox(tmp_path: Path, stream: io.StringIO, secret: str = "masked-canary-5150") -> Outbox:
+    context = GitHubContext(
+        event_name="pull_request",
+        repository="acme/tasks",
+        ref="refs/pull/7/merge",
+        sha="a" * 40,
+        api_url="http://127.0.0.1:9",
+        server_url="https://github.example",
+        run_id="1",
+        summary_path=tmp_path / "summary.md",
+    )
+    return Outbox(context, SecretSet.of([secret]), stream)
+
+
+ECHOED = (
+    "live said:\n::warning::pwned\n  ::stop-commands::x\r::error::pwned too\n"
+    "##[error]pwned v1\n\u2028::notice::pwned\x1b]0;title\x07 masked-canary-5150"
+)
+
+
+@pytest.mark.attack
+def test_the_action_log_runs_no_command_from_echoed_text(tmp_path: Path) -> None:
+    stream = io.StringIO()
+    out = make_outbox(tmp_path, stream)
+    emit_masks(out.secrets, stream)
+    out.log(ECHOED)
+    out.error("after the echo")
+    log = stream.getvalue()
+    assert_log_safe(log)
+    commands = processed_commands(log)
+    # Our own commands still run: the masks before, the annotation after the echoed text.
+    assert any(c.startswith("::add-mask::") for c in commands)
+    assert "::error::after the echo" in commands
+    echoed = [line for line in log.splitlines() if not line.startswith("::add-mask::")]
+    assert "masked-canary-5150" not in "\n".join(echoed)
+    assert "::warning::pwned" in log  # shown to the reader, inert
+
+
+@pytest.mark.attack
+def test_annotation_messages_and_properties_hold_no_raw_control_characters(
+    tmp_path: Path,
+) -> None:
+    stream = io.StringIO()
+    out = make_outbox(tmp_path, stream)
+    out.error("refused\x1b[2J \x9b31m \u202eevil\r::warning::pwned")
+    out.annotate([Annotation("warning", "w\x1b]0;t\x07", file="d/\x1b[2J.yaml", title="t\u202e")])
+    log = stream.getvalue()
+    assert_log_safe(log)
+    assert len(processed_commands(log)) == 2
+    assert r"refused\x1b[2J \x9b31m <U+202E>evil%0D::warning::pwned" in log
 
 
 # --- definitions ----------------------------------------------------------------------------------
