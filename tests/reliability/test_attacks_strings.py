@@ -56,6 +56,8 @@ HOSTILE = {
     "shop-g\nNo changes. Live tasks match the definitions.": (
         r"shop-g\nNo changes. Live tasks match the definitions."
     ),
+    # A carriage return ends a line for the runner and for Markdown alike.
+    "shop-h\r::error::pwned-cr\r### heading": r"shop-h\r::error::pwned-cr\r### heading",
 }
 # A managed task whose objective someone edited live into an attack of its own.
 MANAGED = "shop-managed"
