@@ -19,7 +19,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from titan_gitops.diff import diff_bodies, normalise_task
-from titan_gitops.errors import ApiError, NotFound, OutcomeUnknown, StalePlan, TitanGitopsError
+from titan_gitops.errors import (
+    ApiError,
+    NotFound,
+    OutcomeUnknown,
+    StalePlan,
+    TitanGitopsError,
+    format_listing,
+)
 from titan_gitops.fetch import fetch_tasks
 from titan_gitops.fingerprint import (
     canonical_hash,
@@ -67,9 +74,11 @@ def check_plan_is_fresh(plan: Plan, live: Iterable[LiveTask]) -> None:
     if not moved:
         return
     raise StalePlan(
-        "the saved plan is stale; live tasks changed since it was made:\n  "
-        + "\n  ".join(moved)
-        + "\nRun plan again."
+        format_listing(
+            "the saved plan is stale; live tasks changed since it was made",
+            moved,
+            "Run plan again.",
+        )
     )
 
 

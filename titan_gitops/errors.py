@@ -17,18 +17,34 @@ TitanGitopsError
 ```
 
 Messages never contain the bearer token or a substituted secret value: the client builds its
-errors from method, path, status and the server's error envelope only.
+errors from method, path, status and the server's error envelope only. What the service sent
+(its code, its message, a path with its ids) is escaped where the message is built, so no
+control character reaches a terminal, a log line or an annotation through an error.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from titan_gitops.escape import escape_terminal
 
 
 class TitanGitopsError(Exception):
     """Root of every error titan-gitops raises on purpose."""
+
+
+def format_listing(head: str, items: Iterable[str], tail: str = "") -> str:
+    """`head:` then one indented line per item, then `tail`; an item can never break its line.
+
+    Items often quote live names, which may hold newlines or escape sequences.
+    """
+    lines = [f"{head}:", *(f"  {escape_terminal(item)}" for item in items)]
+    if tail:
+        lines.append(tail)
+    return "\n".join(lines)
 
 
 class ConfigError(TitanGitopsError):
@@ -51,10 +67,11 @@ class Problem:
     severity: str = dataclasses.field(default="error", compare=False)
 
     def __str__(self) -> str:
-        where = f"{self.path}:{self.line}:{self.col}"
+        # One line whatever the file name or message holds.
+        where = f"{escape_terminal(self.path)}:{self.line}:{self.col}"
         if self.field:
-            return f"{where}: {self.field}: {self.message}"
-        return f"{where}: {self.message}"
+            return f"{where}: {escape_terminal(self.field)}: {escape_terminal(self.message)}"
+        return f"{where}: {escape_terminal(self.message)}"
 
     def as_dict(self) -> dict[str, Any]:
         """The problem as a JSON-ready mapping."""
@@ -90,6 +107,10 @@ class ApiError(TitanGitopsError):
         status: int | None = None,
         code: str | None = None,
     ) -> None:
+        # The service's words, escaped once here: every printer of this error shows them inert.
+        message = escape_terminal(message)
+        path = escape_terminal(path)
+        code = escape_terminal(code) if code is not None else None
         self.method = method
         self.path = path
         self.status = status

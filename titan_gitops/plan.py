@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from titan_gitops.errors import PlanError
+from titan_gitops.errors import PlanError, format_listing
 from titan_gitops.fingerprint import (
     change_digest,
     fingerprint,
@@ -107,7 +107,7 @@ def build_plan(
     errors.extend(check_deletion_guards(desired, live, len(deletes), options))
     errors.extend(check_delete_limit(deletes, desired.project.max_deletes, options))
     if errors:
-        raise PlanError("the plan cannot be made safely:\n  " + "\n  ".join(errors))
+        raise PlanError(format_listing("the plan cannot be made safely", errors))
 
     ordered = sorted(changes + deletes, key=lambda c: (c.action.step, c.name))
     fingerprints, digest = record_scope(namespace, managed, live, diffs)

@@ -18,7 +18,7 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from titan_gitops.escape import escape_text
+from titan_gitops.escape import escape_code, escape_json_text, escape_terminal, escape_text
 
 MASK = "***"
 # Masking "a" or "12" would shred ordinary text and hide nothing; such values are shown as
@@ -40,6 +40,11 @@ def describe_forms(secret: str) -> dict[str, str]:
         "HTML-escaped": html.escape(secret, quote=True),
         "HTML-escaped (quotes kept)": html.escape(secret, quote=False),
         "Markdown-escaped": escape_text(secret),
+        "Markdown-escaped (code)": escape_code(secret),
+        "terminal-escaped": escape_terminal(secret),
+        "JSON-escaped (controls escaped)": escape_json_text(
+            json.dumps(secret, ensure_ascii=False)[1:-1]
+        ),
         "URL-encoded": urllib.parse.quote(secret, safe=""),
         "form-encoded": urllib.parse.quote_plus(secret),
         "base64": standard,

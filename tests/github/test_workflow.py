@@ -33,6 +33,29 @@ def test_property_also_escapes_colon_and_comma() -> None:
     assert escape_property("C:\\a,b%\n") == "C%3A\\a%2Cb%25%0A"
 
 
+def test_data_and_properties_show_every_other_control_visibly() -> None:
+    assert escape_data("a\x1b[2J\x9b\u202e\tb") == "a\\x1b[2J\\x9b<U+202E>\tb"
+    assert escape_property("t\x1b]0;x\x07") == "t\\x1b]0;x\\x07"
+
+
+def test_a_mask_is_the_secret_itself_whatever_it_holds() -> None:
+    stream = io.StringIO()
+    emit_masks(SecretSet.of(["key\x1bwith-escape"]), stream)
+    assert "::add-mask::key\x1bwith-escape\n" in stream.getvalue()
+
+
+def test_log_text_that_could_hold_a_command_is_wrapped_with_a_random_token() -> None:
+    from titan_gitops.github.outbox import inert_log_text
+
+    assert inert_log_text("plain plan text") == "plain plan text"
+    first = inert_log_text("x\n::warning::y").split("\n")
+    second = inert_log_text("##[error]z").split("\n")
+    token = first[0].removeprefix("::stop-commands::")
+    assert len(token) == 32
+    assert first == [f"::stop-commands::{token}", "x", "::warning::y", f"::{token}::"]
+    assert second[0] != first[0]
+
+
 def test_annotation_carries_file_line_col_and_escaped_message() -> None:
     note = Annotation("error", "bad: value\nsecond line", file="teams/a,b.yaml", line=5, col=11)
     assert format_annotation(note) == (

@@ -500,8 +500,8 @@ PROBLEMS = [
 def test_text_render_is_sorted_and_says_warning() -> None:
     assert render_problems_text(PROBLEMS).splitlines() == [
         "d/a.yaml:1:1: warning: empty file",
-        "d/b.yaml:3:1: name: bad, really: 100%",
-        "second line",
+        # One line per problem: a newline in a message is shown, never followed.
+        "d/b.yaml:3:1: name: bad, really: 100%\\nsecond line",
     ]
 
 

@@ -17,6 +17,7 @@ from titan_gitops import exit_codes
 from titan_gitops.cli.parser import build_parser
 from titan_gitops.commands.common import Console
 from titan_gitops.errors import TitanGitopsError, ValidationFailed
+from titan_gitops.escape import escape_output
 from titan_gitops.secrets import MaskingFilter, SecretSet
 
 if TYPE_CHECKING:
@@ -52,6 +53,13 @@ def error_boundary(debug: bool, console: Console) -> Iterator[list[int]]:
         code[0] = exit_codes.ERROR
 
 
+class _EscapingFormatter(logging.Formatter):
+    """Debug lines quote requests and answers: no control character of theirs reaches stderr."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return escape_output(super().format(record))
+
+
 def _configure_logging(debug: bool, console: Console) -> None:
     root = logging.getLogger("titan_gitops")
     # One handler per process, masking with this run's secrets (main may run more than once).
@@ -62,7 +70,7 @@ def _configure_logging(debug: bool, console: Console) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.titan_gitops_debug = True  # type: ignore[attr-defined]
     handler.addFilter(MaskingFilter(lambda: console.secrets))
-    handler.setFormatter(logging.Formatter("debug: %(name)s: %(message)s"))
+    handler.setFormatter(_EscapingFormatter("debug: %(name)s: %(message)s"))
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
 

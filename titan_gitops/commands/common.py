@@ -8,10 +8,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from titan_gitops.escape import escape_output
 from titan_gitops.secrets import SecretSet
 
 if TYPE_CHECKING:
     from titan_gitops.settings import Target
+
+
+# Go back to the start of the line and erase it: how a status line is redrawn in place.
+_REDRAW = "\r\x1b[K"
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,8 @@ class Console:
 
     The one output path of the CLI: plans, reports, messages, progress and tracebacks all pass
     through `SecretSet.mask`. A command that learns a secret later (a secret payload) adds it.
+    It is also the last line of defence for the terminal: whatever an escaper missed, no control,
+    bidi or invisible character but newline and tab (and in `write`, our own colours) gets out.
     """
 
     def __init__(self, secrets: SecretSet) -> None:
@@ -38,19 +45,24 @@ class Console:
 
     def write(self, text: str) -> None:
         """Write `text` to stdout as it is (a rendered plan, report or JSON), masked."""
-        sys.stdout.write(self.secrets.mask(text))
+        sys.stdout.write(escape_output(self.secrets.mask(text), keep_colour=True))
 
     def print(self, text: str) -> None:
         """Print one line to stdout, masked."""
-        print(self.secrets.mask(text), file=sys.stdout)
+        print(escape_output(self.secrets.mask(text)), file=sys.stdout)
 
     def warn(self, text: str) -> None:
         """Print one line to stderr, masked."""
-        print(self.secrets.mask(text), file=sys.stderr)
+        print(escape_output(self.secrets.mask(text)), file=sys.stderr)
 
     def status(self, text: str) -> None:
-        """Write `text` to stderr with no newline and flush it (a line redrawn in place)."""
-        sys.stderr.write(self.secrets.mask(text))
+        """Write `text` to stderr with no newline and flush it (a line redrawn in place).
+
+        A leading carriage return and erase-line (`\\r ESC[K`) are ours; the rest is checked.
+        """
+        redraw = _REDRAW if text.startswith(_REDRAW) else ""
+        rest = escape_output(self.secrets.mask(text[len(redraw) :]))
+        sys.stderr.write(redraw + rest)
         sys.stderr.flush()
 
 

@@ -25,6 +25,7 @@ class DriftCommandOptions:
 def report_drift(options: DriftCommandOptions, console: Console) -> int:
     """Report live edits made outside git, missing tasks and unmanaged ones. Read-only."""
     from titan_gitops.connect import open_client
+    from titan_gitops.escape import escape_json_text
     from titan_gitops.pipeline import make_drift_report
     from titan_gitops.planfile import plan_to_dict
     from titan_gitops.render.markdown import render_plan_markdown
@@ -38,7 +39,7 @@ def report_drift(options: DriftCommandOptions, console: Console) -> int:
     if options.output == "json":
         data = {"drift": report.has_changes, **plan_to_dict(report)}
         text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-        console.write(text)
+        console.write(escape_json_text(text))
     elif options.output == "markdown":
         console.write(
             render_plan_markdown(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Literal
 
 from titan_gitops import exit_codes
 from titan_gitops.commands.common import Console, TargetOptions, resolve_cli_target
+from titan_gitops.escape import escape_terminal
 
 if TYPE_CHECKING:
     from titan_gitops.client import TitanClient
@@ -45,7 +46,8 @@ def control_executions(options: ExecutionsCommandOptions, console: Console) -> i
         if options.output == "json":
             console.print(json.dumps(record, indent=2, sort_keys=True))
         else:
-            console.print(f"{record.get('id')}  {record.get('status')}")
+            ident, status = (escape_terminal(str(record.get(k))) for k in ("id", "status"))
+            console.print(f"{ident}  {status}")
     return exit_codes.OK
 
 
@@ -65,7 +67,9 @@ def _list_executions(
         console.print(json.dumps(rows, indent=2, sort_keys=True))
         return
     for row in rows:
-        console.print(
-            f"{row.get('id')}  {row.get('status')!s:22s} "
-            f"task {row.get('task_id')}  {row.get('created_at', '')}"
+        # Every field is the service's word: escaped, so no row can redraw the terminal.
+        ident, status, owner = (
+            escape_terminal(str(row.get(k))) for k in ("id", "status", "task_id")
         )
+        created = escape_terminal(str(row.get("created_at", "")))
+        console.print(f"{ident}  {status:22s} task {owner}  {created}")

@@ -23,6 +23,7 @@ class ExportCommandOptions:
 def export_live_tasks(options: ExportCommandOptions, console: Console) -> int:
     """Write live tasks out as definition files."""
     from titan_gitops.connect import open_client
+    from titan_gitops.escape import escape_terminal
     from titan_gitops.export import export_tasks
     from titan_gitops.fetch import fetch_tasks
 
@@ -37,8 +38,9 @@ def export_live_tasks(options: ExportCommandOptions, console: Console) -> int:
         force=options.force,
         secrets=console.secrets,
     )
+    out = escape_terminal(options.out)
     console.print(
-        f"Exported {report.tasks} task{'s' * (report.tasks != 1)} to {options.out}: "
+        f"Exported {report.tasks} task{'s' * (report.tasks != 1)} to {out}: "
         f"{len(report.written)} file{'s' * (len(report.written) != 1)} written, "
         f"{len(report.unchanged)} unchanged."
     )

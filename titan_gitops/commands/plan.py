@@ -30,6 +30,7 @@ class PlanCommandOptions:
 def show_plan(options: PlanCommandOptions, console: Console) -> int:
     """Diff the definitions against the live tasks and show the plan."""
     from titan_gitops.connect import open_client
+    from titan_gitops.escape import escape_json_text, escape_terminal
     from titan_gitops.pipeline import make_plan
     from titan_gitops.planfile import render_plan_json, write_plan_file
     from titan_gitops.render.markdown import render_plan_markdown
@@ -47,13 +48,13 @@ def show_plan(options: PlanCommandOptions, console: Console) -> int:
     if options.out:
         write_plan_file(Path(options.out), plan, secrets=console.secrets)
     if options.output == "json":
-        console.write(render_plan_json(plan))
+        console.write(escape_json_text(render_plan_json(plan)))
     elif options.output == "markdown":
         console.write(render_plan_markdown(plan, mask=console.secrets.mask))
     else:
         console.write(render_plan_text(plan, colour=use_colour(options.no_color)))
         if options.out:
-            console.warn(f"Saved the plan to {options.out}.")
+            console.warn(f"Saved the plan to {escape_terminal(options.out)}.")
     if options.detailed_exitcode and plan.has_changes:
         return exit_codes.CHANGES
     return exit_codes.OK

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from titan_gitops import exit_codes
 from titan_gitops.commands.common import Console, TargetOptions, resolve_cli_target
+from titan_gitops.escape import UNSAFE, escape_terminal
 
 if TYPE_CHECKING:
     from titan_gitops.client import ExecutionRecord, TitanClient
@@ -36,6 +37,7 @@ def run_task(options: RunCommandOptions, console: Console) -> int:
     from titan_gitops.connect import open_client
     from titan_gitops.run import read_secret_payload, resolve_task, secret_strings
 
+    check_task_reference(options.task)
     secret_payload = None
     if options.secret_payload:
         secret_payload = read_secret_payload(Path(options.secret_payload))
@@ -46,9 +48,10 @@ def run_task(options: RunCommandOptions, console: Console) -> int:
         task = resolve_task(client, options.task)
         execution = client.run_task(str(task["id"]), secret_payload=secret_payload).body()
         execution_id = str(execution.get("id"))
-        console.warn(f"Started execution {execution_id} of '{task.get('name')}'.")
+        shown, name = escape_terminal(execution_id), escape_terminal(str(task.get("name")))
+        console.warn(f"Started execution {shown} of '{name}'.")
         if not wait:
-            console.print(execution_id)
+            console.print(shown)
             return exit_codes.OK
         status = _wait_for_end(client, execution_id, options, console)
         if status in ("failed", "cancelled"):
@@ -71,6 +74,22 @@ def run_task(options: RunCommandOptions, console: Console) -> int:
     return code
 
 
+def check_task_reference(reference: str) -> None:
+    """Refuse a TASK argument holding a control or invisible character: no name may hold one.
+
+    Raises:
+        InputError: naming the character, with the argument shown escaped.
+    """
+    from titan_gitops.errors import InputError
+
+    found = UNSAFE.search(reference)
+    if found:
+        raise InputError(
+            f"the task '{escape_terminal(reference)}' holds the character "
+            f"U+{ord(found.group()):04X}; give the task's id, or a name of visible characters"
+        )
+
+
 def _wait_for_end(
     client: TitanClient, execution_id: str, options: RunCommandOptions, console: Console
 ) -> str:
@@ -78,6 +97,7 @@ def _wait_for_end(
     import time
 
     interactive = sys.stderr.isatty()
+    shown = escape_terminal(execution_id)
     started = time.monotonic()
     last: list[str] = [""]
     spinner = "|/-\\"
@@ -87,9 +107,9 @@ def _wait_for_end(
         elapsed = time.monotonic() - started
         if interactive:
             frame = spinner[int(elapsed * 4) % len(spinner)]
-            console.status(f"\r\x1b[K{frame} {execution_id}: {status} ({elapsed:.0f}s)")
+            console.status(f"\r\x1b[K{frame} {shown}: {escape_terminal(status)} ({elapsed:.0f}s)")
         elif status != last[0]:
-            console.warn(f"execution {execution_id}: {status}")
+            console.warn(f"execution {shown}: {escape_terminal(status)}")
         last[0] = status
 
     final = client.wait_for_execution(
@@ -99,8 +119,8 @@ def _wait_for_end(
         sys.stderr.write("\n")
     status = str(final.get("status"))
     reason = final.get("error")
-    detail = f": {reason}" if reason and status != "completed" else ""
-    console.warn(f"Execution {execution_id} ended: {status}{detail}.")
+    detail = f": {escape_terminal(str(reason))}" if reason and status != "completed" else ""
+    console.warn(f"Execution {shown} ended: {escape_terminal(status)}{detail}.")
     return status
 
 
@@ -128,7 +148,7 @@ def _export_json(
         return True
     violations = check_records(records_of(data), task.get("output_schema"))
     for violation in violations:
-        console.warn(f"schema: {violation}")
+        console.warn(f"schema: {escape_terminal(str(violation))}")
     if violations:
         console.warn("error: exported records do not match the task's output_schema")
         return False

@@ -10,6 +10,7 @@ from typing import Literal
 from titan_gitops import exit_codes
 from titan_gitops.commands.common import Console
 from titan_gitops.errors import ValidationFailed
+from titan_gitops.escape import escape_json_text, escape_terminal
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ def validate_definitions(options: ValidateCommandOptions, console: Console) -> i
         state = validate_directory(root, environ=os.environ)
     except ValidationFailed as exc:
         if options.output == "json":
-            console.print(render_problems_json(exc.problems))
+            console.print(escape_json_text(render_problems_json(exc.problems)))
         else:
             if options.github:
                 console.print(render_problems_github(exc.problems))
@@ -44,7 +45,7 @@ def validate_definitions(options: ValidateCommandOptions, console: Console) -> i
         return exit_codes.ERROR
     warnings = list(state.warnings)
     if options.output == "json":
-        console.print(render_problems_json(warnings))
+        console.print(escape_json_text(render_problems_json(warnings)))
         return exit_codes.OK
     if warnings:
         if options.github:
@@ -52,7 +53,7 @@ def validate_definitions(options: ValidateCommandOptions, console: Console) -> i
         console.warn(render_problems_text(warnings))
     tasks, templates = len(state.tasks), len(state.templates)
     console.print(
-        f"{root}: {tasks} task{'s' * (tasks != 1)}, "
+        f"{escape_terminal(str(root))}: {tasks} task{'s' * (tasks != 1)}, "
         f"{templates} template{'s' * (templates != 1)}: valid."
     )
     return exit_codes.OK

@@ -1,18 +1,21 @@
 """Everything the Action hands to GitHub passes here: log lines, annotations, outputs, summary.
 
 Log lines are masked through the run's SecretSet; the summary and every posted body go through
-the secret guard first.
+the secret guard first. Text echoed to the log is untrusted: its controls are shown visibly and,
+when it could hold a workflow command, it is wrapped in `::stop-commands::` with a random token,
+so no line of it runs as one. Our own commands (annotations) are written as commands.
 """
 
 from __future__ import annotations
 
+import secrets as random_source
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
 from titan_gitops.errors import Problem
-from titan_gitops.escape import escape_cell, escape_text
+from titan_gitops.escape import escape_cell, escape_output, escape_text
 from titan_gitops.github.context import GitHubContext
 from titan_gitops.github.guard import ensure_no_secrets
 from titan_gitops.github.workflow import (
@@ -70,6 +73,22 @@ def render_problems_markdown(problems: Sequence[Problem], *, hidden: int) -> str
     return text + "\n"
 
 
+def inert_log_text(text: str) -> str:
+    """`text` so that the runner runs none of its lines as a workflow command.
+
+    A command is a line starting (after spaces) with `::`, or holding `##[`; text with neither
+    is left as it is. Otherwise it goes between `::stop-commands::TOKEN` and `::TOKEN::`, with a
+    token it cannot know or contain. `text` must hold no CR or other line separator (see
+    `escape_output`), so its lines are the ones the runner sees.
+    """
+    if "::" not in text and "##[" not in text:
+        return text
+    token = random_source.token_hex(16)
+    while token in text:  # pragma: no cover (1 in 2**128)
+        token = random_source.token_hex(16)
+    return f"::stop-commands::{token}\n{text}\n::{token}::"
+
+
 class Outbox:
     """The Action's single way out to the log, the runner's files and GitHub."""
 
@@ -82,8 +101,15 @@ class Outbox:
         self.outputs: dict[str, str] = {}
 
     def log(self, text: str) -> None:
-        """A line (or block) for the job log, secrets masked."""
-        self._stream.write(self.secrets.mask(text).rstrip("\n") + "\n")
+        """A line (or block) for the job log: secrets masked, inert to the runner."""
+        self._write(inert_log_text(escape_output(self.secrets.mask(text)).rstrip("\n")))
+
+    def _command(self, line: str) -> None:
+        """One workflow command of our own (its untrusted parts escaped by the caller)."""
+        self._write(self.secrets.mask(line))
+
+    def _write(self, text: str) -> None:
+        self._stream.write(text + "\n")
         self._stream.flush()
 
     def error(self, message: str) -> None:
@@ -96,7 +122,7 @@ class Outbox:
 
     def _annotate(self, level: str, message: str) -> None:
         # Masked before the command escapes it: an escaped secret would slip past the log's mask.
-        self.log(format_annotation(Annotation(level, self.secrets.mask(message), title="")))
+        self._command(format_annotation(Annotation(level, self.secrets.mask(message), title="")))
 
     def check(self, text: str, *, what: str) -> str:
         """Return `text` if it is safe to post, else raise SecretLeak."""
@@ -111,7 +137,7 @@ class Outbox:
         """Emit what GitHub will show; return how many were left for the summary."""
         shown, rest = split_annotations(notes)
         for note in shown:
-            self.log(format_annotation(note))
+            self._command(format_annotation(note))
         return len(rest)
 
     def report_problems(self, problems: Sequence[Problem], root: Path, *, title: str) -> None:

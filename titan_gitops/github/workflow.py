@@ -1,7 +1,10 @@
 """GitHub workflow commands and environment files: masks, annotations, outputs, step summary.
 
 Follows GitHub's documented escaping: data escapes `%`, CR and LF; property values also `:` and
-`,`. Outputs use a random heredoc delimiter so no value can end its block early.
+`,`. Annotation text is untrusted (names and messages from the service): every other control,
+bidi or invisible character in it is shown visibly first. Masks are encoded exactly, so the runner
+hides the secret itself. Outputs use a random heredoc delimiter so no value can end its block
+early.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from titan_gitops.escape import escape_output
 from titan_gitops.render.markdown import cut_markdown
 from titan_gitops.secrets import SecretSet
 
@@ -25,9 +29,19 @@ _SUMMARY_RESERVE = 200
 _SUMMARY_FULL = "_The step summary is full; the rest is in the job log._\n"
 
 
-def escape_data(text: str) -> str:
-    """Escape the message part of a workflow command."""
+def encode_data(text: str) -> str:
+    """GitHub's encoding of a command's data, nothing more: what `::add-mask::` needs."""
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _show_controls(text: str) -> str:
+    # CR, LF and tab are encoded (or harmless); every other unsafe character is shown visibly.
+    return "\r".join(escape_output(part) for part in text.split("\r"))
+
+
+def escape_data(text: str) -> str:
+    """Escape the message part of a workflow command, its other controls shown visibly."""
+    return encode_data(_show_controls(text))
 
 
 def escape_property(text: str) -> str:
@@ -84,7 +98,7 @@ def split_annotations(
 def emit_masks(secrets: SecretSet, stream: TextIO) -> None:
     """Print `::add-mask::` for every one-line form of every secret, before anything else."""
     for form in secrets.log_masks():
-        stream.write(f"::add-mask::{escape_data(form)}\n")
+        stream.write(f"::add-mask::{encode_data(form)}\n")
     stream.flush()
 
 

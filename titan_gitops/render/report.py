@@ -1,10 +1,14 @@
-"""Render an ApplyReport: the journal of outcomes and an honest summary line. Pure."""
+"""Render an ApplyReport: the journal of outcomes and an honest summary line. Pure.
+
+Names, ids and the service's messages are escaped in every line and in the JSON.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from titan_gitops.escape import escape_json_text, escape_terminal
 from titan_gitops.model import Action, ApplyReport, Outcome, Status
 from titan_gitops.render.values import SENSITIVE, show_value
 
@@ -29,7 +33,7 @@ def describe_outcome(outcome: Outcome) -> str:
         text = f"FAILED {change.action.value} {change.name}{ident}: {outcome.message}"
     else:
         text = f"skipped {change.action.value} {change.name}: {outcome.message}"
-    return text
+    return escape_terminal(text)
 
 
 def summary_line(report: ApplyReport) -> str:
@@ -55,13 +59,12 @@ def render_report_text(report: ApplyReport) -> str:
     lines = [describe_outcome(o) for o in report.outcomes]
     for name, fields in report.mismatches:
         if not fields:
-            lines.append(f"not converged: {name} is missing after the apply")
+            lines.append(escape_terminal(f"not converged: {name} is missing after the apply"))
         for f in fields:
             stored = SENSITIVE if f.sensitive else show_value(f.before)
-            lines.append(
-                f"not converged: {name}: {f.path} is stored as {stored}, "
-                f"the plan said {SENSITIVE if f.sensitive else show_value(f.after)}"
-            )
+            planned = SENSITIVE if f.sensitive else show_value(f.after)
+            line = f"not converged: {name}: {f.path} is stored as {stored}, the plan said {planned}"
+            lines.append(escape_terminal(line))
     lines.append(summary_line(report))
     return "\n".join(lines) + "\n"
 
@@ -102,6 +105,6 @@ def report_to_dict(report: ApplyReport) -> dict[str, Any]:
 
 
 def render_report_json(report: ApplyReport) -> str:
-    """The journal as JSON."""
+    """The journal as JSON; unsafe characters in names and messages are `\\u` escapes."""
     text = json.dumps(report_to_dict(report), indent=2, sort_keys=True, ensure_ascii=False)
-    return text + "\n"
+    return escape_json_text(text) + "\n"

@@ -1,10 +1,15 @@
-"""Render a Plan for a terminal: Terraform-like blocks with only the changed fields. Pure."""
+"""Render a Plan for a terminal: Terraform-like blocks with only the changed fields. Pure.
+
+Names, ids, values, reasons and paths come from the live service or the definitions: every line
+is escaped (`escape_terminal`) before our own colour is put around it.
+"""
 
 from __future__ import annotations
 
 import difflib
 from typing import Any
 
+from titan_gitops.escape import escape_output, escape_terminal
 from titan_gitops.model import Action, Change, FieldChange, Plan
 from titan_gitops.render.values import SENSITIVE, show_value
 
@@ -18,8 +23,16 @@ _COLOURS = {
 _LONG_STRING = 80
 
 
+def _colour(safe: str, code: str, colour: bool) -> str:
+    return f"\x1b[{code}m{safe}\x1b[0m" if colour and code != "0" else safe
+
+
 def _paint(text: str, code: str, colour: bool) -> str:
-    return f"\x1b[{code}m{text}\x1b[0m" if colour and code != "0" else text
+    return _colour(escape_terminal(text), code, colour)
+
+
+def _plain(text: str) -> str:
+    return escape_terminal(text)
 
 
 def _is_long_text(value: Any) -> bool:
@@ -29,25 +42,26 @@ def _is_long_text(value: Any) -> bool:
 def _field_lines(field: FieldChange, colour: bool) -> list[str]:
     if field.sensitive:
         symbol = {"added": "+", "removed": "-", "changed": "~"}[field.kind]
-        return [f"      {symbol} {field.path}: {SENSITIVE}"]
+        return [_plain(f"      {symbol} {field.path}: {SENSITIVE}")]
     if field.kind == "added":
         return [_paint(f"      + {field.path}: {show_value(field.after)}", "32", colour)]
     if field.kind == "removed":
         return [_paint(f"      - {field.path}: {show_value(field.before)}", "31", colour)]
     if _is_long_text(field.before) and _is_long_text(field.after):
-        lines = [f"      ~ {field.path}:"]
+        lines = [_plain(f"      ~ {field.path}:")]
+        # Each line of a long text keeps its tabs; nothing else unsafe passes.
         diff = difflib.ndiff(
             str(field.before).splitlines() or [""], str(field.after).splitlines() or [""]
         )
         for line in diff:
             if line.startswith("- "):
-                lines.append(_paint(f"          - {line[2:]}", "31", colour))
+                lines.append(_colour(escape_output(f"          - {line[2:]}"), "31", colour))
             elif line.startswith("+ "):
-                lines.append(_paint(f"          + {line[2:]}", "32", colour))
+                lines.append(_colour(escape_output(f"          + {line[2:]}"), "32", colour))
             elif line.startswith("  "):
-                lines.append(f"            {line[2:]}")
+                lines.append(escape_output(f"            {line[2:]}"))
         return lines
-    return [f"      ~ {field.path}: {show_value(field.before)} → {show_value(field.after)}"]
+    return [_plain(f"      ~ {field.path}: {show_value(field.before)} → {show_value(field.after)}")]
 
 
 _DRIFT_WORDS = {
@@ -78,7 +92,8 @@ def render_change_text(change: Change, *, colour: bool = False, drift: bool = Fa
     code = _COLOURS[change.action]
     lines = [_paint(_heading(change, drift), code, colour)]
     if not drift:
-        lines.append(f"      # {change.reason}" + (f" ({change.source})" if change.source else ""))
+        source = f" ({change.source})" if change.source else ""
+        lines.append(_plain(f"      # {change.reason}{source}"))
     for reason in change.breaking:
         lines.append(_paint(f"      ! breaking: {reason}", "1;31", colour))
     if change.action is not Action.DELETE:
@@ -93,13 +108,13 @@ def render_plan_text(
     """The whole plan (or, with `drift`, the drift report) as text, ending in a summary line."""
     lines: list[str] = []
     if plan.target:
-        lines.append(f"Target: {plan.target}")
+        lines.append(_plain(f"Target: {plan.target}"))
     if plan.namespace:
-        lines.append(f"Namespace: {plan.namespace}")
+        lines.append(_plain(f"Namespace: {plan.namespace}"))
     if plan.filtered:
-        lines.append(f"Filtered plan ({'; '.join(plan.filters)}): nothing is deleted.")
+        lines.append(_plain(f"Filtered plan ({'; '.join(plan.filters)}): nothing is deleted."))
     for warning in plan.warnings:
-        lines.append(f"Warning: {warning}")
+        lines.append(_plain(f"Warning: {warning}"))
     shown = [c for c in plan.changes if show_no_op or c.action is not Action.NO_OP]
     if shown:
         lines.append("")
@@ -116,7 +131,7 @@ def render_plan_text(
         for note in plan.notes:
             ident = f" (id {note.task_id})" if note.task_id else ""
             label = f"{note.name}{ident}: " if note.name else ""
-            lines.append(f"  = {label}{note.message}")
+            lines.append(_plain(f"  = {label}{note.message}"))
     lines.append("")
     lines.append(drift_summary_line(plan) if drift else summary_line(plan))
     return "\n".join(lines).lstrip("\n") + "\n"

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from titan_gitops.errors import Problem
+from titan_gitops.escape import UNSAFE, UNSAFE_CLASS
 from titan_gitops.load import LineDict, LineList
 from titan_gitops.validate.body import plain_data
 from titan_gitops.validate.context import Definition, Loc, Run, locate, where_defined
@@ -17,10 +18,10 @@ from titan_gitops.validate.files import file_ref
 MAX_NAME = 200
 MAX_OBJECTIVE = 10_000
 _SPACE = re.compile(r"\s")
-_INVISIBLE = re.compile(
-    "[\u0000-\u0008\u000b-\u001f\u007f\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f"
-    "\u202a-\u202e\u2060-\u2064\u2066-\u2069\u206a-\u206f\u3164\ufeff\ufff9-\ufffb]"
-)
+# Names hold no control (TAB and LF too), invisible or bidirectional character; other text may
+# hold newlines and tabs, nothing else of the kind.
+_INVISIBLE = UNSAFE
+_INVISIBLE_IN_TEXT = re.compile(rf"(?![\n\t])[{UNSAFE_CLASS}]")
 _MODULAR = ("action_type", "input_source", "limits", "payload")
 
 
@@ -40,10 +41,28 @@ def _check_text(run: Run, data: LineDict, key: str, limit: int, *, required: boo
         run.add(data, (key,), "must not be empty")
     if len(value) > limit:
         run.add(data, (key,), f"is {len(value)} characters long; the limit is {limit}")
-    found = _INVISIBLE.search(value)
-    if found:
-        code = f"U+{ord(found.group()):04X}"
-        run.add(data, (key,), f"contains the invisible or bidirectional character {code}")
+    _check_characters(run, data, (key,), value, one_line=key == "name")
+
+
+def _check_characters(run: Run, data: LineDict, loc: Loc, value: str, *, one_line: bool) -> None:
+    """One problem for the first control, invisible or bidirectional character in `value`."""
+    found = (_INVISIBLE if one_line else _INVISIBLE_IN_TEXT).search(value)
+    if not found:
+        return
+    char = found.group()
+    kind = "control" if unicodedata.category(char) == "Cc" else "invisible or bidirectional"
+    rule = (
+        "a name must be one line of visible characters"
+        if one_line
+        else "only newlines and tabs are allowed"
+    )
+    run.add(data, loc, f"contains the {kind} character U+{ord(char):04X}; {rule}")
+
+
+def _check_previous_name_text(run: Run, data: LineDict) -> None:
+    for index, old in enumerate(data.get("previous_names") or ()):
+        if isinstance(old, str):
+            _check_characters(run, data, ("previous_names", index), old, one_line=True)
 
 
 def _check_urls(run: Run, data: LineDict) -> None:
@@ -119,6 +138,7 @@ def check_task(run: Run, task: LineDict, schemas: Sequence[tuple[LineDict, str]]
     """Every rule on one merged task; `schemas` are the templates (and names) it extends."""
     _check_text(run, task, "name", MAX_NAME, required=True)
     _check_text(run, task, "objective", MAX_OBJECTIVE, required=True)
+    _check_previous_name_text(run, task)
     plan = task.get("execution_plan")
     modular = task.get("action_type") is not None
     required = ["objective", "execution_type"]
