@@ -21,8 +21,12 @@ from titan_gitops.secrets import SecretSet
 
 # 2: sensitive values are stood in for by `{"sensitive": true}` (1 stored a hash of the value).
 FORMAT_VERSION = "2"
-# The largest saved plan read: tens of thousands of tasks fit well under it.
+# The largest saved plan read: thousands of changes with their bodies fit well under it.
 MAX_PLAN_BYTES = 64 * 2**20
+# The most JSON values (counted by their commas and brackets) parsed: under the byte cap, a file
+# of tiny values (`[{},{},...]`) would otherwise take some 25 bytes of memory per byte of text.
+# A plan titan-gitops wrote has about one value per 28 bytes, so it meets the byte cap first.
+MAX_PLAN_VALUES = 3_000_000
 _AGAIN = "run plan again to make a new one"
 
 
@@ -364,6 +368,12 @@ def read_plan_file(path: Path) -> Plan:
             names the file and the field.
     """
     text = _read_capped(path)
+    values = text.count(",") + text.count("{") + text.count("[")
+    if values > MAX_PLAN_VALUES:
+        raise InputError(
+            f"{path}: the saved plan holds about {values:,} JSON values, over the cap of "
+            f"{MAX_PLAN_VALUES:,}: refusing to parse it; {_AGAIN}"
+        )
     try:
         data = json.loads(
             text, object_pairs_hook=_refuse_duplicates, parse_constant=_refuse_constant

@@ -390,6 +390,17 @@ def test_a_plan_file_over_the_cap_is_refused_before_it_is_parsed(world: World) -
     assert world.snapshot() == before
 
 
+@pytest.mark.attack
+def test_a_plan_file_of_tiny_values_is_refused_before_it_is_parsed(world: World) -> None:
+    # 9 MB of `{},` would take some 300 MB once parsed; under the byte cap, 64 MiB took 1.7 GB.
+    path = world.cwd / "tiny.json"
+    path.write_text('{"changes": [' + "{}," * 3_000_000 + "{}]}", encoding="utf-8")
+    before = world.snapshot()
+    result = world.apply(path, str(world.root))
+    assert_refused(result, str(path), "over the cap of 3,000,000")
+    assert world.snapshot() == before
+
+
 # --- what a saved plan may still do ------------------------------------------------------------
 
 

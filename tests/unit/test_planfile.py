@@ -20,6 +20,7 @@ from titan_gitops.model import Action, DesiredState, LiveState, Plan
 from titan_gitops.plan import PlanOptions, build_plan
 from titan_gitops.planfile import (
     MAX_PLAN_BYTES,
+    MAX_PLAN_VALUES,
     plan_from_dict,
     plan_to_dict,
     read_plan_file,
@@ -174,6 +175,13 @@ def test_a_plan_file_over_the_cap_is_refused_unread(tmp_path: Path) -> None:
     path.write_bytes(b"{")
     os.truncate(path, MAX_PLAN_BYTES + 1)
     with pytest.raises(InputError, match=r"over the 64 MiB cap"):
+        read_plan_file(path)
+
+
+def test_a_plan_file_of_too_many_values_is_refused_unparsed(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.json"
+    path.write_text("[" + "0," * MAX_PLAN_VALUES + "0]", encoding="utf-8")
+    with pytest.raises(InputError, match=r"JSON values, over the cap"):
         read_plan_file(path)
 
 
