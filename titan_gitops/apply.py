@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from titan_gitops.diff import diff_bodies, normalise_task
@@ -29,22 +30,23 @@ from titan_gitops.errors import (
 )
 from titan_gitops.fetch import fetch_tasks
 from titan_gitops.fingerprint import (
-    canonical_hash,
+    change_digest,
+    change_key,
     fingerprint,
     is_sensitive_placeholder,
     scope_digest,
     scope_of,
 )
 from titan_gitops.model.live import LiveTask
-from titan_gitops.model.plan import Action, Change, FieldChange, Plan
+from titan_gitops.model.plan import Action, Change, FieldChange, Fingerprint, Plan
 from titan_gitops.model.report import ApplyReport, Outcome, Progress, Status
-from titan_gitops.pointers import get_pointer, pointers_overlap, set_pointer
+from titan_gitops.pointers import get_pointer, pointers_overlap
 
 if TYPE_CHECKING:
     from titan_gitops.client import TitanClient
 
 
-# --- the stale check ---------------------------------------------------------------------------
+# --- the stale check, and a saved plan against the fresh one -----------------------------------
 
 
 def check_plan_is_fresh(plan: Plan, live: Iterable[LiveTask]) -> None:
@@ -54,78 +56,123 @@ def check_plan_is_fresh(plan: Plan, live: Iterable[LiveTask]) -> None:
         StalePlan: naming every task that was edited, deleted or appeared in scope.
     """
     current = scope_of(plan.namespace, plan.managed_names, live)
-    by_id = {t.task_id: t for t in current}
-    planned = {fp.task_id for fp in plan.fingerprints}
-    moved: list[str] = []
-    for fp in plan.fingerprints:
-        now = by_id.get(fp.task_id)
-        if now is None:
-            moved.append(f"task '{fp.name}' (id {fp.task_id}) no longer exists")
-        elif fingerprint(now, normalise_task(now.body)) != fp:
-            moved.append(
-                f"task '{fp.name}' (id {fp.task_id}) was changed "
-                f"(updated_at {fp.updated_at} → {now.updated_at})"
-            )
-    for task in current:
-        if task.task_id not in planned:
-            moved.append(f"task '{task.name}' (id {task.task_id}) appeared in the plan's scope")
+    now = [fingerprint(t, normalise_task(t.body)) for t in current]
+    moved = _describe_moved(plan.fingerprints, now)
     if not moved and scope_digest(current) != plan.scope_digest:
         moved.append("the set of tasks in the plan's scope changed")
-    if not moved:
-        return
-    raise StalePlan(
-        format_listing(
-            "the saved plan is stale; live tasks changed since it was made",
-            moved,
-            "Run plan again.",
-        )
+    _refuse_if_moved(moved)
+
+
+def _describe_moved(planned: Iterable[Fingerprint], now: Iterable[Fingerprint]) -> list[str]:
+    """One line per task edited, deleted or new in scope between two readings."""
+    by_id = {fp.task_id: fp for fp in now}
+    seen = {fp.task_id for fp in planned}
+    moved: list[str] = []
+    for fp in planned:
+        current = by_id.get(fp.task_id)
+        if current is None:
+            moved.append(f"task '{fp.name}' (id {fp.task_id}) no longer exists")
+        elif current != fp:
+            moved.append(
+                f"task '{fp.name}' (id {fp.task_id}) was changed "
+                f"(updated_at {fp.updated_at} → {current.updated_at})"
+            )
+    moved.extend(
+        f"task '{fp.name}' (id {fp.task_id}) appeared in the plan's scope"
+        for fp in by_id.values()
+        if fp.task_id not in seen
     )
+    return moved
 
 
-def resolve_sensitive_values(plan: Plan, desired_bodies: Mapping[str, dict[str, Any]]) -> Plan:
-    """Put the clear sensitive values back into a saved plan's request bodies.
+def _refuse_if_moved(moved: list[str]) -> None:
+    if moved:
+        raise StalePlan(
+            format_listing(
+                "the saved plan is stale; live tasks changed since it was made",
+                moved,
+                "Run plan again.",
+            )
+        )
 
-    `desired_bodies` maps task names to their freshly validated bodies (variables substituted
-    from the environment). Every value must hash to what the plan recorded.
+
+def match_saved_plan(saved: Plan, fresh: Plan) -> Plan:
+    """The fresh plan cut down to the changes `saved` asks for, each one of the fresh changes.
+
+    `fresh` was derived now from the definitions and the live tasks, so namespace, protection,
+    the deletion allowance, ids and sensitive values all come from it, never from the file; what
+    is applied is the fresh changes, clear sensitive values at the pointers the fresh plan marks.
 
     Raises:
-        StalePlan: a task is missing, or a sensitive value differs from the planned one.
+        StalePlan: the saved plan was edited, was made for another namespace, read live tasks
+            that have moved since, or asks for a change the fresh plan does not hold.
     """
-    from dataclasses import replace
+    if change_digest(saved.changes) != saved.change_digest:
+        raise StalePlan(
+            "the saved plan's changes do not match its change_digest: it was edited after it "
+            "was made; nothing was applied; run plan again"
+        )
+    if saved.namespace != fresh.namespace:
+        raise StalePlan(
+            f"the saved plan was made for namespace {saved.namespace!r}, but the definitions in "
+            f"{fresh.directory} declare {fresh.namespace!r}; nothing was applied; run plan again"
+        )
+    moved = _describe_moved(saved.fingerprints, fresh.fingerprints)
+    if not moved and saved.scope_digest != fresh.scope_digest:
+        moved.append("the set of tasks in the plan's scope changed")
+    _refuse_if_moved(moved)
+    wanted = {change_key(c) for c in saved.actionable}
+    needed = {change_key(c) for c in fresh.actionable}
+    unmatched = [c for c in saved.actionable if change_key(c) not in needed]
+    if unmatched:
+        described = "; ".join(_describe_mismatch(c, fresh) for c in unmatched)
+        raise StalePlan(
+            f"the saved plan asks for {len(unmatched)} change{'s' * (len(unmatched) != 1)} "
+            f"that the definitions in {fresh.directory} and the live tasks do not call for "
+            f"now: {described}. The file was edited, or made from other definitions: "
+            "nothing was applied; run plan again"
+        )
+    if len(wanted) != len(saved.actionable):
+        raise StalePlan(
+            "the saved plan lists one change twice; nothing was applied; run plan again"
+        )
+    kept = tuple(c for c in fresh.changes if c.action is Action.NO_OP or change_key(c) in wanted)
+    return replace(fresh, changes=kept, change_digest=change_digest(kept))
 
-    changes: list[Change] = []
-    for change in plan.changes:
-        body = change.request_body
-        if not change.sensitive_pointers or body is None:
-            changes.append(change)
-            continue
-        fresh = desired_bodies.get(change.name)
-        if fresh is None:
-            raise StalePlan(f"task '{change.name}' is no longer defined; run plan again")
-        resolved: dict[str, Any] = dict(body)
+
+def _describe_mismatch(change: Change, fresh: Plan) -> str:
+    """A saved change no fresh one matches, and how the nearest fresh one differs."""
+    text = _describe_change(change)
+    near = [c for c in fresh.actionable if (c.action, c.name) == (change.action, change.name)]
+    if not near:
+        return text
+    if all(c.task_id != change.task_id for c in near):
+        return text + f", where the definitions call for {_describe_change(near[0])}"
+    return text + ", whose fields or request body differ from what the definitions call for"
+
+
+def _describe_change(change: Change) -> str:
+    """`update 'shop-a' (id 42)`, `rename 'shop-b' from 'shop-old' (id 7)`: for messages."""
+    text = f"{change.action.value} {change.name!r}"
+    if change.previous_name is not None:
+        text += f" from {change.previous_name!r}"
+    return text + (f" (id {change.task_id})" if change.task_id is not None else "")
+
+
+def check_no_stand_ins(plan: Plan) -> None:
+    """Refuse a plan that would send a saved plan's `{"sensitive": true}` stand-in as a value.
+
+    Raises:
+        StalePlan: a saved plan reached apply without being re-derived (`apply --plan` does that).
+    """
+    for change in plan.actionable:
         for pointer in sorted(change.sensitive_pointers):
-            placeholder = get_pointer(body, pointer)
-            if not is_sensitive_placeholder(placeholder):
-                continue
-            value = get_pointer(fresh, pointer)
-            if value is None or canonical_hash(value) != placeholder["sha256"]:
+            if is_sensitive_placeholder(get_pointer(change.request_body, pointer)):
                 raise StalePlan(
-                    f"task '{change.name}': the sensitive value at {pointer} differs from the "
-                    "one planned (check the TITAN_VAR_ variables); run plan again"
+                    f"{_describe_change(change)} holds a saved plan's stand-in at {pointer}, not "
+                    "the value: a saved plan is applied only through 'apply --plan', which "
+                    "re-derives it; run plan again"
                 )
-            top = pointer.split("/")[1]
-            resolved[top] = _deep_copy(resolved[top])
-            set_pointer(resolved, pointer, value)
-        changes.append(replace(change, request_body=resolved))
-    return replace(plan, changes=tuple(changes))
-
-
-def _deep_copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _deep_copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_deep_copy(v) for v in value]
-    return value
 
 
 # --- carrying out ------------------------------------------------------------------------------

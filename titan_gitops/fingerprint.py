@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from titan_gitops.model import Action, Change, Fingerprint, LiveTask
-from titan_gitops.pointers import get_pointer, set_pointer, split_pointer
+from titan_gitops.pointers import get_pointer, pointers_overlap, set_pointer, split_pointer
 
 
 def canonical_json(value: Any) -> str:
@@ -26,31 +26,35 @@ def canonical_hash(value: Any) -> str:
 
 # --- sensitive values in a saved plan ----------------------------------------------------------
 
+# What a saved plan stores instead of a sensitive value. Nothing in it is derived from the value:
+# a hash of a short secret (a six-digit account number, say) is reversed by trying every value.
+_STAND_IN_KEY = "sensitive"
 
-def sensitive_hash(value: Any) -> dict[str, Any]:
-    """What a saved plan stores instead of a sensitive value."""
-    return {"sensitive": True, "sha256": canonical_hash(value)}
+
+def sensitive_stand_in() -> dict[str, Any]:
+    """A fresh copy of the stand-in a saved plan stores instead of a sensitive value."""
+    return {_STAND_IN_KEY: True}
 
 
 def is_sensitive_placeholder(value: Any) -> bool:
-    """True for the `{"sensitive": true, "sha256": ...}` stand-in of a saved plan."""
-    return isinstance(value, dict) and set(value) == {"sensitive", "sha256"}
-
-
-def hide_value(value: Any) -> Any:
-    """A sensitive value as its saved-plan stand-in; a stand-in (read back from a file) stays."""
-    return value if is_sensitive_placeholder(value) else sensitive_hash(value)
+    """True for the `{"sensitive": true}` stand-in of a saved plan."""
+    return isinstance(value, dict) and len(value) == 1 and value.get(_STAND_IN_KEY) is True
 
 
 def hide_pointers(document: Any, pointers: frozenset[str]) -> Any:
-    """A copy of `document` with the values at `pointers` replaced by their stand-ins."""
+    """A copy of `document` with the values at `pointers` replaced by the stand-in."""
     if not isinstance(document, dict):
         return document
     out: dict[str, Any] = json.loads(json.dumps(document))
+    hidden: list[str] = []
     for pointer in sorted(pointers, key=len):
+        # A pointer inside one already hidden has nothing left to hide.
+        if any(pointers_overlap(pointer, done) for done in hidden):
+            continue
         value = get_pointer(document, pointer)
         if split_pointer(pointer) and value is not None:
-            set_pointer(out, pointer, hide_value(value))
+            set_pointer(out, pointer, sensitive_stand_in())
+            hidden.append(pointer)
     return out
 
 
@@ -89,24 +93,35 @@ def fingerprint(task: LiveTask, normalised: dict[str, Any]) -> Fingerprint:
 
 
 def change_digest(changes: Iterable[Change]) -> str:
-    """A digest of what the plan would do (actions, keys, field paths, new values)."""
-    return canonical_hash(
-        [
-            {
-                "action": c.action.value,
-                "name": c.name,
-                "id": c.task_id,
-                "previous_name": c.previous_name,
-                # Sensitive values enter as their hash, so a saved plan (which holds only the
-                # hash) yields the same digest.
-                "fields": [
-                    [f.pointer, canonical_hash(hide_value(f.after) if f.sensitive else f.after)]
-                    for f in c.fields
-                ],
-                # The body apply sends: a saved plan edited after review is refused.
-                "request_body": canonical_hash(hide_pointers(c.request_body, c.sensitive_pointers)),
-            }
-            for c in changes
-            if c.action is not Action.NO_OP
-        ]
-    )
+    """A digest of what the plan would do (actions, keys, field paths, new values, bodies).
+
+    A sensitive value enters by its pointer only, so the digest (a saved plan's, and the approval
+    marker of a pull-request comment) reveals nothing about it; a fresh plan and the saved plan it
+    matches yield the same digest.
+    """
+    return canonical_hash([_change_key(c) for c in changes if c.action is not Action.NO_OP])
+
+
+def change_key(change: Change) -> str:
+    """One change's identity: equal keys mean the same request to the service."""
+    return canonical_hash(_change_key(change))
+
+
+def _change_key(c: Change) -> dict[str, Any]:
+    return {
+        "action": c.action.value,
+        "name": c.name,
+        "id": c.task_id,
+        "previous_name": c.previous_name,
+        "fields": [
+            [
+                f.pointer,
+                f.sensitive,
+                canonical_hash(sensitive_stand_in() if f.sensitive else f.after),
+            ]
+            for f in c.fields
+        ],
+        # The body apply sends: a saved plan edited after review matches no fresh change.
+        "request_body": canonical_hash(hide_pointers(c.request_body, c.sensitive_pointers)),
+        "sensitive_pointers": sorted(c.sensitive_pointers),
+    }

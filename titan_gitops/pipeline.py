@@ -11,7 +11,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from titan_gitops.apply import apply_plan, check_plan_is_fresh, resolve_sensitive_values
+from titan_gitops.apply import (
+    apply_plan,
+    check_no_stand_ins,
+    check_plan_is_fresh,
+    match_saved_plan,
+)
 from titan_gitops.diff import diff_states
 from titan_gitops.errors import StalePlan, ValidationFailed
 from titan_gitops.fetch import fetch_live_state, fetch_tasks
@@ -19,6 +24,7 @@ from titan_gitops.fingerprint import change_digest
 from titan_gitops.load import check_definitions_root, load_definition_files, load_yaml_file
 from titan_gitops.model import ApplyReport, DesiredState, Plan, Progress
 from titan_gitops.plan import PlanOptions, build_plan
+from titan_gitops.planfile import saved_filters
 from titan_gitops.validate import validate_definitions
 
 if TYPE_CHECKING:
@@ -60,11 +66,40 @@ def make_plan(
     return replace(plan, directory=str(root))
 
 
+def rederive_saved_plan(
+    saved: Plan,
+    root: Path,
+    client: TitanClient,
+    options: PlanOptions | None = None,
+    *,
+    environ: Mapping[str, str],
+    target: str = "",
+) -> tuple[Plan, Plan]:
+    """Make the plan afresh and keep only the changes the saved plan asks for.
+
+    A saved plan is a request, not an authority: the plan is derived again from the definitions
+    under `root` and the live tasks read now, with the saved plan's filters and the deletion
+    allowances of `options` (the project file and apply's own flags, never the file's). Returns
+    the plan to apply (the fresh changes the saved ones match) and the whole fresh plan.
+
+    Raises:
+        ValidationFailed: the definitions are invalid (nothing was fetched).
+        ApiError: the service could not be read completely.
+        PlanError: the fresh plan cannot be made safely (a guard, such as max_deletes, tripped).
+        StalePlan: the saved plan was edited, or asks for a change the fresh plan does not hold,
+            or live tasks moved since it was made.
+    """
+    only, exclude = saved_filters(saved)
+    planning = replace(options or PlanOptions(), only=only, exclude=exclude)
+    fresh = make_plan(root, client, planning, environ=environ, target=target)
+    return match_saved_plan(saved, fresh), fresh
+
+
 def run_apply(
     plan: Plan,
     client: TitanClient,
     *,
-    environ: Mapping[str, str],
+    environ: Mapping[str, str] | None = None,
     root: Path | None = None,
     parallelism: int = 4,
     progress: Progress | None = None,
@@ -72,19 +107,19 @@ def run_apply(
 ) -> ApplyReport:
     """Check that `plan` is still fresh, then apply it.
 
-    A saved plan holds sensitive values only as hashes: they are re-resolved from the
-    definitions under `root` (or the plan's own directory) and the current environment.
+    `plan` is one made in this run: by `make_plan`, or by `rederive_saved_plan` from a saved
+    plan, so it holds the clear sensitive values. `environ` and `root` are no longer read (a
+    saved plan is re-derived before it gets here); they stay so callers need not change.
 
     Raises:
-        StalePlan: the plan was tampered with, or live tasks or sensitive values moved.
+        StalePlan: the plan's digest does not match its changes, it holds a saved plan's
+            sensitive stand-ins, or live tasks moved since it was made.
         ApiError: the live listing could not be read.
     """
+    del environ, root
     if change_digest(plan.changes) != plan.change_digest:
-        raise StalePlan("the saved plan's changes do not match its digest; run plan again")
-    if any(c.sensitive_pointers for c in plan.changes):
-        directory = root or Path(plan.directory)
-        desired = validate_directory(directory, environ=environ)
-        plan = resolve_sensitive_values(plan, {t.name: t.body for t in desired.tasks})
+        raise StalePlan("the plan's changes do not match its digest; run plan again")
+    check_no_stand_ins(plan)
     check_plan_is_fresh(plan, fetch_tasks(client))
     return apply_plan(plan, client, parallelism=parallelism, progress=progress, stop=stop)
 

@@ -1,23 +1,39 @@
 """The saved-plan format (`plan --out`, `apply --plan`): a Plan to and from versioned JSON.
 
-Sensitive values are stored only as `{"sensitive": true, "sha256": ...}`; `apply --plan`
-re-resolves them from the environment and refuses when a hash no longer matches.
+A saved plan is a request, never an authority: `apply --plan` re-derives the plan and applies
+only the fresh changes the saved ones match (pipeline.rederive_saved_plan). Sensitive values are
+stored as `{"sensitive": true}`, which holds nothing derived from the value. Reading is strict: a
+size cap before parsing, then every field's type, each error naming the field.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 from titan_gitops import __version__
 from titan_gitops.atomic import write_text_atomic
 from titan_gitops.errors import InputError
-from titan_gitops.fingerprint import hide_pointers, hide_value
+from titan_gitops.fingerprint import hide_pointers, sensitive_stand_in
 from titan_gitops.model import Action, Change, FieldChange, Fingerprint, Note, Plan
 from titan_gitops.secrets import SecretSet
 
-FORMAT_VERSION = "1"
+# 2: sensitive values are stood in for by `{"sensitive": true}` (1 stored a hash of the value).
+FORMAT_VERSION = "2"
+# The largest saved plan read: thousands of changes with their bodies fit well under it.
+MAX_PLAN_BYTES = 64 * 2**20
+# The most JSON values (counted by their commas and brackets) parsed: under the byte cap, a file
+# of tiny values (`[{},{},...]`) would otherwise take some 25 bytes of memory per byte of text.
+# A plan titan-gitops wrote has about one value per 28 bytes, so it meets the byte cap first.
+MAX_PLAN_VALUES = 3_000_000
+_AGAIN = "run plan again to make a new one"
+
+
+def _hide(value: Any) -> Any:
+    """A sensitive field's value as the stand-in; an absent one stays absent (added, removed)."""
+    return None if value is None else sensitive_stand_in()
 
 
 def _change_to_dict(change: Change) -> dict[str, Any]:
@@ -34,13 +50,14 @@ def _change_to_dict(change: Change) -> dict[str, Any]:
             {
                 "path": f.path,
                 "pointer": f.pointer,
-                "before": hide_value(f.before) if f.sensitive else f.before,
-                "after": hide_value(f.after) if f.sensitive else f.after,
+                "before": _hide(f.before) if f.sensitive else f.before,
+                "after": _hide(f.after) if f.sensitive else f.after,
                 "sensitive": f.sensitive,
             }
             for f in change.fields
         ],
-        "before": change.before,
+        # The live value at a sensitive pointer is as secret as the planned one.
+        "before": hide_pointers(change.before, hidden),
         "after": hide_pointers(change.after, hidden),
         "request_body": hide_pointers(change.request_body, hidden),
         "sensitive_pointers": sorted(hidden),
@@ -83,88 +100,292 @@ def render_plan_json(plan: Plan) -> str:
     return json.dumps(plan_to_dict(plan), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def _change_from_dict(data: dict[str, Any]) -> Change:
+# --- reading, strictly -------------------------------------------------------------------------
+
+
+class _Malformed(Exception):
+    """A part of a saved plan that is missing or of the wrong type; the text names it."""
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, int | float):
+        return "a number"
+    return "a list" if isinstance(value, list) else "an object"
+
+
+class _Fields:
+    """Typed access to one JSON object of a saved plan: each error names the field's path."""
+
+    def __init__(self, value: Any, where: str, keys: frozenset[str]) -> None:
+        if not isinstance(value, dict):
+            raise _Malformed(f"{where or 'the document'} must be an object, not {_kind(value)}")
+        unknown = sorted(set(value) - keys)
+        if unknown:
+            raise _Malformed(f"{where or 'the document'} has an unknown field {unknown[0]!r}")
+        missing = sorted(keys - set(value))
+        if missing:
+            raise _Malformed(f"{self._join(where, missing[0])} is missing")
+        self._data: dict[str, Any] = value
+        self._where = where
+
+    @staticmethod
+    def _join(where: str, key: str) -> str:
+        return f"{where}.{key}" if where else key
+
+    def at(self, key: str) -> str:
+        """The located name of `key` (`changes[2].action`)."""
+        return self._join(self._where, key)
+
+    def value(self, key: str) -> Any:
+        return self._data[key]
+
+    def _typed(self, key: str, wanted: type | tuple[type, ...], what: str, null: bool) -> Any:
+        value = self._data[key]
+        if (value is None and null) or (isinstance(value, wanted) and not _is_flag(value, wanted)):
+            return value
+        raise _Malformed(f"{self.at(key)} must be {what}, not {_kind(value)}")
+
+    def text(self, key: str) -> str:
+        value: str = self._typed(key, str, "a string", null=False)
+        return value
+
+    def optional_text(self, key: str) -> str | None:
+        value: str | None = self._typed(key, str, "a string or null", null=True)
+        return value
+
+    def flag(self, key: str) -> bool:
+        value: bool = self._typed(key, bool, "true or false", null=False)
+        return value
+
+    def document(self, key: str) -> dict[str, Any] | None:
+        value: dict[str, Any] | None = self._typed(key, dict, "an object or null", null=True)
+        return value
+
+    def texts(self, key: str) -> tuple[str, ...]:
+        items: list[Any] = self._typed(key, list, "a list of strings", null=False)
+        for i, item in enumerate(items):
+            if not isinstance(item, str):
+                raise _Malformed(f"{self.at(key)}[{i}] must be a string, not {_kind(item)}")
+        return tuple(items)
+
+    def pointers(self, key: str) -> tuple[str, ...]:
+        found = self.texts(key)
+        for i, pointer in enumerate(found):
+            _check_pointer(pointer, f"{self.at(key)}[{i}]")
+        return found
+
+    def objects(self, key: str, keys: frozenset[str]) -> list[_Fields]:
+        items: list[Any] = self._typed(key, list, "a list of objects", null=False)
+        return [_Fields(item, f"{self.at(key)}[{i}]", keys) for i, item in enumerate(items)]
+
+    def digest(self, key: str) -> str:
+        value = self.text(key)
+        if len(value) != 64 or value.strip("0123456789abcdef"):
+            raise _Malformed(f"{self.at(key)} must be a SHA-256 digest (64 hex digits)")
+        return value
+
+
+def _is_flag(value: Any, wanted: type | tuple[type, ...]) -> bool:
+    """True when `value` is a bool standing where a number was wanted (bool is an int)."""
+    return isinstance(value, bool) and wanted is not bool
+
+
+def _check_pointer(pointer: str, where: str) -> None:
+    if pointer and not pointer.startswith("/"):
+        raise _Malformed(f"{where} must be a JSON pointer starting with '/', not {pointer!r}")
+
+
+# The reader expects exactly the keys the writer writes.
+_CHANGE_KEYS = frozenset(_change_to_dict(Change(Action.NO_OP, "", "")))
+_FIELD_KEYS = frozenset({"path", "pointer", "before", "after", "sensitive"})
+_NOTE_KEYS = frozenset({"name", "id", "message"})
+_FINGERPRINT_KEYS = frozenset({"id", "name", "updated_at", "digest"})
+_PLAN_KEYS = frozenset(plan_to_dict(Plan(changes=())))
+_ACTIONS = {a.value: a for a in Action}
+
+
+def _change_from_fields(c: _Fields) -> Change:
+    action = c.text("action")
+    if action not in _ACTIONS:
+        raise _Malformed(f"{c.at('action')} must be one of {', '.join(_ACTIONS)}, not {action!r}")
+    fields = []
+    for f in c.objects("fields", _FIELD_KEYS):
+        f.text("path")
+        pointer = f.text("pointer")
+        _check_pointer(pointer, f.at("pointer"))
+        fields.append(
+            FieldChange(pointer, f.value("before"), f.value("after"), f.flag("sensitive"))
+        )
     return Change(
-        action=Action(data["action"]),
-        name=data["name"],
-        reason=data.get("reason", ""),
-        task_id=data.get("id"),
-        previous_name=data.get("previous_name"),
-        before=data.get("before"),
-        after=data.get("after"),
-        request_body=data.get("request_body"),
-        fields=tuple(
-            FieldChange(
-                pointer=f["pointer"],
-                before=f.get("before"),
-                after=f.get("after"),
-                sensitive=bool(f.get("sensitive")),
-            )
-            for f in data.get("fields", [])
-        ),
-        breaking=tuple(data.get("breaking", [])),
-        source=data.get("source"),
-        sensitive_pointers=frozenset(data.get("sensitive_pointers", [])),
-        ignore_fields=tuple(data.get("ignore_fields", [])),
+        action=_ACTIONS[action],
+        name=c.text("name"),
+        reason=c.text("reason"),
+        task_id=c.optional_text("id"),
+        previous_name=c.optional_text("previous_name"),
+        before=c.document("before"),
+        after=c.document("after"),
+        request_body=c.document("request_body"),
+        fields=tuple(fields),
+        breaking=c.texts("breaking"),
+        source=c.optional_text("source"),
+        sensitive_pointers=frozenset(c.pointers("sensitive_pointers")),
+        ignore_fields=c.pointers("ignore_fields"),
     )
 
 
-def plan_from_dict(data: dict[str, Any]) -> Plan:
-    """A Plan from its JSON form.
+def _check_filters(d: _Fields) -> tuple[str, ...]:
+    filters = d.texts("filters")
+    for i, item in enumerate(filters):
+        kind, _, glob = item.partition(" ")
+        if kind not in ("only", "exclude") or not glob:
+            raise _Malformed(f"filters[{i}] must read 'only GLOB' or 'exclude GLOB', not {item!r}")
+    if d.flag("filtered") != bool(filters):
+        raise _Malformed("filtered must be true exactly when filters are listed")
+    return filters
+
+
+def _check_version(data: Any) -> None:
+    if not isinstance(data, dict):
+        raise _Malformed(f"the document must be an object, not {_kind(data)}")
+    version = data.get("format_version")
+    if version == FORMAT_VERSION:
+        return
+    if isinstance(version, str) and version.isdigit() and int(version) < int(FORMAT_VERSION):
+        raise _Malformed(
+            f"it was written by an older titan-gitops (saved-plan format {version}; this "
+            f"titan-gitops {__version__} reads format {FORMAT_VERSION})"
+        )
+    raise _Malformed(
+        f"format_version is {version!r}, which titan-gitops {__version__} does not read "
+        f"(it reads {FORMAT_VERSION!r})"
+    )
+
+
+def _plan_from_fields(data: Any) -> Plan:
+    _check_version(data)
+    d = _Fields(data, "", _PLAN_KEYS)
+    if d.text("tool") != "titan-gitops":
+        raise _Malformed("tool must be 'titan-gitops': this is not a titan-gitops plan")
+    d.text("tool_version")
+    d.document("summary")
+    directory = d.text("directory")
+    if "\x00" in directory:
+        raise _Malformed("directory holds a NUL character")
+    fingerprints = tuple(
+        Fingerprint(f.text("id"), f.text("name"), f.optional_text("updated_at"), f.digest("digest"))
+        for f in d.objects("fingerprints", _FINGERPRINT_KEYS)
+    )
+    notes = tuple(
+        Note(name=n.text("name"), message=n.text("message"), task_id=n.optional_text("id"))
+        for n in d.objects("notes", _NOTE_KEYS)
+    )
+    filters = _check_filters(d)
+    return Plan(
+        changes=tuple(_change_from_fields(c) for c in d.objects("changes", _CHANGE_KEYS)),
+        notes=notes,
+        namespace=d.optional_text("namespace"),
+        filtered=bool(filters),
+        filters=filters,
+        fingerprints=fingerprints,
+        scope_digest=d.digest("scope_digest"),
+        change_digest=d.digest("change_digest"),
+        target=d.text("target"),
+        warnings=d.texts("warnings"),
+        managed_names=d.texts("managed_names"),
+        directory=directory,
+    )
+
+
+def plan_from_dict(data: Any, *, source: str = "the saved plan") -> Plan:
+    """A Plan from its JSON form, every field's type checked.
 
     Raises:
-        InputError: an unknown format version or a malformed document.
+        InputError: an unknown or older format version, or a malformed document; the message
+            names the field (`changes[2].request_body`).
     """
-    if data.get("format_version") != FORMAT_VERSION:
+    try:
+        return _plan_from_fields(data)
+    except _Malformed as exc:
+        raise InputError(f"{source} cannot be used: {exc}; {_AGAIN}") from None
+
+
+def saved_filters(plan: Plan) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The --only and --exclude globs a saved plan was made with (its `filters`)."""
+    only = tuple(f.partition(" ")[2] for f in plan.filters if f.startswith("only "))
+    exclude = tuple(f.partition(" ")[2] for f in plan.filters if f.startswith("exclude "))
+    return only, exclude
+
+
+def _read_capped(path: Path) -> str:
+    """The text of `path`, refused without parsing when it is over MAX_PLAN_BYTES."""
+    cap = f"{MAX_PLAN_BYTES // 2**20} MiB"
+    try:
+        with path.open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > MAX_PLAN_BYTES:
+                raise InputError(
+                    f"{path}: the saved plan is {size:,} bytes, over the {cap} cap "
+                    f"({MAX_PLAN_BYTES:,} bytes): refusing to read it; {_AGAIN}"
+                )
+            raw = handle.read(MAX_PLAN_BYTES + 1)  # bounded: a pipe or device has no size
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the saved plan: {exc.strerror}") from None
+    if len(raw) > MAX_PLAN_BYTES:
         raise InputError(
-            f"unsupported saved-plan format_version {data.get('format_version')!r} "
-            f"(this titan-gitops reads {FORMAT_VERSION!r})"
+            f"{path}: the saved plan is over the {cap} cap: refusing to read it; {_AGAIN}"
         )
     try:
-        return Plan(
-            changes=tuple(_change_from_dict(c) for c in data["changes"]),
-            notes=tuple(
-                Note(name=n["name"], message=n["message"], task_id=n.get("id"))
-                for n in data.get("notes", [])
-            ),
-            namespace=data.get("namespace"),
-            filtered=bool(data.get("filtered")),
-            filters=tuple(data.get("filters", [])),
-            fingerprints=tuple(
-                Fingerprint(
-                    task_id=f["id"],
-                    name=f["name"],
-                    updated_at=f.get("updated_at"),
-                    digest=f["digest"],
-                )
-                for f in data.get("fingerprints", [])
-            ),
-            scope_digest=data["scope_digest"],
-            change_digest=data["change_digest"],
-            target=data.get("target", ""),
-            warnings=tuple(data.get("warnings", [])),
-            managed_names=tuple(data.get("managed_names", [])),
-            directory=data.get("directory", ""),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InputError(f"the saved plan is malformed: {type(exc).__name__}: {exc}") from None
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path}: the saved plan is not UTF-8 (byte {exc.start}); {_AGAIN}"
+        ) from None
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _Malformed(f"the key {key!r} appears twice in one object")
+        out[key] = value
+    return out
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _Malformed(f"{name} is not a JSON number")
 
 
 def read_plan_file(path: Path) -> Plan:
-    """Read a saved plan.
+    """Read a saved plan: at most MAX_PLAN_BYTES, strict JSON, every field's type checked.
 
     Raises:
-        InputError: unreadable, not JSON, or not a plan of this format.
+        InputError: unreadable, too large, not JSON, or not a plan of this format; the message
+            names the file and the field.
     """
+    text = _read_capped(path)
+    values = text.count(",") + text.count("{") + text.count("[")
+    if values > MAX_PLAN_VALUES:
+        raise InputError(
+            f"{path}: the saved plan holds about {values:,} JSON values, over the cap of "
+            f"{MAX_PLAN_VALUES:,}: refusing to parse it; {_AGAIN}"
+        )
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the saved plan: {exc.strerror}") from None
+        data = json.loads(
+            text, object_pairs_hook=_refuse_duplicates, parse_constant=_refuse_constant
+        )
+    except _Malformed as exc:
+        raise InputError(f"{path}: the saved plan is not valid: {exc}; {_AGAIN}") from None
+    except RecursionError:
+        raise InputError(f"{path}: the saved plan is nested too deeply; {_AGAIN}") from None
     except ValueError as exc:
-        raise InputError(f"{path}: the saved plan is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: the saved plan is not a JSON object")
-    return plan_from_dict(data)
+        raise InputError(f"{path}: the saved plan is not valid JSON: {exc}; {_AGAIN}") from None
+    return plan_from_dict(data, source=str(path))
 
 
 def write_plan_file(path: Path, plan: Plan, *, secrets: SecretSet) -> None:

@@ -47,9 +47,9 @@ def test_saved_plan_applies_then_a_stale_one_is_refused(emulator: Served, tmp_pa
     assert made.returncode == 0, made.stderr
     stale = tmp_path / "stale.json"
     shutil.copy(saved, stale)
-    applied = run_cli("apply", "--plan", str(saved), url=emulator.url)
+    applied = run_cli("apply", "--plan", str(saved), EXAMPLE, url=emulator.url)
     assert applied.returncode == 0, applied.stdout + applied.stderr
-    refused = run_cli("apply", "--plan", str(stale), url=emulator.url)
+    refused = run_cli("apply", "--plan", str(stale), EXAMPLE, url=emulator.url)
     assert refused.returncode == 1
     assert "stale" in refused.stderr
     assert "appeared in the plan's scope" in refused.stderr

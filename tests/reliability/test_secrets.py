@@ -143,8 +143,9 @@ def test_success_paths_print_and_save_no_secret(tmp_path: Path, server: Server) 
 def test_applying_a_saved_plan_with_sensitive_values_prints_no_secret(
     tmp_path: Path, server: Server
 ) -> None:
-    root = write_definitions(tmp_path / "defs")
-    run_cli("plan", str(root), "--out", "plan.json", url=server.url, cwd=tmp_path)
+    write_definitions(tmp_path / "defs")
+    # A relative DIR: apply --plan re-derives from a recorded directory only inside the cwd.
+    run_cli("plan", "defs", "--out", "plan.json", url=server.url, cwd=tmp_path)
     text = run_cli("apply", "--plan", "plan.json", "--auto-approve", url=server.url, cwd=tmp_path)
     assert_clean(text)
     assert "exit=0" in text

@@ -246,7 +246,7 @@ def test_fingerprints_and_digests_are_recorded_even_for_an_empty_scope() -> None
     data = plan_to_dict(plan_of(definitions(task("shop-a")), LiveState((live("shop-a"),))))
     assert data["fingerprints"][0]["id"] == "id-shop-a"
     assert data["scope_digest"] != empty.scope_digest
-    assert data["format_version"] == "1"
+    assert data["format_version"] == "2"
 
 
 def test_ignore_fields_keep_the_live_value_inside_a_changed_mapping() -> None:

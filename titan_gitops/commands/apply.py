@@ -48,7 +48,7 @@ def apply_changes(options: ApplyCommandOptions, console: Console) -> int:
     target = resolve_cli_target(options.target)
     colour = use_colour(options.no_color)
     with open_client(target, secrets=console.secrets, announce=console.warn) as client:
-        plan, root = _read_or_make_plan(options, client, target)
+        plan, root = _read_or_make_plan(options, client, target, console)
         if options.output != "json":
             console.write(render_plan_text(plan, colour=colour))
         if not plan.has_changes:
@@ -116,24 +116,77 @@ def apply_with_signals(
 
 
 def _read_or_make_plan(
-    options: ApplyCommandOptions, client: TitanClient, target: Target
+    options: ApplyCommandOptions, client: TitanClient, target: Target, console: Console
 ) -> tuple[Plan, Path | None]:
-    """The saved plan (refused when made against another target) or a fresh one, and its root."""
-    from titan_gitops.errors import StalePlan
-    from titan_gitops.pipeline import make_plan
+    """The plan to apply and its root: made now, or a saved plan re-derived now.
+
+    A saved plan is a request: it is refused when made against another target, and otherwise
+    derived again from the definitions and the live tasks, only the fresh changes it matches kept.
+    """
+    from titan_gitops.errors import ConfigError, StalePlan
+    from titan_gitops.pipeline import make_plan, rederive_saved_plan
     from titan_gitops.planfile import read_plan_file
 
-    if options.plan_file is not None:
-        plan = read_plan_file(Path(options.plan_file))
-        if plan.target and plan.target != target.describe():
-            raise StalePlan(
-                f"the saved plan was made against {plan.target}, not {target.describe()}"
-            )
-        return plan, Path(options.directory) if options.directory else None
-    assert options.directory is not None  # apply_changes refuses neither a plan nor a directory
-    root = Path(options.directory)
-    plan = make_plan(root, client, options.planning, environ=os.environ, target=target.describe())
+    if options.plan_file is None:
+        assert options.directory is not None  # apply_changes refuses neither plan nor directory
+        root = Path(options.directory)
+        plan = make_plan(
+            root, client, options.planning, environ=os.environ, target=target.describe()
+        )
+        return plan, root
+    if options.planning.filtered:
+        raise ConfigError(
+            "--only and --exclude cannot be given with --plan: the saved plan's own filters "
+            "are used; leave them out, or run plan again with them"
+        )
+    saved = read_plan_file(Path(options.plan_file))
+    if saved.target != target.describe():
+        made = repr(saved.target) if saved.target else "no recorded target"
+        raise StalePlan(
+            f"the saved plan was made against {made}, not {target.describe()}; "
+            "run plan again against this target"
+        )
+    root = choose_saved_plan_root(saved.directory, options.directory)
+    console.warn(f"Re-deriving the saved plan from the definitions in {root} and the live tasks.")
+    plan, fresh = rederive_saved_plan(
+        saved, root, client, options.planning, environ=os.environ, target=target.describe()
+    )
+    if len(plan.actionable) < len(fresh.actionable):
+        console.warn(
+            f"The saved plan holds {len(plan.actionable)} of the {len(fresh.actionable)} changes "
+            "the definitions call for now; only those are applied."
+        )
     return plan, root
+
+
+def choose_saved_plan_root(recorded: str, given: str | None) -> Path:
+    """The definitions directory a saved plan is re-derived from: DIR, else the recorded one.
+
+    The recorded directory comes from the file, so it is used only when it is a relative path
+    that stays inside the current directory.
+
+    Raises:
+        ConfigError: no DIR was given and the recorded directory is absolute, climbs out with
+            `..`, or leads outside through a symbolic link.
+    """
+    from titan_gitops.errors import ConfigError
+
+    if given:
+        return Path(given)
+    path = Path(recorded)
+    inside = bool(recorded) and not path.is_absolute() and ".." not in path.parts
+    if inside:
+        try:
+            inside = path.resolve().is_relative_to(Path.cwd().resolve())
+        except (OSError, RuntimeError):  # a symbolic link loop
+            inside = False
+    if not inside:
+        raise ConfigError(
+            f"the saved plan records the definitions directory {recorded!r}, which is not a "
+            "relative path inside the current directory: give the definitions directory as "
+            "DIR (titan-gitops apply --plan FILE DIR)"
+        )
+    return path
 
 
 def _confirm_apply() -> bool:
