@@ -302,8 +302,8 @@ def _refusal(namespace: str | None, blocker: LeaseRecord | None, waited: float) 
     )
     if blocker is None:
         return (
-            f"could not take the apply lease on {scope}: the task listing kept changing while it "
-            f"was read (waited {waited:.1f} s); run apply again"
+            f"could not take the apply lease on {scope} (waited {waited:.1f} s): creating it had "
+            "an unknown outcome, or the task listing changed while it was read; run apply again"
         )
     return (
         f"another apply holds the lease on {scope}: {blocker.describe()}; waited {waited:.1f} s. "
