@@ -59,6 +59,7 @@ class Service:
 
 
 def start_service(tmp_path: Path, rules: list[dict[str, object]]) -> Service:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     faults = tmp_path / "faults.json"
     faults.write_text(json.dumps(rules), encoding="utf-8")
     process, url, _ = spawn_server(
