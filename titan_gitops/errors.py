@@ -13,7 +13,8 @@ TitanGitopsError
 │   ├── ApiUnavailable       5xx, timeouts and connection errors after the retries
 │   └── OutcomeUnknown       a write whose effect on the server is unknown (never blindly re-sent)
 ├── PlanError                the plan cannot be built safely
-└── StalePlan                live state moved since the plan was made
+├── StalePlan                live state moved since the plan was made
+└── LeaseError               another apply holds the namespace's lease, or this run lost it
 ```
 
 Messages never contain the bearer token or a substituted secret value: the client builds its
@@ -168,3 +169,7 @@ class PlanError(TitanGitopsError):
 
 class StalePlan(TitanGitopsError):
     """Live state changed since the saved plan was made."""
+
+
+class LeaseError(TitanGitopsError):
+    """Another apply holds the namespace's lease (after the wait), or it could not be taken."""

@@ -13,3 +13,5 @@ OK: Final = 0
 ERROR: Final = 1
 # Also why a usage error exits ERROR, not argparse's 2: 2 would read as "changes".
 CHANGES: Final = 2
+# A second Ctrl-C (SIGINT or SIGTERM) during apply: stopped at once, as shells report 128 + SIGINT.
+INTERRUPTED: Final = 130

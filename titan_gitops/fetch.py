@@ -1,7 +1,8 @@
 """Stage: read every live task (and the template catalogue) through the client. Read-only.
 
 A listing that fails part-way, or that changes while it is read, fails the stage: a plan must
-never decide deletions from an incomplete listing.
+never decide deletions from an incomplete listing. Leases (tasks with a reserved name) are dropped
+here, the one place every reader of live tasks goes through, so no stage ever sees one as a task.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from titan_gitops.errors import ApiError, NotFound
 from titan_gitops.model import LiveState, LiveTask
+from titan_gitops.reserved import is_reserved_name, oldest_first
 
 if TYPE_CHECKING:
     from titan_gitops.client import ListingProblem, TitanClient
@@ -28,7 +30,9 @@ def _live_task(record: Any) -> LiveTask:
 
 
 def fetch_tasks(client: TitanClient, *, parallelism: int = 4) -> tuple[LiveTask, ...]:
-    """Every live task: the first page gives the total, the rest are fetched concurrently.
+    """Every live task but the leases, oldest first: the first page gives the total, the rest are
+    fetched concurrently. Oldest first, so that where live names repeat, the diff matches the copy
+    the plan keeps (plan.decide_duplicates).
 
     Raises:
         ApiError: a page failed, or the listing changed while it was being read.
@@ -36,7 +40,8 @@ def fetch_tasks(client: TitanClient, *, parallelism: int = 4) -> tuple[LiveTask,
     listing = client.read_task_listing(page_size=PAGE_SIZE, parallelism=max(1, parallelism))
     if listing.problem is not None:
         raise ApiError(_describe_problem(listing.problem))
-    return tuple(_live_task(r) for r in listing.records)
+    tasks = (_live_task(r) for r in listing.records if not is_reserved_name(r.name))
+    return tuple(sorted(tasks, key=oldest_first))
 
 
 def _describe_problem(problem: ListingProblem) -> str:

@@ -34,6 +34,7 @@ from titan_gitops.model import (
     TaskDiff,
 )
 from titan_gitops.pointers import get_pointer, set_pointer, split_pointer
+from titan_gitops.reserved import oldest_first
 from titan_gitops.schema_compat import find_breaking_changes
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ def build_plan(
     options = options or PlanOptions()
     namespace = desired.project.namespace
     managed = managed_names_of(desired)
-    errors = check_duplicate_names(live, frozenset(managed), namespace)
+    errors, duplicates = decide_duplicates(diffs, desired.project, frozenset(managed), options)
     by_fold = _index_by_fold(live)
     changes: list[Change] = []
     for diff in sorted(diffs, key=lambda d: d.name):
@@ -104,6 +105,7 @@ def build_plan(
         if len(diff.rename_candidates) <= 1:
             changes.append(decide_change(diff, task))
     notes, deletes = decide_unclaimed(diffs, desired.project, frozenset(managed), options)
+    deletes.extend(duplicates)
     errors.extend(check_deletion_guards(desired, live, len(deletes), options))
     errors.extend(check_delete_limit(deletes, desired.project.max_deletes, options))
     if errors:
@@ -130,23 +132,50 @@ def build_plan(
 # --- checks: each returns the problems it found, in the order they are reported ----------------
 
 
-def check_duplicate_names(
-    live: LiveState, managed: frozenset[str], namespace: str | None
-) -> list[str]:
-    """Two or more live tasks with one name the plan manages (titan-gitops matches by name)."""
-    by_name: dict[str, list[LiveTask]] = {}
-    for task in live.tasks:
-        by_name.setdefault(task.name, []).append(task)
+def decide_duplicates(
+    diffs: Iterable[TaskDiff], project: ProjectConfig, managed: frozenset[str], options: PlanOptions
+) -> tuple[list[str], list[Change]]:
+    """Live tasks sharing a name the plan manages: the oldest is kept, the others deleted.
+
+    Only inside the namespace and for unprotected names (without a namespace nothing is ever
+    deleted); elsewhere the duplicates are refused as before. The kept copy must be the one the
+    diff matched (fetch lists live tasks oldest first), or the plan refuses.
+    """
+    groups: dict[str, list[tuple[LiveTask, TaskDiff]]] = {}
+    for diff in diffs:
+        if diff.live is not None and diff.live.name in managed and options.selects(diff.name):
+            groups.setdefault(diff.live.name, []).append((diff.live, diff))
     errors: list[str] = []
-    for name in sorted(by_name):
-        same = by_name[name]
-        if len(same) > 1 and (name in managed or in_namespace(name, namespace)):
-            ids = ", ".join(sorted(t.task_id for t in same))
+    deletes: list[Change] = []
+    for name, group in sorted(groups.items()):
+        same = sorted(group, key=lambda pair: oldest_first(pair[0]))
+        why = _not_ours_to_repair(name, project, [d for _, d in same]) if len(same) > 1 else ""
+        if why:
+            ids = ", ".join(sorted(t.task_id for t, _ in same))
             errors.append(
-                f"two or more live tasks are named '{name}' (ids {ids}); titan-gitops "
+                f"two or more live tasks are named '{name}' (ids {ids}) and {why}; titan-gitops "
                 "identifies tasks by name: rename or delete the extra ones first"
             )
-    return errors
+            continue
+        keep = same[0][0].task_id
+        reason = f"duplicate of {keep}, the oldest live task with this name, which is kept"
+        deletes.extend(
+            Change(Action.DELETE, name, reason, task_id=t.task_id, before=d.live_normalised)
+            for t, d in same[1:]
+        )
+    return errors, deletes
+
+
+def _not_ours_to_repair(name: str, project: ProjectConfig, same: Sequence[TaskDiff]) -> str:
+    if project.namespace is None:
+        return "no namespace is declared, so titan-gitops never deletes"
+    if not in_namespace(name, project.namespace):
+        return f"it lies outside the namespace '{project.namespace}'"
+    if is_protected(name, project.protected):
+        return "it is protected"
+    if any(d.desired is not None for d in same[1:]):
+        return "the copy to keep could not be told"
+    return ""
 
 
 def check_template_references(task: DesiredTask, live: LiveState) -> list[str]:
@@ -398,6 +427,9 @@ def record_scope(
         for d in diffs
         if d.live is not None and d.live_normalised is not None
     }
-    scope = scope_of(namespace, managed, live.tasks)
+    # Copies sharing a name are listed oldest first, the order in which duplicates are decided.
+    scope = sorted(
+        scope_of(namespace, managed, live.tasks), key=lambda t: (t.name, oldest_first(t))
+    )
     # diff_states normalises every live task, so each one in scope has its normalised body.
     return tuple(fingerprint(t, normalised[t.task_id]) for t in scope), scope_digest(scope)

@@ -179,6 +179,8 @@ def test_a_read_only_token_403_prints_no_secret(tmp_path: Path, server: Server) 
 
 def test_a_5xx_during_apply_prints_no_secret(tmp_path: Path, server: Server) -> None:
     root = write_definitions(tmp_path / "defs")
+    # The first POST creates apply's lease: let it through, so the 503s meet the task's create.
+    server.injector.add(FaultRule(kind="latency", latency_ms=1, method="POST", path="*", count=1))
     server.injector.add(FaultRule(kind="status", status=503, method="POST", path="*", count=2))
     text = run_cli("apply", str(root), "--auto-approve", url=server.url, cwd=tmp_path)
     assert "exit=1" in text

@@ -68,13 +68,16 @@ def definitions(
     return DesiredState(tasks, templates={}, project=project, secrets=secrets)
 
 
-def live(name: str, task_id: str | None = None, **extra: Any) -> LiveTask:
+def live(
+    name: str, task_id: str | None = None, created_at: str | None = None, **extra: Any
+) -> LiveTask:
     tid = task_id or f"id-{name}"
+    server = {"id": tid, "status": "active"} | ({"created_at": created_at} if created_at else {})
     return LiveTask(
         task_id=tid,
         name=name,
         updated_at="2026-11-28T00:00:00Z",
-        body={**body(name, **extra), "id": tid, "status": "active"},
+        body={**body(name, **extra), **server},
     )
 
 
@@ -168,13 +171,61 @@ def test_without_a_namespace_nothing_is_deleted() -> None:
     assert "2 live tasks not in the definitions were left in place" in plan.notes[0].message
 
 
-def test_duplicate_live_names_are_a_plan_error_naming_both_ids() -> None:
-    with pytest.raises(PlanError) as err:
-        plan_of(
-            definitions(task("shop-a")), LiveState((live("shop-a", "x1"), live("shop-a", "x2")))
+def test_duplicate_live_names_keep_the_oldest_and_delete_the_others() -> None:
+    state = LiveState(
+        (
+            live("shop-a", "x1", created_at="2026-11-28T00:00:01Z", objective="Old"),
+            live("shop-a", "x2", created_at="2026-11-28T00:00:02Z"),
+            live("shop-a", "x0", created_at="2026-11-28T00:00:03Z"),
         )
+    )
+    plan = plan_of(definitions(task("shop-a")), state)
+    assert [(c.action.value, c.task_id) for c in plan.changes] == [
+        ("update", "x1"),
+        ("delete", "x2"),
+        ("delete", "x0"),
+    ]
+    assert all(c.reason.startswith("duplicate of x1") for c in plan.changes[1:])
+
+
+def test_equal_creation_times_keep_the_smallest_id() -> None:
+    stamp = "2026-11-28T00:00:01.000000Z"
+    state = LiveState(
+        (live("shop-a", "x1", created_at=stamp), live("shop-a", "x2", created_at=stamp))
+    )
+    plan = plan_of(definitions(task("shop-a")), state)
+    assert sorted((c.action.value, c.task_id) for c in plan.changes) == [
+        ("delete", "x2"),
+        ("no-op", "x1"),
+    ]
+
+
+def test_duplicate_deletes_count_against_the_deletion_guard() -> None:
+    state = LiveState(
+        tuple(live("shop-a", f"x{i}", created_at=f"2026-01-0{i + 1}") for i in range(4))
+    )
+    with pytest.raises(PlanError, match="deletes 3 tasks, more than the 2 allowed"):
+        plan_of(definitions(task("shop-a"), max_deletes=2), state)
+
+
+def test_duplicates_outside_the_namespace_and_undefined_are_left_alone() -> None:
+    state = LiveState((live("shop-a"), live("team-b", "y1"), live("team-b", "y2")))
+    plan = plan_of(definitions(task("shop-a")), state)
+    assert actions(plan) == [("no-op", "shop-a")]
+
+
+def test_duplicates_without_a_namespace_are_refused_naming_both_ids() -> None:
+    state = LiveState((live("a", "x1"), live("a", "x2")))
+    with pytest.raises(PlanError) as err:
+        plan_of(definitions(task("a"), namespace=None), state)
     assert "x1" in str(err.value)
     assert "x2" in str(err.value)
+
+
+def test_protected_duplicates_are_refused_not_deleted() -> None:
+    state = LiveState((live("shop-a", "x1"), live("shop-a", "x2")))
+    with pytest.raises(PlanError, match="protected"):
+        plan_of(definitions(task("shop-a"), protected=("shop-a",)), state)
 
 
 def test_mass_delete_is_refused_unless_allowed() -> None:

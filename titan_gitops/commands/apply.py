@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NoReturn
 
 from titan_gitops import exit_codes
 from titan_gitops.commands.common import Console, TargetOptions, resolve_cli_target, use_colour
@@ -81,38 +82,70 @@ def apply_with_signals(
     parallelism: int,
     progress: Progress,
     on_first_signal: Callable[[], None] | None = None,
+    announce: Callable[[str], None] | None = None,
 ) -> ApplyReport:
-    """Apply `plan`; SIGINT or SIGTERM lets no new change start, and the report still comes back.
+    """Apply `plan` while holding the namespace's lease, so no other apply acts at the same time.
 
-    The first signal calls `on_first_signal`; the handlers in place before are restored after.
-    Must run on the main thread (Python delivers signals only there).
+    The freshness check runs inside the lease: a run that waited for another finds live moved and
+    refuses as stale rather than creating duplicates or overwriting. SIGINT or SIGTERM lets no new
+    change start, and the report still comes back (the first signal calls `on_first_signal`); a
+    second one exits at once with INTERRUPTED. `announce` hears about waiting for, or losing, the
+    lease. The handlers in place before are restored after. Must run on the main thread.
+
+    Raises:
+        LeaseError: another apply held the lease for longer than TITAN_GITOPS_LEASE_WAIT.
+        ConfigError: TITAN_GITOPS_LEASE_WAIT is not a number of seconds.
     """
     import signal
     import threading
 
+    from titan_gitops.lease import hold_lease, lease_wait_from
     from titan_gitops.pipeline import run_apply
 
+    wait = lease_wait_from(environ)
     stop = threading.Event()
+    signals: list[int] = []
 
-    def on_signal(_signum: int, _frame: FrameType | None) -> None:
-        if not stop.is_set() and on_first_signal is not None:
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        signals.append(signum)
+        if len(signals) > 1:
+            _exit_at_once()
+        if on_first_signal is not None:
             on_first_signal()
         stop.set()
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return run_apply(
-            plan,
-            client,
-            environ=environ,
-            root=root,
-            parallelism=parallelism,
-            progress=progress,
-            stop=stop,
-        )
+        with hold_lease(client, plan.namespace, wait_seconds=wait, stop=stop, announce=announce):
+            return run_apply(
+                plan,
+                client,
+                environ=environ,
+                root=root,
+                parallelism=parallelism,
+                progress=progress,
+                stop=stop,
+            )
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+_INTERRUPTED_AGAIN = (
+    b"\nInterrupted again: stopping now; some changes may be incomplete. "
+    b"Run plan to see where things stand.\n"
+)
+
+
+def _exit_at_once() -> NoReturn:
+    """The second signal: no waiting for requests in flight, no cleanup (the lease expires).
+
+    A raw write and `os._exit`: the signal may have landed mid-write on stderr, or while worker
+    threads hold the client, so nothing that takes a lock can run here.
+    """
+    with contextlib.suppress(OSError):
+        os.write(2, _INTERRUPTED_AGAIN)
+    os._exit(exit_codes.INTERRUPTED)
 
 
 def _read_or_make_plan(

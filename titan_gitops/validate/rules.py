@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from titan_gitops.errors import Problem
 from titan_gitops.escape import UNSAFE, UNSAFE_CLASS
 from titan_gitops.load import LineDict, LineList
+from titan_gitops.reserved import LEASE_PREFIX, is_reserved_name
 from titan_gitops.validate.body import plain_data
 from titan_gitops.validate.context import Definition, Loc, Run, locate, where_defined
 from titan_gitops.validate.files import file_ref
@@ -216,6 +217,9 @@ def check_names(run: Run, tasks: Sequence[Definition], namespace: str | None) ->
         by_case.setdefault(folded.casefold(), task)
         if namespace and not name.startswith(namespace):
             run.add(task.data, ("name",), f"must start with the namespace {namespace!r}")
+        if is_reserved_name(folded):
+            message = f"names starting with {LEASE_PREFIX!r} are reserved for apply leases"
+            run.add(task.data, ("name",), message)
     _check_previous_names(run, tasks, by_name)
 
 
