@@ -33,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from titan_gitops.errors import ApiError, ConfigError, LeaseError, NotFound, TitanGitopsError
+from titan_gitops.escape import escape_terminal
 from titan_gitops.reserved import LEASE_PREFIX, is_reserved_name, server_time
 
 if TYPE_CHECKING:
@@ -153,8 +154,7 @@ class LeaseRecord:
 
 def _printable(text: str, limit: int = 80) -> str:
     """An untrusted string safe for a terminal or log: controls shown as escapes, length capped."""
-    shown = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text[:limit])
-    return shown + ("…" if len(text) > limit else "")
+    return escape_terminal(text[:limit]) + ("…" if len(text) > limit else "")
 
 
 def _read_record(body: Mapping[str, Any]) -> LeaseRecord:

@@ -65,6 +65,7 @@ def apply_changes(options: ApplyCommandOptions, console: Console) -> int:
             parallelism=options.parallelism,
             progress=_make_terminal_progress(console),
             on_first_signal=lambda: console.warn(_STOPPING),
+            announce=console.warn,
         )
     if options.output == "json":
         console.write(render_report_json(report))

@@ -104,6 +104,7 @@ def apply_until_cancelled(
         root=root,
         parallelism=parallelism,
         progress=log_progress,
+        announce=out.log,
     )
 
 
