@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from titan_gitops._http import HttpResponse
 from titan_gitops.client.engine import RequestEngine
-from titan_gitops.client.listing import Listing, read_listing
+from titan_gitops.client.listing import Listing, ListingBounds, read_listing
 from titan_gitops.client.records import Page, WireRecord
 from titan_gitops.client.wire import parse_json, read_error, unwrap_envelope
 from titan_gitops.errors import ApiError, ConfigError
@@ -165,10 +165,15 @@ class ApiCalls:
         parallelism: int = 1,
     ) -> Listing[RecordT]:
         """One read of a whole list route, with any sign that it moved (see listing.py)."""
+        limits = self._engine.limits
+        bounds = ListingBounds(
+            limits.listing_pages, limits.listing_items, path, self._engine.describe(path)
+        )
         return read_listing(
             lambda limit, offset: self.get_page(path, model, limit, offset, params),
             page_size=page_size,
             parallelism=parallelism,
+            bounds=bounds,
         )
 
     def download(
