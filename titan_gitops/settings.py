@@ -28,11 +28,12 @@ MAX_LISTING_PAGES = 1_000
 # Items per listing whatever `meta.total` claims: the total is a hint, never a size to allocate.
 MAX_LISTING_ITEMS = 100_000
 # One JSON answer as sent: a page of 100 tasks with large schemas is a few MiB, so 32 MiB leaves
-# room for growth while a hostile answer is stopped long before it costs real memory.
+# room for growth while a hostile answer is stopped before it costs real memory.
 MAX_BODY_BYTES = 32 * 2**20
-# The same answer once decompressed: gzip turns half a MiB into GiB (a bomb), and parsed JSON costs
-# several times its size again, so inflating stops here.
-MAX_DECODED_BYTES = 64 * 2**20
+# The same answer once decompressed: gzip turns half a MiB into GiB (a bomb), so inflating stops
+# here. Parsed JSON costs up to 17 times its size as Python objects (tiny items), so 32 MiB is
+# about half a GiB at worst; a larger cap would let one answer exhaust a CI runner.
+MAX_DECODED_BYTES = 32 * 2**20
 # A result export or media file streams to disk, never into memory; this only keeps a hostile
 # answer from filling the disk.
 MAX_DOWNLOAD_BYTES = 4 * 2**30

@@ -127,3 +127,15 @@ def test_a_download_within_its_cap_is_written(tmp_path: Path) -> None:
     with hostile(answer) as server, client_to(server.url) as client:
         assert client.download_results_csv("e-1", tmp_path / "r.csv") == tmp_path / "r.csv"
     assert (tmp_path / "r.csv").read_bytes() == body
+
+
+def test_a_page_holding_more_items_than_a_whole_listing_may_is_refused_before_validation() -> None:
+    def answer(request: Request, sock: socket.socket) -> None:
+        send_json(sock, {"success": True, "data": [{"no": "id"}] * 60})
+
+    with (
+        hostile(answer) as server,
+        client_to(server.url, ReadLimits(listing_items=50)) as client,
+        pytest.raises(ReadLimitExceeded, match=r"one page of .* held 60 items, more than the 50"),
+    ):
+        client.list_tasks()

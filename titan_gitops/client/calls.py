@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from titan_gitops._http import HttpResponse
 from titan_gitops.client.engine import RequestEngine
+from titan_gitops.client.limits import ReadLimitExceeded
 from titan_gitops.client.listing import Listing, ListingBounds, read_listing
 from titan_gitops.client.records import Page, WireRecord
 from titan_gitops.client.wire import parse_json, read_error, unwrap_envelope
@@ -126,6 +127,16 @@ class ApiCalls:
         if not isinstance(data, list):
             raise ApiError(
                 f"expected a list in data, got {type(data).__name__}", method="GET", path=path
+            )
+        most = self._engine.limits.listing_items
+        if len(data) > most:
+            # Checked before each item is validated: that would cost far more than the parse.
+            raise ReadLimitExceeded(
+                f"one page of {self._engine.describe(path)} held {len(data):,} items, more than "
+                f"the {most:,} a whole listing may; refusing it",
+                bound="listing",
+                method="GET",
+                path=path,
             )
         items = tuple(self.validate_record(item, model, "GET", path) for item in data)
         meta = envelope.get("meta")
