@@ -27,7 +27,8 @@ def open_client(
 ) -> TitanClient:
     """Build a client for `target`; for the embedded emulator, say so once through `announce`.
 
-    `secrets` are masked in every error the client raises (its token always is).
+    `secrets` are masked in every error the client raises (its token always is). The target's
+    read limits bound every answer and the whole command (its deadline starts now).
     """
     from titan_gitops.client import TitanClient
 
@@ -39,6 +40,7 @@ def open_client(
             timeout=timeout,
             auth_header=target.auth_header,
             secrets=secrets,
+            limits=target.limits,
         )
 
     from titan_gitops._http import make_wsgi_transport
@@ -62,4 +64,5 @@ def open_client(
         transport=make_wsgi_transport(app),
         timeout=timeout,
         secrets=secrets,
+        limits=target.limits,
     )

@@ -1,13 +1,15 @@
-"""Where the Task Service is and how to authenticate: flags first, then TITAN_* variables.
+"""Where the Task Service is, how to authenticate, and how much of it we read: flags, then TITAN_*.
 
 An empty environment variable counts as unset. With no target at all, commands talk to the embedded
 emulator (state in `.titan-local/`), except under CI, where silently planning against a throwaway
-service would be worse than failing.
+service would be worse than failing. Every figure a hostile or broken service could otherwise make
+unbounded (pages, items, bytes, seconds) is a named limit below; only the deadlines are settings.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import math
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,6 +20,33 @@ from titan_gitops.errors import ConfigError
 LOCAL_TARGET = "local"
 LOCAL_STATE_DIR = ".titan-local"
 API_PREFIX = "/api/v1"
+
+# -- read limits ---------------------------------------------------------------------------------
+# 1,000 pages of 100 are 100,000 tasks, far beyond any account this tool is meant for: a listing
+# still going after that is a service that never ends it, not a big account.
+MAX_LISTING_PAGES = 1_000
+# Items per listing whatever `meta.total` claims: the total is a hint, never a size to allocate.
+MAX_LISTING_ITEMS = 100_000
+# One JSON answer as sent: a page of 100 tasks with large schemas is a few MiB, so 32 MiB leaves
+# room for growth while a hostile answer is stopped before it costs real memory.
+MAX_BODY_BYTES = 32 * 2**20
+# The same answer once decompressed: gzip turns half a MiB into GiB (a bomb), so inflating stops
+# here. Parsed JSON costs up to 17 times its size as Python objects (tiny items), so 32 MiB is
+# about half a GiB at worst; a larger cap would let one answer exhaust a CI runner.
+MAX_DECODED_BYTES = 32 * 2**20
+# A result export or media file streams to disk, never into memory; this only keeps a hostile
+# answer from filling the disk.
+MAX_DOWNLOAD_BYTES = 4 * 2**30
+# One request from sending to its last byte, over all reads: the per-read timeout alone lets a
+# one-byte-a-second answer run for hours. Five minutes is far beyond any healthy answer.
+REQUEST_DEADLINE = 300.0
+# One command, every request, retry and pause included: a slow listing cannot hold a CI job (or
+# the namespace's lock) for ever. Half an hour covers the largest apply we expect.
+COMMAND_DEADLINE = 1800.0
+# The longest deadline accepted from the environment (a week): beyond it a typo, not a choice.
+_LONGEST_DEADLINE = 7 * 24 * 3600.0
+REQUEST_DEADLINE_VARIABLE = "TITAN_REQUEST_DEADLINE"
+COMMAND_DEADLINE_VARIABLE = "TITAN_DEADLINE"
 
 
 class Secret:
@@ -42,6 +71,19 @@ class Secret:
 
 
 @dataclass(frozen=True)
+class ReadLimits:
+    """How much one client reads from the service before it refuses (the limits above)."""
+
+    listing_pages: int = MAX_LISTING_PAGES
+    listing_items: int = MAX_LISTING_ITEMS
+    body_bytes: int = MAX_BODY_BYTES
+    decoded_bytes: int = MAX_DECODED_BYTES
+    download_bytes: int = MAX_DOWNLOAD_BYTES
+    request_deadline: float = REQUEST_DEADLINE
+    command_deadline: float = COMMAND_DEADLINE
+
+
+@dataclass(frozen=True)
 class Target:
     """The resolved Task Service to talk to."""
 
@@ -49,6 +91,7 @@ class Target:
     token: Secret | None = field(repr=False)
     state_dir: Path = Path(LOCAL_STATE_DIR)
     auth_header: str = "bearer"
+    limits: ReadLimits = field(default_factory=ReadLimits)
 
     @property
     def is_embedded(self) -> bool:
@@ -74,6 +117,40 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def parse_deadline(environ: Mapping[str, str], name: str, default: float) -> float:
+    """Seconds from the variable `name`, or `default` when it is unset.
+
+    Raises:
+        ConfigError: not a number of seconds above 0 and at most a week.
+    """
+    raw = _env(environ, name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (0 < value <= _LONGEST_DEADLINE):
+        shown = raw if len(raw) <= 40 else raw[:39] + "…"
+        raise ConfigError(
+            f"{name} must be a number of seconds above 0 and at most {_LONGEST_DEADLINE:,.0f}, "
+            f"got {shown!r}"
+        )
+    return value
+
+
+def resolve_read_limits(environ: Mapping[str, str]) -> ReadLimits:
+    """The read limits, with the deadlines from TITAN_REQUEST_DEADLINE and TITAN_DEADLINE.
+
+    Raises:
+        ConfigError: a deadline variable is not a sensible number of seconds.
+    """
+    return ReadLimits(
+        request_deadline=parse_deadline(environ, REQUEST_DEADLINE_VARIABLE, REQUEST_DEADLINE),
+        command_deadline=parse_deadline(environ, COMMAND_DEADLINE_VARIABLE, COMMAND_DEADLINE),
+    )
 
 
 def normalise_api_url(url: str) -> str:
@@ -112,8 +189,10 @@ def resolve_target(
     """Resolve the target from flags (which win) and the environment.
 
     Raises:
-        ConfigError: an explicit target without a token, a malformed URL, or no target under CI.
+        ConfigError: an explicit target without a token, a malformed URL, no target under CI, or
+            a deadline variable that is not a sensible number of seconds.
     """
+    limits = resolve_read_limits(environ)
     url = (api_url or "").strip() or _env(environ, "TITAN_API_URL")
     raw_token = (token or "").strip() or _env(environ, "TITAN_TOKEN")
     secret = Secret(raw_token) if raw_token else None
@@ -127,9 +206,9 @@ def resolve_target(
                 "set TITAN_API_URL (and TITAN_TOKEN), or TITAN_API_URL=local to use the "
                 "embedded emulator on purpose"
             )
-        return Target(api_url=None, token=secret, state_dir=state_dir, auth_header=header)
+        return Target(None, secret, state_dir, header, limits)
     if url.lower() == LOCAL_TARGET:
-        return Target(api_url=None, token=secret, state_dir=state_dir, auth_header=header)
+        return Target(None, secret, state_dir, header, limits)
     origin = normalise_api_url(url)
     if secret is None and needs_service:
         raise ConfigError(f"TITAN_TOKEN (or --token) is required to talk to {origin}")
@@ -139,4 +218,4 @@ def resolve_target(
             f"refusing to send the token in clear text to {origin}: use https "
             "(plain http is allowed only for loopback addresses)"
         )
-    return Target(api_url=origin, token=secret, state_dir=state_dir, auth_header=header)
+    return Target(origin, secret, state_dir, header, limits)

@@ -626,7 +626,8 @@ def test_listing_without_meta_stops_at_a_short_page() -> None:
     assert server.queries == [(100, 0), (100, 100)]
 
 
-def test_a_listing_that_repeats_items_is_refused_after_one_fresh_read() -> None:
+def test_a_listing_that_returns_the_same_page_again_is_refused_at_once() -> None:
+    # Reading it again would meet the same page again: the service ignores the offset.
     page = {
         "success": True,
         "data": [{"id": f"t-{i}", "name": "n"} for i in range(100)],
@@ -634,7 +635,20 @@ def test_a_listing_that_repeats_items_is_refused_after_one_fresh_read() -> None:
     }
     script = Script(httpx.Response(200, json=page))
     client = make_client(script)
-    with pytest.raises(ApiError, match="repeated"):
+    with pytest.raises(ApiError, match=r"same page twice .* does not advance"):
+        client.list_tasks()
+    assert client.request_count == 2
+
+
+def test_a_listing_that_repeats_an_item_is_refused_after_one_fresh_read() -> None:
+    first = [{"id": f"t-{i}", "name": "n"} for i in range(100)]
+    second = [{"id": f"t-{i}", "name": "n"} for i in range(99, 199)]
+    replies = [
+        httpx.Response(200, json={"success": True, "data": data, "meta": {"total": 200}})
+        for data in (first, second, first, second)
+    ]
+    client = make_client(Script(*replies))
+    with pytest.raises(ApiError, match="repeated an item while it was read, twice"):
         client.list_tasks()
     assert client.request_count == 4
 

@@ -120,5 +120,6 @@ def test_a_service_that_ignores_offset_repeats_items() -> None:
         assert listing.problem.repeated == 100
         with pytest.raises(ApiError, match=r"inconsistent \(200 read, 120 announced, 100 rep"):
             fetch_tasks(client)
-        with pytest.raises(ApiError, match="repeated an item while it was read, twice"):
+        # One page at a time, the second page equal to the first shows the walk cannot advance.
+        with pytest.raises(ApiError, match=r"same page twice .* does not advance"):
             client.list_tasks()

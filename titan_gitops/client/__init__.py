@@ -1,6 +1,7 @@
 """TitanClient and the wire records it returns: the one place that speaks to the Task Service."""
 
 from titan_gitops.client.client import ExecutionTimeout, TitanClient
+from titan_gitops.client.limits import ReadLimitExceeded
 from titan_gitops.client.listing import Listing, ListingProblem
 from titan_gitops.client.records import (
     DatasetRecord,
@@ -18,6 +19,7 @@ __all__ = [
     "Listing",
     "ListingProblem",
     "Page",
+    "ReadLimitExceeded",
     "TaskRecord",
     "TemplateRecord",
     "TitanClient",

@@ -16,7 +16,8 @@ from pydantic import ValidationError
 
 from titan_gitops._http import HttpResponse
 from titan_gitops.client.engine import RequestEngine
-from titan_gitops.client.listing import Listing, read_listing
+from titan_gitops.client.limits import ReadLimitExceeded
+from titan_gitops.client.listing import Listing, ListingBounds, read_listing
 from titan_gitops.client.records import Page, WireRecord
 from titan_gitops.client.wire import parse_json, read_error, unwrap_envelope
 from titan_gitops.errors import ApiError, ConfigError
@@ -127,6 +128,16 @@ class ApiCalls:
             raise ApiError(
                 f"expected a list in data, got {type(data).__name__}", method="GET", path=path
             )
+        most = self._engine.limits.listing_items
+        if len(data) > most:
+            # Checked before each item is validated: that would cost far more than the parse.
+            raise ReadLimitExceeded(
+                f"one page of {self._engine.describe(path)} held {len(data):,} items, more than "
+                f"the {most:,} a whole listing may; refusing it",
+                bound="listing",
+                method="GET",
+                path=path,
+            )
         items = tuple(self.validate_record(item, model, "GET", path) for item in data)
         meta = envelope.get("meta")
         total = None
@@ -165,10 +176,15 @@ class ApiCalls:
         parallelism: int = 1,
     ) -> Listing[RecordT]:
         """One read of a whole list route, with any sign that it moved (see listing.py)."""
+        limits = self._engine.limits
+        bounds = ListingBounds(
+            limits.listing_pages, limits.listing_items, path, self._engine.describe(path)
+        )
         return read_listing(
             lambda limit, offset: self.get_page(path, model, limit, offset, params),
             page_size=page_size,
             parallelism=parallelism,
+            bounds=bounds,
         )
 
     def download(

@@ -4,7 +4,11 @@ results, datasets, media). Sync and safe to share between threads.
 Choices where the API docs are silent:
 - The base URL is an origin; one that already ends in `/api/v1` is refused with a ConfigError that
   names the origin to use instead (the same rule as TITAN_API_URL), rather than silently edited.
-- Redirects are never followed: a 3xx is an ApiError naming the host it pointed to.
+- Redirects are never followed, not even same-origin ones: a 3xx is a ReadLimitExceeded naming
+  where it pointed (the bearer token must never travel to another origin, and a service that
+  moved should be named by its new origin in TITAN_API_URL).
+- Reads are bounded (settings.ReadLimits): pages and items per listing, bytes per answer as sent
+  and decompressed, seconds per request and per client (the command's deadline).
 - Media links on another origin than the API are fetched without the API token: the link's own
   `?token=` authorises it, and the API credential must not travel to another host.
 - Listing rules live in listing.py.
@@ -34,7 +38,7 @@ from titan_gitops.client.records import (
 )
 from titan_gitops.errors import ConfigError, TitanGitopsError
 from titan_gitops.secrets import SecretSet
-from titan_gitops.settings import normalise_api_url
+from titan_gitops.settings import ReadLimits, normalise_api_url
 
 API_PREFIX = "/api/v1"
 TERMINAL_STATUSES = frozenset({"completed", "completed_with_errors", "failed", "cancelled"})
@@ -97,6 +101,7 @@ class TitanClient:
         proxy: str | None = None,
         rand: Callable[[], float] = random.random,
         secrets: SecretSet | None = None,
+        limits: ReadLimits | None = None,
     ) -> None:
         origin = normalise_api_url(base_url)
         if timeout <= 0 or max_retries < 0 or backoff_base < 0 or backoff_cap < 0:
@@ -118,6 +123,8 @@ class TitanClient:
             clock=clock,
             rand=rand,
             secrets=(secrets or SecretSet()).with_values([token]),
+            origin=origin,
+            limits=limits,
         )
         self._calls = ApiCalls(self._engine)
 

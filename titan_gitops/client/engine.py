@@ -8,17 +8,36 @@ Retry rules (DESIGN.md, reliability.md §2B):
   the server and got no clear answer (timeout, dropped connection, 5xx) raises OutcomeUnknown.
 - A DELETE retried after an attempt that may have committed treats 404 as success: the earlier
   attempt deleted the task.
+
+Bounds (settings.ReadLimits): every attempt must finish within the request deadline (downloads
+within what is left of the command's), and no attempt starts, and no pause runs, past the command
+deadline. An answer cut off at a bound is never retried (the same request meets the same answer):
+a read fails with ReadLimitExceeded, a write with OutcomeUnknown, since it may have acted.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
-from titan_gitops._http import HttpResponse, HttpSession, SinkWriteError, TransportFailure
+from titan_gitops._http import (
+    HttpResponse,
+    HttpSession,
+    ResponseRefused,
+    SinkWriteError,
+    TransportFailure,
+)
+from titan_gitops.client.limits import (
+    ReadLimitExceeded,
+    describe_location,
+    describe_refusal,
+    describe_seconds,
+    describe_url,
+)
 from titan_gitops.client.retry import (
     RETRYABLE_STATUSES,
     RateLimiter,
@@ -34,6 +53,7 @@ from titan_gitops.errors import (
     RateLimited,
 )
 from titan_gitops.secrets import SecretSet
+from titan_gitops.settings import COMMAND_DEADLINE_VARIABLE, ReadLimits
 
 logger = logging.getLogger("titan_gitops.client")
 
@@ -73,7 +93,11 @@ class _Retry:
 
 
 class RequestEngine:
-    """Sends requests through one HttpSession; thread-safe, counts what it sends."""
+    """Sends requests through one HttpSession; thread-safe, counts what it sends.
+
+    The command deadline runs from the engine's creation, on the real monotonic clock (an injected
+    `clock` paces retries and may be a test's fake).
+    """
 
     def __init__(
         self,
@@ -85,8 +109,13 @@ class RequestEngine:
         clock: Callable[[], float],
         rand: Callable[[], float],
         secrets: SecretSet,
+        origin: str = "",
+        limits: ReadLimits | None = None,
     ) -> None:
         self._session = session
+        self._origin = origin
+        self.limits = limits or ReadLimits()
+        self._deadline_at = time.monotonic() + self.limits.command_deadline
         self._auth_headers = dict(auth_headers)
         self._policy = policy
         self._sleep = sleep
@@ -120,6 +149,10 @@ class RequestEngine:
     def close(self) -> None:
         """Release the session's connections."""
         self._session.close()
+
+    def describe(self, path: str, target: str | None = None) -> str:
+        """The URL a request for `path` reads (origin and route, never a query string)."""
+        return describe_url(self._origin, target or path, path)
 
     def send(
         self,
@@ -158,6 +191,8 @@ class RequestEngine:
         while True:
             try:
                 response = self._send_once(request)
+            except ResponseRefused as refused:
+                raise self._refused_error(request, refused) from None
             except TransportFailure as failure:
                 retry = self._retry_after_failure(request, failure, attempt)
             else:
@@ -170,13 +205,16 @@ class RequestEngine:
             attempt += 1
 
     def _send_once(self, request: _Request) -> HttpResponse:
-        """One attempt, paced by the rate limiter; a transport failure propagates as it is."""
+        """One attempt, paced by the rate limiter, within the bounds; a transport failure
+        propagates as it is."""
         waited = self._limiter.acquire()
         if waited > 0:
             logger.debug("rate limit: held %s %s for %.2fs", request.method, request.path, waited)
+        seconds = self._attempt_seconds(request)
         sink = request.sink_factory() if request.sink_factory is not None else None
         with self._lock:
             self._sent += 1
+        size = self.limits.download_bytes if sink is not None else None
         try:
             return self._session.send(
                 request.method,
@@ -185,6 +223,9 @@ class RequestEngine:
                 json_body=request.json_body,
                 headers=request.headers,
                 sink=sink,
+                max_bytes=size or self.limits.body_bytes,
+                max_decoded=size or self.limits.decoded_bytes,
+                deadline=seconds,
             )
         except SinkWriteError as exc:
             raise ConfigError(f"cannot write the downloaded body: {exc}") from None
@@ -222,7 +263,7 @@ class RequestEngine:
         if 200 <= status < 300:
             return response
         if 300 <= status < 400:
-            raise self._redirect_error(response, method, path)
+            raise self._redirect_error(response, request)
         if status == 404 and method == "DELETE" and maybe_committed:
             # An earlier attempt may have deleted it before its answer was lost.
             logger.debug("%s %s: 404 after a lost answer counts as deleted", method, path)
@@ -298,25 +339,60 @@ class RequestEngine:
             self._policy.max_retries + 1,
         )
         if wait > 0:
+            if time.monotonic() + wait >= self._deadline_at:
+                before = f"waiting {describe_seconds(wait)} to retry {method} {self.describe(path)}"
+                raise self._deadline_error(method, path, before)
             self._sleep(wait)
 
-    def _redirect_error(self, response: HttpResponse, method: str, path: str) -> ApiError:
-        location = response.header("location") or ""
-        target = _describe_location(location)
-        return ApiError(
-            f"the service redirected to {scrub_text(target, self._secrets)}; redirects are not "
-            "followed (the token would travel with them): point TITAN_API_URL at the final origin",
+    def _attempt_seconds(self, request: _Request) -> float:
+        """How long this attempt may take: the request deadline, or less when the command's
+        deadline comes first (downloads run on the command's alone)."""
+        left = self._deadline_at - time.monotonic()
+        if left <= 0:
+            described = f"{request.method} {self.describe(request.path, request.target)}"
+            raise self._deadline_error(request.method, request.path, described)
+        if request.sink_factory is not None:
+            return left
+        return min(self.limits.request_deadline, left)
+
+    def _deadline_error(self, method: str, path: str, before: str) -> ReadLimitExceeded:
+        seconds = describe_seconds(self.limits.command_deadline)
+        return ReadLimitExceeded(
+            f"the command's deadline of {seconds} ({COMMAND_DEADLINE_VARIABLE}) ran out before "
+            f"{before}; stopping (raise {COMMAND_DEADLINE_VARIABLE} for a larger run)",
+            bound="command deadline",
             method=method,
             path=path,
-            status=response.status,
         )
 
+    def _refused_error(self, request: _Request, refused: ResponseRefused) -> ApiError:
+        """A cut-off answer: a read's ReadLimitExceeded, or OutcomeUnknown for a write."""
+        method, path = request.method, request.path
+        url = self.describe(path, request.target)
+        reason = describe_refusal(refused.kind, refused.limit, url, self.limits)
+        refused_before_acting = refused.status is not None and 400 <= refused.status < 500
+        if method != "GET" and not refused_before_acting:
+            return OutcomeUnknown(
+                f"{reason}; the request may have been processed, so the outcome is unknown: "
+                "re-list before retrying",
+                method=method,
+                path=path,
+                status=refused.status,
+                may_still_land=refused.timed_out,
+            )
+        return ReadLimitExceeded(
+            reason, bound=refused.kind, method=method, path=path, status=refused.status
+        )
 
-def _describe_location(location: str) -> str:
-    """Where a redirect points, without its query string (which may carry credentials)."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(location)
-    if parts.hostname:
-        return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return parts.path[:80] or "an unnamed location"
+    def _redirect_error(self, response: HttpResponse, request: _Request) -> ApiError:
+        where = describe_location(response.header("location") or "")
+        url = self.describe(request.path, request.target)
+        return ReadLimitExceeded(
+            f"the service answered {url} with a redirect to {scrub_text(where, self._secrets)}; "
+            "redirects are not followed, so the token never travels to another origin: point "
+            "TITAN_API_URL at the final origin",
+            bound="redirect",
+            method=request.method,
+            path=request.path,
+            status=response.status,
+        )
