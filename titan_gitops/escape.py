@@ -21,8 +21,9 @@ UNSAFE_CLASS = (
     r"\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
 )
 UNSAFE = re.compile(f"[{UNSAFE_CLASS}]")
-# The same, but newline and tab pass: what a multi-line message of our own may hold.
-_UNSAFE_IN_LINES = re.compile(rf"(?![\n\t])[{UNSAFE_CLASS}]")
+# The same, but newline and tab pass: what a multi-line text (an objective, a message of our own)
+# may hold.
+UNSAFE_IN_TEXT = re.compile(rf"(?![\n\t])[{UNSAFE_CLASS}]")
 # Our own colours (SGR, `ESC [ … m`) pass the console's last check; nothing else with an ESC.
 _COLOUR_OR_UNSAFE = re.compile(rf"(\x1b\[[0-9;]*m)|(?![\n\t])[{UNSAFE_CLASS}]")
 # C0 controls are escaped by json.dumps itself; a raw newline in its output is indentation.
@@ -65,7 +66,7 @@ def escape_output(text: str, *, keep_colour: bool = False) -> str:
     With `keep_colour`, our own SGR colour sequences (`ESC [ 31 m`) are let through as well.
     """
     if not keep_colour:
-        return _UNSAFE_IN_LINES.sub(_show_match, text)
+        return UNSAFE_IN_TEXT.sub(_show_match, text)
 
     def keep_or_show(match: re.Match[str]) -> str:
         return match.group(1) or show_character(match.group())
@@ -96,7 +97,7 @@ def escape_text(text: str) -> str:
     Newlines become spaces (a paragraph or heading stays one line); every other control, bidi
     or invisible character is shown visibly.
     """
-    text = _UNSAFE_IN_LINES.sub(_show_match, text)
+    text = UNSAFE_IN_TEXT.sub(_show_match, text)
     # Markdown first, then HTML: `&`, `<` and `>` become entities that hold no Markdown syntax.
     text = html.escape(_MD_SPECIAL.sub(r"\\\1", text), quote=False)
     return _MENTION.sub("@\u2060", text).replace("\n", " ")
@@ -117,7 +118,7 @@ def fence(body: str, info: str = "") -> str:
     Mentions are defused inside too: a rendered diff never notifies anyone. Controls, bidi
     overrides and invisible characters are shown visibly; newlines and tabs are kept.
     """
-    body = _MENTION.sub("@\u2060", _UNSAFE_IN_LINES.sub(_show_match, body))
+    body = _MENTION.sub("@\u2060", UNSAFE_IN_TEXT.sub(_show_match, body))
     longest = max((len(m) for m in re.findall(r"`+", body)), default=0)
     ticks = "`" * max(3, longest + 1)
     return f"{ticks}{info}\n{body}\n{ticks}"
@@ -125,6 +126,6 @@ def fence(body: str, info: str = "") -> str:
 
 def escape_cell(text: str) -> str:
     """A user string inside a Markdown table cell: no HTML, no pipe, no mention, one line."""
-    text = _UNSAFE_IN_LINES.sub(_show_match, text.replace("\r", " "))
+    text = UNSAFE_IN_TEXT.sub(_show_match, text.replace("\r", " "))
     text = html.escape(text, quote=False).replace("|", "\\|")
     return _MENTION.sub("@\u2060", text).replace("\n", " ")

@@ -29,6 +29,7 @@ from typing import Any
 from titan_gitops.atomic import make_directory, remove_file, sync_folder, write_text_atomic
 from titan_gitops.diff import normalise_task
 from titan_gitops.errors import ConfigError, InputError
+from titan_gitops.escape import UNSAFE, UNSAFE_IN_TEXT
 from titan_gitops.load import INCOMPLETE_EXPORT_MARKER
 from titan_gitops.model import LiveTask
 from titan_gitops.secrets import SecretSet
@@ -47,13 +48,11 @@ _MARKER_TEXT = (
 )
 # Characters no definition name may hold: C0 (newline and tab too), DEL, C1, the YAML and
 # Unicode line breaks, and the invisible and bidirectional ones validate/rules.py refuses.
-_UNSAFE_CHARACTER = re.compile(
-    "[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u2028\u2029"
-    "\u202a-\u202e\u2060-\u2064\u2066-\u2069\u206a-\u206f\u3164\ufeff\ufff9-\ufffb]"
-)
 _SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # A name that is its own file name; every other name gets a stem, "_" and a hash. A plain name
 # never holds "_", so the two kinds of file name can never meet.
+# The free text validate checks character by character besides the name (validate/rules.py).
+TEXT_FIELDS = ("objective",)
 _PLAIN = re.compile(r"[a-z0-9][a-z0-9.-]{0,79}")
 _UNSAFE_STEM = re.compile(r"[^a-z0-9.-]+")
 _MAX_STEM = 80
@@ -93,7 +92,7 @@ def visible(text: str) -> str:
             return f"\\x{ord(char):02x}"
         return f"<U+{ord(char):04X}>"
 
-    return _UNSAFE_CHARACTER.sub(show, text)
+    return UNSAFE.sub(show, text)
 
 
 def shown(text: str, limit: int = 200) -> str:
@@ -143,7 +142,7 @@ def _file_names(tasks: Iterable[LiveTask]) -> dict[str, str]:
 
 def name_problem(name: str, secrets: SecretSet) -> str | None:
     """Why a definition could not hold this live name, or None when it can."""
-    found = _UNSAFE_CHARACTER.search(name)
+    found = UNSAFE.search(name)
     if found:
         return (
             f"holds the character U+{ord(found.group()):04X} in its name, which a definition "
@@ -156,6 +155,19 @@ def name_problem(name: str, secrets: SecretSet) -> str | None:
         )
     if secrets.mask(name) != name:
         return "holds a secret value in its name; rename it in Titan, then export again"
+    return None
+
+
+def text_problem(body: dict[str, Any]) -> str | None:
+    """Why a definition could not hold this live task's text fields, or None when it can."""
+    for key in TEXT_FIELDS:
+        value = body.get(key)
+        found = UNSAFE_IN_TEXT.search(value) if isinstance(value, str) else None
+        if found:
+            return (
+                f"holds the character U+{ord(found.group()):04X} in its {key}, which a "
+                "definition cannot hold; edit it in Titan, then export again"
+            )
     return None
 
 
@@ -255,7 +267,7 @@ def _plan_files(
     refused: list[RefusedTask] = []
     accepted: list[tuple[LiveTask, str]] = []
     for task in selected:
-        problem = name_problem(task.name, secrets)
+        problem = name_problem(task.name, secrets) or text_problem(task.body)
         text = None if problem else task_text(task, secrets)
         if text is None:
             reason = problem or "would not read back from YAML exactly as Titan holds it"

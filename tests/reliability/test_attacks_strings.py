@@ -272,8 +272,15 @@ def test_run_by_a_hostile_name_that_is_not_live_is_refused_escaped(service: str)
 @pytest.mark.attack
 def test_export_of_hostile_names_prints_nothing_raw(service: str, tmp_path: Path) -> None:
     result = cli("export", "--out", str(tmp_path / "out"), url=service)
-    assert result.returncode == 0, result.stderr
+    # Definitions cannot hold these names, so export names each task (escaped) instead of
+    # writing it, and fails so a pipeline notices the set is not every live task.
+    assert result.returncode == 1, result.stderr
     assert_cli_safe(result, "export")
+    for shown in HOSTILE.values():
+        assert f"'{shown}'" in result.stderr
+    assert f"'{MANAGED}'" in result.stderr
+    assert "U+001B in its objective" in result.stderr
+    assert not list((tmp_path / "out" / "tasks").glob("*.yaml"))
 
 
 class _HostileErrors(BaseHTTPRequestHandler):

@@ -51,7 +51,7 @@ def export_live_tasks(options: ExportCommandOptions, console: Console) -> int:
         count = len(report.refused)
         console.warn(
             f"error: {count} live task{'s' * (count != 1)} could not be exported; "
-            "definitions cannot hold their names"
+            "a definition cannot hold what they hold (see above)"
         )
         return exit_codes.ERROR
     return exit_codes.OK

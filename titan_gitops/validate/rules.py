@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from titan_gitops.errors import Problem
-from titan_gitops.escape import UNSAFE, UNSAFE_CLASS
+from titan_gitops.escape import UNSAFE, UNSAFE_IN_TEXT
 from titan_gitops.load import LineDict, LineList
 from titan_gitops.reserved import LEASE_PREFIX, is_reserved_name
 from titan_gitops.validate.body import plain_data
@@ -22,7 +22,6 @@ _SPACE = re.compile(r"\s")
 # Names hold no control (TAB and LF too), invisible or bidirectional character; other text may
 # hold newlines and tabs, nothing else of the kind.
 _INVISIBLE = UNSAFE
-_INVISIBLE_IN_TEXT = re.compile(rf"(?![\n\t])[{UNSAFE_CLASS}]")
 _MODULAR = ("action_type", "input_source", "limits", "payload")
 
 
@@ -47,7 +46,7 @@ def _check_text(run: Run, data: LineDict, key: str, limit: int, *, required: boo
 
 def _check_characters(run: Run, data: LineDict, loc: Loc, value: str, *, one_line: bool) -> None:
     """One problem for the first control, invisible or bidirectional character in `value`."""
-    found = (_INVISIBLE if one_line else _INVISIBLE_IN_TEXT).search(value)
+    found = (_INVISIBLE if one_line else UNSAFE_IN_TEXT).search(value)
     if not found:
         return
     char = found.group()
