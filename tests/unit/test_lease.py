@@ -102,7 +102,7 @@ def test_an_unreadable_lease_blocks_and_hostile_text_is_escaped(client: TitanCli
         acquire_lease(client, "shop-", wait_seconds=0)
     assert "\x1b" not in str(err.value)
     assert "\u202e" not in str(err.value)
-    assert "evil\\u001b[2J\\u202ehost" in str(err.value)
+    assert "evil\\x1b[2J<U+202E>host" in str(err.value)
 
 
 def test_the_heartbeat_renews_the_lease(client: TitanClient) -> None:
