@@ -12,7 +12,7 @@ import ipaddress
 import math
 import urllib.parse
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from titan_gitops.errors import ConfigError
@@ -81,6 +81,13 @@ class ReadLimits:
     download_bytes: int = MAX_DOWNLOAD_BYTES
     request_deadline: float = REQUEST_DEADLINE
     command_deadline: float = COMMAND_DEADLINE
+
+    def with_room_for(self, seconds: float) -> ReadLimits:
+        """These limits with a command deadline of at least `seconds` plus one request's worth
+        (a command told to wait that long, such as `run --wait --timeout`, must not be cut first).
+        """
+        needed = seconds + self.request_deadline
+        return replace(self, command_deadline=max(self.command_deadline, needed))
 
 
 @dataclass(frozen=True)

@@ -227,3 +227,10 @@ def test_a_listing_within_its_bounds_is_read_whole() -> None:
 def test_the_default_bounds_are_the_named_limits() -> None:
     assert (ListingBounds().pages, ListingBounds().items) == (1_000, 100_000)
     assert ReadLimits().body_bytes <= ReadLimits().decoded_bytes < ReadLimits().download_bytes
+
+
+def test_a_long_wait_gets_room_in_the_command_deadline_and_a_short_one_changes_nothing() -> None:
+    limits = ReadLimits(request_deadline=300.0, command_deadline=1800.0)
+    assert limits.with_room_for(3600.0).command_deadline == 3900.0
+    assert limits.with_room_for(60.0).command_deadline == 1800.0
+    assert limits.with_room_for(3600.0).request_deadline == 300.0

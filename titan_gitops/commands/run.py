@@ -33,9 +33,13 @@ class RunCommandOptions:
 
 def run_task(options: RunCommandOptions, console: Console) -> int:
     """Trigger an execution of a task; optionally wait, export and check the results."""
+    import os
+    from dataclasses import replace
+
     from titan_gitops.atomic import write_bytes_atomic
     from titan_gitops.connect import open_client
     from titan_gitops.run import read_secret_payload, resolve_task, secret_strings
+    from titan_gitops.settings import COMMAND_DEADLINE_VARIABLE
 
     check_task_reference(options.task)
     secret_payload = None
@@ -44,6 +48,10 @@ def run_task(options: RunCommandOptions, console: Console) -> int:
         console.add_secrets(secret_strings(secret_payload))
     wait = options.wait or bool(options.export or options.csv or options.check_schema)
     target = resolve_cli_target(options.target)
+    if wait and COMMAND_DEADLINE_VARIABLE not in os.environ:
+        # The default command deadline must not cut a wait the user asked for; an explicit
+        # TITAN_DEADLINE is the user's own ceiling and stays.
+        target = replace(target, limits=target.limits.with_room_for(options.timeout))
     with open_client(target, secrets=console.secrets, announce=console.warn) as client:
         task = resolve_task(client, options.task)
         execution = client.run_task(str(task["id"]), secret_payload=secret_payload).body()
