@@ -56,7 +56,10 @@ def check_plan_is_fresh(plan: Plan, live: Iterable[LiveTask]) -> None:
         StalePlan: naming every task that was edited, deleted or appeared in scope.
     """
     current = scope_of(plan.namespace, plan.managed_names, live)
-    now = [fingerprint(t, normalise_task(t.body)) for t in current]
+    hidden = {fp.task_id: fp.hidden for fp in plan.fingerprints}
+    now = [
+        fingerprint(t, normalise_task(t.body), hidden=hidden.get(t.task_id, ())) for t in current
+    ]
     moved = _describe_moved(plan.fingerprints, now)
     if not moved and scope_digest(current) != plan.scope_digest:
         moved.append("the set of tasks in the plan's scope changed")

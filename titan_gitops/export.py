@@ -171,6 +171,40 @@ def text_problem(body: dict[str, Any]) -> str | None:
     return None
 
 
+def secret_problem(document: dict[str, Any], secrets: SecretSet) -> str | None:
+    """Why this task cannot be written without a secret: the first field holding one's value.
+
+    Writing the value would put the secret in git; writing the mask would make the next plan
+    push the literal mask over the live value. So the task is reported, not written.
+    """
+    path = _first_secret_path(document, secrets, "")
+    if path is None:
+        return None
+    return (
+        f"holds the value of a TITAN_VAR_ variable in {path}; export cannot write it without "
+        "writing the secret: write that field as ${TITAN_VAR_...} by hand"
+    )
+
+
+def _first_secret_path(value: Any, secrets: SecretSet, where: str) -> str | None:
+    if isinstance(value, dict):
+        items: Iterable[tuple[str, Any]] = ((str(k), v) for k, v in value.items())
+        for key, item in items:
+            if secrets.mask(key) != key:
+                return where or "a key"
+            found = _first_secret_path(item, secrets, f"{where}.{key}" if where else key)
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _first_secret_path(item, secrets, f"{where}[{index}]")
+            if found:
+                return found
+    elif isinstance(value, str) and secrets.mask(value) != value:
+        return where
+    return None
+
+
 def _mask_values(value: Any, secrets: SecretSet) -> Any:
     """Every string in a document (keys too) with its secrets masked, before it is emitted."""
     if isinstance(value, dict):
@@ -267,7 +301,11 @@ def _plan_files(
     refused: list[RefusedTask] = []
     accepted: list[tuple[LiveTask, str]] = []
     for task in selected:
-        problem = name_problem(task.name, secrets) or text_problem(task.body)
+        problem = (
+            name_problem(task.name, secrets)
+            or text_problem(task.body)
+            or secret_problem(task_document(task), secrets)
+        )
         text = None if problem else task_text(task, secrets)
         if text is None:
             reason = problem or "would not read back from YAML exactly as Titan holds it"

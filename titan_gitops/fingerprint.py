@@ -82,13 +82,25 @@ def scope_digest(tasks: Iterable[LiveTask]) -> str:
     return canonical_hash(sorted([t.name, t.task_id] for t in tasks))
 
 
-def fingerprint(task: LiveTask, normalised: dict[str, Any]) -> Fingerprint:
-    """What apply re-checks of one live task, given its body as the diff stage normalised it."""
+def fingerprint(
+    task: LiveTask, normalised: dict[str, Any], *, hidden: Iterable[str]
+) -> Fingerprint:
+    """What apply re-checks of one live task, given its body as the diff stage normalised it.
+
+    The values at `hidden` (the definition's sensitive pointers) enter as stand-ins: the digest
+    is saved in plan files, and an unkeyed hash over a low-entropy secret is an offline oracle
+    for it. A live edit there still shows in `updated_at`, and the fresh derivation of
+    `apply --plan` compares the values themselves.
+    """
+    pointers = tuple(sorted(set(hidden)))
     return Fingerprint(
         task_id=task.task_id,
         name=task.name,
         updated_at=task.updated_at,
-        digest=canonical_hash(normalised),
+        digest=canonical_hash(
+            hide_pointers(normalised, frozenset(pointers)) if pointers else normalised
+        ),
+        hidden=pointers,
     )
 
 

@@ -295,6 +295,9 @@ def decide_change(diff: TaskDiff, task: DesiredTask) -> Change:
             before=diff.before,
             after=diff.after,
             source=_where(task),
+            # Kept on a no-op too: the saved plan hides these values in `before` and `after`,
+            # whatever their length (the masker skips values too short to mask).
+            sensitive_pointers=task.sensitive_paths,
         )
     changed_keys = sorted({f.pointer.split("/")[1] for f in fields})
     if previous_name is not None and "name" not in changed_keys:
@@ -422,14 +425,19 @@ def record_scope(
     diffs: Iterable[TaskDiff],
 ) -> tuple[tuple[Fingerprint, ...], str]:
     """The fingerprint of every live task in the plan's scope, and the digest of that scope."""
-    normalised = {
-        d.live.task_id: d.live_normalised
-        for d in diffs
-        if d.live is not None and d.live_normalised is not None
-    }
+    normalised: dict[str, dict[str, Any]] = {}
+    hidden: dict[str, frozenset[str]] = {}
+    for d in diffs:
+        if d.live is not None and d.live_normalised is not None:
+            normalised[d.live.task_id] = d.live_normalised
+            if d.desired is not None:
+                hidden[d.live.task_id] = d.desired.sensitive_paths
     # Copies sharing a name are listed oldest first, the order in which duplicates are decided.
     scope = sorted(
         scope_of(namespace, managed, live.tasks), key=lambda t: (t.name, oldest_first(t))
     )
     # diff_states normalises every live task, so each one in scope has its normalised body.
-    return tuple(fingerprint(t, normalised[t.task_id]) for t in scope), scope_digest(scope)
+    fingerprints = tuple(
+        fingerprint(t, normalised[t.task_id], hidden=hidden.get(t.task_id, ())) for t in scope
+    )
+    return fingerprints, scope_digest(scope)

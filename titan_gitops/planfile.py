@@ -87,7 +87,13 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "notes": [{"name": n.name, "id": n.task_id, "message": n.message} for n in plan.notes],
         "warnings": list(plan.warnings),
         "fingerprints": [
-            {"id": f.task_id, "name": f.name, "updated_at": f.updated_at, "digest": f.digest}
+            {
+                "id": f.task_id,
+                "name": f.name,
+                "updated_at": f.updated_at,
+                "digest": f.digest,
+                "hidden": list(f.hidden),
+            }
             for f in plan.fingerprints
         ],
         "scope_digest": plan.scope_digest,
@@ -205,7 +211,7 @@ def _check_pointer(pointer: str, where: str) -> None:
 _CHANGE_KEYS = frozenset(_change_to_dict(Change(Action.NO_OP, "", "")))
 _FIELD_KEYS = frozenset({"path", "pointer", "before", "after", "sensitive"})
 _NOTE_KEYS = frozenset({"name", "id", "message"})
-_FINGERPRINT_KEYS = frozenset({"id", "name", "updated_at", "digest"})
+_FINGERPRINT_KEYS = frozenset({"id", "name", "updated_at", "digest", "hidden"})
 _PLAN_KEYS = frozenset(plan_to_dict(Plan(changes=())))
 _ACTIONS = {a.value: a for a in Action}
 
@@ -278,7 +284,13 @@ def _plan_from_fields(data: Any) -> Plan:
     if "\x00" in directory:
         raise _Malformed("directory holds a NUL character")
     fingerprints = tuple(
-        Fingerprint(f.text("id"), f.text("name"), f.optional_text("updated_at"), f.digest("digest"))
+        Fingerprint(
+            f.text("id"),
+            f.text("name"),
+            f.optional_text("updated_at"),
+            f.digest("digest"),
+            tuple(f.pointers("hidden")),
+        )
         for f in d.objects("fingerprints", _FINGERPRINT_KEYS)
     )
     notes = tuple(

@@ -114,12 +114,17 @@ def test_colliding_stems_get_distinct_files(tmp_path: Path) -> None:
     assert all(n.startswith("shop-a_") for n in names[1:])
 
 
-def test_a_secret_the_live_service_holds_is_never_written_in_clear(tmp_path: Path) -> None:
+def test_a_task_holding_a_secret_is_reported_never_written_in_clear_or_masked(
+    tmp_path: Path,
+) -> None:
     task = live("shop-a", objective="Sign in with export-secret-5151 first.")
-    export_tasks([task], tmp_path, secrets=SecretSet.of(["export-secret-5151"]))
-    text = (tmp_path / "tasks" / "shop-a.yaml").read_text(encoding="utf-8")
-    assert "export-secret-5151" not in text
-    assert "Sign in with *** first." in text
+    report = export_tasks([task], tmp_path, secrets=SecretSet.of(["export-secret-5151"]))
+    assert not (tmp_path / "tasks" / "shop-a.yaml").exists()
+    assert [r.reason for r in report.refused] == [
+        "holds the value of a TITAN_VAR_ variable in objective; export cannot write it without "
+        "writing the secret: write that field as ${TITAN_VAR_...} by hand"
+    ]
+    assert all("export-secret-5151" not in p.read_text() for p in tmp_path.rglob("*.yaml"))
 
 
 def test_visible_escapes_every_control_invisible_and_bidi_character() -> None:

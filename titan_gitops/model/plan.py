@@ -89,6 +89,9 @@ class Fingerprint:
     name: str
     updated_at: str | None
     digest: str
+    # Pointers whose values the digest leaves out (the definition's sensitive fields): a digest
+    # over a secret would let anyone holding a saved plan test guesses of it offline.
+    hidden: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
