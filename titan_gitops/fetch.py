@@ -1,8 +1,9 @@
 """Stage: read every live task (and the template catalogue) through the client. Read-only.
 
 A listing that fails part-way, or that changes while it is read, fails the stage: a plan must
-never decide deletions from an incomplete listing. Leases (tasks with a reserved name) are dropped
-here, the one place every reader of live tasks goes through, so no stage ever sees one as a task.
+never decide deletions from an incomplete listing. Leases (a reserved name and a lease's shape) are
+dropped here, the one place every reader of live tasks goes through, so no stage ever sees one as
+a task; a task with a reserved name that is no lease stays, and the plan warns about it.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from titan_gitops.errors import ApiError, NotFound
+from titan_gitops.escape import escape_terminal
 from titan_gitops.model import LiveState, LiveTask
-from titan_gitops.reserved import is_reserved_name, oldest_first
+from titan_gitops.reserved import is_lease, is_reserved_name, oldest_first
 
 if TYPE_CHECKING:
     from titan_gitops.client import ListingProblem, TitanClient
@@ -40,7 +42,7 @@ def fetch_tasks(client: TitanClient, *, parallelism: int = 4) -> tuple[LiveTask,
     listing = client.read_task_listing(page_size=PAGE_SIZE, parallelism=max(1, parallelism))
     if listing.problem is not None:
         raise ApiError(_describe_problem(listing.problem))
-    tasks = (_live_task(r) for r in listing.records if not is_reserved_name(r.name))
+    tasks = (_live_task(r) for r in listing.records if not is_lease(r.body()))
     return tuple(sorted(tasks, key=oldest_first))
 
 
@@ -63,15 +65,22 @@ def _describe_problem(problem: ListingProblem) -> str:
 def fetch_live_state(client: TitanClient, *, parallelism: int = 4) -> LiveState:
     """Live tasks plus the template ids and slugs (None when the service has no such route)."""
     tasks = fetch_tasks(client, parallelism=parallelism)
+    warnings = tuple(
+        f"the live task '{escape_terminal(t.name[:200])}' (id {escape_terminal(t.task_id)}) has a "
+        "name reserved for apply leases but is no lease; it is left alone: check who made it"
+        for t in tasks
+        if is_reserved_name(t.name)
+    )
     try:
         templates = client.list_templates()
     except NotFound:
         return LiveState(
             tasks=tasks,
             warnings=(
+                *warnings,
                 "the service has no templates route (404): template references were not checked",
             ),
         )
     ids = frozenset(str(t.body().get("id")) for t in templates)
     slugs = frozenset(str(t.body().get("slug")) for t in templates if t.body().get("slug"))
-    return LiveState(tasks=tasks, template_ids=ids, template_slugs=slugs)
+    return LiveState(tasks=tasks, template_ids=ids, template_slugs=slugs, warnings=warnings)

@@ -34,7 +34,13 @@ from typing import TYPE_CHECKING, Any
 
 from titan_gitops.errors import ApiError, ConfigError, LeaseError, NotFound, TitanGitopsError
 from titan_gitops.escape import escape_terminal
-from titan_gitops.reserved import LEASE_PREFIX, is_reserved_name, server_time
+from titan_gitops.reserved import (
+    LEASE_MARK,
+    LEASE_PREFIX,
+    LEASE_URL,
+    is_lease,
+    server_time,
+)
 
 if TYPE_CHECKING:
     from titan_gitops.client import TitanClient
@@ -101,7 +107,7 @@ def lease_body(owner: LeaseOwner, namespace: str | None) -> dict[str, Any]:
     """A harmless valid task: a single run that is never started, on a host that cannot exist."""
     expires = datetime.now(UTC) + timedelta(seconds=LEASE_TTL_SECONDS)
     record = {
-        "titan_gitops_lease": 1,
+        LEASE_MARK: 1,
         "owner": owner.owner_id,
         "host": owner.host,
         "pid": owner.pid,
@@ -112,7 +118,7 @@ def lease_body(owner: LeaseOwner, namespace: str | None) -> dict[str, Any]:
     }
     return {
         "name": lease_name(namespace),
-        "urls": ["https://titan-gitops.invalid/lease"],
+        "urls": [LEASE_URL],
         "objective": json.dumps(record, sort_keys=True),
         "output_schema": {"type": "object"},
         "execution_type": "single",
@@ -180,7 +186,7 @@ def read_leases(client: TitanClient) -> tuple[LeaseRecord, ...] | None:
     listing = client.read_task_listing(page_size=_LISTING_PAGE, parallelism=4)
     if listing.problem is not None:
         return None  # a lease may have been skipped: never decide from this listing
-    return tuple(_read_record(r.body()) for r in listing.records if is_reserved_name(r.name))
+    return tuple(_read_record(r.body()) for r in listing.records if is_lease(r.body()))
 
 
 def _process_is_gone(pid: int) -> bool:

@@ -89,12 +89,11 @@ def test_an_expired_lease_is_deleted_by_whoever_finds_it(client: TitanClient, cl
 
 
 def test_an_unreadable_lease_blocks_and_hostile_text_is_escaped(client: TitanClient) -> None:
-    broken = lease_body(other_owner(), "shop-") | {"objective": "not json \x1b]0;pwned\x07"}
-    client.create_task(broken)
+    # Our mark, but no owner: a lease whose holder cannot be told conflicts with every run.
+    record = '{"titan_gitops_lease": 1, "host": "\\u001b]0;pwned\\u0007"}'
+    client.create_task(lease_body(other_owner(), "shop-") | {"objective": record})
     with pytest.raises(LeaseError, match="an unreadable lease"):
         acquire_lease(client, "team-", wait_seconds=0)
-    for task in fetch_tasks(client):
-        client.delete_task(task.task_id)
     for lease in read_leases(client) or ():
         client.delete_task(lease.task_id)
     client.create_task(lease_body(other_owner(host="evil\x1b[2J\u202ehost"), "shop-"))
@@ -103,6 +102,22 @@ def test_an_unreadable_lease_blocks_and_hostile_text_is_escaped(client: TitanCli
     assert "\x1b" not in str(err.value)
     assert "\u202e" not in str(err.value)
     assert "evil\\x1b[2J<U+202E>host" in str(err.value)
+
+
+def test_a_task_named_like_a_lease_that_is_no_lease_stays_visible_and_never_blocks(
+    client: TitanClient,
+) -> None:
+    job = lease_body(other_owner(), "shop-") | {
+        "objective": "Scrape every minute.",
+        "urls": ["https://victim.example/"],
+        "execution_type": "scheduled",
+        "schedule": "* * * * *",
+    }
+    made = client.create_task(job).body()
+    with hold_lease(client, "shop-", wait_seconds=0) as lease:
+        assert lease.task_id != made["id"]
+    assert [t.task_id for t in fetch_tasks(client)] == [made["id"]]
+    assert read_leases(client) == ()
 
 
 def test_the_heartbeat_renews_the_lease(client: TitanClient) -> None:
