@@ -11,7 +11,7 @@ import pytest
 from .conftest import task_body
 
 SEARCH = {"action_type": "search", "input_source": "static_urls"}
-PLAN_ONLY = {"output_schema": None}
+PLAN_ONLY: dict[str, Any] = {"output_schema": None}
 
 
 def refusal(client: httpx.Client, body: dict[str, Any]) -> list[str]:

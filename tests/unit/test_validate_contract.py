@@ -190,3 +190,11 @@ def test_a_full_valid_plan_passes(tmp_path: Path) -> None:
             "      output_schema: {type: object, properties: {price: {type: number}}}\n"
         ),
     )
+
+
+@pytest.mark.parametrize("value", ["true", "5", "{a: 1}", "x"])
+def test_proxy_locations_of_the_wrong_type_are_a_problem_not_a_crash(
+    tmp_path: Path, value: str
+) -> None:
+    problems = refused(tmp_path, CLASSIC + f"proxy_locations: {value}\n")
+    assert [p.field for p in problems] == ["proxy_locations"]

@@ -158,7 +158,8 @@ def check_task(run: Run, task: LineDict, schemas: Sequence[tuple[LineDict, str]]
     _check_urls(run, task)
     check_schema_field(run, task, "output_schema", want_object=True)
     _check_action_fields(run, task, (), first=True)
-    for index, item in enumerate(task.get("proxy_locations") or ()):
+    locations = task.get("proxy_locations")
+    for index, item in enumerate(locations if isinstance(locations, list) else ()):
         if isinstance(item, str) and not item.strip():
             run.add(task, ("proxy_locations", index), "must not be empty")
     if isinstance(plan, LineDict) and isinstance(plan.get("steps"), LineList):
