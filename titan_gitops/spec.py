@@ -6,33 +6,76 @@ Task fields use Titan's own names (`titan-api.md` §4); `extends`, `previous_nam
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 
 ActionType = Literal["search", "crawl", "scrape", "api_call"]
+InputSource = Literal["static_urls", "previous_step"]
 
 # Fields whose YAML value must be a string, never a number, date or null read from plain text.
 STRING_FIELDS = ("name", "objective", "schedule", "description")
+
+# The field contract where titan-api.md is silent; the emulator (emulator/rules.py) makes the same
+# choices, and the README's definition format states them:
+# - every object the service checks (task, execution_plan, each step, limits) refuses unknown keys;
+# - `limits` holds only the keys Titan's templates use, each a non-negative integer (a count or
+#   seconds) no larger than MAX_LIMIT, a 32-bit signed integer; booleans are not integers;
+# - a step needs `action_type` and `input_source` (`previous_step` only after the first step);
+# - below the top level, null is not "absent": a step or limits key set to null is refused.
+MAX_LIMIT = 2_147_483_647
+Count = Annotated[StrictInt, Field(ge=0, le=MAX_LIMIT)]
+# Strings of the task and of each step that must hold more than spaces (validate/rules.py);
+# `name` and `objective` have their own rules there.
+NON_BLANK_FIELDS = ("template_id", "template_slug", "script_id", "script_version")
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class StepSpec(BaseModel):
-    """One step of an `execution_plan`; the docs give only part of its shape, so extras pass."""
+class _NoNull(_Strict):
+    """An object below the task whose keys may be left out but never set to null."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    @field_validator("*", mode="before")
+    @classmethod
+    def _refuse_null(cls, value: Any) -> Any:
+        # Validators run on given values only, so a left-out key still takes its None default.
+        if value is None:
+            raise ValueError("is empty (null); write a value or remove the key")
+        return value
+
+
+class LimitsSpec(_NoNull):
+    """`limits`: run limits, each a non-negative integer; a key set to null is refused."""
+
+    max_results: Count | None = None
+    max_pages: Count | None = None
+    max_depth: Count | None = None
+    timeout_seconds: Count | None = None
+    max_retries: Count | None = None
+
+
+LIMIT_KEYS = tuple(LimitsSpec.model_fields)
+
+
+class StepSpec(_NoNull):
+    """One step of an `execution_plan`: the single-action fields of one action."""
 
     action_type: ActionType
-    input_source: StrictStr
+    input_source: InputSource
+    name: StrictStr | None = None
+    template_id: StrictStr | None = None
+    template_slug: StrictStr | None = None
+    script_id: StrictStr | None = None
+    script_version: StrictStr | StrictInt | None = None
+    limits: LimitsSpec | None = None
+    payload: dict[str, Any] | None = None
+    output_schema: dict[str, Any] | None = None
 
 
-class ExecutionPlanSpec(BaseModel):
+class ExecutionPlanSpec(_Strict):
     """A multi-step plan: steps run in order, wired by `input_source`."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
 
     steps: list[StepSpec] = Field(min_length=1)
 
@@ -51,8 +94,8 @@ class TaskFields(_Strict):
     script_id: StrictStr | None = None
     script_version: StrictStr | StrictInt | None = None
     action_type: ActionType | None = None
-    input_source: StrictStr | None = None
-    limits: dict[str, Any] | None = None
+    input_source: InputSource | None = None
+    limits: LimitsSpec | None = None
     payload: dict[str, Any] | None = None
     execution_plan: ExecutionPlanSpec | None = None
 
@@ -100,6 +143,15 @@ def definition_json_schema() -> dict[str, Any]:
     defs: dict[str, Any] = {}
     for schema in (task, template, project):
         defs.update(schema.pop("$defs", {}))
+    for name in ("LimitsSpec", "StepSpec"):
+        # Their keys may be left out but never set to null: the null default is not advertised.
+        for prop in defs[name]["properties"].values():
+            prop.pop("default", None)
+            kinds = [kind for kind in prop.pop("anyOf", ()) if kind != {"type": "null"}]
+            if len(kinds) == 1:
+                prop.update(kinds[0])
+            elif kinds:
+                prop["anyOf"] = kinds
     defs["TaskSpec"] = task
     defs["TemplateSpec"] = template
     defs["ProjectConfig"] = project

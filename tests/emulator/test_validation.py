@@ -78,7 +78,7 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
     ("limits not a mapping", {"limits": [1]}, "limits: must be a JSON object"),
     ("payload not a mapping", {"payload": "x"}, "payload: must be a JSON object"),
     ("proxy_locations wrong", {"proxy_locations": "us"}, "proxy_locations: must be a list"),
-    ("proxy_locations empty item", {"proxy_locations": [""]}, "proxy_locations: must be a list"),
+    ("proxy_locations empty item", {"proxy_locations": [""]}, "proxy_locations[0]: must be a"),
     ("script_id empty", {"script_id": ""}, "script_id: must be a non-empty string"),
     ("script_version bool", {"script_version": True}, "script_version: must be a non-empty"),
     ("unknown field", {"labels": {"team": "a"}}, "labels: unknown field"),

@@ -84,12 +84,22 @@ def test_execution_plan_steps_need_an_action_and_an_input_source() -> None:
     TaskSpec.model_validate(
         {
             **base,
-            "execution_plan": {
-                "steps": [{"action_type": "crawl", "input_source": "x", "depth": 2}]
-            },
+            "execution_plan": {"steps": [{"action_type": "crawl", "input_source": "static_urls"}]},
         }
     )
+    # A step is a closed object like the task: an unknown key is refused, never passed along.
+    with pytest.raises(ValidationError):
+        TaskSpec.model_validate(
+            {
+                **base,
+                "execution_plan": {
+                    "steps": [{"action_type": "crawl", "input_source": "static_urls", "depth": 2}]
+                },
+            }
+        )
     with pytest.raises(ValidationError):
         TaskSpec.model_validate({**base, "execution_plan": {"steps": [{"input_source": "x"}]}})
+    with pytest.raises(ValidationError):
+        TaskSpec.model_validate({**base, "execution_plan": {"steps": [{"action_type": "crawl"}]}})
     with pytest.raises(ValidationError):
         TaskSpec.model_validate({**base, "execution_plan": {"steps": []}})

@@ -19,7 +19,7 @@ from titan_gitops.client.engine import RequestEngine
 from titan_gitops.client.limits import ReadLimitExceeded
 from titan_gitops.client.listing import Listing, ListingBounds, read_listing
 from titan_gitops.client.records import Page, WireRecord
-from titan_gitops.client.wire import parse_json, read_error, unwrap_envelope
+from titan_gitops.client.wire import parse_json, read_error, typed_error, unwrap_envelope
 from titan_gitops.errors import ApiError, ConfigError
 
 MAX_PAGE_SIZE = 100
@@ -245,7 +245,7 @@ class ApiCalls:
             return
         if isinstance(payload, dict) and payload.get("success") is False:
             code, message = read_error(content, self._engine.secrets)
-            raise ApiError(message, method="GET", path=path, status=200, code=code)
+            raise typed_error(200, code, message, method="GET", path=path)
 
 
 class _PartFile:

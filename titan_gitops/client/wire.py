@@ -49,8 +49,25 @@ def parse_json(content: bytes) -> Any:
     return json.loads(content.decode("utf-8"))
 
 
-def error_class(status: int) -> type[ApiError]:
-    """The error type for an HTTP status."""
+# The documented `error.code` values and the class each names. The class follows the code first
+# and the HTTP status second: a 200 that says `success: false, NOT_FOUND` is a NotFound. Retries
+# and "outcome unknown" stay with the status (engine.py): they are about what the transport did.
+_CODE_CLASSES: dict[str, type[ApiError]] = {
+    "BAD_REQUEST": BadRequest,
+    "UNAUTHORIZED": AuthError,
+    "FORBIDDEN": AuthError,
+    "NOT_FOUND": NotFound,
+    "TOO_MANY_REQUESTS": RateLimited,
+    "INTERNAL_SERVER_ERROR": ApiUnavailable,
+    "NOT_IMPLEMENTED": ApiUnavailable,
+}
+
+
+def error_class(status: int, code: str | None = None) -> type[ApiError]:
+    """The error type for an envelope's `error.code` (when documented), else the HTTP status."""
+    by_code = _CODE_CLASSES.get(code) if code is not None else None
+    if by_code is not None:
+        return by_code
     if status in (401, 403):
         return AuthError
     if status == 404:
@@ -97,9 +114,15 @@ def build_error(
 ) -> ApiError:
     """The typed error for a non-2xx answer."""
     code, message = read_error(content, secrets)
-    cls = error_class(status)
+    return typed_error(status, code, message, method=method, path=path)
+
+
+def typed_error(status: int, code: str | None, message: str, *, method: str, path: str) -> ApiError:
+    """The error of the class `code` (then `status`) names; a refused scope is named."""
+    cls = error_class(status, code)
     if cls is AuthError:
-        found = _SCOPE.search(message) if status == 403 else None
+        forbidden = status == 403 or code == "FORBIDDEN"
+        found = _SCOPE.search(message) if forbidden else None
         scope = found.group(1) if found else None
         if scope:
             message = f"{message} (the token lacks the '{scope}' scope)"
@@ -135,7 +158,7 @@ def unwrap_envelope(
         raise malformed("the service answered without the success envelope")
     if payload["success"] is not True:
         code, message = read_error(content, secrets)
-        raise ApiError(message, method=method, path=path, status=status, code=code)
+        raise typed_error(status, code, message, method=method, path=path)
     if require_data and "data" not in payload:
         raise malformed("the service's envelope has no data")
     return payload.get("data"), payload

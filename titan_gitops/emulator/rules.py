@@ -4,31 +4,40 @@ Every problem is collected and reported together in one 400 message, each prefix
 field it is about (e.g. "output_schema: must be a JSON object schema"), in a fixed order.
 
 Choices where the docs are silent:
-- Unknown top-level fields are rejected (strict), so a typo never silently vanishes.
-- A top-level field set to null counts as absent (PATCH uses null to remove a key).
+- Unknown fields are rejected at every depth (the task, `execution_plan`, each step, `limits`),
+  with the closest known name as a hint, so a typo never silently vanishes.
+- A top-level field set to null counts as absent (PATCH uses null to remove a key); below the
+  top level (a step's fields, `limits` values) null is a value of the wrong type and is refused.
 - `name`, `urls`, `objective` and `execution_type` are required for every shape; `output_schema`
   only for classic tasks (without `action_type` or `execution_plan`), as the docs' modular
   examples omit it.
 - `output_schema` must be a mapping with `"type": "object"` that passes the JSON Schema
   (Draft 2020-12) meta-schema; `format: media` is accepted like any other format.
-- `urls`: a non-empty list of absolute http(s) URLs with a host.
+- `urls`: a non-empty list of absolute http(s) URLs with a host and no whitespace at all.
 - `schedule` is required for `scheduled` tasks, refused on `single` ones, and must be a
   5-field cron expression (see cron.py); no timezone field exists, times are UTC.
-- `proxy_locations`: a list of non-empty strings. `script_id`: a non-empty string;
-  `script_version`: a non-empty string or an integer. `limits` and `payload`: mappings.
+- `proxy_locations`: a list of non-empty strings (each bad item named). `script_id`: a non-empty
+  string; `script_version`: a non-empty string or an integer. `payload`: a mapping (free-form).
+- `limits`: a mapping of only the keys Titan's templates use (LIMIT_KEYS: counts and seconds),
+  each a non-negative integer no larger than MAX_LIMIT (a 32-bit signed integer); a boolean is
+  not an integer.
 - `input_source`: `static_urls` or `previous_step`; `previous_step` only on a plan step after
   the first.
 - `template_id` and `template_slug` exclude each other and must name a known template; when the
   task (or step) also sets `action_type`, it must equal the template's.
 - `execution_plan` is `{"steps": [step, ...]}` with at least one step; a step holds
-  `action_type` (required), `input_source`, `template_id`/`template_slug`, `script_id`,
-  `script_version`, `limits`, `payload`, `output_schema`, `name`. It cannot be combined with the
+  `action_type` and `input_source` (both required: a step says how it is wired),
+  `template_id`/`template_slug`, `script_id`, `script_version`, `limits`, `payload`,
+  `output_schema`, `name`. It cannot be combined with the
   top-level single-action fields `action_type`, `input_source`, `limits`, `payload`.
 - Template defaults are not merged into the stored task: it keeps exactly what was sent.
 """
 
 from __future__ import annotations
 
+import difflib
+import re
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -58,6 +67,9 @@ SERVER_FIELDS = ("id", "status", "created_at", "updated_at")
 EXECUTION_TYPES = ("single", "scheduled")
 INPUT_SOURCES = ("static_urls", "previous_step")
 SINGLE_ACTION_FIELDS = ("action_type", "input_source", "limits", "payload")
+LIMIT_KEYS = ("max_results", "max_pages", "max_depth", "timeout_seconds", "max_retries")
+MAX_LIMIT = 2_147_483_647
+_WHITESPACE = re.compile(r"\s")
 STEP_FIELDS = frozenset(
     {
         "name",
@@ -84,9 +96,7 @@ def strip_task_body(body: dict[str, Any]) -> dict[str, Any]:
 def check_task(task: dict[str, Any], templates: TemplateCatalog) -> list[str]:
     """Every problem of a (stripped) task body, each naming its field; empty when valid."""
     problems: list[str] = []
-    for key in task:
-        if key not in TASK_FIELDS:
-            problems.append(f"{key}: unknown field")
+    report_unknown(task, TASK_FIELDS, "", problems)
     plan = task.get("execution_plan")
     classic = "action_type" not in task and plan is None
     required = ["name", "urls", "objective", "execution_type"]
@@ -106,14 +116,42 @@ def check_task(task: dict[str, Any], templates: TemplateCatalog) -> list[str]:
     _check_schedule(task, problems)
     if "proxy_locations" in task:
         locations = task["proxy_locations"]
-        if not isinstance(locations, list) or not all(
-            isinstance(item, str) and item for item in locations
-        ):
+        if not isinstance(locations, list):
             problems.append("proxy_locations: must be a list of non-empty strings")
+        else:
+            for index, item in enumerate(locations):
+                if not isinstance(item, str) or not item.strip():
+                    problems.append(f"proxy_locations[{index}]: must be a non-empty string")
     _check_action_fields(task, "", problems, templates, first_step=True, top_level=True)
     if plan is not None:
         _check_plan(task, plan, problems, templates)
     return problems
+
+
+def report_unknown(
+    holder: dict[str, Any], known: Iterable[str], prefix: str, out: list[str]
+) -> None:
+    """One problem per key of `holder` not in `known`, with the closest known key as a hint."""
+    names = list(known)
+    for key in sorted(set(holder) - set(names)):
+        hint = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+        suffix = f" (did you mean {hint[0]}?)" if hint else ""
+        out.append(f"{prefix}{key}: unknown field{suffix}")
+
+
+def _check_limits(value: Any, where: str, problems: list[str]) -> None:
+    if not isinstance(value, dict):
+        problems.append(f"{where}: must be a JSON object")
+        return
+    report_unknown(value, LIMIT_KEYS, f"{where}.", problems)
+    for key in LIMIT_KEYS:
+        if key not in value:
+            continue
+        count = value[key]
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_LIMIT:
+            problems.append(
+                f"{where}.{key}: must be a non-negative integer no larger than {MAX_LIMIT}"
+            )
 
 
 def _check_text(value: Any, where: str, problems: list[str]) -> None:
@@ -137,7 +175,8 @@ def _is_http_url(url: str) -> bool:
         parts.port  # noqa: B018 - reading it raises on a malformed port
     except ValueError:
         return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in url
+    no_space = not _WHITESPACE.search(url)
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and no_space
 
 
 def _check_output_schema(value: Any, where: str, problems: list[str]) -> None:
@@ -194,9 +233,10 @@ def _check_action_fields(
         elif source == "previous_step" and first_step:
             where = "a task without an execution_plan" if top_level else "the first step"
             problems.append(f"{prefix}input_source: 'previous_step' is not possible on {where}")
-    for key in ("limits", "payload"):
-        if key in holder and not isinstance(holder[key], dict):
-            problems.append(f"{prefix}{key}: must be a JSON object")
+    if "payload" in holder and not isinstance(holder["payload"], dict):
+        problems.append(f"{prefix}payload: must be a JSON object")
+    if "limits" in holder:
+        _check_limits(holder["limits"], f"{prefix}limits", problems)
     if "script_id" in holder:
         _check_text(holder["script_id"], f"{prefix}script_id", problems)
     if "script_version" in holder:
@@ -244,10 +284,11 @@ def _check_plan(
     for key in SINGLE_ACTION_FIELDS:
         if key in task:
             problems.append(f"execution_plan: cannot be combined with top-level {key}")
-    if not isinstance(plan, dict) or set(plan) != {"steps"}:
+    if not isinstance(plan, dict):
         problems.append('execution_plan: must be a JSON object {"steps": [...]}')
         return
-    steps = plan["steps"]
+    report_unknown(plan, ("steps",), "execution_plan.", problems)
+    steps = plan.get("steps")
     if not isinstance(steps, list) or not steps:
         problems.append("execution_plan.steps: must be a non-empty list")
         return
@@ -256,10 +297,10 @@ def _check_plan(
         if not isinstance(step, dict):
             problems.append(f"{prefix[:-1]}: must be a JSON object")
             continue
-        for key in sorted(set(step) - STEP_FIELDS):
-            problems.append(f"{prefix}{key}: unknown field")
-        if "action_type" not in step:
-            problems.append(f"{prefix}action_type: required")
+        report_unknown(step, sorted(STEP_FIELDS), prefix, problems)
+        for key in ("action_type", "input_source"):
+            if key not in step:
+                problems.append(f"{prefix}{key}: required")
         if "name" in step:
             _check_text(step["name"], f"{prefix}name", problems)
         if "output_schema" in step:

@@ -12,6 +12,7 @@ from titan_gitops.errors import Problem
 from titan_gitops.escape import UNSAFE, UNSAFE_IN_TEXT
 from titan_gitops.load import LineDict, LineList
 from titan_gitops.reserved import LEASE_PREFIX, is_reserved_name
+from titan_gitops.spec import NON_BLANK_FIELDS
 from titan_gitops.validate.body import plain_data
 from titan_gitops.validate.context import Definition, Loc, Run, locate, where_defined
 from titan_gitops.validate.files import file_ref
@@ -111,11 +112,10 @@ def check_schema_field(run: Run, data: LineDict, key: str, *, want_object: bool)
     for path, message in check_schema(schema):
         run.add(data, (key, *path), message)
         clean = False
-    if want_object:
-        kind = schema.get("type")
-        if kind != "object" and not (isinstance(kind, list) and "object" in kind):
-            run.add(data, (key,), "an output_schema must describe an object (type: object)")
-            clean = False
+    # Exactly "object", as the service (and the emulator) require: a record is never null.
+    if want_object and schema.get("type") != "object":
+        run.add(data, (key,), "an output_schema must describe an object (type: object)")
+        clean = False
     return clean
 
 
@@ -141,9 +141,8 @@ def check_task(run: Run, task: LineDict, schemas: Sequence[tuple[LineDict, str]]
     _check_previous_name_text(run, task)
     plan = task.get("execution_plan")
     modular = task.get("action_type") is not None
-    required = ["objective", "execution_type"]
-    if plan is None:
-        required.append("urls")
+    # Every shape needs urls: a plan's first step reads them (input_source: static_urls).
+    required = ["objective", "execution_type", "urls"]
     if plan is None and not modular:
         required.append("output_schema")
     for key in required:
@@ -158,10 +157,17 @@ def check_task(run: Run, task: LineDict, schemas: Sequence[tuple[LineDict, str]]
     _check_schedule(run, task)
     _check_urls(run, task)
     check_schema_field(run, task, "output_schema", want_object=True)
+    _check_action_fields(run, task, (), first=True)
+    locations = task.get("proxy_locations")
+    for index, item in enumerate(locations if isinstance(locations, list) else ()):
+        if isinstance(item, str) and not item.strip():
+            run.add(task, ("proxy_locations", index), "must not be empty")
     if isinstance(plan, LineDict) and isinstance(plan.get("steps"), LineList):
-        for step in plan["steps"]:
+        for index, step in enumerate(plan["steps"]):
             if isinstance(step, LineDict):
                 check_schema_field(run, step, "output_schema", want_object=True)
+                where: Loc = ("execution_plan", "steps", index)
+                _check_action_fields(run, task, where, first=index == 0)
     payload = task.get("payload")
     for owner, name in schemas:
         schema = owner.get("payload_schema")
@@ -170,6 +176,21 @@ def check_task(run: Run, task: LineDict, schemas: Sequence[tuple[LineDict, str]]
     for index, pointer in enumerate(task.get("ignore_fields") or ()):
         if isinstance(pointer, str) and not pointer.startswith("/"):
             run.add(task, ("ignore_fields", index), "must be a JSON pointer such as /limits")
+
+
+def _check_action_fields(run: Run, task: LineDict, where: Loc, *, first: bool) -> None:
+    """Blank strings and `previous_step` where nothing comes before, in the task or one step."""
+    holder: Any = task
+    for step in where:
+        holder = holder[step]
+    for key in (*NON_BLANK_FIELDS, *(("name",) if where else ())):
+        value = holder.get(key)
+        if isinstance(value, str) and not value.strip():
+            run.add(task, (*where, key), "must not be empty")
+    if holder.get("input_source") == "previous_step" and first:
+        place = "the first step" if where else "a task without an execution_plan"
+        message = f"'previous_step' is not possible on {place}: no step comes before it"
+        run.add(task, (*where, "input_source"), message)
 
 
 def _schema_is_clean(schema: dict[str, Any]) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
@@ -17,7 +17,7 @@ from titan_gitops.validate.context import Loc, Run, format_field_path, locate
 def check_shape(
     run: Run, data: LineDict, model: type[BaseModel], at: SourceDocument, prefix: Loc = ()
 ) -> BaseModel | None:
-    """`data` as a `model`, or None with one problem per wrong field (at most one per top key)."""
+    """`data` as a `model`, or None with one problem per wrong field, at every depth and index."""
     for key in STRING_FIELDS:
         if key in data and data[key] is None:
             run.add(data, (key,), "is empty (null); write a quoted string or remove the key")
@@ -27,15 +27,13 @@ def check_shape(
         seen: set[Loc] = set()
         for error in exc.errors(include_url=False, include_input=False):
             loc = _data_loc(data, tuple(error["loc"]), error["type"])
-            if error["type"] == "model_type":
+            # A union reports one error per member at the same place: the first one says it.
+            if (error["type"] == "model_type" and not loc) or loc in seen:
                 continue
-            message = _shape_message(error, loc, data, model)
-            top = loc[:1]
-            if top in seen and error["type"] not in ("extra_forbidden",):
-                continue
-            seen.add(top)
+            seen.add(loc)
             if len(loc) == 1 and loc[0] in STRING_FIELDS and data.get(str(loc[0]), 0) is None:
                 continue
+            message = _shape_message(error, loc, data, model)
             src, line, col = locate(data, loc, (at.path, at.line, at.col))
             run.problems.append(Problem(src, line, col, format_field_path(prefix + loc), message))
         return None
@@ -66,9 +64,11 @@ def _shape_message(error: Any, loc: Loc, data: Any, model: type[BaseModel]) -> s
         return f"unknown field {str(loc[-1])!r}{suffix}"
     if kind == "missing":
         return "is required"
-    message = str(error["msg"])
     value = _value_at(data, loc)
-    if kind == "string_type" and (value is None or isinstance(value, (int, float, bool))):
+    if value is None and loc and kind != "dict_type":
+        return "is empty (null); write a value or remove the key"
+    message = str(error["msg"])
+    if kind == "string_type" and isinstance(value, (int, float, bool)):
         message += f"; {value!r} was read as a {_yaml_type(value)}: quote it"
     return message
 
@@ -89,7 +89,28 @@ def _value_at(data: Any, loc: Loc) -> Any:
 
 
 def _known_at(model: type[BaseModel], loc: Loc) -> list[str]:
-    # Only top-level keys are forbidden-if-unknown; nested execution_plan steps allow extras.
-    if not loc:
-        return list(model.model_fields)
-    return []
+    """The field names of the model that describes the object at `loc` (list indexes skipped)."""
+    current: Any = model
+    for step in loc:
+        if isinstance(step, int):
+            continue
+        field = current.model_fields.get(step) if _is_model(current) else None
+        if field is None:
+            return []
+        current = _inner_model(field.annotation)
+    return list(current.model_fields) if _is_model(current) else []
+
+
+def _is_model(kind: Any) -> bool:
+    return isinstance(kind, type) and issubclass(kind, BaseModel)
+
+
+def _inner_model(annotation: Any) -> Any:
+    """The model inside `X | None` or `list[X]`, if any."""
+    if _is_model(annotation):
+        return annotation
+    for arg in get_args(annotation):
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
