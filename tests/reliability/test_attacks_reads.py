@@ -97,7 +97,11 @@ class Hostile:
 
 
 def read_request(sock: socket.socket) -> Request | None:
-    """The request line and headers (bodies are never needed: only GETs are expected)."""
+    """The request line and headers; a body is read whole and dropped.
+
+    Reading the body matters even though it is never looked at: closing a socket with unread
+    bytes makes the kernel reset the connection, and the client could then lose the answer.
+    """
     sock.settimeout(10)
     data = b""
     while b"\r\n\r\n" not in data:
@@ -105,9 +109,16 @@ def read_request(sock: socket.socket) -> Request | None:
         if not chunk:
             return None
         data += chunk
-    head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+    raw_head, rest = data.split(b"\r\n\r\n", 1)
+    head = raw_head.decode("latin-1").split("\r\n")
     method, target, _ = head[0].split(" ", 2)
     headers = dict(line.split(": ", 1) for line in head[1:] if ": " in line)
+    length = int(next((v for k, v in headers.items() if k.lower() == "content-length"), "0"))
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        rest += chunk
     parts = urlsplit(target)
     auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
     return Request(method, parts.path, parse_qs(parts.query), auth)
