@@ -121,7 +121,7 @@ def test_quoted_and_block_values_never_warn(
     write(tmp_path, body)
     code, _out, err = validate(tmp_path, capsys)
     assert code == 0
-    assert "warning" not in err
+    assert ": warning: " not in err
 
 
 def test_every_trap_at_every_depth_and_index_is_reported_in_one_run(
@@ -191,7 +191,7 @@ def test_typed_text_fields_do_not_warn(tmp_path: Path, capsys: pytest.CaptureFix
     write(tmp_path, body + "proxy_locations: [no]\n")
     code, _out, err = validate(tmp_path, capsys)
     assert code == 0
-    assert "warning" not in err
+    assert ": warning: " not in err
 
 
 def test_json_output_counts_the_warnings(
@@ -215,3 +215,61 @@ def test_traps_are_still_listed_beside_the_errors_of_an_invalid_file(
     assert code == 1
     assert f"{path}:7:16: warning: payload.zip:" in err
     assert f"{path}:8:1: shedule: unknown field" in err
+
+
+# --- validate --strict --------------------------------------------------------------------------
+
+
+def test_strict_makes_a_trap_an_error_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, HEAD + "payload: {zip: 010}\n")
+    code, out, err = validate(tmp_path, capsys, "--strict")
+    assert code == 1
+    assert "valid." not in out
+    assert f"{path}:7:16: payload.zip: 010 is read as the number 10 here" in err
+    assert ": warning: " not in err
+    assert "error: 1 problem found in the definitions (--strict counts warnings as errors)" in err
+
+
+def test_strict_json_counts_the_trap_as_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path, HEAD + "payload: {zip: 010}\n")
+    code, out, _err = validate(tmp_path, capsys, "--strict", "--output", "json")
+    assert code == 1
+    report = json.loads(out)
+    assert (report["errors"], report["warnings"]) == (1, 0)
+    assert report["problems"][0]["severity"] == "error"
+
+
+def test_strict_turns_every_warning_into_an_error_not_only_traps(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path, HEAD)
+    write(tmp_path, "", "empty.yaml")
+    assert validate(tmp_path, capsys)[0] == 0
+    code, _out, err = validate(tmp_path, capsys, "--strict")
+    assert code == 1
+    assert "empty file" in err
+
+
+def test_strict_passes_clean_definitions_and_github_annotations_say_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path, HEAD + "payload: {zip: '010'}\n")
+    code, out, _err = validate(tmp_path, capsys, "--strict")
+    assert code == 0
+    assert "valid." in out
+    write(tmp_path, HEAD + "payload: {zip: 010}\n")
+    code, out, _err = validate(tmp_path, capsys, "--strict", "--github")
+    assert code == 1
+    assert "::error file=" in out
+    assert "::warning" not in out
+
+
+def test_strict_is_not_a_plan_or_apply_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    # Refused rather than silently ignored: plan and apply do not check warnings.
+    assert main(["plan", "defs", "--strict"]) == 1
+    assert main(["apply", "defs", "--strict"]) == 1
+    assert "--strict" in capsys.readouterr().err
