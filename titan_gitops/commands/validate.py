@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from titan_gitops import exit_codes
 from titan_gitops.commands.common import Console
 from titan_gitops.errors import Problem, ValidationFailed
 from titan_gitops.escape import escape_json_text, escape_terminal
+
+if TYPE_CHECKING:
+    from titan_gitops.model import DesiredState
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,23 @@ class ValidateCommandOptions:
 def as_errors(problems: Iterable[Problem]) -> list[Problem]:
     """`problems` with every warning made an error: what `--strict` and the Action's input do."""
     return [dataclasses.replace(p, severity="error") for p in problems]
+
+
+def validate_strictly(root: Path, environ: Mapping[str, str]) -> DesiredState:
+    """Validate `root` and refuse it when it has any warning: what `strict` checks before a plan.
+
+    Raises:
+        ValidationFailed: with every problem, warnings made errors, if there is any.
+    """
+    from titan_gitops.pipeline import validate_directory
+
+    try:
+        state = validate_directory(root, environ=environ)
+    except ValidationFailed as exc:
+        raise ValidationFailed(as_errors(exc.problems)) from None
+    if state.warnings:
+        raise ValidationFailed(as_errors(state.warnings))
+    return state
 
 
 def validate_definitions(options: ValidateCommandOptions, console: Console) -> int:
