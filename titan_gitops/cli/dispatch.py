@@ -32,7 +32,7 @@ def run_validate(args: argparse.Namespace, console: Console) -> int:
 
     directory = Path(args.directory)
     return validate_definitions(
-        ValidateCommandOptions(directory, args.output, args.github), console
+        ValidateCommandOptions(directory, args.output, args.github, args.strict), console
     )
 
 

@@ -85,6 +85,11 @@ def _add_validate_parser(sub: Subparsers, common: argparse.ArgumentParser) -> No
     validate.add_argument(
         "--github", action="store_true", help="also print GitHub annotations (::error file=...)"
     )
+    validate.add_argument(
+        "--strict",
+        action="store_true",
+        help="treat warnings (such as YAML 1.1 traps like zip: 010) as errors: exit 1",
+    )
     validate.set_defaults(func=run_validate)
 
 

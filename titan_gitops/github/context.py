@@ -69,6 +69,8 @@ class ActionInputs:
     allow_deletes: int | None = None
     allow_unreviewed: bool = False
     fail_on_drift: bool = True
+    # Warnings (such as YAML 1.1 traps) fail validate, plan and apply, as `validate --strict`.
+    strict: bool = False
 
 
 def read_inputs(environ: Mapping[str, str]) -> ActionInputs:
@@ -98,6 +100,7 @@ def read_inputs(environ: Mapping[str, str]) -> ActionInputs:
         fail_on_drift=parse_flag(
             _text(environ, "TG_FAIL_ON_DRIFT"), name="fail-on-drift", default=True
         ),
+        strict=parse_flag(_text(environ, "TG_STRICT"), name="strict", default=False),
     )
 
 

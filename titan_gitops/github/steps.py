@@ -92,6 +92,10 @@ def make_action_plan(
 
     options = PlanOptions(allow_deletes=inputs.allow_deletes)
     root = Path(inputs.directory)
+    if inputs.strict:
+        from titan_gitops.commands.validate import validate_strictly
+
+        validate_strictly(root, environ)
     return make_plan(root, client, options, environ=environ, target=target.describe())
 
 
@@ -148,7 +152,12 @@ def run_validate(
         out.warning(note)
         out.summary(f"> **Note:** {escape_text(note)}\n")
     try:
-        state = validate_directory(root, environ=environ)
+        if inputs.strict:
+            from titan_gitops.commands.validate import validate_strictly
+
+            state = validate_strictly(root, environ)
+        else:
+            state = validate_directory(root, environ=environ)
     except ValidationFailed as exc:
         return report_invalid(exc, out, root, f"titan-gitops validate: {where} is invalid")
     if state.warnings:

@@ -3,6 +3,8 @@
 
 Refused constructs (tags other than plain YAML's, non-string or duplicate keys, dates, non-finite
 numbers, a node built twice through an alias) are recorded as located problems, never raised.
+Plain values that YAML 1.1 reads differently (`010`, `on`, `1:30`) are noted on their container
+(`traps`); validate decides which fields they matter in.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from ruamel.yaml.tag import Tag
 
 from titan_gitops.errors import Problem
 from titan_gitops.load.caps import MAX_DEPTH
+from titan_gitops.load.yaml11 import describe_trap
 
 _CORE = "tag:yaml.org,2002:"
 _ALLOWED_TAGS = frozenset(
@@ -32,12 +35,14 @@ _ALLOWED_TAGS = frozenset(
 _STR = _CORE + "str"
 
 Position = tuple[int, int]
+# Where a YAML 1.1 trap sits and why: (line, column, message).
+Trap = tuple[int, int, str]
 
 
 class LineDict(dict[str, Any]):
     """A mapping that knows its file and the 1-based line and column of itself and its keys."""
 
-    __slots__ = ("key_pos", "key_src", "pos", "src")
+    __slots__ = ("key_pos", "key_src", "pos", "src", "traps")
 
     def __init__(self, src: str = "", pos: Position = (1, 1)) -> None:
         # dict.__new__ already made the empty mapping; skipping dict.__init__ saves a call per node.
@@ -46,22 +51,38 @@ class LineDict(dict[str, Any]):
         self.key_pos: dict[str, Position] = {}
         # Set only on merged mappings, whose keys may come from several files.
         self.key_src: dict[str, str] | None = None
+        # Set only when a value is a YAML 1.1 trap: key -> where and why.
+        self.traps: dict[str, Trap] | None = None
 
 
 class LineList(list[Any]):
     """A list that knows its file and the 1-based line and column of itself and its items."""
 
-    __slots__ = ("item_pos", "pos", "src")
+    __slots__ = ("item_pos", "pos", "src", "traps")
 
     def __init__(self, src: str = "", pos: Position = (1, 1)) -> None:
         # list.__new__ already made the empty list; skipping list.__init__ saves a call per node.
         self.src = src
         self.pos = pos
         self.item_pos: list[Position] = []
+        # Set only when an item is a YAML 1.1 trap: index -> where and why.
+        self.traps: dict[int, Trap] | None = None
 
 
 def _position(node: Node) -> Position:
     return (node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _trap(node: Any, value: Any) -> Trap | None:
+    # Only plain scalars are resolved by their text; quoted and block ones are always strings.
+    # The C parser gives a plain scalar the style '', the pure one None.
+    if node.__class__ is not ScalarNode or node.style:
+        return None
+    message = describe_trap(node.value, value)
+    if message is None:
+        return None
+    line, col = _position(node)
+    return (line, col, message)
 
 
 class _LocatingConstructor(SafeConstructor):
@@ -120,14 +141,25 @@ class _LocatingConstructor(SafeConstructor):
             self.seen_nodes.add(id(key_node))
             first_seen[key] = line
             data.key_pos[key] = (line, col)
-            data[key] = self.construct_object(value_node)
+            value = data[key] = self.construct_object(value_node)
+            trap = _trap(value_node, value)
+            if trap is not None:
+                if data.traps is None:
+                    data.traps = {}
+                data.traps[key] = trap
         return data
 
     def construct_line_list(self, node: Any) -> LineList:
         data = LineList(self.src, _position(node))
         for child in node.value:
             data.item_pos.append(_position(child))
-            data.append(self.construct_object(child))
+            value = self.construct_object(child)
+            trap = _trap(child, value)
+            if trap is not None:
+                if data.traps is None:
+                    data.traps = {}
+                data.traps[len(data)] = trap
+            data.append(value)
         return data
 
     def construct_yaml_timestamp(self, node: Any, values: Any = None) -> str:

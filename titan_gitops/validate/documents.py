@@ -14,6 +14,7 @@ from titan_gitops.spec import ProjectConfig, TaskFields, TaskSpec, TemplateSpec
 from titan_gitops.validate.context import Definition, Run
 from titan_gitops.validate.files import resolve_file_refs, schema_file_refs
 from titan_gitops.validate.shape import check_shape
+from titan_gitops.validate.traps import warn_yaml11_traps
 from titan_gitops.validate.variables import substitute_variables
 
 
@@ -29,7 +30,9 @@ def read_project(run: Run, document: SourceDocument | None) -> ProjectConfig:
     if isinstance(defaults, LineDict):
         substitute_variables(run, data, defaults, ("defaults",))
         resolve_file_refs(run, defaults)
+        warn_yaml11_traps(run, defaults, ("defaults",))
         check_shape(run, defaults, TaskFields, document, ("defaults",))
+    warn_yaml11_traps(run, data, skip=frozenset(("defaults",)))
     project = check_shape(run, data, ProjectConfig, document)
     if isinstance(project, ProjectConfig):
         return project
@@ -73,6 +76,7 @@ def read_definitions(
         if document.path in variable_paths:
             substitute_variables(run, data, data)
         resolve_file_refs(run, data)
+        warn_yaml11_traps(run, data)
         model: type[BaseModel] = TaskSpec if kind == "task" else TemplateSpec
         spec = check_shape(run, data, model, document)
         target = tasks if kind == "task" else templates
