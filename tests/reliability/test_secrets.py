@@ -3,8 +3,9 @@
 The CLI runs as a subprocess with `--debug` on success and error paths (401, 403, 5xx during
 apply, validation errors, connection errors); stdout, stderr, saved plan files, JSON and Markdown
 renders and exported files are searched for each canary verbatim, base64 (standard and URL-safe,
-with and without padding) and URL-encoded. Timeouts, dropped connections and broken bodies are
-forced in-process, where the exception text, repr, full traceback and debug log are searched.
+with and without padding), URL-encoded and in every escaped form (tests/unit/test_secrets.py).
+Timeouts, dropped connections and broken bodies are forced in-process, where the exception
+text, repr, full traceback and debug log are searched.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from tests.github.conftest import (
 )
 from tests.github.fake_github import FakeGitHub, start_fake_github
 from tests.reliability.counts import add_count
+from tests.unit.test_secrets import independent_forms
 from titan_gitops.client import TitanClient
 from titan_gitops.emulator import EmulatorConfig, create_app
 from titan_gitops.emulator.faults import FaultInjector, FaultRule
@@ -55,6 +57,8 @@ def encodings(secret: str) -> set[str]:
         urllib.parse.quote(secret, safe=""),
         urllib.parse.quote_plus(secret),
     }
+    # Every other form a medium writes (JSON, YAML, HTML, Markdown, terminal, URL variants).
+    forms |= set(independent_forms(secret).values())
     return forms | {f.rstrip("=") for f in forms}
 
 

@@ -1,12 +1,18 @@
-"""`${TITAN_VAR_*}` substitution in string values, recording every substituted value as secret."""
+"""`${TITAN_VAR_*}` substitution in string values, recording every substituted value as secret.
+
+A value too short to mask is still substituted, but each use of it is warned about: masking it
+would shred every output, so it would show wherever the field is printed.
+"""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
+from titan_gitops.errors import Problem
 from titan_gitops.load import LineDict, LineList
-from titan_gitops.validate.context import Loc, Run
+from titan_gitops.secrets import MIN_SECRET_LENGTH
+from titan_gitops.validate.context import Loc, Run, format_field_path, locate
 
 VAR_PREFIX = "TITAN_VAR_"
 _VAR = re.compile(r"\$(\$?)\{([^}]*)\}")
@@ -59,7 +65,21 @@ def _substitute_text(run: Run, parent: Any, loc: Loc, text: str) -> str:
         run.substituted = True
         if value:
             run.secrets.add(value)
+        if 0 < len(value) < MIN_SECRET_LENGTH:
+            _warn_unmaskable(run, parent, loc, name)
         return value
 
     result = _VAR.sub(replace, text)
     return Sensitive(result) if used else result
+
+
+def _warn_unmaskable(run: Run, parent: Any, loc: Loc, name: str) -> None:
+    src, line, col = locate(parent, loc, ("", 1, 1))
+    message = (
+        f"the value of {name} is shorter than {MIN_SECRET_LENGTH} characters, so it cannot be "
+        "masked and will show wherever this field is printed; use a longer value or do not "
+        "keep it in a variable"
+    )
+    run.warnings.append(
+        Problem(src, line, col, format_field_path(loc), message, severity="warning")
+    )
