@@ -53,10 +53,9 @@ def write_bytes_atomic(
     mode = _mode_to_keep(path)
     temporary = path.parent / _TEMPORARY.format(name=path.name, token=os.urandom(8).hex())
     try:
+        # Inside the try: a Ctrl-C landing just after the file is created still removes it. The
+        # name is random and created exclusively, so removing it can only remove our own file.
         descriptor = os.open(temporary, _FLAGS, 0o666)
-    except OSError as exc:
-        raise ConfigError(f"cannot write {path}: {_reason(exc)}") from None
-    try:
         with os.fdopen(descriptor, "wb") as handle:
             if mode is not None:
                 os.fchmod(handle.fileno(), mode)
