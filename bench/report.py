@@ -35,6 +35,7 @@ SAFETY_KEYS = (
     "protected_deleted",
     "secret_hits",
     "concurrent_dups",
+    "export_roundtrip_failures",
 )
 
 
@@ -142,6 +143,7 @@ def build_card_line(counts: dict[str, float], benches: dict[str, dict[str, str]]
         "tampered_plans_refused="
         + format_ratio(counts, "tampered_plan_held", "tampered_plan_total"),
         f"concurrent_dups={format_count(counts, 'concurrent_dups')}",
+        f"export_roundtrip_failures={format_count(counts, 'export_roundtrip_failures')}",
         f"plan_10k_vs_floor={pick_plan_ratio(benches.get('bench_plan.py', {}))}",
         "apply_vs_ideal="
         + pick(benches.get("bench_apply.py", {}), "apply_vs_ideal", "whole_ratio", "create_ratio"),

@@ -41,6 +41,7 @@ from titan_gitops.validate.placeholders import (
     AmbiguousValue,
     Placeholders,
     escape_placeholders,
+    reads_back_as,
     with_placeholders,
 )
 from titan_gitops.validate.rules import MAX_NAME
@@ -66,7 +67,7 @@ _PLAIN = re.compile(r"[a-z0-9][a-z0-9.-]{0,79}")
 _UNSAFE_STEM = re.compile(r"[^a-z0-9.-]+")
 _MAX_STEM = 80
 _HASH_CHARS = 16
-_YAML_BREAKS = re.compile("[\x85\u2028\u2029]")
+_NOT_PLAIN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
@@ -188,9 +189,9 @@ def _yaml_text(document: dict[str, Any], header: str) -> str:
     def literal_strings(value: Any) -> Any:
         if isinstance(value, dict):
             return {literal_strings(k): literal_strings(v) for k, v in value.items()}
-        if isinstance(value, str) and _YAML_BREAKS.search(value):
-            # ruamel writes these raw inside quotes, where a reader folds them away; escaped
-            # (\N, \L, \P) in double quotes they read back as they are.
+        if isinstance(value, str) and _NOT_PLAIN.search(value):
+            # ruamel may write controls and line breaks raw, where a reader refuses or folds
+            # them; escaped in double quotes (\b, \N, \L, \P) they read back as they are.
             return DoubleQuotedScalarString(value)
         if isinstance(value, list):
             return [literal_strings(v) for v in value]
@@ -209,28 +210,6 @@ def _yaml_text(document: dict[str, Any], header: str) -> str:
     buffer = io.StringIO()
     yaml.dump(literal_strings(document), buffer)
     return header + "\n" + buffer.getvalue()
-
-
-def reads_back_as(
-    text: str, document: dict[str, Any], variables: Mapping[str, str] | None = None
-) -> bool:
-    """True when the loader reads `text` as exactly one document that, its `${…}` substituted as
-    validate does with `variables`, equals `document`."""
-    from titan_gitops.load import load_yaml_file, load_yaml_text
-    from titan_gitops.validate.context import Run
-    from titan_gitops.validate.variables import substitute_variables
-
-    documents, problems = load_yaml_text(text, "export")
-    if problems or len(documents) != 1:
-        return False
-    data = documents[0].data
-    # The loader marks a file for substitution by its text, exactly so here.
-    if "${" in text and isinstance(data, dict):
-        run = Run(Path("."), variables or {}, load_yaml_file)
-        substitute_variables(run, data, data)
-        if run.problems:
-            return False
-    return bool(data == document)
 
 
 def task_document(task: LiveTask) -> dict[str, Any]:

@@ -1,15 +1,17 @@
-"""Writing values back as definitions hold them: `TITAN_VAR_` values as `${TITAN_VAR_NAME}`
-placeholders and a literal `${` as `$${`, the exact inverse of `variables.substitute_variables`."""
+"""`TITAN_VAR_` values written back as placeholders and `${` as `$${`: substitution's inverse."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from titan_gitops.load import load_yaml_file, load_yaml_text
 from titan_gitops.secrets import MIN_SECRET_LENGTH
-from titan_gitops.validate.variables import VAR_PREFIX
+from titan_gitops.validate.context import Run
+from titan_gitops.validate.variables import VAR_PREFIX, substitute_variables
 
 _VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -81,3 +83,21 @@ def with_placeholders(value: Any, table: Placeholders) -> Any:
     if isinstance(value, str):
         return table.write(value)
     return value
+
+
+def reads_back_as(
+    text: str, document: dict[str, Any], variables: Mapping[str, str] | None = None
+) -> bool:
+    """True when the loader reads `text` as exactly one document that, its `${…}` substituted as
+    validate does with `variables`, equals `document`."""
+    documents, problems = load_yaml_text(text, "export")
+    if problems or len(documents) != 1:
+        return False
+    data = documents[0].data
+    # The loader marks a file for substitution by its text, exactly so here.
+    if "${" in text and isinstance(data, dict):
+        run = Run(Path("."), variables or {}, load_yaml_file)
+        substitute_variables(run, data, data)
+        if run.problems:
+            return False
+    return bool(data == document)
