@@ -19,7 +19,6 @@ from titan_gitops.export import (
     export_tasks,
     file_name,
     name_problem,
-    reads_back_as,
     safe_stem,
     shown,
     task_document,
@@ -29,7 +28,12 @@ from titan_gitops.load import MAX_FILE_BYTES
 from titan_gitops.model import LiveTask
 from titan_gitops.pipeline import validate_directory
 from titan_gitops.secrets import SecretSet
-from titan_gitops.validate.placeholders import AmbiguousValue, Placeholders, escape_placeholders
+from titan_gitops.validate.placeholders import (
+    AmbiguousValue,
+    Placeholders,
+    escape_placeholders,
+    reads_back_as,
+)
 
 NO_SECRETS = SecretSet()
 
