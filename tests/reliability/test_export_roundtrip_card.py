@@ -17,6 +17,7 @@ from tests.reliability.counts import add_count
 
 EXAMPLES = 60
 _SEEN = {"examples": 0, "failures": 0}
+_FIRST: list[str] = []
 
 
 @seed(20260114)
@@ -33,15 +34,17 @@ def _count_round_trips(scenario: tuple[dict[str, str], list[dict[str, Any]]]) ->
         check_round_trip(*scenario)
     except UnsatisfiedAssumption:
         raise
-    except Exception:  # any break at all is a failed round trip; the property test shows it
+    except Exception as exc:  # any break at all is a failed round trip
         _SEEN["failures"] += 1
+        _FIRST[:] = _FIRST or [f"{type(exc).__name__}: {exc} for {scenario!r}"]
     _SEEN["examples"] += 1
 
 
 def test_export_round_trip_failures_are_counted_and_zero() -> None:
     _SEEN.update(examples=0, failures=0)
+    _FIRST.clear()
     _count_round_trips()
     add_count("export_roundtrip_examples", _SEEN["examples"])
     add_count("export_roundtrip_failures", _SEEN["failures"])
     assert _SEEN["examples"] >= EXAMPLES // 2
-    assert _SEEN["failures"] == 0
+    assert _SEEN["failures"] == 0, _FIRST[0]
