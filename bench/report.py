@@ -36,6 +36,7 @@ SAFETY_KEYS = (
     "secret_hits",
     "concurrent_dups",
     "contract_disagreements",
+    "export_roundtrip_failures",
 )
 
 
@@ -144,6 +145,7 @@ def build_card_line(counts: dict[str, float], benches: dict[str, dict[str, str]]
         + format_ratio(counts, "tampered_plan_held", "tampered_plan_total"),
         f"concurrent_dups={format_count(counts, 'concurrent_dups')}",
         f"contract_disagreements={format_count(counts, 'contract_disagreements')}",
+        f"export_roundtrip_failures={format_count(counts, 'export_roundtrip_failures')}",
         f"plan_10k_vs_floor={pick_plan_ratio(benches.get('bench_plan.py', {}))}",
         "apply_vs_ideal="
         + pick(benches.get("bench_apply.py", {}), "apply_vs_ideal", "whole_ratio", "create_ratio"),

@@ -7,8 +7,11 @@ write are never overwritten without `force`.
 
 Nothing the live service sends is trusted: a task whose name a definition could not hold
 (control, invisible or bidirectional characters, a secret, too long) is reported, not written;
-every value goes through ruamel's emitter and each file must read back as exactly the document
-meant; header comments carry only escaped text. File names cannot collide by construction.
+every value goes through ruamel's emitter and each file must read back, variables substituted,
+as exactly the document Titan holds; header comments carry only escaped text. A string equal to
+(or holding) a `TITAN_VAR_` value is written with its `${TITAN_VAR_NAME}` placeholder and a
+literal `${` as `$${`; a secret no placeholder can stand for is never written: the task is
+refused. File names cannot collide by construction.
 Every file goes through the safe writer, and a marker at the root of the target says an export
 is under way until its last file is in place (the loader refuses a folder holding it).
 """
@@ -21,7 +24,7 @@ import io
 import os
 import re
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +37,13 @@ from titan_gitops.load import INCOMPLETE_EXPORT_MARKER
 from titan_gitops.model import LiveTask
 from titan_gitops.secrets import SecretSet
 from titan_gitops.spec import MANAGED_FIELDS
+from titan_gitops.validate.placeholders import (
+    AmbiguousValue,
+    Placeholders,
+    escape_placeholders,
+    reads_back_as,
+    with_placeholders,
+)
 from titan_gitops.validate.rules import MAX_NAME
 
 MARKER = "# Written by titan-gitops export."
@@ -57,6 +67,7 @@ _PLAIN = re.compile(r"[a-z0-9][a-z0-9.-]{0,79}")
 _UNSAFE_STEM = re.compile(r"[^a-z0-9.-]+")
 _MAX_STEM = 80
 _HASH_CHARS = 16
+_NOT_PLAIN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
@@ -171,58 +182,17 @@ def text_problem(body: dict[str, Any]) -> str | None:
     return None
 
 
-def secret_problem(document: dict[str, Any], secrets: SecretSet) -> str | None:
-    """Why this task cannot be written without a secret: the first field holding one's value.
-
-    Writing the value would put the secret in git; writing the mask would make the next plan
-    push the literal mask over the live value. So the task is reported, not written.
-    """
-    path = _first_secret_path(document, secrets, "")
-    if path is None:
-        return None
-    return (
-        f"holds the value of a TITAN_VAR_ variable in {path}; export cannot write it without "
-        "writing the secret: write that field as ${TITAN_VAR_...} by hand"
-    )
-
-
-def _first_secret_path(value: Any, secrets: SecretSet, where: str) -> str | None:
-    if isinstance(value, dict):
-        items: Iterable[tuple[str, Any]] = ((str(k), v) for k, v in value.items())
-        for key, item in items:
-            if secrets.mask(key) != key:
-                return where or "a key"
-            found = _first_secret_path(item, secrets, f"{where}.{key}" if where else key)
-            if found:
-                return found
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _first_secret_path(item, secrets, f"{where}[{index}]")
-            if found:
-                return found
-    elif isinstance(value, str) and secrets.mask(value) != value:
-        return where
-    return None
-
-
-def _mask_values(value: Any, secrets: SecretSet) -> Any:
-    """Every string in a document (keys too) with its secrets masked, before it is emitted."""
-    if isinstance(value, dict):
-        return {secrets.mask(str(k)): _mask_values(v, secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_mask_values(v, secrets) for v in value]
-    if isinstance(value, str):
-        return secrets.mask(value)
-    return value
-
-
 def _yaml_text(document: dict[str, Any], header: str) -> str:
     from ruamel.yaml import YAML
-    from ruamel.yaml.scalarstring import LiteralScalarString
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
 
     def literal_strings(value: Any) -> Any:
         if isinstance(value, dict):
-            return {k: literal_strings(v) for k, v in value.items()}
+            return {literal_strings(k): literal_strings(v) for k, v in value.items()}
+        if isinstance(value, str) and _NOT_PLAIN.search(value):
+            # ruamel may write controls and line breaks raw, where a reader refuses or folds
+            # them; escaped in double quotes (\b, \N, \L, \P) they read back as they are.
+            return DoubleQuotedScalarString(value)
         if isinstance(value, list):
             return [literal_strings(v) for v in value]
         if (
@@ -242,14 +212,6 @@ def _yaml_text(document: dict[str, Any], header: str) -> str:
     return header + "\n" + buffer.getvalue()
 
 
-def reads_back_as(text: str, document: dict[str, Any]) -> bool:
-    """True when the loader reads `text` as exactly one document equal to `document`."""
-    from titan_gitops.load import load_yaml_text
-
-    documents, problems = load_yaml_text(text, "export")
-    return not problems and [d.data for d in documents] == [document]
-
-
 def task_document(task: LiveTask) -> dict[str, Any]:
     """A live task as a definition document: `kind` first, then Titan's fields in order."""
     body = normalise_task(task.body)
@@ -260,12 +222,26 @@ def task_document(task: LiveTask) -> dict[str, Any]:
     return document
 
 
-def task_text(task: LiveTask, secrets: SecretSet) -> str | None:
-    """The file of one task, every secret masked; None when it would not read back as written."""
-    document = _mask_values(task_document(task), secrets)
+def task_text(
+    task: LiveTask, secrets: SecretSet, placeholders: Placeholders | None = None
+) -> str | None:
+    """The file of one task, variables' values as placeholders; None when it would not read
+    back as written.
+
+    Raises:
+        AmbiguousValue: a value in the task is held by two variables or more.
+    """
+    table = placeholders or Placeholders.of({})
+    document = task_document(task)
+    # The name is the task's identity and the file's: always literal, never a placeholder.
+    written = {
+        k: escape_placeholders(v) if k == "name" else with_placeholders(v, table)
+        for k, v in document.items()
+    }
     header = f"{MARKER}\n# Task '{visible(task.name)}' (id {visible(task.task_id)})."
-    text = secrets.mask(_yaml_text(document, header))
-    return text if reads_back_as(text, document) else None
+    text = _yaml_text(written, header)
+    variables = {name: value for value, names in table.names.items() for name in names}
+    return text if reads_back_as(text, document, variables) else None
 
 
 def _select(
@@ -294,19 +270,41 @@ def _select(
     return sorted(selected, key=lambda t: t.name)
 
 
+def _task_file(
+    task: LiveTask, secrets: SecretSet, placeholders: Placeholders
+) -> tuple[str | None, str | None]:
+    """The file of one task, or None and why a definition cannot hold it (no secret shown)."""
+    try:
+        text = task_text(task, secrets, placeholders)
+    except AmbiguousValue as exc:
+        return None, (
+            f"holds a value that {' and '.join(exc.names)} both hold, so no one placeholder "
+            "stands for it; give the variables different values (or unset one), then export again"
+        )
+    if text is not None and secrets.find_leak(text) is not None:
+        return None, (
+            "holds a secret value that no ${TITAN_VAR_…} placeholder can stand for (the token, "
+            "an encoded form, a mapping key, or a value right after a '$'); edit it in Titan or "
+            "set the variable it came from, then export again"
+        )
+    return text, None
+
+
 def _plan_files(
-    selected: list[LiveTask], out: Path, namespace: str | None, secrets: SecretSet
+    selected: list[LiveTask],
+    out: Path,
+    namespace: str | None,
+    secrets: SecretSet,
+    placeholders: Placeholders,
 ) -> tuple[dict[Path, str], list[RefusedTask]]:
     """Every file to write, and the tasks refused."""
     refused: list[RefusedTask] = []
     accepted: list[tuple[LiveTask, str]] = []
     for task in selected:
-        problem = (
-            name_problem(task.name, secrets)
-            or text_problem(task.body)
-            or secret_problem(task_document(task), secrets)
-        )
-        text = None if problem else task_text(task, secrets)
+        problem = name_problem(task.name, secrets) or text_problem(task.body)
+        text = None
+        if not problem:
+            text, problem = _task_file(task, secrets, placeholders)
         if text is None:
             reason = problem or "would not read back from YAML exactly as Titan holds it"
             refused.append(RefusedTask(shown(task.name), shown(task.task_id), reason))
@@ -402,10 +400,13 @@ def export_tasks(
     only: tuple[str, ...] = (),
     force: bool = False,
     secrets: SecretSet,
+    variables: Mapping[str, str] | None = None,
 ) -> ExportReport:
-    """Write the selected live tasks under `out`, every secret masked; refuse unsafe ones.
+    """Write the selected live tasks under `out`; refuse unsafe ones.
 
-    A task whose name a definition cannot hold is reported in `refused`, not written.
+    A string equal to (or holding) a `TITAN_VAR_*` value of `variables` is written as its
+    placeholder. A task a definition cannot hold (its name, its text, a secret no placeholder
+    stands for, a value two variables share) is reported in `refused`, not written.
 
     Raises:
         InputError: a file in the way was not written by titan-gitops (and `force` is off), two
@@ -414,7 +415,8 @@ def export_tasks(
             files were written already, the incomplete-export marker stays.
     """
     selected = _select(tasks, namespace, only)
-    planned, refused = _plan_files(selected, out, namespace, secrets)
+    placeholders = Placeholders.of(variables or {})
+    planned, refused = _plan_files(selected, out, namespace, secrets, placeholders)
     if os.path.lexists(out) and not out.is_dir():
         raise ConfigError(f"cannot export into {out}: it is not a folder; give a folder")
     _check_targets(out, planned, force)

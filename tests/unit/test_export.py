@@ -6,9 +6,11 @@ import hashlib
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from titan_gitops.diff import normalise_task
 from titan_gitops.errors import ConfigError, InputError
 from titan_gitops.export import (
     INCOMPLETE_MARKER,
@@ -17,7 +19,6 @@ from titan_gitops.export import (
     export_tasks,
     file_name,
     name_problem,
-    reads_back_as,
     safe_stem,
     shown,
     task_document,
@@ -25,7 +26,14 @@ from titan_gitops.export import (
 )
 from titan_gitops.load import MAX_FILE_BYTES
 from titan_gitops.model import LiveTask
+from titan_gitops.pipeline import validate_directory
 from titan_gitops.secrets import SecretSet
+from titan_gitops.validate.placeholders import (
+    AmbiguousValue,
+    Placeholders,
+    escape_placeholders,
+    reads_back_as,
+)
 
 NO_SECRETS = SecretSet()
 
@@ -114,17 +122,14 @@ def test_colliding_stems_get_distinct_files(tmp_path: Path) -> None:
     assert all(n.startswith("shop-a_") for n in names[1:])
 
 
-def test_a_task_holding_a_secret_is_reported_never_written_in_clear_or_masked(
-    tmp_path: Path,
-) -> None:
+def test_a_secret_no_variable_stands_for_is_refused_never_written(tmp_path: Path) -> None:
     task = live("shop-a", objective="Sign in with export-secret-5151 first.")
     report = export_tasks([task], tmp_path, secrets=SecretSet.of(["export-secret-5151"]))
     assert not (tmp_path / "tasks" / "shop-a.yaml").exists()
-    assert [r.reason for r in report.refused] == [
-        "holds the value of a TITAN_VAR_ variable in objective; export cannot write it without "
-        "writing the secret: write that field as ${TITAN_VAR_...} by hand"
-    ]
-    assert all("export-secret-5151" not in p.read_text() for p in tmp_path.rglob("*.yaml"))
+    assert [r.task_id for r in report.refused] == ["id-shop-a"]
+    assert "holds a secret value" in report.refused[0].reason
+    assert "export-secret-5151" not in str(report.refused[0])
+    assert "***" not in "".join(p.read_text() for p in tmp_path.rglob("*.yaml"))
 
 
 def test_visible_escapes_every_control_invisible_and_bidi_character() -> None:
@@ -231,3 +236,247 @@ def test_a_huge_file_in_the_way_is_not_read(tmp_path: Path) -> None:
         handle.truncate(MAX_FILE_BYTES + 1)  # sparse: fast, and larger than the loader reads
     with pytest.raises(InputError, match="did not write"):
         export_tasks([live("shop-a")], tmp_path, secrets=NO_SECRETS)
+
+
+# --- round trip: export → validate gives back exactly what Titan holds --------------------------
+
+PASSWORD = 'Pa"ss\\wo<rd>99'
+
+
+def variables_of(**values: str) -> dict[str, str]:
+    return {f"TITAN_VAR_{name}": value for name, value in values.items()}
+
+
+def round_trip(
+    tmp_path: Path, task: LiveTask, variables: dict[str, str] | None = None
+) -> tuple[str, dict[str, Any]]:
+    """Export one task, validate the folder with `variables` set; the file and the desired body."""
+    environ = variables or {}
+    secrets = SecretSet.from_environ(environ)
+    report = export_tasks([task], tmp_path, secrets=secrets, variables=environ)
+    assert report.refused == (), [str(r) for r in report.refused]
+    text = (tmp_path / "tasks" / file_name(task.name)).read_text(encoding="utf-8")
+    desired = validate_directory(tmp_path, environ=environ)
+    [found] = desired.tasks
+    return text, normalise_task(found.body)
+
+
+def test_a_live_value_equal_to_a_variable_is_written_as_its_placeholder(tmp_path: Path) -> None:
+    task = live("shop-a", payload={"password": PASSWORD, "user": "ann"})
+    text, body = round_trip(tmp_path, task, variables_of(PW=PASSWORD))
+    assert "password: ${TITAN_VAR_PW}" in text
+    assert PASSWORD not in text
+    assert "***" not in text
+    assert body == normalise_task(task.body)
+
+
+def test_a_variable_inside_a_longer_string_is_written_inside_it(tmp_path: Path) -> None:
+    task = live(
+        "shop-a",
+        urls=["https://shop.example/p?key=k3y-value-77&x=1"],
+        objective="Sign in with k3y-value-77, then k3y-value-77 again.",
+    )
+    text, body = round_trip(tmp_path, task, variables_of(KEY="k3y-value-77"))
+    assert "https://shop.example/p?key=${TITAN_VAR_KEY}&x=1" in text
+    assert "Sign in with ${TITAN_VAR_KEY}, then ${TITAN_VAR_KEY} again." in text
+    assert "k3y-value-77" not in text
+    assert body == normalise_task(task.body)
+
+
+def test_the_longest_variable_wins_where_two_overlap(tmp_path: Path) -> None:
+    task = live("shop-a", payload={"a": "xx-secret-long-yy", "b": "secret"})
+    text, body = round_trip(tmp_path, task, variables_of(SHORT="secret", LONG="secret-long"))
+    assert "a: xx-${TITAN_VAR_LONG}-yy" in text
+    assert "b: ${TITAN_VAR_SHORT}" in text
+    assert body == normalise_task(task.body)
+
+
+def test_two_variables_holding_one_value_refuse_the_task_never_guess(tmp_path: Path) -> None:
+    environ = variables_of(A="same-value-42", B="same-value-42")
+    task = live("shop-a", payload={"key": "same-value-42"})
+    report = export_tasks(
+        [task, live("shop-b")], tmp_path, secrets=SecretSet.from_environ(environ), variables=environ
+    )
+    assert [r.task_id for r in report.refused] == ["id-shop-a"]
+    reason = report.refused[0].reason
+    assert "TITAN_VAR_A and TITAN_VAR_B" in reason
+    assert "same-value-42" not in str(report.refused[0])
+    assert not (tmp_path / "tasks" / "shop-a.yaml").exists()
+    assert (tmp_path / "tasks" / "shop-b.yaml").exists()
+
+
+def test_the_token_or_an_encoded_secret_is_refused_never_written(tmp_path: Path) -> None:
+    environ = variables_of(PW="hunter-2222")
+    secrets = SecretSet.from_environ(environ, token="the-token-9999")
+    encoded = live("shop-a", payload={"auth": "aHVudGVyLTIyMjI="})  # base64 of the value
+    token = live("shop-b", objective="Use the-token-9999.")
+    key = live("shop-c", payload={"hunter-2222": 1})  # keys are never substituted
+    report = export_tasks([encoded, token, key], tmp_path, secrets=secrets, variables=environ)
+    assert sorted(r.task_id for r in report.refused) == ["id-shop-a", "id-shop-b", "id-shop-c"]
+    assert all("holds a secret value" in r.reason for r in report.refused)
+    assert not list(tmp_path.rglob("shop-*.yaml"))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "${TITAN_VAR_X}",
+        "price ${not a variable} here",
+        "$${already escaped}",
+        "unclosed ${ brace",
+        "$$${",
+        "ends with ${",
+        "${}",
+    ],
+)
+def test_a_literal_placeholder_is_escaped_and_reads_back_exactly(
+    tmp_path: Path, value: str
+) -> None:
+    task = live("shop-a", objective=f"Say {value}.", payload={"note": value, "list": [value]})
+    _, body = round_trip(tmp_path, task)
+    assert body == normalise_task(task.body)
+
+
+def test_a_literal_placeholder_next_to_a_variable_reads_back_exactly(tmp_path: Path) -> None:
+    task = live("shop-a", payload={"a": "${TITAN_VAR_PW}=hunter-2222${x}", "b": "hunter-2222}"})
+    text, body = round_trip(tmp_path, task, variables_of(PW="hunter-2222"))
+    assert "hunter-2222" not in text
+    assert body == normalise_task(task.body)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "yes",
+        "no",
+        "on",
+        "off",
+        "y",
+        "n",
+        "010",
+        "0o17",
+        "0x1F",
+        "1:30",
+        "2026-01-01",
+        "~",
+        "null",
+        "Null",
+        "true",
+        "False",
+        ".inf",
+        "-.nan",
+        "1e3",
+        "- x",
+        "# not a comment",
+        "a: b",
+        ": ",
+        "a #b",
+        "  leading and trailing  ",
+        "",
+        " ",
+        "line\none",
+        "trailing \nspace",
+        "\nleading newline",
+        "tab\there",
+        "'quoted'",
+        '"double"',
+        "[1, 2]",
+        "{a: 1}",
+        "&anchor",
+        "*alias",
+        "!tag",
+        "%directive",
+        "@at",
+        "`tick",
+        "|",
+        ">",
+        "---",
+        "...",
+        "? q",
+        "é—中文 ✓",
+        "emoji 🎉",
+        "\u200f rtl mark \u202e bidi",
+        "\x85next line",
+        "\u2028sep",
+        "€100",
+        "\n\x08",
+        "a\r\nb",
+        "\x1b[31mred",
+        "\x7fdel",
+        "\ufeffbom",
+        "\x00nul",
+        "\\backslash",
+        "%",
+        "=",
+    ],
+)
+def test_any_payload_string_reads_back_exactly(tmp_path: Path, value: str) -> None:
+    task = live("shop-a", payload={"v": value, value: [value], "n": {"deep": value}})
+    _, body = round_trip(tmp_path, task)
+    assert body == normalise_task(task.body)
+
+
+@pytest.mark.parametrize(
+    "objective",
+    ["yes", "010", "~", "null", "- x", "# x", "a: b", "  spaced  ", "two\nlines ", "t\tab"],
+)
+def test_objectives_that_yaml_would_misread_survive(tmp_path: Path, objective: str) -> None:
+    task = live("shop-a", objective=objective)
+    _, body = round_trip(tmp_path, task)
+    assert body == normalise_task(task.body)
+
+
+def test_exporting_with_placeholders_twice_is_byte_identical(tmp_path: Path) -> None:
+    environ = variables_of(PW=PASSWORD)
+    task = live("shop-a", payload={"password": PASSWORD, "note": "${x}"})
+    secrets = SecretSet.from_environ(environ)
+    export_tasks([task], tmp_path, secrets=secrets, variables=environ)
+    before = (tmp_path / "tasks" / "shop-a.yaml").read_bytes()
+    report = export_tasks([task], tmp_path, secrets=secrets, variables=environ)
+    assert report.written == ()
+    assert (tmp_path / "tasks" / "shop-a.yaml").read_bytes() == before
+
+
+def test_the_cli_writes_placeholders_for_the_variables_it_is_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from titan_gitops.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    defs = tmp_path / "defs" / "tasks"
+    defs.mkdir(parents=True)
+    (defs / "a.yaml").write_text(
+        "kind: task\nname: shop-a\nurls: [https://shop.example/]\nobjective: Get prices.\n"
+        "output_schema: {type: object}\nexecution_type: single\n"
+        "payload: {password: '${TITAN_VAR_PW}', note: '$${TITAN_VAR_PW}'}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("TITAN_VAR_PW", PASSWORD)
+    assert main(["apply", "defs", "--auto-approve"]) == 0
+    assert main(["export", "--out", "out"]) == 0
+    text = (tmp_path / "out" / "tasks" / "shop-a.yaml").read_text(encoding="utf-8")
+    assert "password: ${TITAN_VAR_PW}" in text
+    assert "note: $${TITAN_VAR_PW}" in text
+    assert main(["plan", "out", "--detailed-exitcode"]) == 0
+    assert PASSWORD not in "".join(capsys.readouterr())
+
+
+def test_placeholders_stand_for_whole_short_values_and_inside_for_long_ones() -> None:
+    table = Placeholders.of({"TITAN_VAR_EU": "eu", "TITAN_VAR_KEY": "k3y-77", "OTHER": "other"})
+    assert table.write("eu") == "${TITAN_VAR_EU}"
+    assert table.write("europe") == "europe"  # too short to look for inside text
+    assert table.write("a k3y-77 ${b}") == "a ${TITAN_VAR_KEY} $${b}"
+    assert table.write("other") == "other"  # only TITAN_VAR_ variables are substituted
+    assert escape_placeholders("$${x} ${") == "$$${x} $${"
+    with pytest.raises(AmbiguousValue):
+        Placeholders.of({"TITAN_VAR_A": "same", "TITAN_VAR_B": "same"}).write("x same")
+
+
+def test_a_secret_right_after_a_dollar_cannot_be_written_and_is_refused(tmp_path: Path) -> None:
+    environ = variables_of(PW="{hunter-2222}")
+    task = live("shop-a", payload={"a": "$" + "{hunter-2222}"})
+    report = export_tasks(
+        [task], tmp_path, secrets=SecretSet.from_environ(environ), variables=environ
+    )
+    assert [r.task_id for r in report.refused] == ["id-shop-a"]
+    assert not list(tmp_path.rglob("shop-a.yaml"))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from titan_gitops import exit_codes
 from titan_gitops.commands.common import Console, TargetOptions, resolve_cli_target
+from titan_gitops.secrets import VAR_PREFIX
 
 
 @dataclass(frozen=True)
@@ -21,7 +23,7 @@ class ExportCommandOptions:
 
 
 def export_live_tasks(options: ExportCommandOptions, console: Console) -> int:
-    """Write live tasks out as definition files."""
+    """Write live tasks out as definition files, `TITAN_VAR_*` values as their placeholders."""
     from titan_gitops.connect import open_client
     from titan_gitops.escape import escape_terminal
     from titan_gitops.export import export_tasks
@@ -37,6 +39,7 @@ def export_live_tasks(options: ExportCommandOptions, console: Console) -> int:
         only=options.only,
         force=options.force,
         secrets=console.secrets,
+        variables={k: v for k, v in os.environ.items() if k.startswith(VAR_PREFIX)},
     )
     out = escape_terminal(options.out)
     console.print(

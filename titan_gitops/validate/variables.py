@@ -15,7 +15,8 @@ from titan_gitops.secrets import MIN_SECRET_LENGTH
 from titan_gitops.validate.context import Loc, Run, format_field_path, locate
 
 VAR_PREFIX = "TITAN_VAR_"
-_VAR = re.compile(r"\$(\$?)\{([^}]*)\}")
+# `$${` is a literal `${` wherever it stands (closed or not), so any text can be written.
+_VAR = re.compile(r"\$\$\{|\$\{([^}]*)\}")
 _VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -26,7 +27,7 @@ class Sensitive(str):
 
 
 def substitute_variables(run: Run, root: Any, node: Any, prefix: Loc = ()) -> None:
-    """Replace `${TITAN_VAR_*}` in every string value, in place; `$${X}` stays a literal `${X}`.
+    """Replace `${TITAN_VAR_*}` in every string value, in place; `$${` stays a literal `${`.
 
     `root` is the document, so problems name the whole field path; `node` is the part at `prefix`.
     """
@@ -51,9 +52,9 @@ def _substitute_text(run: Run, parent: Any, loc: Loc, text: str) -> str:
 
     def replace(match: re.Match[str]) -> str:
         nonlocal used
-        escaped, name = match.groups()
-        if escaped:
-            return "${" + name + "}"
+        name = match.group(1)
+        if name is None:
+            return "${"
         if not _VAR_NAME.match(name) or not name.startswith(VAR_PREFIX):
             run.add(parent, loc, f"${{{name}}}: only variables named {VAR_PREFIX}* are read")
             return match.group()
