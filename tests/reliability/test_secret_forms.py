@@ -149,7 +149,13 @@ def test_a_secret_the_live_service_holds_in_clear_is_masked_in_every_cli_output(
     write_shop(tmp_path / "defs", "ns-")
     seed_live_secrets(emulator, TOKEN, "ns-")
     text = run_cli(*CLI_OUTPUTS[output], url=emulator, cwd=tmp_path)
-    assert "exit=1" not in text, text[-3000:]
+    if output == "export files":
+        # The live tasks hold the token and encoded forms no placeholder can stand for: export
+        # reports them instead of writing them (in clear or masked), and fails.
+        assert "exit=1" in text, text[-3000:]
+        assert "holds a secret value that no ${TITAN_VAR_" in text
+    else:
+        assert "exit=1" not in text, text[-3000:]
     assert "ns-orders" in text
     assert_clean(text)
 
