@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import os
 import re
-import resource
-import signal
 import stat
-from collections.abc import Iterator
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,8 @@ from titan_gitops.atomic import (
     write_text_atomic,
 )
 from titan_gitops.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def leftovers(directory: Path) -> list[str]:
@@ -102,27 +103,33 @@ def test_an_unwritable_place_is_a_clear_error() -> None:
         write_text_atomic(Path("/proc/titan-gitops/plan.json"), "x", parents=True)
 
 
-@pytest.fixture
-def file_size_limit() -> Iterator[int]:
-    """A real write failure: the process may not grow a file past 4 KiB (EFBIG)."""
-    limit = 4096
-    old_limit = resource.getrlimit(resource.RLIMIT_FSIZE)
-    old_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, old_limit[1]))
-    try:
-        yield limit
-    finally:
-        resource.setrlimit(resource.RLIMIT_FSIZE, old_limit)
-        signal.signal(signal.SIGXFSZ, old_handler)
+# A real write failure: a child process that may not grow a file past 4 KiB (EFBIG). A child,
+# because the limit would also stop pytest writing its own output to a file.
+_WRITE_PAST_LIMIT = """
+import resource, signal, sys
+from pathlib import Path
+from titan_gitops.atomic import write_bytes_atomic
+from titan_gitops.errors import ConfigError
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, resource.RLIM_INFINITY))
+try:
+    write_bytes_atomic(Path(sys.argv[1]), b"x" * 16384)
+except ConfigError as exc:
+    print(exc)
+"""
 
 
-def test_a_failed_write_leaves_the_old_file_and_no_temporary(
-    tmp_path: Path, file_size_limit: int
-) -> None:
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> None:
     target = tmp_path / "plan.json"
     target.write_text("old")
-    with pytest.raises(ConfigError, match=re.escape(f"cannot write {target}: file too large")):
-        write_bytes_atomic(target, b"x" * (file_size_limit * 4))
+    done = subprocess.run(
+        [sys.executable, "-c", _WRITE_PAST_LIMIT, str(target)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    )
+    assert done.stdout.strip() == f"cannot write {target}: file too large"
     assert target.read_text() == "old"
     assert leftovers(tmp_path) == []
 
