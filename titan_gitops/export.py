@@ -37,6 +37,7 @@ from titan_gitops.load import INCOMPLETE_EXPORT_MARKER
 from titan_gitops.model import LiveTask
 from titan_gitops.secrets import SecretSet
 from titan_gitops.spec import MANAGED_FIELDS
+from titan_gitops.validate.files import SCHEMA_FIELDS, file_ref
 from titan_gitops.validate.placeholders import (
     AmbiguousValue,
     Placeholders,
@@ -178,6 +179,13 @@ def text_problem(body: dict[str, Any]) -> str | None:
             return (
                 f"holds the character U+{ord(found.group()):04X} in its {key}, which a "
                 "definition cannot hold; edit it in Titan, then export again"
+            )
+    for key in SCHEMA_FIELDS:
+        if file_ref(body.get(key)) is not None:
+            # Written back, it would be read as a reference to a schema file, not as this value.
+            return (
+                f"has an {key} that is exactly {{$file: …}}, which a definition reads as a "
+                "reference to a schema file; edit it in Titan, then export again"
             )
     return None
 

@@ -480,3 +480,16 @@ def test_a_secret_right_after_a_dollar_cannot_be_written_and_is_refused(tmp_path
     )
     assert [r.task_id for r in report.refused] == ["id-shop-a"]
     assert not list(tmp_path.rglob("shop-a.yaml"))
+
+
+def test_a_schema_that_reads_as_a_file_reference_is_refused(tmp_path: Path) -> None:
+    task = live("shop-a")
+    body = {**task.body, "output_schema": {"$file": "../../etc/passwd"}}
+    report = export_tasks(
+        [LiveTask(task.task_id, task.name, task.updated_at, body)],
+        tmp_path,
+        secrets=SecretSet.of([]),
+    )
+    assert not (tmp_path / "tasks" / "shop-a.yaml").exists()
+    assert [r.task_id for r in report.refused] == [task.task_id]
+    assert "reads as a reference to a schema file" in report.refused[0].reason
