@@ -192,8 +192,8 @@ def _check_output_schema(value: Any, where: str, problems: list[str]) -> None:
     except SchemaError as exc:
         path = "".join(f"[{part!r}]" for part in exc.path)
         problems.append(f"{where}{path}: not a valid JSON Schema ({exc.message})")
-    for path, key in _unknown_keywords(value, ()):
-        shown = "".join(f"[{part!r}]" for part in (*path, key))
+    for at, key in _unknown_keywords(value, ()):
+        shown = "".join(f"[{part!r}]" for part in (*at, key))
         hint = difflib.get_close_matches(key, sorted(SCHEMA_KEYWORDS), n=1, cutoff=0.6)
         why = f"did you mean {hint[0]}?" if hint else "an extension key must start with x-"
         problems.append(f"{where}{shown}: unknown JSON Schema keyword ({why})")
