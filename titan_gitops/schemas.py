@@ -1,4 +1,5 @@
-"""JSON-Schema helpers for `output_schema` / `payload_schema`: meta-schema checks, local refs only.
+"""JSON-Schema helpers for `output_schema` / `payload_schema`: meta-schema checks, local refs only,
+Draft 2020-12 keywords only (and `x-` extension keys).
 
 jsonschema is imported only when a schema is present; meta-schema checks are cached by a hash of
 the canonical JSON of the schema, and instance validators are built once per schema.
@@ -6,6 +7,7 @@ the canonical JSON of the schema, and instance validators are built once per sch
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 from collections.abc import Iterator
@@ -63,6 +65,69 @@ def _resolves(schema: Any, pointer: str) -> bool:
     return True
 
 
+# Unknown keywords are refused. The Draft 2020-12 meta-schema lets any keyword through, so a typo
+# such as `maxLenght` would silently constrain nothing; every key at a schema position must be a
+# 2020-12 keyword (core, applicator, unevaluated, validation, meta-data, format, content; plus
+# the legacy `definitions`) or an `x-` extension key, the one escape hatch. Property names and
+# the values of const/enum/default/examples are data, never looked at. The emulator keeps its own
+# copy of this list (emulator/rules.py).
+KEYWORDS = frozenset(
+    {
+        *("$schema", "$id", "$ref", "$anchor", "$dynamicRef", "$dynamicAnchor"),
+        *("$vocabulary", "$comment", "$defs", "definitions"),
+        *("prefixItems", "items", "contains", "additionalProperties", "properties"),
+        *("patternProperties", "dependentSchemas", "propertyNames", "if", "then", "else"),
+        *("allOf", "anyOf", "oneOf", "not", "unevaluatedItems", "unevaluatedProperties"),
+        *("type", "const", "enum", "multipleOf", "maximum", "exclusiveMaximum", "minimum"),
+        *("exclusiveMinimum", "maxLength", "minLength", "pattern", "maxItems", "minItems"),
+        *("uniqueItems", "maxContains", "minContains", "maxProperties", "minProperties"),
+        *("required", "dependentRequired"),
+        *("title", "description", "default", "deprecated", "readOnly", "writeOnly", "examples"),
+        *("format", "contentEncoding", "contentMediaType", "contentSchema"),
+    }
+)
+_ONE_SCHEMA = (
+    *("items", "additionalProperties", "not", "if", "then", "else", "contains"),
+    *("propertyNames", "unevaluatedItems", "unevaluatedProperties", "contentSchema"),
+)
+_NAMED_SCHEMAS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+_LISTED_SCHEMAS = ("prefixItems", "allOf", "anyOf", "oneOf")
+
+
+def unknown_keywords(schema: Any, path: Path_ = ()) -> list[tuple[Path_, str]]:
+    """Every key at a schema position that is neither a 2020-12 keyword nor an `x-` key."""
+    if not isinstance(schema, dict):
+        return []  # a boolean schema, or a wrong type the meta-schema reports
+    problems = []
+    for key in schema:
+        if not isinstance(key, str) or (key not in KEYWORDS and not key.startswith("x-")):
+            problems.append(((*path, key), _unknown_message(str(key))))
+    for key, sub in _subschemas(schema):
+        problems += unknown_keywords(sub, (*path, *key))
+    return problems
+
+
+def _subschemas(schema: dict[str, Any]) -> Iterator[tuple[Path_, Any]]:
+    for key in _ONE_SCHEMA:
+        if key in schema:
+            yield (key,), schema[key]
+    for key in _NAMED_SCHEMAS:
+        if isinstance(schema.get(key), dict):
+            for name, sub in schema[key].items():
+                yield (key, name), sub
+    for key in _LISTED_SCHEMAS:
+        if isinstance(schema.get(key), list):
+            for index, sub in enumerate(schema[key]):
+                yield (key, index), sub
+
+
+def _unknown_message(key: str) -> str:
+    hint = difflib.get_close_matches(key, sorted(KEYWORDS), n=1, cutoff=0.6)
+    if hint:
+        return f"unknown JSON Schema keyword; did you mean {hint[0]}?"
+    return "unknown JSON Schema keyword (an extension key must start with x-)"
+
+
 _CHECKED: dict[str, list[tuple[Path_, str]]] = {}
 
 
@@ -80,6 +145,7 @@ def check_schema(schema: dict[str, Any]) -> list[tuple[Path_, str]]:
         (path, f"{target!r} points at nothing in this schema")
         for path, target in find_dangling_refs(schema, schema)
     ]
+    problems += unknown_keywords(schema)
     cls = _validator_class(schema)
     if cls is None:
         _CHECKED[key] = problems = [

@@ -2,7 +2,8 @@
 emulator answers its create with 400.
 
 Valid definitions of every shape are mutated at any depth (rename a key, change a type, break an
-enum, drop a key, add an unknown key, out-of-range numbers) and each mutant goes both ways: written
+enum, drop a key, add an unknown key, out-of-range numbers, misspell a JSON Schema keyword inside an
+output_schema) and each mutant goes both ways: written
 as a file and validated, and sent in-process (httpx.WSGITransport) to a fresh emulator's create.
 
 Left out on purpose, because they are not a disagreement about the service's contract:
@@ -32,6 +33,7 @@ from hypothesis import strategies as st
 from titan_gitops.emulator import EmulatorConfig, create_app
 from titan_gitops.errors import ValidationFailed
 from titan_gitops.pipeline import validate_directory
+from titan_gitops.schemas import KEYWORDS
 
 TOKEN = "differential-token"
 URLS = ["https://shop.example.com/products"]
@@ -42,7 +44,11 @@ BASES: list[dict[str, Any]] = [
         "objective": "Extract product names and prices.",
         "output_schema": {
             "type": "object",
-            "properties": {"price": {"type": "number"}, "name": {"type": "string"}},
+            "x-owner": "team-a",
+            "properties": {
+                "price": {"type": "number", "minimum": 0, "description": "in EUR"},
+                "name": {"type": "string", "maxLength": 200},
+            },
         },
         "execution_type": "single",
         "proxy_locations": ["us", "de"],
@@ -134,13 +140,41 @@ def typo(key: str, draw: Any) -> str:
     return key[:index] + key[index] + key[index:]
 
 
+def schema_keywords(task: dict[str, Any]) -> list[Path_]:
+    """Paths of the JSON Schema keywords inside the task's output_schemas (field names left out)."""
+    found = []
+    for path, _ in nodes(task):
+        if "output_schema" not in path or path[-1] == "output_schema":
+            continue
+        inside = path[path.index("output_schema") + 1 :]
+        # A key right under `properties` is a field name; a keyword sits at an even depth.
+        if isinstance(path[-1], str) and path[-1] in KEYWORDS and len(inside) % 2 == 1:
+            found.append(path)
+    return found
+
+
+def misspell_a_keyword(task: dict[str, Any], draw: Any) -> None:
+    """Rename one keyword inside an output_schema to a typo that is no keyword."""
+    found = schema_keywords(task)
+    if not found:
+        return
+    path = draw(st.sampled_from(found))
+    holder = holder_of(task, path)
+    new = typo(str(path[-1]), draw)
+    if new not in holder and new not in KEYWORDS:
+        holder[new] = holder.pop(path[-1])
+
+
 @st.composite
 def mutants(draw: Any) -> tuple[str, dict[str, Any]]:
     """(mutation kind, a mutated copy of a valid definition)."""
     task = copy.deepcopy(draw(st.sampled_from(BASES)))
     kind = draw(
         st.sampled_from(
-            ["none", "rename", "retype", "enum", "drop", "unknown", "range", "cron", "steps"]
+            [
+                *("none", "rename", "retype", "enum", "drop", "unknown", "range", "cron"),
+                *("steps", "keyword"),
+            ]
         )
     )
     everything = list(nodes(task))[1:]
@@ -179,6 +213,8 @@ def mutants(draw: Any) -> tuple[str, dict[str, Any]]:
             holder_of(task, path)[path[-1]] = draw(st.sampled_from(BAD_NUMBERS))
     elif kind == "cron" and "schedule" in task:
         task["schedule"] = draw(st.sampled_from(BAD_CRONS))
+    elif kind == "keyword":
+        misspell_a_keyword(task, draw)
     elif kind == "steps" and "execution_plan" in task:
         steps = task["execution_plan"]["steps"]
         draw(st.sampled_from([steps.reverse, steps.pop, steps.clear]))()
@@ -274,6 +310,17 @@ def test_print_the_mutation_table() -> None:
     # Runs after the long test in file order; `pytest -s -m slow` shows the closing-note table.
     print("\n" + format_table())
     assert disagreements() == 0
+
+
+@settings(max_examples=50, **_SETTINGS)  # type: ignore[arg-type]
+@given(data=st.data())
+def test_a_misspelt_keyword_is_refused_both_ways(service: httpx.Client, data: Any) -> None:
+    task = copy.deepcopy(data.draw(st.sampled_from([b for b in BASES if schema_keywords(b)])))
+    before = json.dumps(task, sort_keys=True)
+    misspell_a_keyword(task, data.draw)
+    if json.dumps(task, sort_keys=True) != before:
+        assert validate_refuses(task)
+        assert emulator_refuses(service, task)
 
 
 def test_every_base_definition_is_valid_both_ways(service: httpx.Client) -> None:

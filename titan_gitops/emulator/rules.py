@@ -12,7 +12,8 @@ Choices where the docs are silent:
   only for classic tasks (without `action_type` or `execution_plan`), as the docs' modular
   examples omit it.
 - `output_schema` must be a mapping with `"type": "object"` that passes the JSON Schema
-  (Draft 2020-12) meta-schema; `format: media` is accepted like any other format.
+  (Draft 2020-12) meta-schema; `format: media` is accepted like any other format. Every key at
+  a schema position must be a 2020-12 keyword or an `x-` extension key (SCHEMA_KEYWORDS).
 - `urls`: a non-empty list of absolute http(s) URLs with a host and no whitespace at all.
 - `schedule` is required for `scheduled` tasks, refused on `single` ones, and must be a
   5-field cron expression (see cron.py); no timezone field exists, times are UTC.
@@ -191,6 +192,58 @@ def _check_output_schema(value: Any, where: str, problems: list[str]) -> None:
     except SchemaError as exc:
         path = "".join(f"[{part!r}]" for part in exc.path)
         problems.append(f"{where}{path}: not a valid JSON Schema ({exc.message})")
+    for at, key in _unknown_keywords(value, ()):
+        shown = "".join(f"[{part!r}]" for part in (*at, key))
+        hint = difflib.get_close_matches(key, sorted(SCHEMA_KEYWORDS), n=1, cutoff=0.6)
+        why = f"did you mean {hint[0]}?" if hint else "an extension key must start with x-"
+        problems.append(f"{where}{shown}: unknown JSON Schema keyword ({why})")
+
+
+# Unknown JSON Schema keywords are refused: the 2020-12 meta-schema lets any keyword through,
+# so a typo (`maxLenght`) would constrain nothing. A key at a schema position must be a Draft
+# 2020-12 keyword (core, applicator, unevaluated, validation, meta-data, format, content; plus
+# the legacy `definitions`) or start with `x-`, the one escape hatch. Property names and the
+# values of const/enum/default/examples are data and never looked at. This is the emulator's
+# own copy of the list; it imports nothing from the rest of the package.
+SCHEMA_KEYWORDS = frozenset(
+    {
+        *("$schema", "$id", "$ref", "$anchor", "$dynamicRef", "$dynamicAnchor"),
+        *("$vocabulary", "$comment", "$defs", "definitions"),
+        *("prefixItems", "items", "contains", "additionalProperties", "properties"),
+        *("patternProperties", "dependentSchemas", "propertyNames", "if", "then", "else"),
+        *("allOf", "anyOf", "oneOf", "not", "unevaluatedItems", "unevaluatedProperties"),
+        *("type", "const", "enum", "multipleOf", "maximum", "exclusiveMaximum", "minimum"),
+        *("exclusiveMinimum", "maxLength", "minLength", "pattern", "maxItems", "minItems"),
+        *("uniqueItems", "maxContains", "minContains", "maxProperties", "minProperties"),
+        *("required", "dependentRequired"),
+        *("title", "description", "default", "deprecated", "readOnly", "writeOnly", "examples"),
+        *("format", "contentEncoding", "contentMediaType", "contentSchema"),
+    }
+)
+_ONE_SCHEMA = (
+    *("items", "additionalProperties", "not", "if", "then", "else", "contains"),
+    *("propertyNames", "unevaluatedItems", "unevaluatedProperties", "contentSchema"),
+)
+_NAMED_SCHEMAS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+_LISTED_SCHEMAS = ("prefixItems", "allOf", "anyOf", "oneOf")
+
+
+def _unknown_keywords(schema: Any, path: tuple[Any, ...]) -> Iterable[tuple[tuple[Any, ...], str]]:
+    """(path of the holding schema, key) for every key that is no keyword and no `x-` key."""
+    if not isinstance(schema, dict):
+        return
+    for key in schema:
+        if key not in SCHEMA_KEYWORDS and not str(key).startswith("x-"):
+            yield path, str(key)
+    for key in _ONE_SCHEMA:
+        if key in schema:
+            yield from _unknown_keywords(schema[key], (*path, key))
+    for key in _NAMED_SCHEMAS:
+        for name, sub in (schema[key] if isinstance(schema.get(key), dict) else {}).items():
+            yield from _unknown_keywords(sub, (*path, key, name))
+    for key in _LISTED_SCHEMAS:
+        for index, sub in enumerate(schema[key] if isinstance(schema.get(key), list) else []):
+            yield from _unknown_keywords(sub, (*path, key, index))
 
 
 def _check_schedule(task: dict[str, Any], problems: list[str]) -> None:

@@ -100,8 +100,15 @@ def _url_problem(url: str) -> str | None:
     return None
 
 
-def check_schema_field(run: Run, data: LineDict, key: str, *, want_object: bool) -> bool:
-    """Report a JSON Schema at `data[key]` that could not be applied; True when it is clean."""
+def check_schema_field(
+    run: Run, data: LineDict, key: str, *, want_object: bool, at: tuple[LineDict, Loc] | None = None
+) -> bool:
+    """Report a JSON Schema at `data[key]` that could not be applied; True when it is clean.
+
+    `at` is (the task, the path of `data` in it) when `data` is nested (a plan step), so the
+    field is named from the task down: `execution_plan.steps[0].output_schema.propertes`.
+    """
+    owner, prefix = at if at is not None else (data, ())
     from titan_gitops.schemas import check_schema
 
     schema = data.get(key)
@@ -110,11 +117,11 @@ def check_schema_field(run: Run, data: LineDict, key: str, *, want_object: bool)
         return False
     clean = True
     for path, message in check_schema(schema):
-        run.add(data, (key, *path), message)
+        run.add(owner, (*prefix, key, *path), message)
         clean = False
     # Exactly "object", as the service (and the emulator) require: a record is never null.
     if want_object and schema.get("type") != "object":
-        run.add(data, (key,), "an output_schema must describe an object (type: object)")
+        run.add(owner, (*prefix, key), "an output_schema must describe an object (type: object)")
         clean = False
     return clean
 
@@ -165,8 +172,8 @@ def check_task(run: Run, task: LineDict, schemas: Sequence[tuple[LineDict, str]]
     if isinstance(plan, LineDict) and isinstance(plan.get("steps"), LineList):
         for index, step in enumerate(plan["steps"]):
             if isinstance(step, LineDict):
-                check_schema_field(run, step, "output_schema", want_object=True)
                 where: Loc = ("execution_plan", "steps", index)
+                check_schema_field(run, step, "output_schema", want_object=True, at=(task, where))
                 _check_action_fields(run, task, where, first=index == 0)
     payload = task.get("payload")
     for owner, name in schemas:
