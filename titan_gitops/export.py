@@ -32,7 +32,7 @@ from typing import Any
 from titan_gitops.atomic import make_directory, remove_file, sync_folder, write_text_atomic
 from titan_gitops.diff import normalise_task
 from titan_gitops.errors import ConfigError, InputError
-from titan_gitops.escape import UNSAFE, UNSAFE_IN_TEXT
+from titan_gitops.escape import UNSAFE, UNSAFE_IN_TEXT, escape_terminal
 from titan_gitops.load import INCOMPLETE_EXPORT_MARKER
 from titan_gitops.model import LiveTask
 from titan_gitops.secrets import SecretSet
@@ -57,13 +57,10 @@ _MARKER_TEXT = (
     "An export into this folder did not finish: run titan-gitops export again, "
     "or delete this file once you have checked the folder.\n"
 )
-# Characters no definition name may hold: C0 (newline and tab too), DEL, C1, the YAML and
-# Unicode line breaks, and the invisible and bidirectional ones validate/rules.py refuses.
-_SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-# A name that is its own file name; every other name gets a stem, "_" and a hash. A plain name
-# never holds "_", so the two kinds of file name can never meet.
 # The free text validate checks character by character besides the name (validate/rules.py).
 TEXT_FIELDS = ("objective",)
+# A name that is its own file name; every other name gets a stem, "_" and a hash. A plain name
+# never holds "_", so the two kinds of file name can never meet.
 _PLAIN = re.compile(r"[a-z0-9][a-z0-9.-]{0,79}")
 _UNSAFE_STEM = re.compile(r"[^a-z0-9.-]+")
 _MAX_STEM = 80
@@ -95,16 +92,7 @@ class ExportReport:
 
 def visible(text: str) -> str:
     """`text` with every control, invisible and bidirectional character shown as an escape."""
-
-    def show(match: re.Match[str]) -> str:
-        char = match.group()
-        if char in _SHORT_ESCAPES:
-            return _SHORT_ESCAPES[char]
-        if ord(char) <= 0x9F:
-            return f"\\x{ord(char):02x}"
-        return f"<U+{ord(char):04X}>"
-
-    return UNSAFE.sub(show, text)
+    return escape_terminal(text)
 
 
 def shown(text: str, limit: int = 200) -> str:
