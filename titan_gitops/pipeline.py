@@ -99,8 +99,6 @@ def run_apply(
     plan: Plan,
     client: TitanClient,
     *,
-    environ: Mapping[str, str] | None = None,
-    root: Path | None = None,
     parallelism: int = 4,
     progress: Progress | None = None,
     stop: threading.Event | None = None,
@@ -108,15 +106,13 @@ def run_apply(
     """Check that `plan` is still fresh, then apply it.
 
     `plan` is one made in this run: by `make_plan`, or by `rederive_saved_plan` from a saved
-    plan, so it holds the clear sensitive values. `environ` and `root` are no longer read (a
-    saved plan is re-derived before it gets here); they stay so callers need not change.
+    plan, so it holds the clear sensitive values.
 
     Raises:
         StalePlan: the plan's digest does not match its changes, it holds a saved plan's
             sensitive stand-ins, or live tasks moved since it was made.
         ApiError: the live listing could not be read.
     """
-    del environ, root
     if change_digest(plan.changes) != plan.change_digest:
         raise StalePlan("the plan's changes do not match its digest; run plan again")
     check_no_stand_ins(plan)

@@ -43,7 +43,7 @@ def live_secret(tmp_path: Path) -> Iterator[World]:
             made = World(root=root, client=client, url=url, cwd=tmp_path)
             made.variables = {"TITAN_VAR_CARRIER_ACCOUNT": "482913"}
             plan = make_plan(root, client, environ=made.variables)
-            assert run_apply(plan, client, environ=made.variables).ok
+            assert run_apply(plan, client).ok
             (root / "tasks" / "shop-a.yaml").write_text(
                 render_task("shop-a", "Extract names, prices and stock."), encoding="utf-8"
             )
@@ -89,7 +89,7 @@ def test_a_short_secret_of_a_no_op_task_is_not_saved_in_clear(live_secret: World
     # value (a PIN, a short account code) is written in clear into `plan --out`.
     live_secret.variables = {"TITAN_VAR_CARRIER_ACCOUNT": "739"}
     plan = make_plan(live_secret.root, live_secret.client, environ=live_secret.variables)
-    assert run_apply(plan, live_secret.client, environ=live_secret.variables).ok
+    assert run_apply(plan, live_secret.client).ok
     (live_secret.root / "tasks" / "shop-a.yaml").write_text(
         render_task("shop-a", "Extract names only."), encoding="utf-8"
     )

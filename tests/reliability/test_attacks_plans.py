@@ -130,7 +130,7 @@ def world(tmp_path: Path) -> Iterator[World]:
     try:
         with TitanClient(url, TOKEN) as client:
             made = World(root=root, client=client, url=url, cwd=tmp_path)
-            assert run_apply(make_plan(root, client, environ={}), client, environ={}).ok
+            assert run_apply(make_plan(root, client, environ={}), client).ok
             client.create_task(hand_made("shop-keep"))
             client.create_task(hand_made("other-team"))
             client.create_task(

@@ -64,7 +64,7 @@ def target(tmp_path: Path) -> Iterator[Target]:
     root = tmp_path / "defs"
     write_definitions(root, starting_definitions())
     plan = make_plan(root, outsider, OPTIONS, environ={})
-    assert run_apply(plan, outsider, environ={}, root=root).converged
+    assert run_apply(plan, outsider).converged
     write_definitions(root, changed_definitions())
     rules = [FaultRule(kind="latency", latency_ms=250, method=m, path="*") for m in WRITES]
     injector = FaultInjector(rules, seed=5)

@@ -231,7 +231,7 @@ class Service:
         """Plan and apply; None when either step raised a TitanGitopsError."""
         try:
             plan = make_plan(self.root, self.client, OPTIONS, environ={})
-            return run_apply(plan, self.client, environ={}, root=self.root)
+            return run_apply(plan, self.client)
         except TitanGitopsError:
             return None
 
@@ -480,7 +480,7 @@ def test_live_moving_between_plan_and_apply_is_rejected_then_converges(
     writes_before = sum(1 for r in service.recorder.log if r.method in WRITE)
     add_count("stale_total")
     with pytest.raises(StalePlan):
-        run_apply(plan, service.client, environ={}, root=service.root)
+        run_apply(plan, service.client)
     add_count("stale_rejected")
     assert sum(1 for r in service.recorder.log if r.method in WRITE) == writes_before
     second = service.apply_once()

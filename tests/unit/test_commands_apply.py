@@ -90,7 +90,6 @@ def test_a_signal_during_apply_stops_later_steps_and_restores_the_handlers(
             plan,
             client,
             environ={},
-            root=root,
             parallelism=1,
             progress=progress,
             on_first_signal=lambda: notices.append("stopping"),

@@ -49,7 +49,7 @@ def apply_changes(options: ApplyCommandOptions, console: Console) -> int:
     target = resolve_cli_target(options.target)
     colour = use_colour(options.no_color)
     with open_client(target, secrets=console.secrets, announce=console.warn) as client:
-        plan, root = _read_or_make_plan(options, client, target, console)
+        plan = _read_or_make_plan(options, client, target, console)
         if options.output != "json":
             console.write(render_plan_text(plan, colour=colour))
         if not plan.has_changes:
@@ -61,7 +61,6 @@ def apply_changes(options: ApplyCommandOptions, console: Console) -> int:
             plan,
             client,
             environ=os.environ,
-            root=root,
             parallelism=options.parallelism,
             progress=_make_terminal_progress(console),
             on_first_signal=lambda: console.warn(_STOPPING),
@@ -79,7 +78,6 @@ def apply_with_signals(
     client: TitanClient,
     *,
     environ: Mapping[str, str],
-    root: Path | None,
     parallelism: int,
     progress: Progress,
     on_first_signal: Callable[[], None] | None = None,
@@ -121,8 +119,6 @@ def apply_with_signals(
             return run_apply(
                 plan,
                 client,
-                environ=environ,
-                root=root,
                 parallelism=parallelism,
                 progress=progress,
                 stop=stop,
@@ -151,8 +147,8 @@ def _exit_at_once() -> NoReturn:
 
 def _read_or_make_plan(
     options: ApplyCommandOptions, client: TitanClient, target: Target, console: Console
-) -> tuple[Plan, Path | None]:
-    """The plan to apply and its root: made now, or a saved plan re-derived now.
+) -> Plan:
+    """The plan to apply: made now, or a saved plan re-derived now.
 
     A saved plan is a request: it is refused when made against another target, and otherwise
     derived again from the definitions and the live tasks, only the fresh changes it matches kept.
@@ -163,11 +159,13 @@ def _read_or_make_plan(
 
     if options.plan_file is None:
         assert options.directory is not None  # apply_changes refuses neither plan nor directory
-        root = Path(options.directory)
-        plan = make_plan(
-            root, client, options.planning, environ=os.environ, target=target.describe()
+        return make_plan(
+            Path(options.directory),
+            client,
+            options.planning,
+            environ=os.environ,
+            target=target.describe(),
         )
-        return plan, root
     if options.planning.filtered:
         raise ConfigError(
             "--only and --exclude cannot be given with --plan: the saved plan's own filters "
@@ -190,7 +188,7 @@ def _read_or_make_plan(
             f"The saved plan holds {len(plan.actionable)} of the {len(fresh.actionable)} changes "
             "the definitions call for now; only those are applied."
         )
-    return plan, root
+    return plan
 
 
 def choose_saved_plan_root(recorded: str, given: str | None) -> Path:

@@ -70,7 +70,7 @@ def run_apply_command(
             out.error(verdict.message)
             return exit_codes.ERROR
         out.log(verdict.message)
-        report = apply_until_cancelled(plan, client, environ, root, inputs.parallelism, out)
+        report = apply_until_cancelled(plan, client, environ, inputs.parallelism, out)
     text = render_report_text(report)
     out.log(text)
     line = summary_line(report)
@@ -86,11 +86,11 @@ def apply_until_cancelled(
     plan: Plan,
     client: TitanClient,
     environ: Mapping[str, str],
-    root: Path,
     parallelism: int,
     out: Outbox,
 ) -> ApplyReport:
-    """Apply; a cancelled job (SIGINT, then SIGTERM) starts nothing new and still reports."""
+    """Apply; a cancelled job (SIGINT) starts nothing new and still reports; a second signal
+    (GitHub's SIGTERM that follows) ends the job at once."""
     from titan_gitops.commands.apply import apply_with_signals
     from titan_gitops.render.report import describe_outcome
 
@@ -101,7 +101,6 @@ def apply_until_cancelled(
         plan,
         client,
         environ=environ,
-        root=root,
         parallelism=parallelism,
         progress=log_progress,
         announce=out.log,
