@@ -1,19 +1,27 @@
 """Mutation testing of the core: would the default test run notice a wrong line?
 
-    python bench/mutation.py                         # every core module, every mutant
-    python bench/mutation.py --module apply --sample 40
-    python bench/mutation.py --survivors             # only what survived the last run
-    python bench/mutation.py --module plan --list    # the mutants, nothing run
+    python bench/mutation.py                          # every core module, every mutant
+    python bench/mutation.py --module apply --sample 40 [--seed 7]
+    python bench/mutation.py --module apply --survivors   # again, only what survived last time
+    python bench/mutation.py --module apply --survivors --tests tests/unit/test_new.py
+    python bench/mutation.py --module plan --list     # the mutants and their keys, nothing run
 
-Each mutant (bench/mutants.py) runs the default tests (`-m "not slow"`) that cover its lines, found
-by one coverage run cached in .mutation/ until a source or test file changes; `-x` stops at the
-first failure. A mutant that survives those runs again with the whole files the tests sit in. A
-mutant no test covers survives without a run. Equivalent mutants, which no test can kill because
-they do not change behaviour, are listed with the reason in bench/mutation-equivalents.txt and
-left out of the score. Score = (killed + timed out) / (mutants - equivalent).
+Each mutant (bench/mutants.py) runs the default tests (`-m "not slow"`) that cover its lines, in
+a forked pytest that stops at the first failure. Which tests cover which line comes from one
+coverage run over tests/, cached in .mutation/ until a file other than a test module changes; a
+test module added or changed since is run whole for every mutant. --whole-files runs a survivor
+again with every test of the files its tests sit in (coverage credits a module-scoped fixture's
+lines to the first test only). A mutant no test covers survives without a run. A mutant may take
+--timeout seconds plus three times its tests' own time; past that it counts as detected.
 
-A run of every mutant of every selected module writes bench/mutation-scores.json, which
-bench/report.py prints. Not part of .ci/run: a full run takes tens of minutes on two cores.
+Equivalent mutants, which no test can kill because they do not change behaviour, are listed with
+the reason in bench/mutation-equivalents.txt and left out of the score:
+score = (killed + timed out) / (mutants - equivalent), per module, over the outcomes recorded
+in .mutation/last-MODULE.json (a --sample, --survivors or --tests run updates the mutants it ran).
+
+A run of every mutant of the selected modules records their scores in
+bench/mutation-scores.json (other modules keep theirs), which bench/report.py prints. Not part
+of .ci/run: a full run takes about an hour on two cores.
 """
 
 from __future__ import annotations
@@ -234,7 +242,7 @@ def _print_scores(
 
     A mutant never run counts as not killed.
     """
-    scores: dict[str, dict[str, float | int]] = {}
+    scores: dict[str, dict[str, float | int | str]] = {}
     columns = ("mutants", "killed", "timeout", "survived", "not run", "equiv", "score")
     print("\n" + f"{'module':<12}" + "".join(f"{c:>9}" for c in columns))
     for name in names:
@@ -262,10 +270,22 @@ def _print_scores(
         )
         print(f"{name:<12}" + "".join(f"{c:>9}" for c in cells) + f"{score:>8.1f}%")
     if write:
-        record = {"date": datetime.now(UTC).strftime("%Y-%m-%d"), "goal": GOAL, "modules": scores}
-        SCORES.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+        _record_scores(scores)
     summary = " ".join(f"mutation_{name}={scores[name]['score']}%" for name in names)
     print(f"\n{summary} seconds={seconds:.0f}")
+
+
+def _record_scores(scores: dict[str, dict[str, float | int | str]]) -> None:
+    """Record a full run's modules in bench/mutation-scores.json; other modules keep theirs."""
+    record = json.loads(SCORES.read_text(encoding="utf-8")) if SCORES.is_file() else {}
+    modules = record.get("modules", {})
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    for name, row in scores.items():
+        modules[name] = {**row, "date": today}
+    ordered = {name: modules[name] for name in CORE if name in modules}
+    SCORES.write_text(
+        json.dumps({"goal": GOAL, "modules": ordered}, indent=1) + "\n", encoding="utf-8"
+    )
 
 
 def _say(text: str) -> None:

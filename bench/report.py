@@ -6,6 +6,8 @@ The suites (tests/reliability) run in a pytest subprocess that writes its counts
 (TITAN_RELIABILITY_JSON, see tests/reliability/counts.py); `--full` adds the tests marked slow.
 Each bench script present in bench/ runs with `--quick` when asked and ends with a one-line
 `key=value` summary, which is parsed here; a missing script, or one that fails, reads "n/a".
+The mutation scores of the core come from the last full run of bench/mutation.py, which is too
+long to run here (bench/mutation-scores.json).
 Exit status: 1 when the suites failed or a safety count is not zero, else 0.
 """
 
@@ -29,6 +31,8 @@ BENCHES = (
     "bench_apply.py",
     "bench_client.py",
 )
+# Written by a full run of bench/mutation.py (tens of minutes; not run from here).
+MUTATION_SCORES = REPO / "bench" / "mutation-scores.json"
 SAFETY_KEYS = (
     "dup_creates",
     "foreign_touched",
@@ -131,6 +135,15 @@ def pick_plan_ratio(summary: dict[str, str]) -> str:
     return ratio if ratio == "n/a" or tasks == "10000" else f"{ratio}@{tasks}"
 
 
+def mutation_scores(path: Path = MUTATION_SCORES) -> list[str]:
+    """`mutation_<module>=N%` for each core module, from the last full run of bench/mutation.py."""
+    if not path.is_file():
+        return ["mutation=n/a"]
+    record = json.loads(path.read_text(encoding="utf-8"))
+    modules: dict[str, dict[str, float]] = record.get("modules", {})
+    return [f"mutation_{name}={row['score']:g}%" for name, row in modules.items()]
+
+
 def build_card_line(counts: dict[str, float], benches: dict[str, dict[str, str]]) -> str:
     """The one-line report card."""
     parts = [
@@ -151,6 +164,7 @@ def build_card_line(counts: dict[str, float], benches: dict[str, dict[str, str]]
         + pick(benches.get("bench_apply.py", {}), "apply_vs_ideal", "whole_ratio", "create_ratio"),
         f"startup_vs_python={pick(benches.get('bench_startup.py', {}), 'startup_vs_python')}",
         f"validate_vs_floor={pick(benches.get('bench_validate.py', {}), 'validate_vs_floor')}",
+        *mutation_scores(),
     ]
     return " ".join(parts)
 
