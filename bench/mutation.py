@@ -11,7 +11,9 @@ a forked pytest that stops at the first failure. Which tests cover which line co
 coverage run over tests/, cached in .mutation/ until a file other than a test module changes; a
 test module added or changed since is run whole for every mutant. --whole-files runs a survivor
 again with every test of the files its tests sit in (coverage credits a module-scoped fixture's
-lines to the first test only). A mutant no test covers survives without a run. A mutant may take
+lines to the first test only). A mutant no test covers survives without a run. Tests that took
+over --test-cap seconds (default 1) when mapped are left out, so a full run fits in an hour:
+a mutant only they would catch counts as survived, and the score is a lower bound. A mutant may take
 --timeout seconds plus three times its tests' own time; past that it counts as detected.
 
 Equivalent mutants, which no test can kill because they do not change behaviour, are listed with
@@ -166,6 +168,14 @@ def main(argv: list[str] | None = None) -> int:
         test_map = mutation_pool.build_map(
             [m.path for m in modules], SELECTION, again=args.map_again, say=_say
         )
+        test_map.cap = args.test_cap
+        slow = test_map.left_out()
+        if slow:
+            seconds = test_map.seconds(slow)
+            _say(
+                f"{len(slow)} tests slower than {args.test_cap:g} s ({seconds:.0f} s in all) are "
+                "left out: a mutant only they catch counts as survived (--test-cap 0 runs them)"
+            )
         jobs = jobs_for(chosen, test_map, args.timeout)
     mutation_pool.prepare(
         [(name, module) for (name, _path), module in zip(manifest, modules, strict=True)]

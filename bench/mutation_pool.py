@@ -45,13 +45,19 @@ class TestMap:
     """Which tests run each line of the mutated files, how long each takes, which fail unmutated.
 
     `fresh` are test files added or changed since the map was made: they are not in `lines`, so
-    every mutant runs them whole.
+    every mutant runs them whole. Tests that took longer than `cap` seconds in the mapping run
+    are left out of every selection (a cap of 0 keeps them all).
     """
 
     lines: dict[str, dict[int, list[str]]]
     durations: dict[str, float]
     failed: list[str]
     fresh: list[str] = field(default_factory=list)
+    cap: float = 0.0
+
+    def left_out(self) -> list[str]:
+        """The tests slower than the cap, which no mutant runs."""
+        return [t for t, s in self.durations.items() if self.cap and s > self.cap]
 
     def tests_for(self, mutant: mutants.Mutant) -> list[str]:
         by_line = self.lines.get(mutant.path, {})
@@ -66,7 +72,8 @@ class TestMap:
         )
 
     def _ordered(self, found: set[str]) -> list[str]:
-        kept = {test for test in found - set(self.failed) if test.split("::")[0] not in self.fresh}
+        dropped = set(self.failed) | set(self.left_out())
+        kept = {test for test in found - dropped if test.split("::")[0] not in self.fresh}
         return sorted(kept, key=lambda test: self.durations.get(test, 0.0))
 
     def seconds(self, tests: Iterable[str]) -> float:
