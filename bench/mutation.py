@@ -331,6 +331,14 @@ def _parser() -> argparse.ArgumentParser:
         help="run every mutant against these tests instead of the ones that cover it",
     )
     parser.add_argument(
+        "--test-cap",
+        type=float,
+        default=1.0,
+        help="leave out tests that took longer than this many seconds when mapped (default 1; "
+        "0 keeps every test): the fault, concurrency and subprocess suites, which would make "
+        "each survivor cost minutes; the score is then a lower bound",
+    )
+    parser.add_argument(
         "--whole-files",
         action="store_true",
         help="run a survivor again with every test of the files its tests sit in",
