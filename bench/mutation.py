@@ -12,7 +12,7 @@ coverage run over tests/, cached in .mutation/ until a file other than a test mo
 test module added or changed since is run whole for every mutant. --whole-files runs a survivor
 again with every test of the files its tests sit in (coverage credits a module-scoped fixture's
 lines to the first test only). A mutant no test covers survives without a run. Tests that took
-over --test-cap seconds (default 1) when mapped are left out, so a full run fits in an hour:
+over --test-cap seconds (default 0.5) when mapped are left out, so a full run fits in an hour:
 a mutant only they would catch counts as survived, and the score is a lower bound. A mutant may take
 --timeout seconds plus three times its tests' own time; past that it counts as detected.
 
@@ -333,8 +333,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--test-cap",
         type=float,
-        default=1.0,
-        help="leave out tests that took longer than this many seconds when mapped (default 1; "
+        default=0.5,
+        help="leave out tests that took longer than this many seconds when mapped (default 0.5; "
         "0 keeps every test): the fault, concurrency and subprocess suites, which would make "
         "each survivor cost minutes; the score is then a lower bound",
     )
