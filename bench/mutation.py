@@ -153,6 +153,10 @@ def main(argv: list[str] | None = None) -> int:
         }
         chosen = [m for m in chosen if m.key in again]
     chosen = sample(chosen, args.sample, args.seed)
+    if args.show:
+        chosen = [m for m in chosen if args.show in (m.key, f"{m.path}:{m.line}")][:1]
+        if not chosen:
+            raise SystemExit(f"mutation: no mutant has the key or path:line {args.show!r}")
     if args.list:
         for mutant in chosen:
             print(f"{mutant.describe()}\n    {mutant.key}")
@@ -180,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     mutation_pool.prepare(
         [(name, module) for (name, _path), module in zip(manifest, modules, strict=True)]
     )
+    if args.show:
+        return mutation_pool.show(jobs[0]) if jobs else 1
     outcomes: dict[str, Outcome] = {}
     for mutant in chosen:
         if mutant.key not in {job.mutant.key for job in jobs}:
@@ -194,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
         outcomes[job.mutant.key] = outcome
         if outcome.status != "killed":
             _say(f"{outcome.status:<9} {job.mutant.describe()} ({outcome.seconds:.0f} s)")
+        if outcome.detail and outcome.status == "error":
+            _say(f"          {outcome.detail}")
         if len(outcomes) % 25 == 0:
             _say(f"{len(outcomes)}/{len(chosen)} done, {time.monotonic() - started:.0f} s")
 
@@ -337,6 +345,11 @@ def _parser() -> argparse.ArgumentParser:
         help="leave out tests that took longer than this many seconds when mapped (default 0.5; "
         "0 keeps every test): the fault, concurrency and subprocess suites, which would make "
         "each survivor cost minutes; the score is then a lower bound",
+    )
+    parser.add_argument(
+        "--show",
+        metavar="KEY",
+        help="run one mutant (its key, or path:line: the first there) with pytest's output shown",
     )
     parser.add_argument(
         "--whole-files",

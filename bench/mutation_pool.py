@@ -27,6 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 STATE = REPO / ".mutation"
 SITE = Path(__file__).resolve().parent / "mutation_site"
 PACKAGE = "titan_gitops"
+CHILD_CRASHED = 70
 # Stop at the first failure. The package and its plugins were imported before pytest started, so
 # pytest cannot rewrite their asserts; that warning is expected here, not an error.
 CHILD_ARGS = [
@@ -208,10 +209,11 @@ class Job:
 
 @dataclass
 class Outcome:
-    status: str  # killed | survived | timeout | error | baseline-failed
+    status: str  # killed | survived | timeout | error | no tests
     seconds: float
     failed_test: str = ""
     tier: int = 1
+    detail: str = ""
 
 
 @dataclass
@@ -223,11 +225,12 @@ class _Running:
     extra: dict[str, str] = field(default_factory=dict)
 
 
-def _child(job: Job, failed_file: Path, select_file: Path | None) -> None:
+def _child(job: Job, failed_file: Path, select_file: Path | None, output: Path) -> None:
     os.setpgid(0, 0)
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+    written = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    for fd in (1, 2):
+        os.dup2(written, fd)
     if job.mutant.at_import:
         for name in [
             name for name in sys.modules if name == PACKAGE or name.startswith(PACKAGE + ".")
@@ -244,6 +247,19 @@ def _child(job: Job, failed_file: Path, select_file: Path | None) -> None:
     os._exit(int(code))
 
 
+def show(job: Job) -> int:
+    """Run one job in this process with pytest's output shown; its exit status."""
+    print(f"mutation: {job.mutant.describe()}", file=sys.stderr, flush=True)
+    mutants.activate(job.mutant.number)
+    if job.select is not None:
+        select_file = STATE / "select-show.txt"
+        select_file.write_text("\n".join(job.select), encoding="utf-8")
+        os.environ[mutation_plugin.SELECT_ENV] = str(select_file)
+    import pytest
+
+    return int(pytest.main([*CHILD_ARGS, *job.args]))
+
+
 def _start(job: Job, slot: int) -> _Running:
     failed_file = STATE / f"failed-{slot}.txt"
     failed_file.unlink(missing_ok=True)
@@ -253,23 +269,41 @@ def _start(job: Job, slot: int) -> _Running:
         select_file.write_text("\n".join(job.select), encoding="utf-8")
     sys.stdout.flush()
     sys.stderr.flush()
+    output = STATE / f"output-{slot}.txt"
     pid = os.fork()
     if pid == 0:
         try:
-            _child(job, failed_file, select_file)
+            _child(job, failed_file, select_file, output)
+        except BaseException:  # the child must end here, whatever happened
+            import traceback
+
+            traceback.print_exc()
         finally:
-            os._exit(3)
-    return _Running(job, pid, time.monotonic(), failed_file, {"slot": str(slot)})
+            os._exit(CHILD_CRASHED)
+    return _Running(
+        job, pid, time.monotonic(), failed_file, {"slot": str(slot), "output": str(output)}
+    )
 
 
 def _finish(running: _Running, status_code: int) -> Outcome:
     seconds = time.monotonic() - running.started
     failed = running.failed_file.read_text(encoding="utf-8") if running.failed_file.exists() else ""
     code = os.waitstatus_to_exitcode(status_code)
-    status = {0: "survived", 1: "killed", 2: "killed"}.get(code, "error")
-    if code == 5:
+    # pytest: 0 all passed, 1 a test failed, 2 interrupted (a collection error: the module did
+    # not import), 4 a usage error, 5 no test ran. Any other end (an exit code the code under
+    # test raised, a signal, pytest's internal error) is the mutant breaking the run, which the
+    # unmutated code does not: detected. 4, 5 and a crash of the child itself say nothing.
+    if code == 0:
+        status = "survived"
+    elif code in (4, 5, CHILD_CRASHED):
         status = "error"
-    return Outcome(status, seconds, failed, running.job.tier)
+    else:
+        status = "killed"
+    detail = ""
+    if code not in (0, 1, 2):
+        text = Path(running.extra["output"]).read_text(encoding="utf-8", errors="replace")
+        detail = f"exit {code}: " + " | ".join(text.strip().splitlines()[-3:])
+    return Outcome(status, seconds, failed, running.job.tier, detail)
 
 
 def run_jobs(jobs: list[Job], workers: int, report: Callable[[Job, Outcome], None]) -> None:
