@@ -15,6 +15,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
 sys.path.insert(0, str(BENCH))
 import mutants  # noqa: E402
 import mutation  # noqa: E402
+import mutation_pool  # noqa: E402
 
 sys.path.remove(str(BENCH))
 
@@ -136,3 +137,59 @@ def test_the_equivalents_file_needs_a_reason_for_each_entry(tmp_path: Path) -> N
 
 def test_the_kept_list_of_equivalents_reads() -> None:
     assert all(reason for reason in mutation.read_equivalents(mutation.EQUIVALENTS).values())
+
+
+def _mutant(line: int, *, at_import: bool = False) -> mutants.Mutant:
+    return mutants.Mutant(
+        number=line,
+        path="titan_gitops/plan.py",
+        line=line,
+        end_line=line + 1,
+        qualname="f",
+        operator="flip comparison",
+        before="a == b",
+        after="a != b",
+        at_import=at_import,
+        key=f"k{line}",
+    )
+
+
+def test_a_mutant_runs_the_fast_tests_that_cover_its_lines_fastest_first() -> None:
+    test_map = mutation_pool.TestMap(
+        lines={
+            "titan_gitops/plan.py": {
+                10: ["t.py::slow", "t.py::b"],
+                11: ["u.py::a"],
+                30: ["v.py::c"],
+            }
+        },
+        durations={
+            "t.py::slow": 9.0,
+            "t.py::b": 0.2,
+            "u.py::a": 0.1,
+            "v.py::c": 0.1,
+            "f.py::x": 0.3,
+        },
+        failed=["v.py::c"],
+        cap=0.5,
+    )
+    assert test_map.left_out() == ["t.py::slow"]
+    (job,) = mutation.jobs_for([_mutant(10)], test_map, minimum=20.0)
+    assert job.select == ["u.py::a", "t.py::b"]
+    assert job.args == ["u.py", "t.py"]
+    assert job.timeout == pytest.approx(20.0 + 3 * 0.3)
+    assert mutation.jobs_for([_mutant(30)], test_map, minimum=20.0) == []  # only a failing test
+    (at_import,) = mutation.jobs_for([_mutant(50, at_import=True)], test_map, minimum=20.0)
+    assert at_import.select == ["u.py::a", "t.py::b"]  # every fast, passing test of the module
+    test_map.fresh = ["f.py"]
+    (with_fresh,) = mutation.jobs_for([_mutant(30)], test_map, minimum=20.0)
+    assert (with_fresh.args, with_fresh.select) == (["f.py"], ["file:f.py"])
+
+
+def test_a_sample_is_spread_evenly_or_drawn_with_a_seed() -> None:
+    items = [_mutant(line) for line in range(100)]
+    assert [m.line for m in mutation.sample(items, 4, None)] == [0, 25, 50, 75]
+    drawn = mutation.sample(items, 4, 7)
+    assert drawn == mutation.sample(items, 4, 7)
+    assert len({m.line for m in drawn}) == 4
+    assert mutation.sample(items, None, None) == items
