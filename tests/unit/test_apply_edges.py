@@ -1,0 +1,485 @@
+"""Apply at its edges: an honest report when the service stores, reads back or deletes otherwise."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from testing.emulator import start_background_server
+from titan_gitops.apply import apply_plan
+from titan_gitops.cli import main
+from titan_gitops.client import TitanClient
+from titan_gitops.emulator import EmulatorConfig, create_app
+from titan_gitops.emulator.faults import FaultInjector, FaultRule
+from titan_gitops.model import ApplyReport, Plan, Status
+from titan_gitops.pipeline import make_plan, run_apply
+from titan_gitops.plan import PlanOptions
+from titan_gitops.render.report import render_report_text
+from titan_gitops.reserved import LEASE_PREFIX
+
+TOKEN = "apply-edges-token-7d20"
+TASKS = "/api/v1/tasks"
+OPTIONS = PlanOptions(allow_deletes=5)
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+Transform = Callable[[dict[str, Any]], None]
+
+
+# --- definitions ------------------------------------------------------------------------------
+
+
+def render_task(name: str, objective: str = "Extract product names and prices.") -> str:
+    return (
+        f"kind: task\nname: {name}\nurls: [https://shop.example/products]\n"
+        f"objective: {objective}\noutput_schema:\n  type: object\n"
+        "  properties:\n    name: {type: string}\nexecution_type: single\n"
+    )
+
+
+def write_definitions(root: Path, tasks: dict[str, str]) -> Path:
+    (root / "tasks").mkdir(parents=True, exist_ok=True)
+    (root / "titan-gitops.yaml").write_text("namespace: shop-\n", encoding="utf-8")
+    for stem, text in tasks.items():
+        (root / "tasks" / f"{stem}.yaml").write_text(text, encoding="utf-8")
+    return root
+
+
+def remove_definition(root: Path, stem: str) -> None:
+    (root / "tasks" / f"{stem}.yaml").unlink()
+
+
+def plan_for(root: Path, client: TitanClient, environ: dict[str, str] | None = None) -> Plan:
+    return make_plan(root, client, OPTIONS, environ=environ or {})
+
+
+def outcomes(report: ApplyReport) -> list[tuple[str, str, str]]:
+    return [(o.change.action.value, o.change.name, o.status.value) for o in report.outcomes]
+
+
+# --- a service that misbehaves on purpose, in front of the emulator ----------------------------
+
+
+def run_json(app: WsgiApp, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], Any]:
+    """Run `app` to the end; its status, headers and parsed JSON body (None when empty)."""
+    captured: dict[str, Any] = {}
+
+    def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        captured["status"], captured["headers"] = status, headers
+        return lambda _data: None
+
+    body = b"".join(app(environ, capture))
+    return captured["status"], captured["headers"], json.loads(body) if body.strip() else None
+
+
+class Rewriting:
+    """WSGI middleware: changes the task a write stores, or the task a read returns.
+
+    `on_write` edits the JSON body of every POST or PATCH of a task before the emulator stores it
+    (a service that normalises what it is sent); `on_read` edits every task a GET returns, one by
+    one or in a listing (a service that masks a value when read back).
+    """
+
+    def __init__(
+        self, app: WsgiApp, *, on_write: Transform | None = None, on_read: Transform | None = None
+    ) -> None:
+        self.app = app
+        self.on_write = on_write
+        self.on_read = on_read
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        method = str(environ["REQUEST_METHOD"])
+        path = str(environ.get("PATH_INFO", ""))
+        if not path.startswith(TASKS):
+            return self.app(environ, start_response)
+        if method in ("POST", "PATCH") and self.on_write is not None:
+            sent = json.loads(environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)))
+            self.on_write(sent)
+            raw = json.dumps(sent).encode()
+            environ["wsgi.input"] = io.BytesIO(raw)
+            environ["CONTENT_LENGTH"] = str(len(raw))
+        if method != "GET" or self.on_read is None:
+            return self.app(environ, start_response)
+        status, headers, document = run_json(self.app, environ)
+        if status.startswith("200"):
+            data = document["data"]
+            for item in data if isinstance(data, list) else [data]:
+                self.on_read(item)
+        body = json.dumps(document).encode()
+        kept = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        start_response(status, [*kept, ("Content-Length", str(len(body)))])
+        return [body]
+
+
+@pytest.fixture
+def emulator() -> Any:
+    return create_app(EmulatorConfig(db_path=":memory:", tokens={TOKEN: None}))
+
+
+@pytest.fixture
+def outsider(emulator: Any) -> Iterator[TitanClient]:
+    """Someone else at the same service, unaffected by any fault."""
+    transport = httpx.WSGITransport(app=emulator)
+    with TitanClient("http://titan.test", TOKEN, transport=transport) as client:
+        yield client
+
+
+class Served:
+    """Serves WSGI apps on loopback sockets for one test and stops them afterwards."""
+
+    def __init__(self) -> None:
+        self.servers: list[Any] = []
+
+    def __call__(self, app: WsgiApp) -> str:
+        server, url = start_background_server(app)
+        self.servers.append(server)
+        return url
+
+    def client(self, app: WsgiApp, **overrides: Any) -> TitanClient:
+        settings: dict[str, Any] = {
+            "timeout": 2.0,
+            "max_retries": 2,
+            "backoff_base": 0.01,
+            "backoff_cap": 0.02,
+        }
+        settings.update(overrides)
+        return TitanClient(self(app), TOKEN, **settings)
+
+
+@pytest.fixture
+def serve() -> Iterator[Served]:
+    served = Served()
+    try:
+        yield served
+    finally:
+        for server in served.servers:
+            server.shutdown()
+
+
+def live_tasks(client: TitanClient, name: str) -> list[dict[str, Any]]:
+    return [r.body() for r in client.list_tasks() if r.body().get("name") == name]
+
+
+# --- the service stores or reads back something else --------------------------------------------
+
+
+def trim_objective(body: dict[str, Any]) -> None:
+    # Not the CLI's apply lease, which is a task too and must stay intact.
+    if not str(body.get("name", "")).startswith(LEASE_PREFIX) and "objective" in body:
+        body["objective"] = body["objective"][:20]
+
+
+def test_an_apply_whose_every_change_succeeds_but_is_stored_otherwise_is_not_ok(
+    tmp_path: Path, emulator: Any, outsider: TitanClient, serve: Served
+) -> None:
+    root = write_definitions(tmp_path / "defs", {"a": render_task("shop-a")})
+    outsider.create_task(
+        {
+            "name": "shop-a",
+            "urls": ["https://shop.example/products"],
+            "objective": "Old.",
+            "output_schema": {"type": "object", "properties": {"name": {"type": "string"}}},
+            "execution_type": "single",
+        }
+    )
+    # The service cuts every objective it is sent to 20 characters, and says nothing.
+    with serve.client(Rewriting(emulator, on_write=trim_objective)) as client:
+        report = run_apply(plan_for(root, client), client)
+    assert outcomes(report) == [("update", "shop-a", "applied")]
+    assert not report.converged
+    assert not report.ok
+    ((name, fields),) = report.mismatches
+    assert name == "shop-a"
+    assert [(f.pointer, f.before, f.after) for f in fields] == [
+        ("/objective", "Extract product name", "Extract product names and prices.")
+    ]
+    text = render_report_text(report)
+    assert "not converged: shop-a: objective is stored as" in text
+    assert "The service did not converge." in text
+
+
+def test_the_cli_exits_1_when_the_service_stores_another_value(
+    tmp_path: Path,
+    emulator: Any,
+    serve: Served,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    write_definitions(tmp_path / "defs", {"a": render_task("shop-a")})
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TITAN_API_URL", serve(Rewriting(emulator, on_write=trim_objective)))
+    monkeypatch.setenv("TITAN_TOKEN", TOKEN)
+    assert main(["apply", "defs", "--auto-approve"]) == 1
+    out = capsys.readouterr().out
+    assert "created shop-a" in out
+    assert "did not converge" in out
+
+
+def test_a_read_back_that_fails_leaves_the_apply_unconverged(
+    tmp_path: Path, emulator: Any, outsider: TitanClient, serve: Served
+) -> None:
+    root = write_definitions(tmp_path / "defs", {"a": render_task("shop-a", "Old.")})
+    injector = FaultInjector(seed=3)
+    with serve.client(injector.wrap(emulator)) as client:
+        assert run_apply(plan_for(root, client), client).ok
+        write_definitions(root, {"a": render_task("shop-a")})
+        plan = plan_for(root, client)
+        # Every read of one task fails from now on: the update lands, its check cannot be made.
+        injector.add(FaultRule(kind="status", method="GET", path=f"{TASKS}/*", status=503))
+        report = run_apply(plan, client)
+    assert outcomes(report) == [("update", "shop-a", "applied")]
+    assert report.mismatches == ()
+    assert not report.converged, "nothing was read back, so nothing says it converged"
+    assert not report.ok
+    assert live_tasks(outsider, "shop-a")[0]["objective"] == "Extract product names and prices."
+
+
+def test_a_task_gone_right_after_its_update_is_reported_missing(
+    tmp_path: Path, emulator: Any, outsider: TitanClient, serve: Served
+) -> None:
+    root = write_definitions(tmp_path / "defs", {"a": render_task("shop-a", "Old.")})
+
+    def deleted_behind_our_back(environ: dict[str, Any], start_response: Any) -> Any:
+        answer = list(emulator(environ, start_response))
+        if environ["REQUEST_METHOD"] == "PATCH":
+            outsider.delete_task(str(environ["PATH_INFO"]).rsplit("/", 1)[1])
+        return answer
+
+    with serve.client(deleted_behind_our_back) as client:
+        assert run_apply(plan_for(root, client), client).ok
+        write_definitions(root, {"a": render_task("shop-a")})
+        report = run_apply(plan_for(root, client), client)
+    assert outcomes(report) == [("update", "shop-a", "applied")]
+    assert report.mismatches == (("shop-a", ()),)
+    assert not report.ok
+    assert "not converged: shop-a is missing after the apply" in render_report_text(report)
+
+
+def test_a_delete_the_service_acknowledges_but_does_not_do_is_not_converged(
+    tmp_path: Path, emulator: Any, outsider: TitanClient, serve: Served
+) -> None:
+    root = write_definitions(
+        tmp_path / "defs", {"a": render_task("shop-a"), "old": render_task("shop-old")}
+    )
+
+    def keeps_deleted_tasks(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ["REQUEST_METHOD"] == "DELETE":
+            start_response("204 No Content", [("Content-Length", "0")])
+            return [b""]
+        return emulator(environ, start_response)
+
+    with serve.client(keeps_deleted_tasks) as client:
+        assert run_apply(plan_for(root, client), client).ok
+        remove_definition(root, "old")
+        report = run_apply(plan_for(root, client), client)
+    assert outcomes(report) == [("delete", "shop-old", "applied")]
+    assert not report.converged
+    assert not report.ok
+    assert len(live_tasks(outsider, "shop-old")) == 1
+
+
+def test_a_task_deleted_by_someone_else_first_is_already_gone(
+    tmp_path: Path, outsider: TitanClient, emulator: Any
+) -> None:
+    root = write_definitions(
+        tmp_path / "defs", {"a": render_task("shop-a"), "old": render_task("shop-old")}
+    )
+    assert run_apply(plan_for(root, outsider), outsider).ok
+    remove_definition(root, "old")
+    plan = plan_for(root, outsider)
+    outsider.delete_task(str(live_tasks(outsider, "shop-old")[0]["id"]))
+    report = apply_plan(plan, outsider)
+    assert outcomes(report) == [("delete", "shop-old", "applied")]
+    assert report.outcomes[0].message == "already gone"
+    assert report.ok
+
+
+# --- interrupted before anything started ------------------------------------------------------
+
+
+def test_an_apply_stopped_before_it_starts_changes_nothing(
+    tmp_path: Path, outsider: TitanClient
+) -> None:
+    root = write_definitions(
+        tmp_path / "defs", {"a": render_task("shop-a", "Old."), "old": render_task("shop-old")}
+    )
+    assert run_apply(plan_for(root, outsider), outsider).ok
+    write_definitions(root, {"a": render_task("shop-a"), "new": render_task("shop-new")})
+    remove_definition(root, "old")
+    plan = plan_for(root, outsider)
+    stop = threading.Event()
+    stop.set()
+    report = apply_plan(plan, outsider, stop=stop)
+    assert [(o.change.name, o.status, o.message) for o in report.outcomes] == [
+        ("shop-new", Status.SKIPPED, "not started: interrupted"),
+        ("shop-a", Status.SKIPPED, "not started: interrupted"),
+        ("shop-old", Status.SKIPPED, "not started: interrupted"),
+    ]
+    assert report.interrupted
+    assert not report.converged
+    assert not report.ok
+    names = sorted(str(r.body()["name"]) for r in outsider.list_tasks())
+    assert names == ["shop-a", "shop-old"]
+    assert live_tasks(outsider, "shop-a")[0]["objective"] == "Old."
+
+
+def test_a_failed_create_skips_the_deletes_but_not_the_updates(
+    tmp_path: Path, emulator: Any, outsider: TitanClient, serve: Served
+) -> None:
+    root = write_definitions(
+        tmp_path / "defs", {"a": render_task("shop-a", "Old."), "old": render_task("shop-old")}
+    )
+    assert run_apply(plan_for(root, outsider), outsider).ok
+    write_definitions(root, {"a": render_task("shop-a"), "new": render_task("shop-new")})
+    remove_definition(root, "old")
+    injector = FaultInjector(seed=5)
+    injector.add(FaultRule(kind="status", method="POST", path=TASKS, status=503))
+    with serve.client(injector.wrap(emulator)) as client:
+        report = run_apply(plan_for(root, client), client, parallelism=1)
+    assert outcomes(report) == [
+        ("create", "shop-new", "failed"),
+        ("update", "shop-a", "applied"),
+        ("delete", "shop-old", "skipped"),
+    ]
+    assert "deletes run only after a clean apply" in report.outcomes[2].message
+    assert not report.interrupted
+    assert not report.ok
+    assert live_tasks(outsider, "shop-a")[0]["objective"] == "Extract product names and prices."
+    assert len(live_tasks(outsider, "shop-old")) == 1
+
+
+# --- a create whose outcome is unknown ----------------------------------------------------------
+
+
+class SlowFirstCreate:
+    """WSGI middleware: the first create is held while the client gives up waiting for it.
+
+    With `land_late`, it is released by the second create and stored just before that one is
+    answered (a request the service kept working on after the client stopped waiting); without,
+    it is refused unstored once the test ends. `on_hold` runs when the first create arrives.
+    """
+
+    def __init__(
+        self, app: WsgiApp, *, land_late: bool, on_hold: Callable[[], None] = lambda: None
+    ) -> None:
+        self.app = app
+        self.land_late = land_late
+        self.on_hold = on_hold
+        self.lock = threading.Lock()
+        self.creates = 0
+        self.release = threading.Event()
+        self.landed = threading.Event()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if (environ["REQUEST_METHOD"], environ.get("PATH_INFO")) != ("POST", TASKS):
+            return self.app(environ, start_response)
+        with self.lock:
+            self.creates += 1
+            first = self.creates == 1
+        if first:
+            self.on_hold()
+            self.release.wait(10)
+            if not self.land_late:
+                start_response("503 Service Unavailable", [("Content-Length", "0")])
+                return [b""]
+            try:
+                return list(self.app(environ, start_response))
+            finally:
+                self.landed.set()
+        answer = list(self.app(environ, start_response))
+        self.release.set()
+        self.landed.wait(10)
+        return answer
+
+
+def test_a_create_that_lands_after_it_was_sent_again_leaves_one_task(
+    tmp_path: Path, emulator: Any, outsider: TitanClient, serve: Served
+) -> None:
+    root = write_definitions(tmp_path / "defs", {"a": render_task("shop-a")})
+    slow = SlowFirstCreate(emulator, land_late=True)
+    # A short timeout: the client stops waiting for the first create after 0.3 s, and waits
+    # twice that for it to land before each further look.
+    with serve.client(slow, timeout=0.3) as client:
+        report = run_apply(plan_for(root, client), client)
+        slow.release.set()
+    ((outcome),) = report.outcomes
+    assert outcome.status is Status.RECONCILED
+    assert outcome.message == (
+        "outcome was unknown; not found live, created again; removed 1 late copy"
+    )
+    assert report.ok, render_report_text(report)
+    (kept,) = live_tasks(outsider, "shop-a")
+    assert str(kept["id"]) == outcome.task_id
+
+
+def test_a_stop_while_a_create_is_unknown_fails_it_without_sending_it_again(
+    tmp_path: Path, emulator: Any, outsider: TitanClient, serve: Served
+) -> None:
+    root = write_definitions(tmp_path / "defs", {"a": render_task("shop-a")})
+    stop = threading.Event()
+    slow = SlowFirstCreate(emulator, land_late=False, on_hold=stop.set)
+    with serve.client(slow, timeout=0.3) as client:
+        report = run_apply(plan_for(root, client), client, stop=stop)
+        slow.release.set()
+    assert [(o.status, o.message) for o in report.outcomes] == [
+        (Status.FAILED, "interrupted while the outcome was unknown")
+    ]
+    assert report.interrupted
+    assert not report.ok
+    assert slow.creates == 1
+    assert live_tasks(outsider, "shop-a") == []
+
+
+def test_a_create_of_unknown_outcome_whose_re_list_fails_is_failed(
+    tmp_path: Path, emulator: Any, outsider: TitanClient, serve: Served
+) -> None:
+    root = write_definitions(tmp_path / "defs", {"a": render_task("shop-a")})
+    injector = FaultInjector(seed=9)
+    with serve.client(injector.wrap(emulator)) as client:
+        plan = plan_for(root, client)
+        # The create is stored but its connection drops; every listing after it fails.
+        injector.add(FaultRule(kind="commit_then_fail", method="POST", path=TASKS, after="drop"))
+        injector.add(FaultRule(kind="status", method="GET", path=TASKS, status=503))
+        report = apply_plan(plan, client)
+    ((outcome),) = report.outcomes
+    assert outcome.status is Status.FAILED
+    assert outcome.message.startswith("outcome unknown (")
+    assert "and the re-list failed: " in outcome.message
+    assert not report.ok
+    assert len(live_tasks(outsider, "shop-a")) == 1
+
+
+def test_a_create_of_unknown_outcome_that_finds_two_copies_adopts_neither(
+    tmp_path: Path, emulator: Any, outsider: TitanClient, serve: Served
+) -> None:
+    root = write_definitions(tmp_path / "defs", {"a": render_task("shop-a")})
+    injector = FaultInjector(seed=9)
+    with serve.client(injector.wrap(emulator)) as client:
+        plan = plan_for(root, client)
+        # Someone else creates shop-a too, before ours is stored and its connection drops.
+        other = outsider.create_task(
+            {
+                "name": "shop-a",
+                "urls": ["https://shop.example/products"],
+                "objective": "Made by hand.",
+                "output_schema": {"type": "object"},
+                "execution_type": "single",
+            }
+        )
+        injector.add(
+            FaultRule(kind="commit_then_fail", method="POST", path=TASKS, after="drop", count=1)
+        )
+        report = apply_plan(plan, client)
+    ((outcome),) = report.outcomes
+    ids = [str(t["id"]) for t in live_tasks(outsider, "shop-a")]
+    assert len(ids) == 2
+    assert str(other.body()["id"]) in ids
+    assert outcome.status is Status.FAILED
+    assert outcome.message == f"several live tasks now have this name: {', '.join(ids)}"
+    assert not report.ok
