@@ -483,3 +483,82 @@ def test_a_create_of_unknown_outcome_that_finds_two_copies_adopts_neither(
     assert outcome.status is Status.FAILED
     assert outcome.message == f"several live tasks now have this name: {', '.join(ids)}"
     assert not report.ok
+
+
+# --- pointers into list items -------------------------------------------------------------------
+
+STEPS_TASK = """\
+kind: task
+name: shop-quote
+urls: [https://carrier.example/api/quote]
+objective: Get a shipping quote, then read the carrier's page.
+execution_type: single
+ignore_fields: [/execution_plan/steps/0/limits/max_results]
+execution_plan:
+  steps:
+    - action_type: api_call
+      input_source: static_urls
+      template_slug: carrier-quote-json
+      limits: {max_results: 10}
+      payload:
+        origin_zip: "10001"
+        account: ${TITAN_VAR_CARRIER_ACCOUNT}
+    - action_type: scrape
+      input_source: previous_step
+      output_schema:
+        type: object
+        properties:
+          price: {type: number}
+"""
+ACCOUNT = "acct-9f31c2"
+
+
+def cap_first_step(body: dict[str, Any]) -> None:
+    for step in body.get("execution_plan", {}).get("steps", [])[:1]:
+        step.get("limits", {})["max_results"] = 5
+
+
+def mask_first_step(task: dict[str, Any]) -> None:
+    for step in task.get("execution_plan", {}).get("steps", [])[:1]:
+        if "account" in step.get("payload", {}):
+            step["payload"]["account"] = "********"
+
+
+def test_a_secret_and_an_ignored_field_inside_a_step_do_not_count_as_drift(
+    tmp_path: Path, emulator: Any, outsider: TitanClient, serve: Served
+) -> None:
+    root = write_definitions(tmp_path / "defs", {"quote": STEPS_TASK})
+    env = {"TITAN_VAR_CARRIER_ACCOUNT": ACCOUNT}
+    # The service caps the first step's max_results (a field the definition ignores) and masks
+    # the secret in the step's payload when it is read back.
+    service = Rewriting(emulator, on_write=cap_first_step, on_read=mask_first_step)
+    with serve.client(service) as client:
+        plan = plan_for(root, client, env)
+        (create,) = plan.actionable
+        assert create.sensitive_pointers == {"/execution_plan/steps/0/payload/account"}
+        report = run_apply(plan, client)
+    assert outcomes(report) == [("create", "shop-quote", "applied")]
+    assert report.mismatches == ()
+    assert report.ok, render_report_text(report)
+    (stored,) = live_tasks(outsider, "shop-quote")
+    step = stored["execution_plan"]["steps"][0]
+    assert (step["payload"]["account"], step["limits"]["max_results"]) == (ACCOUNT, 5)
+
+
+def test_an_ignored_field_inside_a_step_converges_and_plans_nothing_more(
+    tmp_path: Path, emulator: Any, outsider: TitanClient, serve: Served
+) -> None:
+    task = STEPS_TASK.replace("        account: ${TITAN_VAR_CARRIER_ACCOUNT}\n", "")
+    root = write_definitions(tmp_path / "defs", {"quote": task})
+    with serve.client(Rewriting(emulator, on_write=cap_first_step)) as client:
+        first = run_apply(plan_for(root, client), client)
+        assert first.ok, render_report_text(first)
+        assert not plan_for(root, client).has_changes
+        write_definitions(root, {"quote": task.replace("Get a shipping", "Get a cheap shipping")})
+        (update,) = plan_for(root, client).actionable
+        assert [f.pointer for f in update.fields] == ["/objective"]
+        second = run_apply(plan_for(root, client), client)
+        assert second.ok, render_report_text(second)
+        assert not plan_for(root, client).has_changes
+    (stored,) = live_tasks(outsider, "shop-quote")
+    assert stored["execution_plan"]["steps"][0]["limits"] == {"max_results": 5}
