@@ -545,6 +545,46 @@ def test_a_secret_and_an_ignored_field_inside_a_step_do_not_count_as_drift(
     assert (step["payload"]["account"], step["limits"]["max_results"]) == (ACCOUNT, 5)
 
 
+def test_a_value_beside_a_secret_in_a_step_stored_otherwise_is_drift(
+    tmp_path: Path, emulator: Any, serve: Served
+) -> None:
+    root = write_definitions(tmp_path / "defs", {"quote": STEPS_TASK})
+    env = {"TITAN_VAR_CARRIER_ACCOUNT": ACCOUNT}
+
+    def pad_zip(body: dict[str, Any]) -> None:
+        cap_first_step(body)
+        for step in body.get("execution_plan", {}).get("steps", [])[:1]:
+            step["payload"]["origin_zip"] = "10001-0000"
+
+    with serve.client(Rewriting(emulator, on_write=pad_zip, on_read=mask_first_step)) as client:
+        report = run_apply(plan_for(root, client, env), client)
+    # A changed list is shown whole; the secret in it is shown as its stand-in, never in clear.
+    ((name, (field,)),) = report.mismatches
+    assert (name, field.pointer) == ("shop-quote", "/execution_plan/steps")
+    assert field.before[0]["payload"] == {
+        "origin_zip": "10001-0000",
+        "account": {"sensitive": True},
+    }
+    assert ACCOUNT not in repr(report.mismatches) + render_report_text(report)
+    assert not report.ok
+
+
+def test_a_secret_the_service_never_reads_back_inside_a_step_is_not_drift(
+    tmp_path: Path, emulator: Any, serve: Served
+) -> None:
+    root = write_definitions(tmp_path / "defs", {"quote": STEPS_TASK})
+    env = {"TITAN_VAR_CARRIER_ACCOUNT": ACCOUNT}
+
+    def write_only(task: dict[str, Any]) -> None:
+        for step in task.get("execution_plan", {}).get("steps", [])[:1]:
+            step.get("payload", {}).pop("account", None)
+
+    with serve.client(Rewriting(emulator, on_read=write_only)) as client:
+        report = run_apply(plan_for(root, client, env), client)
+    assert report.mismatches == ()
+    assert report.ok, render_report_text(report)
+
+
 def test_an_ignored_field_inside_a_step_converges_and_plans_nothing_more(
     tmp_path: Path, emulator: Any, outsider: TitanClient, serve: Served
 ) -> None:
