@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -300,6 +301,39 @@ def test_a_task_deleted_by_someone_else_first_is_already_gone(
     assert report.ok
 
 
+class Counting:
+    """WSGI middleware: counts the reads of one task and the listings the service answers."""
+
+    def __init__(self, app: WsgiApp) -> None:
+        self.app = app
+        self.reads = {"one task": 0, "listing": 0}
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        path = str(environ.get("PATH_INFO", ""))
+        if environ["REQUEST_METHOD"] == "GET" and path.startswith(TASKS):
+            self.reads["listing" if path == TASKS else "one task"] += 1
+        return self.app(environ, start_response)
+
+
+@pytest.mark.parametrize(
+    ("creates", "reads"),
+    [(20, {"one task": 20, "listing": 0}), (21, {"one task": 0, "listing": 1})],
+)
+def test_up_to_20_changes_are_read_back_one_by_one_and_more_with_one_listing(
+    tmp_path: Path, emulator: Any, creates: int, reads: dict[str, int]
+) -> None:
+    names = [f"shop-{n:02d}" for n in range(creates)]
+    root = write_definitions(tmp_path / "defs", {n: render_task(n) for n in names})
+    counting = Counting(emulator)
+    transport = httpx.WSGITransport(app=counting)
+    with TitanClient("http://titan.test", TOKEN, transport=transport) as client:
+        plan = plan_for(root, client)
+        counting.reads = dict.fromkeys(reads, 0)
+        report = apply_plan(plan, client)
+    assert report.ok, render_report_text(report)
+    assert counting.reads == reads
+
+
 # --- interrupted before anything started ------------------------------------------------------
 
 
@@ -358,56 +392,74 @@ def test_a_failed_create_skips_the_deletes_but_not_the_updates(
 
 
 class SlowFirstCreate:
-    """WSGI middleware: the first create is held while the client gives up waiting for it.
+    """WSGI middleware: the first create is answered only after the client gave up waiting.
 
-    With `land_late`, it is released by the second create and stored just before that one is
-    answered (a request the service kept working on after the client stopped waiting); without,
-    it is refused unstored once the test ends. `on_hold` runs when the first create arrives.
+    `stored` says when the service stores that first create: "before" (at once, then it is slow
+    to answer), "late" (0.15 s after the client's second create was answered: the service kept
+    working on a request the client stopped waiting for) or "never" (refused once the test
+    ends). `on_hold` runs when the first create arrives; with `fail_lists_after_resend`, every
+    listing after the second create fails.
     """
 
     def __init__(
-        self, app: WsgiApp, *, land_late: bool, on_hold: Callable[[], None] = lambda: None
+        self,
+        app: WsgiApp,
+        *,
+        stored: str,
+        on_hold: Callable[[], None] = lambda: None,
+        fail_lists_after_resend: bool = False,
     ) -> None:
         self.app = app
-        self.land_late = land_late
+        self.stored = stored
         self.on_hold = on_hold
+        self.fail_lists_after_resend = fail_lists_after_resend
         self.lock = threading.Lock()
         self.creates = 0
         self.release = threading.Event()
-        self.landed = threading.Event()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        if (environ["REQUEST_METHOD"], environ.get("PATH_INFO")) != ("POST", TASKS):
+        request = (environ["REQUEST_METHOD"], environ.get("PATH_INFO"))
+        if request == ("GET", TASKS) and self.fail_lists_after_resend and self.creates > 1:
+            start_response("503 Service Unavailable", [("Content-Length", "0")])
+            return [b""]
+        if request != ("POST", TASKS):
             return self.app(environ, start_response)
         with self.lock:
             self.creates += 1
             first = self.creates == 1
-        if first:
-            self.on_hold()
-            self.release.wait(10)
-            if not self.land_late:
-                start_response("503 Service Unavailable", [("Content-Length", "0")])
-                return [b""]
-            try:
-                return list(self.app(environ, start_response))
-            finally:
-                self.landed.set()
-        answer = list(self.app(environ, start_response))
-        self.release.set()
-        self.landed.wait(10)
+        if not first:
+            answer = list(self.app(environ, start_response))
+            self.release.set()
+            return answer
+        answer = list(self.app(environ, start_response)) if self.stored == "before" else []
+        self.on_hold()
+        self.release.wait(10)
+        if self.stored == "late":
+            time.sleep(0.15)
+            return list(self.app(environ, start_response))
+        if self.stored == "never":
+            start_response("503 Service Unavailable", [("Content-Length", "0")])
+            return [b""]
         return answer
+
+
+def unknown_create(
+    root: Path, slow: SlowFirstCreate, serve: Served, stop: threading.Event | None = None
+) -> ApplyReport:
+    """Apply with a short timeout: the client stops waiting for a create after 0.3 s, and
+    waits twice that for it to land before each further look."""
+    with serve.client(slow, timeout=0.3) as client:
+        try:
+            return run_apply(plan_for(root, client), client, stop=stop)
+        finally:
+            slow.release.set()
 
 
 def test_a_create_that_lands_after_it_was_sent_again_leaves_one_task(
     tmp_path: Path, emulator: Any, outsider: TitanClient, serve: Served
 ) -> None:
     root = write_definitions(tmp_path / "defs", {"a": render_task("shop-a")})
-    slow = SlowFirstCreate(emulator, land_late=True)
-    # A short timeout: the client stops waiting for the first create after 0.3 s, and waits
-    # twice that for it to land before each further look.
-    with serve.client(slow, timeout=0.3) as client:
-        report = run_apply(plan_for(root, client), client)
-        slow.release.set()
+    report = unknown_create(root, SlowFirstCreate(emulator, stored="late"), serve)
     ((outcome),) = report.outcomes
     assert outcome.status is Status.RECONCILED
     assert outcome.message == (
@@ -418,15 +470,42 @@ def test_a_create_that_lands_after_it_was_sent_again_leaves_one_task(
     assert str(kept["id"]) == outcome.task_id
 
 
+def test_a_late_copy_that_cannot_be_looked_for_is_reported(
+    tmp_path: Path, emulator: Any, outsider: TitanClient, serve: Served
+) -> None:
+    root = write_definitions(tmp_path / "defs", {"a": render_task("shop-a")})
+    slow = SlowFirstCreate(emulator, stored="late", fail_lists_after_resend=True)
+    report = unknown_create(root, slow, serve)
+    ((outcome),) = report.outcomes
+    assert outcome.status is Status.RECONCILED
+    assert outcome.message.startswith(
+        "outcome was unknown; not found live, created again; a late copy may exist (check failed: "
+    )
+    assert len(live_tasks(outsider, "shop-a")) == 2
+
+
+def test_a_create_stored_but_answered_too_late_is_adopted_even_after_a_stop(
+    tmp_path: Path, emulator: Any, outsider: TitanClient, serve: Served
+) -> None:
+    root = write_definitions(tmp_path / "defs", {"a": render_task("shop-a")})
+    stop = threading.Event()
+    slow = SlowFirstCreate(emulator, stored="before", on_hold=stop.set)
+    report = unknown_create(root, slow, serve, stop)
+    (kept,) = live_tasks(outsider, "shop-a")
+    assert [(o.status, o.message, o.task_id) for o in report.outcomes] == [
+        (Status.RECONCILED, "outcome was unknown; found live, adopted", str(kept["id"]))
+    ]
+    assert slow.creates == 1
+    assert report.interrupted
+
+
 def test_a_stop_while_a_create_is_unknown_fails_it_without_sending_it_again(
     tmp_path: Path, emulator: Any, outsider: TitanClient, serve: Served
 ) -> None:
     root = write_definitions(tmp_path / "defs", {"a": render_task("shop-a")})
     stop = threading.Event()
-    slow = SlowFirstCreate(emulator, land_late=False, on_hold=stop.set)
-    with serve.client(slow, timeout=0.3) as client:
-        report = run_apply(plan_for(root, client), client, stop=stop)
-        slow.release.set()
+    slow = SlowFirstCreate(emulator, stored="never", on_hold=stop.set)
+    report = unknown_create(root, slow, serve, stop)
     assert [(o.status, o.message) for o in report.outcomes] == [
         (Status.FAILED, "interrupted while the outcome was unknown")
     ]
