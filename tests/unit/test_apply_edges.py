@@ -395,7 +395,7 @@ class SlowFirstCreate:
     """WSGI middleware: the first create is answered only after the client gave up waiting.
 
     `stored` says when the service stores that first create: "before" (at once, then it is slow
-    to answer), "late" (0.15 s after the client's second create was answered: the service kept
+    to answer), "late" (0.1 s after the client's second create was answered: the service kept
     working on a request the client stopped waiting for) or "never" (refused once the test
     ends). `on_hold` runs when the first create arrives; with `fail_lists_after_resend`, every
     listing after the second create fails.
@@ -435,7 +435,7 @@ class SlowFirstCreate:
         self.on_hold()
         self.release.wait(10)
         if self.stored == "late":
-            time.sleep(0.15)
+            time.sleep(0.1)
             return list(self.app(environ, start_response))
         if self.stored == "never":
             start_response("503 Service Unavailable", [("Content-Length", "0")])
@@ -446,9 +446,9 @@ class SlowFirstCreate:
 def unknown_create(
     root: Path, slow: SlowFirstCreate, serve: Served, stop: threading.Event | None = None
 ) -> ApplyReport:
-    """Apply with a short timeout: the client stops waiting for a create after 0.3 s, and
+    """Apply with a short timeout: the client stops waiting for a create after 0.15 s, and
     waits twice that for it to land before each further look."""
-    with serve.client(slow, timeout=0.3) as client:
+    with serve.client(slow, timeout=0.15) as client:
         try:
             return run_apply(plan_for(root, client), client, stop=stop)
         finally:
