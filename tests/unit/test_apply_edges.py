@@ -19,7 +19,7 @@ from titan_gitops.cli import main
 from titan_gitops.client import TitanClient
 from titan_gitops.emulator import EmulatorConfig, create_app
 from titan_gitops.emulator.faults import FaultInjector, FaultRule
-from titan_gitops.model import ApplyReport, Plan, Status
+from titan_gitops.model import ApplyReport, Outcome, Plan, Status
 from titan_gitops.pipeline import make_plan, run_apply
 from titan_gitops.plan import PlanOptions
 from titan_gitops.render.report import render_report_text
@@ -282,6 +282,8 @@ def test_a_delete_the_service_acknowledges_but_does_not_do_is_not_converged(
     assert outcomes(report) == [("delete", "shop-old", "applied")]
     assert not report.converged
     assert not report.ok
+    # Still there, but a deleted task's fields are not compared to anything.
+    assert report.mismatches == ()
     assert len(live_tasks(outsider, "shop-old")) == 1
 
 
@@ -415,6 +417,7 @@ class SlowFirstCreate:
         self.fail_lists_after_resend = fail_lists_after_resend
         self.lock = threading.Lock()
         self.creates = 0
+        self.lists_before_resend = 0
         self.release = threading.Event()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
@@ -423,6 +426,8 @@ class SlowFirstCreate:
             start_response("503 Service Unavailable", [("Content-Length", "0")])
             return [b""]
         if request != ("POST", TASKS):
+            if request == ("GET", TASKS) and self.creates == 1:
+                self.lists_before_resend += 1
             return self.app(environ, start_response)
         with self.lock:
             self.creates += 1
@@ -459,7 +464,10 @@ def test_a_create_that_lands_after_it_was_sent_again_leaves_one_task(
     tmp_path: Path, emulator: Any, outsider: TitanClient, serve: Served
 ) -> None:
     root = write_definitions(tmp_path / "defs", {"a": render_task("shop-a")})
-    report = unknown_create(root, SlowFirstCreate(emulator, stored="late"), serve)
+    slow = SlowFirstCreate(emulator, stored="late")
+    report = unknown_create(root, slow, serve)
+    # Looked for at once, and again after giving it time to land, before sending it again.
+    assert slow.lists_before_resend == 2
     ((outcome),) = report.outcomes
     assert outcome.status is Status.RECONCILED
     assert outcome.message == (
@@ -681,3 +689,147 @@ def test_an_ignored_field_inside_a_step_converges_and_plans_nothing_more(
         assert not plan_for(root, client).has_changes
     (stored,) = live_tasks(outsider, "shop-quote")
     assert stored["execution_plan"]["steps"][0]["limits"] == {"max_results": 5}
+
+
+def test_a_create_whose_connection_dropped_is_looked_for_once_then_sent_again(
+    tmp_path: Path, emulator: Any
+) -> None:
+    root = write_definitions(tmp_path / "defs", {"a": render_task("shop-a")})
+    injector = FaultInjector(seed=4)
+    counting = Counting(injector.wrap(emulator))
+    transport = httpx.WSGITransport(app=counting)
+    with TitanClient("http://titan.test", TOKEN, transport=transport) as client:
+        plan = plan_for(root, client)
+        injector.add(FaultRule(kind="drop", method="POST", path=TASKS, count=1))
+        counting.reads = {"one task": 0, "listing": 0}
+        report = apply_plan(plan, client)
+    assert outcomes(report) == [("create", "shop-a", "reconciled")]
+    # A dropped connection means the request never ran to its end: one look is enough.
+    assert counting.reads == {"one task": 1, "listing": 1}
+
+
+# --- stops, failures and progress within a step ----------------------------------------------
+
+
+def test_a_stop_after_a_failure_leaves_the_rest_unstarted_and_reports_progress(
+    tmp_path: Path, emulator: Any, outsider: TitanClient, serve: Served
+) -> None:
+    stems = {"a": "shop-a", "b": "shop-b", "old": "shop-old"}
+    root = write_definitions(
+        tmp_path / "defs", {s: render_task(n, "Old.") for s, n in stems.items()}
+    )
+    assert run_apply(plan_for(root, outsider), outsider).ok
+    write_definitions(root, {s: render_task(f"shop-{s}") for s in "ab"})
+    remove_definition(root, "old")
+    injector = FaultInjector(seed=6)
+    shop_a = str(live_tasks(outsider, "shop-a")[0]["id"])
+    injector.add(FaultRule(kind="status", method="PATCH", path=f"{TASKS}/{shop_a}", status=500))
+    stop = threading.Event()
+    seen: list[tuple[str, str, int, int]] = []
+
+    def progress(outcome: Outcome, done: int, total: int) -> None:
+        seen.append((outcome.change.name, outcome.status.value, done, total))
+        stop.set()  # as the CLI's signal handler does on Ctrl-C
+
+    with serve.client(injector.wrap(emulator)) as client:
+        report = run_apply(
+            plan_for(root, client), client, parallelism=1, progress=progress, stop=stop
+        )
+    assert [(o.change.name, o.status.value, o.message) for o in report.outcomes] == [
+        ("shop-a", "failed", report.outcomes[0].message),
+        ("shop-b", "skipped", "not started: interrupted"),
+        ("shop-old", "skipped", "not started: interrupted"),
+    ]
+    assert "HTTP 500" in report.outcomes[0].message
+    assert seen == [("shop-a", "failed", 1, 3), ("shop-b", "skipped", 2, 3)]
+    assert report.interrupted
+    assert report.mismatches == ()
+    assert [t["objective"] for t in (live_tasks(outsider, n)[0] for n in stems.values())] == [
+        "Old."
+    ] * 3
+
+
+def test_a_failed_update_is_reported_once_as_failed_not_as_drift(
+    tmp_path: Path, emulator: Any, outsider: TitanClient, serve: Served
+) -> None:
+    root = write_definitions(tmp_path / "defs", {"a": render_task("shop-a", "Old.")})
+    assert run_apply(plan_for(root, outsider), outsider).ok
+    write_definitions(root, {"a": render_task("shop-a")})
+    injector = FaultInjector(seed=8)
+    injector.add(FaultRule(kind="status", method="PATCH", path=f"{TASKS}/*", status=502))
+    with serve.client(injector.wrap(emulator)) as client:
+        report = run_apply(plan_for(root, client), client)
+    assert outcomes(report) == [("update", "shop-a", "failed")]
+    assert report.mismatches == ()
+    assert "not converged:" not in render_report_text(report)
+
+
+class LaggingNewTasks:
+    """WSGI middleware: a task reads as 404 for its first 0.1 s (read-after-write lag)."""
+
+    def __init__(self, app: WsgiApp) -> None:
+        self.app = app
+        self.born: dict[str, float] = {}
+        self.misses = 0
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        method, path = environ["REQUEST_METHOD"], str(environ.get("PATH_INFO", ""))
+        task_id = path.removeprefix(f"{TASKS}/")
+        if method == "GET" and time.monotonic() - self.born.get(task_id, 0.0) < 0.1:
+            self.misses += 1
+            body = b'{"success": false, "error": {"code": "NOT_FOUND", "message": "no task"}}'
+            start_response("404 Not Found", [("Content-Type", "application/json")])
+            return [body]
+        if (method, path) != ("POST", TASKS):
+            return self.app(environ, start_response)
+        status, headers, document = run_json(self.app, environ)
+        self.born[str(document["data"]["id"])] = time.monotonic()
+        start_response(status, headers)
+        return [json.dumps(document).encode()]
+
+
+def test_a_new_task_not_readable_yet_is_waited_for_not_reported_missing(
+    tmp_path: Path, emulator: Any
+) -> None:
+    root = write_definitions(tmp_path / "defs", {"a": render_task("shop-a")})
+    lagging = LaggingNewTasks(emulator)
+    transport = httpx.WSGITransport(app=lagging)
+    with TitanClient("http://titan.test", TOKEN, transport=transport) as client:
+        report = apply_plan(plan_for(root, client), client)
+    assert lagging.misses >= 1
+    assert report.ok, render_report_text(report)
+
+
+class Crowded:
+    """WSGI middleware: each create waits up to 0.15 s for others, to see how many run at once."""
+
+    def __init__(self, app: WsgiApp) -> None:
+        self.app = app
+        self.turn = threading.Condition()
+        self.running = 0
+        self.peak = 0
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if (environ["REQUEST_METHOD"], environ.get("PATH_INFO")) != ("POST", TASKS):
+            return self.app(environ, start_response)
+        with self.turn:
+            self.running += 1
+            self.peak = max(self.peak, self.running)
+            self.turn.notify_all()
+            self.turn.wait_for(lambda: self.running > 4, timeout=0.15)
+        try:
+            return list(self.app(environ, start_response))
+        finally:
+            with self.turn:
+                self.running -= 1
+
+
+def test_apply_runs_four_changes_at_once_by_default(tmp_path: Path, emulator: Any) -> None:
+    names = [f"shop-{n}" for n in range(5)]
+    root = write_definitions(tmp_path / "defs", {n: render_task(n) for n in names})
+    crowded = Crowded(emulator)
+    transport = httpx.WSGITransport(app=crowded)
+    with TitanClient("http://titan.test", TOKEN, transport=transport) as client:
+        report = apply_plan(plan_for(root, client), client)
+    assert report.ok, render_report_text(report)
+    assert crowded.peak == 4
