@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -48,6 +49,8 @@ def set_in(*path: Any, value: Any) -> Callable[[dict[str, Any]], None]:
     [
         (set_in("changes", 0, "name", value=None), "changes[0].name must be a string, not null"),
         (set_in("target", value=3), "target must be a string, not a number"),
+        (set_in("managed_names", value=None), "managed_names must be a list of strings, not null"),
+        (set_in("changes", value=None), "changes must be a list of objects, not null"),
         (set_in("filtered", value=None), "filtered must be true or false, not null"),
         (set_in("tool_version", value=1.5), "tool_version must be a string, not a number"),
         (set_in("summary", value="all"), "summary must be an object or null, not a string"),
@@ -150,6 +153,18 @@ def test_a_written_plan_masks_every_secret_and_makes_its_folder(tmp_path: Path) 
     text = path.read_text(encoding="utf-8")
     assert secret not in text
     assert read_plan_file(path).changes[0].name == "shop-a"
+
+
+def test_a_file_over_the_cap_is_refused_by_its_size_unread(tmp_path: Path) -> None:
+    path = tmp_path / "huge.json"
+    path.write_bytes(b"{")
+    os.truncate(path, 64 * 2**20 + 1)
+    with pytest.raises(InputError) as err:
+        read_plan_file(path)
+    assert str(err.value) == (
+        f"{path}: the saved plan is 67,108,865 bytes, over the 64 MiB cap (67,108,864 bytes): "
+        "refusing to read it; run plan again to make a new one"
+    )
 
 
 def test_a_device_without_a_size_is_read_no_further_than_the_cap() -> None:
