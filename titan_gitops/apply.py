@@ -33,6 +33,7 @@ from titan_gitops.fingerprint import (
     change_digest,
     change_key,
     fingerprint,
+    hide_pointers,
     is_sensitive_placeholder,
     scope_digest,
     scope_of,
@@ -40,7 +41,7 @@ from titan_gitops.fingerprint import (
 from titan_gitops.model.live import LiveTask
 from titan_gitops.model.plan import Action, Change, FieldChange, Fingerprint, Plan
 from titan_gitops.model.report import ApplyReport, Outcome, Progress, Status
-from titan_gitops.pointers import get_pointer, pointers_overlap
+from titan_gitops.pointers import get_pointer, remove_pointer
 
 if TYPE_CHECKING:
     from titan_gitops.client import TitanClient
@@ -333,11 +334,15 @@ def _verify(
             converged = False
             continue
         stored = normalise_task(body, ignore_fields=change.ignore_fields)
-        fields = tuple(
-            f
-            for f in diff_bodies(stored, change.after or {})
-            if not any(pointers_overlap(f.pointer, p) for p in change.sensitive_pointers)
-        )
+        # A secret read back masked is compared as the stand-in on both sides, and one not read
+        # back at all is not compared: every other field is, even one in a list beside a secret
+        # (a changed list is one field).
+        hidden = change.sensitive_pointers
+        planned = hide_pointers(change.after or {}, hidden)
+        for pointer in hidden:
+            if get_pointer(stored, pointer) is None:
+                remove_pointer(planned, pointer)
+        fields = diff_bodies(hide_pointers(stored, hidden), planned, sensitive_pointers=hidden)
         if fields:
             converged = False
             mismatches.append((change.name, fields))

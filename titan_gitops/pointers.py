@@ -42,21 +42,30 @@ def get_pointer(document: Any, pointer: str) -> Any:
 
 
 def remove_pointer(document: dict[str, Any], pointer: str) -> None:
-    """Delete the value at `pointer` in place, if present (then prune emptied mappings)."""
+    """Delete the value at `pointer` in place, if present (then prune emptied mappings).
+
+    The way down may pass through list items (`/execution_plan/steps/0/limits`); a list item
+    emptied by the removal stays, as removing it would shift the items after it.
+    """
     segments = split_pointer(pointer)
     if not segments:
         return
-    parents: list[tuple[Any, str]] = []
+    parents: list[tuple[Any, Any]] = []
     node: Any = document
     for segment in segments[:-1]:
-        if not isinstance(node, dict) or segment not in node:
+        key: Any
+        if _is_index(node, segment):
+            key = int(segment)
+        elif isinstance(node, dict) and segment in node:
+            key = segment
+        else:
             return
-        parents.append((node, segment))
-        node = node[segment]
+        parents.append((node, key))
+        node = node[key]
     if isinstance(node, dict):
         node.pop(segments[-1], None)
     for parent, key in reversed(parents):
-        if parent[key] in _EMPTY:
+        if isinstance(parent, dict) and parent[key] in _EMPTY:
             del parent[key]
 
 
