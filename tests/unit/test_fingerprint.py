@@ -1,4 +1,4 @@
-"""Fingerprints and digests: stable across builds, blind to secrets, yet moved by every live edit."""
+"""Fingerprints and digests: stable across builds, blind to secrets, moved by every live edit."""
 
 from __future__ import annotations
 
