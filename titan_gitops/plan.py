@@ -7,6 +7,7 @@ without one, tasks are adopted by exact name and nothing is ever deleted.
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -347,8 +348,10 @@ def _update_body(
         live_value = get_pointer(live_body, pointer)
         if len(segments) == 1:
             del body[segments[0]]
-        elif isinstance(body[segments[0]], dict) and live_value is not None:
-            body[segments[0]] = dict(body[segments[0]])
+        elif isinstance(body[segments[0]], dict | None) and live_value is not None:
+            # A copy at every depth: the definition's own body is never written to. A parent the
+            # definition removes (None) still keeps the ignored live value inside it.
+            body[segments[0]] = copy.deepcopy(body[segments[0]] or {})
             set_pointer(body, pointer, live_value)
     return body
 

@@ -135,6 +135,32 @@ def test_an_ignored_field_the_live_task_lacks_takes_the_desired_value() -> None:
     assert change.request_body == {"limits": {"max_results": 9, "timeout_seconds": 5}}
 
 
+def test_keeping_a_deep_ignored_live_value_leaves_the_definition_untouched() -> None:
+    # The request body gets the live value; the definition (read again by a later plan in the
+    # same run, such as apply --plan's fresh derivation) must keep its own.
+    definition = defined(
+        "shop-a",
+        body("shop-a", payload={"auth": {"token": "mine", "user": "u2"}}),
+        ignore_fields=("/payload/auth/token",),
+    )
+    state = LiveState((live("shop-a", payload={"auth": {"token": "live", "user": "u1"}}),))
+    (change,) = plan_of(definitions(definition), state).changes
+    assert change.request_body == {"payload": {"auth": {"token": "live", "user": "u2"}}}
+    assert definition.body["payload"] == {"auth": {"token": "mine", "user": "u2"}}
+
+
+def test_removing_the_parent_of_an_ignored_field_keeps_the_ignored_live_value() -> None:
+    # The definition drops limits altogether, but max_results is the service's to keep: the
+    # update replaces limits with just that value rather than sending null, which would wipe it.
+    desired = definitions(
+        defined("shop-a", body("shop-a"), ignore_fields=("/limits/max_results",)),
+    )
+    state = LiveState((live("shop-a", limits={"max_results": 1, "timeout_seconds": 3}),))
+    (change,) = plan_of(desired, state).changes
+    assert [f.path for f in change.fields] == ["limits"]
+    assert change.request_body == {"limits": {"max_results": 1}}
+
+
 # --- breaking output schemas --------------------------------------------------------------------
 
 
