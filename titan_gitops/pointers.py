@@ -42,13 +42,20 @@ def get_pointer(document: Any, pointer: str) -> Any:
 
 
 def remove_pointer(document: dict[str, Any], pointer: str) -> None:
-    """Delete the value at `pointer` in place, if present (then prune emptied mappings)."""
+    """Delete the value at `pointer` in place, if present (then prune emptied mappings).
+
+    The pointer may pass through list items by index (`/execution_plan/steps/0/payload/x`); a
+    list item itself is never removed or pruned, so the indexes after it keep their meaning.
+    """
     segments = split_pointer(pointer)
     if not segments:
         return
     parents: list[tuple[Any, str]] = []
     node: Any = document
     for segment in segments[:-1]:
+        if _is_index(node, segment):
+            node = node[int(segment)]
+            continue
         if not isinstance(node, dict) or segment not in node:
             return
         parents.append((node, segment))

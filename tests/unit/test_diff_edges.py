@@ -112,6 +112,38 @@ def test_a_changed_step_shows_the_whole_steps_list() -> None:
     )
 
 
+def test_an_ignored_field_inside_a_plan_step_is_left_out_of_the_diff() -> None:
+    ignored = "/execution_plan/steps/1/payload/cursor"
+    live = LiveState(
+        (
+            _live(
+                "shop-a",
+                "id-1",
+                execution_plan={
+                    "steps": [
+                        {"action_type": "search"},
+                        {"action_type": "scrape", "payload": {"cursor": "live", "q": "x"}},
+                    ]
+                },
+            ),
+        )
+    )
+    plan = {
+        "steps": [
+            {"action_type": "search"},
+            {"action_type": "scrape", "payload": {"cursor": "mine", "q": "x"}},
+        ]
+    }
+    task = DesiredTask("shop-a", {**TASK, "execution_plan": plan}, ignore_fields=(ignored,))
+    (diff,) = diff_states(_desired(task), live)
+    assert diff.fields == ()
+    assert diff.after is not None
+    assert diff.after["execution_plan"]["steps"][1] == {
+        "action_type": "scrape",
+        "payload": {"q": "x"},
+    }
+
+
 # --- added and removed mappings ----------------------------------------------------------------
 
 

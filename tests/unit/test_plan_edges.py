@@ -161,6 +161,26 @@ def test_removing_the_parent_of_an_ignored_field_keeps_the_ignored_live_value() 
     assert change.request_body == {"limits": {"max_results": 1}}
 
 
+def test_an_ignored_field_inside_a_plan_step_keeps_its_live_value_in_the_update() -> None:
+    def steps(cursor: str, query: str) -> dict[str, object]:
+        step = {"action_type": "scrape", "payload": {"cursor": cursor, "q": query}}
+        return {"steps": [{"action_type": "search"}, step]}
+
+    ignored = ("/execution_plan/steps/1/payload/cursor",)
+    state = LiveState((live("shop-a", execution_plan=steps("live", "x")),))
+    same = defined(
+        "shop-a", body("shop-a", execution_plan=steps("mine", "x")), ignore_fields=ignored
+    )
+    assert actions(plan_of(definitions(same), state)) == [("no-op", "shop-a")]
+    edited = defined(
+        "shop-a", body("shop-a", execution_plan=steps("mine", "y")), ignore_fields=ignored
+    )
+    (change,) = plan_of(definitions(edited), state).changes
+    assert change.action is Action.UPDATE
+    assert change.request_body == {"execution_plan": steps("live", "y")}
+    assert edited.body["execution_plan"] == steps("mine", "y")
+
+
 # --- breaking output schemas --------------------------------------------------------------------
 
 
