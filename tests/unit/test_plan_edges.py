@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import FrozenInstanceError
+
 import pytest
 
 from tests.unit.test_plan import actions, body, defined, definitions, live, plan_of, task
+from titan_gitops.diff import diff_states
 from titan_gitops.errors import PlanError
 from titan_gitops.model import Action, LiveState
-from titan_gitops.plan import PlanOptions
+from titan_gitops.plan import PlanOptions, decide_duplicates, managed_names_of
+
+
+def test_plan_options_are_values_that_cannot_change_under_a_plan() -> None:
+    options = PlanOptions(only=("shop-*",), allow_deletes=3)
+    assert hash(options) == hash(PlanOptions(only=("shop-*",), allow_deletes=3))
+    with pytest.raises(FrozenInstanceError):
+        options.allow_deletes = 99  # type: ignore[misc]
+
 
 # --- duplicate live names ----------------------------------------------------------------------
 
@@ -71,6 +82,40 @@ def test_a_duplicate_of_a_previous_name_is_deleted_with_the_oldest_copy_renamed(
         (Action.RENAME, "shop-new", "x1"),
         (Action.DELETE, "shop-old", "x2"),
     ]
+
+
+def test_decide_duplicates_refuses_a_group_it_may_not_repair_without_deleting_any_of_it() -> None:
+    desired = definitions(task("team-a"), task("shop-b"))
+    state = LiveState(
+        (
+            live("team-a", "y1", created_at="2026-11-28T00:00:01Z"),
+            live("team-a", "y2", created_at="2026-11-28T00:00:02Z"),
+            live("shop-b", "x1", created_at="2026-11-28T00:00:01Z"),
+            live("shop-b", "x2", created_at="2026-11-28T00:00:02Z"),
+        )
+    )
+    managed = frozenset(managed_names_of(desired))
+    diffs = diff_states(desired, state)
+    errors, deletes = decide_duplicates(diffs, desired.project, managed, PlanOptions())
+    assert len(errors) == 1
+    assert "'team-a' (ids y1, y2)" in errors[0]
+    assert [(c.name, c.task_id) for c in deletes] == [("shop-b", "x2")]
+
+
+# --- renames -------------------------------------------------------------------------------------
+
+
+def test_a_plan_with_an_ambiguous_rename_is_refused() -> None:
+    desired = definitions(defined("shop-new", previous_names=("shop-x", "shop-y")))
+    state = LiveState((live("shop-x", "id-x"), live("shop-y", "id-y")))
+    with pytest.raises(PlanError, match="'shop-new' has several previous names live"):
+        plan_of(desired, state)
+
+
+def test_a_plan_renaming_a_task_from_outside_the_namespace_is_refused() -> None:
+    desired = definitions(defined("shop-new", previous_names=("team-old",)))
+    with pytest.raises(PlanError, match=r"previous name 'team-old' .* it is not ours to rename"):
+        plan_of(desired, LiveState((live("team-old"),)))
 
 
 # --- template references -----------------------------------------------------------------------
