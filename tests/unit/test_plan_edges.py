@@ -118,6 +118,17 @@ def test_a_plan_renaming_a_task_from_outside_the_namespace_is_refused() -> None:
         plan_of(desired, LiveState((live("team-old"),)))
 
 
+def test_a_rename_sends_the_new_name_even_when_the_name_is_an_ignored_field() -> None:
+    # The name is the task's identity: ignoring it hides no difference from a rename, whose
+    # whole point is to send it (without it apply would plan the same rename forever).
+    desired = definitions(
+        defined("shop-new", previous_names=("shop-old",), ignore_fields=("/name",))
+    )
+    (change,) = plan_of(desired, LiveState((live("shop-old", "uuid-1"),))).changes
+    assert (change.action, change.task_id) == (Action.RENAME, "uuid-1")
+    assert change.request_body == {"name": "shop-new"}
+
+
 # --- template references -----------------------------------------------------------------------
 
 
