@@ -73,3 +73,17 @@ def test_a_saved_plan_shows_no_stand_in_where_live_holds_no_sensitive_value() ->
     assert "payload" not in change["before"]
     assert change["after"]["payload"] == {"api_key": {"sensitive": True}}
     assert change["request_body"] == {"payload": {"api_key": {"sensitive": True}}}
+
+
+def test_a_saved_plan_fingerprint_leaves_out_the_definitions_sensitive_values() -> None:
+    # A digest over a short secret could be reversed by trying every value: two live values
+    # of the secret must give the same recorded fingerprint.
+    task = DesiredTask(
+        "shop-a",
+        _body("shop-a", payload={"api_key": "s3cr3t-value"}),
+        sensitive_paths=frozenset({API_KEY}),
+    )
+    first = _saved_plan(task, _live("shop-a", payload={"api_key": "live-one"}))
+    second = _saved_plan(task, _live("shop-a", payload={"api_key": "live-two"}))
+    assert first["fingerprints"] == second["fingerprints"]
+    assert first["fingerprints"][0]["hidden"] == [API_KEY]
