@@ -7,6 +7,7 @@ without one, tasks are adopted by exact name and nothing is ever deleted.
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -342,13 +343,15 @@ def _update_body(
     ignored = list(ignore_fields)
     for pointer in ignored:
         segments = split_pointer(pointer)
-        if not segments or segments[0] not in body:
+        # An ignored top-level field differs from nothing, so only the name a rename must send
+        # can be in the body: it stays.
+        if len(segments) < 2 or segments[0] not in body:
             continue
         live_value = get_pointer(live_body, pointer)
-        if len(segments) == 1:
-            del body[segments[0]]
-        elif isinstance(body[segments[0]], dict) and live_value is not None:
-            body[segments[0]] = dict(body[segments[0]])
+        if isinstance(body[segments[0]], dict | None) and live_value is not None:
+            # A copy at every depth: the definition's own body is never written to. A parent the
+            # definition removes (None) still keeps the ignored live value inside it.
+            body[segments[0]] = copy.deepcopy(body[segments[0]] or {})
             set_pointer(body, pointer, live_value)
     return body
 
