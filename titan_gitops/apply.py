@@ -12,6 +12,7 @@ the live listing is read again and the task adopted by name if it exists.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterable
@@ -285,7 +286,6 @@ def _run_step(
     total: int,
 ) -> list[Outcome]:
     lock = threading.Lock()
-    outcomes: list[Outcome] = []
 
     def one(change: Change) -> Outcome:
         outcome = runner.run(change)
@@ -296,8 +296,7 @@ def _run_step(
         return outcome
 
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
-        outcomes = list(pool.map(one, changes))
-    return outcomes
+        return list(pool.map(one, changes))
 
 
 def _verify(
@@ -312,10 +311,8 @@ def _verify(
     touched = sum(1 for o in outcomes if o.status in (Status.APPLIED, Status.RECONCILED))
     listed: dict[str, dict[str, Any]] = {}
     if touched > _LIST_READ_BACK_ABOVE:
-        try:
+        with contextlib.suppress(ApiError):  # then each task is read on its own
             listed = {t.task_id: t.body for t in fetch_tasks(client)}  # pages concurrently
-        except ApiError:
-            listed = {}
     for outcome in outcomes:
         if outcome.status not in (Status.APPLIED, Status.RECONCILED) or not outcome.task_id:
             continue
