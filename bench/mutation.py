@@ -21,7 +21,8 @@ the reason in bench/mutation-equivalents.txt and left out of the score:
 score = (killed + timed out) / (mutants - equivalent), per module, over the outcomes recorded
 in .mutation/last-MODULE.json (a --sample, --survivors or --tests run updates the mutants it ran).
 
-A run of every mutant of the selected modules records their scores in
+A run of every mutant of the selected modules, or of the survivors of one (`--survivors
+--test-cap 0` gives the slow tests their say), records their scores in
 bench/mutation-scores.json (other modules keep theirs), which bench/report.py prints. Not part
 of .ci/run: a full run takes about an hour on two cores.
 """
@@ -211,7 +212,10 @@ def main(argv: list[str] | None = None) -> int:
         mutation_pool.run_jobs(second, args.workers, report)
     full = args.sample is None and not args.survivors and not args.tests
     _write_results(chosen, outcomes, names, full=full, merge=not full)
-    _print_scores(names, every, equivalents, time.monotonic() - started, write=full)
+    # A full run, or the survivors of one run again (say with --test-cap 0), has every mutant
+    # of the module on record from the default test selection: that is a score to keep.
+    recorded = args.sample is None and not args.tests
+    _print_scores(names, every, equivalents, time.monotonic() - started, write=recorded)
     return 0
 
 
