@@ -1,4 +1,4 @@
-"""SecretSet at its edges: the length floors, many secrets sharing a long prefix, and the set's API."""
+"""SecretSet at its edges: the length floors, secrets sharing long prefixes, the set itself."""
 
 from __future__ import annotations
 
