@@ -786,3 +786,71 @@ def test_a_document_without_a_usable_kind_is_refused_whole(tmp_path: Path) -> No
             "error",
         ),
     ]
+
+
+# --- text and URLs -----------------------------------------------------------------------------
+
+
+def test_every_bad_url_is_reported_at_its_own_index(tmp_path: Path) -> None:
+    urls = [
+        "https://user@shop.example.com/",
+        "https://:pw@shop.example.com/",
+        "http://shop.example.com:99999/",
+        "https:///path",
+        "https://a b.example/",
+        "ftp://x.example/",
+        "HTTP://shop.example.com/",
+    ]
+    text = task().replace("['https://shop.example.com/']", "[" + ", ".join(urls) + "]")
+    credentials = (
+        "the URL carries credentials; pass them through a ${TITAN_VAR_*} variable elsewhere"
+    )
+    only_http = "only http:// and https:// URLs are allowed"
+    assert [row[3:5] for row in refused(tmp_path, {"t.yaml": text})] == [
+        ("urls[0]", credentials),
+        ("urls[1]", credentials),
+        ("urls[2]", "is not a valid URL"),
+        ("urls[3]", "the URL has no host"),
+        ("urls[4]", "a URL must not contain spaces"),
+        ("urls[5]", only_http),
+        ("urls[6]", only_http),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("objective", '"Bell\\a here"', "contains the control character U+0007; only newlines"),
+        (
+            "objective",
+            '"Zero\\u200bwidth"',
+            "contains the invisible or bidirectional character U+200B; only newlines",
+        ),
+        ("objective", "'   '", "must not be empty"),
+        ("name", "'  '", "must not be empty"),
+        (
+            "name",
+            '"shop\\ta"',
+            "contains the control character U+0009; a name must be one line of visible characters",
+        ),
+    ],
+)
+def test_text_holds_visible_characters_and_a_name_one_line(
+    tmp_path: Path, field: str, value: str, message: str
+) -> None:
+    text = task().replace("shop-a" if field == "name" else "Extract prices.", value)
+    [(path, line, col, named, found, severity)] = refused(tmp_path, {"t.yaml": text})
+    assert (path, line, col, named, severity) == (
+        "t.yaml",
+        2 if field == "name" else 4,
+        1,
+        field,
+        "error",
+    )
+    assert found.startswith(message)
+
+
+def test_an_objective_may_hold_newlines_and_tabs(tmp_path: Path) -> None:
+    text = task().replace("Extract prices.", '"Line one\\n\\tline two"')
+    (desired,) = accepted(tmp_path, {"t.yaml": text}).tasks
+    assert desired.body["objective"] == "Line one\n\tline two"
