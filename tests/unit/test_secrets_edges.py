@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import logging
 
 import pytest
 
-from titan_gitops.secrets import MASK, SecretSet
+from titan_gitops.secrets import MASK, MaskingFilter, SecretSet
 
 
 def test_a_four_character_value_is_the_shortest_that_is_masked() -> None:
@@ -53,3 +54,31 @@ def test_the_set_counts_its_distinct_values_and_cannot_be_changed() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         secrets.values = frozenset()  # type: ignore[misc]
     assert hash(secrets) == hash(SecretSet.of(["  first-value  ", "second-value"]))
+
+
+def test_secrets_overlapping_one_character_apart_are_masked_as_one_run() -> None:
+    # Each secret starts one character after the one before and runs past its end: the
+    # masked run is their union, with nothing of the last one left showing.
+    assert SecretSet.of(["abcd", "bcdefg"]).mask("<abcdefg>") == f"<{MASK}>"
+    assert SecretSet.of(["abcd", "bcde", "cdefgh"]).mask("<abcdefgh>") == f"<{MASK}>"
+    assert SecretSet.of(["abcd", "bcde", "cdefgh"]).mask("abcd bcde") == f"{MASK} {MASK}"
+
+
+def test_a_logged_exception_that_was_never_raised_is_masked_too() -> None:
+    # `logger.error(..., exc_info=error)` with an exception built but never raised: it has no
+    # traceback, and its message still holds the secret.
+    secrets = SecretSet.of(["tok-canary-1234"])
+    error = ValueError("refused tok-canary-1234")
+    record = logging.LogRecord("t", logging.ERROR, "f", 1, "call failed", None, None)
+    record.exc_info = (ValueError, error, None)
+    assert MaskingFilter(lambda: secrets).filter(record)
+    shown = logging.Formatter().format(record)
+    assert "tok-canary-1234" not in shown
+    assert shown == f"call failed\nValueError: refused {MASK}"
+
+
+def test_a_record_without_an_exception_keeps_none() -> None:
+    secrets = SecretSet.of(["tok-canary-1234"])
+    record = logging.LogRecord("t", logging.INFO, "f", 1, "sent %s", ("tok-canary-1234",), None)
+    assert MaskingFilter(lambda: secrets).filter(record)
+    assert (record.getMessage(), record.exc_info, record.exc_text) == (f"sent {MASK}", None, None)
