@@ -8,7 +8,29 @@ import logging
 
 import pytest
 
+from tests.unit.test_secrets import independent_forms
 from titan_gitops.secrets import MASK, MaskingFilter, SecretSet
+
+# Each value takes every branch of some escaper: C0 and C1 controls, DEL, line and paragraph
+# separators, a no-break space, a byte-order mark, private-use and astral characters, quotes,
+# slashes, HTML specials and a mention. Each is used by one test only: the forms of a set are computed once
+# and cached, so a value shared with another test would be checked there, not here.
+ESCAPER_VALUES = {
+    "non-ASCII": "Pé\"/<\x7f\x85\u2028\xa0\ufeffＡ😀'&\\x @team",
+    "ASCII controls": "a\"/<\x7f'&\\b\x01\x1b\a\x0b\x0c\r\0z",
+    "edges of the printable ranges": "x\u2029\ud7ff\ue000\ufffd\U0010fffd y",
+}
+
+
+@pytest.mark.parametrize("value", ESCAPER_VALUES.values(), ids=list(ESCAPER_VALUES))
+def test_every_encoded_form_of_an_odd_value_is_masked_whole(value: str) -> None:
+    secrets = SecretSet.of([value])
+    shown = {
+        label: masked
+        for label, form in independent_forms(value).items()
+        if (masked := secrets.mask(f"before {form} after")) != f"before {MASK} after"
+    }
+    assert shown == {}
 
 
 def test_a_four_character_value_is_the_shortest_that_is_masked() -> None:
@@ -72,6 +94,8 @@ def test_a_logged_exception_that_was_never_raised_is_masked_too() -> None:
     record = logging.LogRecord("t", logging.ERROR, "f", 1, "call failed", None, None)
     record.exc_info = (ValueError, error, None)
     assert MaskingFilter(lambda: secrets).filter(record)
+    # What a handler gets: the masked text only, never the exception to render again.
+    assert record.exc_info is None
     shown = logging.Formatter().format(record)
     assert "tok-canary-1234" not in shown
     assert shown == f"call failed\nValueError: refused {MASK}"
