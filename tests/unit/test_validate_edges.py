@@ -854,3 +854,21 @@ def test_an_objective_may_hold_newlines_and_tabs(tmp_path: Path) -> None:
     text = task().replace("Extract prices.", '"Line one\\n\\tline two"')
     (desired,) = accepted(tmp_path, {"t.yaml": text}).tasks
     assert desired.body["objective"] == "Line one\n\tline two"
+
+
+@pytest.mark.parametrize("text", ["just text\n", "- a\n"])
+def test_a_project_file_that_is_not_a_mapping_is_refused_at_its_start(
+    tmp_path: Path, text: str
+) -> None:
+    assert refused(tmp_path, {"titan-gitops.yaml": text, "t.yaml": task()}) == [
+        ("titan-gitops.yaml", 1, 1, "", "the project file must be a mapping", "error")
+    ]
+
+
+def test_a_trap_at_the_top_of_the_project_file_is_warned_about(tmp_path: Path) -> None:
+    files = {"titan-gitops.yaml": "max_deletes: 010\nnamespace: shop-\n", "t.yaml": task()}
+    state = accepted(tmp_path, files)
+    assert state.project.max_deletes == 10
+    assert [row[:4] + row[5:] for row in rows(list(state.warnings), tmp_path)] == [
+        ("titan-gitops.yaml", 1, 14, "max_deletes", "warning")
+    ]
