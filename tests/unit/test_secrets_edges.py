@@ -13,8 +13,8 @@ from titan_gitops.secrets import MASK, MaskingFilter, SecretSet
 
 # Each value takes every branch of some escaper: C0 and C1 controls, DEL, line and paragraph
 # separators, a no-break space, a byte-order mark, private-use and astral characters, quotes,
-# slashes, HTML specials and a mention. Each is used by one test only: the forms of a set are computed once
-# and cached, so a value shared with another test would be checked there, not here.
+# slashes, HTML specials and a mention. Each is used by one test only: the forms of a set are
+# computed once and cached, so a value shared with another test would be checked there, not here.
 ESCAPER_VALUES = {
     "non-ASCII": "Pé\"/<\x7f\x85\u2028\xa0\ufeffＡ😀'&\\x @team",
     "ASCII controls": "a\"/<\x7f'&\\b\x01\x1b\a\x0b\x0c\r\0z",
