@@ -152,7 +152,53 @@ def test_a_schema_file_that_does_not_hold_one_object_is_refused(
     ]
 
 
+def test_a_file_reference_through_a_parent_step_is_refused_even_when_it_ends_inside(
+    tmp_path: Path,
+) -> None:
+    files = {
+        "t.yaml": task().replace("{type: object}", "{$file: sub/../s.json}"),
+        "s.json": '{"type": "object"}',
+        "sub/readme.txt": "x",
+    }
+    assert refused(tmp_path, files) == [
+        (
+            "t.yaml",
+            6,
+            17,
+            "output_schema.$file",
+            "'sub/../s.json' leaves the definitions directory; it must stay inside",
+            "error",
+        )
+    ]
+
+
+def test_a_schema_file_that_does_not_load_is_reported_in_itself_and_where_it_is_named(
+    tmp_path: Path,
+) -> None:
+    files = {
+        "t.yaml": task().replace("{type: object}", "{$file: s.json}"),
+        "s.json": '{"type": "object", "type": "object"}',
+    }
+    assert refused(tmp_path, files) == [
+        ("s.json", 1, 20, "", "duplicate key 'type' (first at line 1)", "error"),
+        (
+            "t.yaml",
+            6,
+            17,
+            "output_schema.$file",
+            "'s.json' does not hold a JSON or YAML object",
+            "error",
+        ),
+    ]
+
+
 # --- export's read-back check ---------------------------------------------------------------------
+
+
+def test_an_exported_text_with_a_duplicate_key_or_a_second_document_does_not_read_back() -> None:
+    # The first document alone would equal the task: the text as a whole must not pass.
+    assert not reads_back_as("kind: task\nkind: task\n", {"kind": "task"})
+    assert not reads_back_as("kind: task\n---\nkind: task\n", {"kind": "task"})
 
 
 def test_an_exported_text_naming_an_unset_variable_does_not_read_back() -> None:
