@@ -242,6 +242,7 @@ PLAN = "execution_plan:\n  steps:\n    - {action_type: scrape, input_source: sta
         ),
         # A union (string or integer) is reported once, not once per member.
         ("script_version: [1]\n", [(7, 1, "script_version", "Input should be a valid string")]),
+        ("script_version: {a: 1}\n", [(7, 1, "script_version", "Input should be a valid string")]),
         (
             "previous_names: [x, ~]\n",
             [(7, 21, "previous_names[1]", "is empty (null); write a value or remove the key")],
@@ -455,4 +456,26 @@ def test_a_document_without_a_usable_kind_is_refused_whole(tmp_path: Path) -> No
             "a definition document must be a mapping with kind: task or template",
             "error",
         ),
+    ]
+
+
+def test_a_variable_that_cannot_be_read_leaves_the_text_as_written(tmp_path: Path) -> None:
+    # Only the variable is reported: the objective is not also taken for an empty one.
+    text = task().replace("Extract prices.", "'${HOME}'")
+    assert refused(tmp_path, {"t.yaml": text}, {"HOME": "/root"}) == [
+        ("t.yaml", 4, 1, "objective", "${HOME}: only variables named TITAN_VAR_* are read", "error")
+    ]
+
+
+def test_a_key_the_defaults_may_not_hold_is_refused_there_and_not_merged(tmp_path: Path) -> None:
+    files = {"titan-gitops.yaml": "defaults:\n  ignore_fields: [limits]\n", "t.yaml": task()}
+    assert refused(tmp_path, files) == [
+        (
+            "titan-gitops.yaml",
+            2,
+            3,
+            "defaults.ignore_fields",
+            "unknown field 'ignore_fields'",
+            "error",
+        )
     ]

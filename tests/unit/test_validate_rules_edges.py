@@ -469,3 +469,86 @@ def test_a_trap_at_the_top_of_the_project_file_is_warned_about(tmp_path: Path) -
     assert [row[:4] + row[5:] for row in rows(list(state.warnings), tmp_path)] == [
         ("titan-gitops.yaml", 1, 14, "max_deletes", "warning")
     ]
+
+
+# --- more edges: steps, chains, duplicates -----------------------------------------------------
+
+
+def test_a_plan_steps_output_schema_must_describe_an_object(tmp_path: Path) -> None:
+    text = task(extra=PLAN + ", output_schema: {type: array}}\n")
+    assert refused(tmp_path, {"t.yaml": text}) == [
+        (
+            "t.yaml",
+            9,
+            56,
+            "execution_plan.steps[0].output_schema",
+            "an output_schema must describe an object (type: object)",
+            "error",
+        )
+    ]
+
+
+def test_a_previous_name_equal_to_the_own_name_after_trimming_is_the_own_name(
+    tmp_path: Path,
+) -> None:
+    files = {"t.yaml": task(extra="previous_names: ['shop-a ']\n")}
+    assert refused(tmp_path, files) == [
+        (
+            "t.yaml",
+            7,
+            18,
+            "previous_names[0]",
+            "a previous name cannot be the task's own name",
+            "error",
+        )
+    ]
+
+
+def test_a_blank_value_two_templates_up_is_reported_where_it_was_written(tmp_path: Path) -> None:
+    files = {
+        "a.yaml": TEMPLATE.format(name="a") + "objective: ' '\n",
+        "b.yaml": TEMPLATE.format(name="b") + "extends: a\n",
+        "t.yaml": task(extra="extends: b\n").replace("objective: Extract prices.\n", ""),
+    }
+    assert refused(tmp_path, files) == [("a.yaml", 4, 1, "objective", "must not be empty", "error")]
+
+
+def test_of_a_template_defined_twice_the_first_is_the_one_extended(tmp_path: Path) -> None:
+    first = TEMPLATE.format(name="a") + "objective: From the first.\n"
+    second = TEMPLATE.format(name="a") + "objective: ' '\n"
+    files = {
+        "a.yaml": first + "---\n" + second,
+        "t.yaml": task(extra="extends: a\n").replace("objective: Extract prices.\n", ""),
+    }
+    # Only the duplicate is reported: the second copy's blank objective is never used.
+    assert refused(tmp_path, files) == [
+        (
+            "a.yaml",
+            7,
+            1,
+            "name",
+            f"template 'a' is also defined at {tmp_path / 'a.yaml'}:2",
+            "error",
+        )
+    ]
+
+
+def test_a_template_may_extend_one_defined_in_a_later_file(tmp_path: Path) -> None:
+    files = {
+        "a.yaml": TEMPLATE.format(name="child") + "extends: zparent\n",
+        "z.yaml": TEMPLATE.format(name="zparent") + "objective: From the parent.\n",
+        "t.yaml": task(extra="extends: child\n").replace("objective: Extract prices.\n", ""),
+    }
+    (desired,) = accepted(tmp_path, files).tasks
+    assert desired.body["objective"] == "From the parent."
+
+
+def test_a_step_field_typed_as_text_does_not_warn_but_the_same_key_in_its_payload_does(
+    tmp_path: Path,
+) -> None:
+    text = task(extra=PLAN + ", template_slug: on, payload: {template_slug: on}}\n")
+    state = accepted(tmp_path, {"t.yaml": text})
+    assert state.tasks[0].body["execution_plan"]["steps"][0]["template_slug"] == "on"
+    assert [row[:4] + row[5:] for row in rows(list(state.warnings), tmp_path)] == [
+        ("t.yaml", 9, 100, "execution_plan.steps[0].payload.template_slug", "warning")
+    ]
