@@ -88,7 +88,7 @@ def _load_schema_file(run: Run, target: Path, ref: str) -> Any:
 
 
 def schema_file_refs(run: Run, documents: Sequence[SourceDocument]) -> set[Path]:
-    """Every file a `$file` reference names: such files are schemas, not definitions.
+    """Every file a `$file` reference names (or `defaults` did): schemas, not definitions.
 
     A file holding a definition stays a definition file even when named (the reference is
     refused instead): otherwise one `$file` line could make another file's tasks vanish.
@@ -103,6 +103,8 @@ def schema_file_refs(run: Run, documents: Sequence[SourceDocument]) -> set[Path]
                 ref = file_ref(document.data.get(key))
                 if isinstance(ref, str) and (target := _schema_target(run, ref)) is not None:
                     refs.add(target)
+    # The files the project's `defaults` named, read before any definition.
+    refs.update(run.schema_files)
     return refs - defining
 
 
