@@ -276,8 +276,6 @@ class SecretSet:
                 found = pattern.search(text, found.start() + 1)
             parts += [text[shown:start], MASK]
             shown = end
-            if found is not None and found.start() < end:
-                found = pattern.search(text, end)
         parts.append(text[shown:])
         return "".join(parts)
 

@@ -102,8 +102,8 @@ def _url_problem(url: str) -> str | None:
 
 def check_schema_field(
     run: Run, data: LineDict, key: str, *, want_object: bool, at: tuple[LineDict, Loc] | None = None
-) -> bool:
-    """Report a JSON Schema at `data[key]` that could not be applied; True when it is clean.
+) -> None:
+    """Report a JSON Schema at `data[key]` that could not be applied.
 
     `at` is (the task, the path of `data` in it) when `data` is nested (a plan step), so the
     field is named from the task down: `execution_plan.steps[0].output_schema.propertes`.
@@ -114,16 +114,12 @@ def check_schema_field(
     schema = data.get(key)
     # An unresolved {$file: ...} was reported where it was read.
     if not isinstance(schema, dict) or file_ref(schema) is not None:
-        return False
-    clean = True
+        return
     for path, message in check_schema(schema):
         run.add(owner, (*prefix, key, *path), message)
-        clean = False
     # Exactly "object", as the service (and the emulator) require: a record is never null.
     if want_object and schema.get("type") != "object":
         run.add(owner, (*prefix, key), "an output_schema must describe an object (type: object)")
-        clean = False
-    return clean
 
 
 def _check_schedule(run: Run, data: LineDict) -> None:
