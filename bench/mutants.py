@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
+import hashlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
@@ -250,6 +251,7 @@ class Module:
     path: str
     mutants: list[Mutant] = field(default_factory=list)
     tree: ast.Module | None = None
+    digest: str = ""
 
 
 def find_mutants(source: str, path: str, first: int) -> Module:
@@ -257,7 +259,7 @@ def find_mutants(source: str, path: str, first: int) -> Module:
     tree = ast.parse(source, filename=path)
     finder = _Finder(tree)
     finder.visit(tree)
-    module = Module(path)
+    module = Module(path, digest=hashlib.sha256(source.encode()).hexdigest())
     seen: dict[str, int] = {}
     by_node: dict[int, list[tuple[int, _Point]]] = {}
     for offset, point in enumerate(finder.points):
@@ -378,16 +380,19 @@ class _SchemaLoader(importlib.machinery.SourceFileLoader):
 
 
 class _SchemaFinder(importlib.abc.MetaPathFinder):
-    def __init__(self, root: Path, manifest: dict[str, tuple[str, int]]) -> None:
+    def __init__(self, root: Path, manifest: dict[str, tuple[str, int, str]]) -> None:
         self._root = root
         self._manifest = manifest
 
     def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
         if fullname not in self._manifest:
             return None
-        relative, first = self._manifest[fullname]
+        relative, first, digest = self._manifest[fullname]
         file = str(self._root / relative)
         module = find_mutants(Path(file).read_text(encoding="utf-8"), relative, first)
+        if module.digest != digest:
+            # The numbers would no longer match the runner's list of mutants.
+            raise ImportError(f"{relative} changed since the mutation run started; run it again")
         assert module.tree is not None
         loader = _SchemaLoader(fullname, file)
         loader.schema = module.tree
@@ -398,9 +403,9 @@ class _SchemaFinder(importlib.abc.MetaPathFinder):
 
 
 def write_manifest(file: Path, modules: list[tuple[str, Module]]) -> None:
-    """Record (dotted name, path, first number) of each module, for the hook in every process."""
+    """Record each module's dotted name, path, first number and digest, for every process."""
     rows = [
-        (name, module.path, module.mutants[0].number if module.mutants else -1)
+        (name, module.path, module.mutants[0].number if module.mutants else -1, module.digest)
         for name, module in modules
     ]
     file.write_text(json.dumps(rows), encoding="utf-8")
@@ -413,7 +418,7 @@ def install_hook(root: Path) -> None:
     if not manifest_file:
         return
     rows = json.loads(Path(manifest_file).read_text(encoding="utf-8"))
-    manifest = {str(name): (str(path), int(first)) for name, path, first in rows}
+    manifest = {str(n): (str(path), int(first), str(digest)) for n, path, first, digest in rows}
     sys.meta_path.insert(0, _SchemaFinder(root, manifest))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Generator
 from pathlib import Path
 
@@ -47,8 +48,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items[:] = [item for item in items if keep(item)]
 
 
+def clear_caches(package: str = "titan_gitops") -> None:
+    """Empty every functools cache in the package.
+
+    While mapping, so that each test runs (and is credited with) the lines a cache would have
+    answered for it; in a mutant's run, so that no answer cached before the mutant was made
+    active hides it.
+    """
+    for name, module in list(sys.modules.items()):
+        if name == package or name.startswith(package + "."):
+            for value in list(vars(module).values()):
+                clear = getattr(value, "cache_clear", None)
+                if callable(clear):
+                    clear()
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
+    if os.environ.get(MAP_ENV):
+        clear_caches()
     _switch_context(item.nodeid)
     try:
         return (yield)

@@ -238,6 +238,7 @@ def _child(job: Job, failed_file: Path, select_file: Path | None, output: Path) 
             del sys.modules[name]
     if job.mutant.number >= 0:
         mutants.activate(job.mutant.number)
+    mutation_plugin.clear_caches(PACKAGE)
     os.environ[mutation_plugin.FAILED_ENV] = str(failed_file)
     if select_file is not None:
         os.environ[mutation_plugin.SELECT_ENV] = str(select_file)
@@ -251,6 +252,7 @@ def show(job: Job) -> int:
     """Run one job in this process with pytest's output shown; its exit status."""
     print(f"mutation: {job.mutant.describe()}", file=sys.stderr, flush=True)
     mutants.activate(job.mutant.number)
+    mutation_plugin.clear_caches(PACKAGE)
     if job.select is not None:
         select_file = STATE / "select-show.txt"
         select_file.write_text("\n".join(job.select), encoding="utf-8")
