@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,35 @@ from titan_gitops.cli.dispatch import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
+
+
+def _count(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number no smaller than `minimum`."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is too small: give {minimum} or more")
+        return value
+
+    return parse
+
+
+def _seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds above zero")
+    return value
 
 
 def _target_options() -> argparse.ArgumentParser:
@@ -49,7 +78,7 @@ def _planning_options() -> argparse.ArgumentParser:
     )
     group.add_argument(
         "--allow-deletes",
-        type=int,
+        type=_count(0),
         metavar="N",
         help="allow up to N deletions (default: max_deletes in titan-gitops.yaml, 10)",
     )
@@ -122,7 +151,7 @@ def _add_apply_parser(sub: Subparsers, parents: list[argparse.ArgumentParser]) -
     apply.add_argument("--plan", metavar="FILE", help="apply this saved plan without asking")
     apply.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
     apply.add_argument(
-        "--parallelism", type=int, default=4, metavar="N", help="changes in flight at once"
+        "--parallelism", type=_count(1), default=4, metavar="N", help="changes in flight at once"
     )
     apply.add_argument("--output", choices=("text", "json"), default="text")
     apply.set_defaults(func=run_apply)
@@ -170,8 +199,8 @@ def _add_run_parser(sub: Subparsers, parents: list[argparse.ArgumentParser]) -> 
     )
     run.add_argument("task", metavar="TASK", help="the task's name or id")
     run.add_argument("--wait", action="store_true", help="wait until the execution ends")
-    run.add_argument("--timeout", type=float, default=600.0, metavar="S", help="seconds to wait")
-    run.add_argument("--interval", type=float, default=3.0, metavar="S", help=argparse.SUPPRESS)
+    run.add_argument("--timeout", type=_seconds, default=600.0, metavar="S", help="seconds to wait")
+    run.add_argument("--interval", type=_seconds, default=3.0, metavar="S", help=argparse.SUPPRESS)
     run.add_argument("--export", metavar="FILE", help="write the JSON results here (waits)")
     run.add_argument("--csv", metavar="FILE", help="write the CSV results here (waits)")
     run.add_argument(

@@ -67,8 +67,8 @@ class Console:
 
 
 def use_colour(no_color: bool) -> bool:
-    """Colour only on a terminal, and never with --no-color or NO_COLOR."""
-    if no_color or os.environ.get("NO_COLOR"):
+    """Colour only on a terminal that shows it, and never with --no-color or NO_COLOR."""
+    if no_color or os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
         return False
     return sys.stdout.isatty()
 
