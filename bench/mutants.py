@@ -22,7 +22,7 @@ import importlib.util
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -345,12 +345,6 @@ def _rebuild(point: _Point, current: ast.AST) -> ast.AST:
     else:
         built = copy.deepcopy(point.mutated)
     return ast.copy_location(built, current)
-
-
-def iter_numbers(modules: list[Module]) -> Iterator[Mutant]:
-    """Every mutant of the modules, in order."""
-    for module in modules:
-        yield from module.mutants
 
 
 MANIFEST_ENV = "TITAN_GITOPS_MUTATION_MANIFEST"

@@ -222,7 +222,8 @@ class _Running:
     pid: int
     started: float
     failed_file: Path
-    extra: dict[str, str] = field(default_factory=dict)
+    slot: int
+    output: Path
 
 
 def _child(job: Job, failed_file: Path, select_file: Path | None, output: Path) -> None:
@@ -282,9 +283,7 @@ def _start(job: Job, slot: int) -> _Running:
             traceback.print_exc()
         finally:
             os._exit(CHILD_CRASHED)
-    return _Running(
-        job, pid, time.monotonic(), failed_file, {"slot": str(slot), "output": str(output)}
-    )
+    return _Running(job, pid, time.monotonic(), failed_file, slot, output)
 
 
 def _finish(running: _Running, status_code: int) -> Outcome:
@@ -303,7 +302,7 @@ def _finish(running: _Running, status_code: int) -> Outcome:
         status = "killed"
     detail = ""
     if code not in (0, 1, 2):
-        text = Path(running.extra["output"]).read_text(encoding="utf-8", errors="replace")
+        text = running.output.read_text(encoding="utf-8", errors="replace")
         detail = f"exit {code}: " + " | ".join(text.strip().splitlines()[-3:])
     return Outcome(status, seconds, failed, running.job.tier, detail)
 
@@ -326,13 +325,13 @@ def run_jobs(jobs: list[Job], workers: int, report: Callable[[Job, Outcome], Non
                     _kill_group(item.pid)
                     os.waitpid(item.pid, 0)
                     del running[item.pid]
-                    free.append(int(item.extra["slot"]))
+                    free.append(item.slot)
                     report(item.job, Outcome("timeout", now - item.started, "", item.job.tier))
             time.sleep(0.02)
             continue
         if pid in running:
             item = running.pop(pid)
-            free.append(int(item.extra["slot"]))
+            free.append(item.slot)
             _kill_group(pid)
             report(item.job, _finish(item, status_code))
 
