@@ -339,15 +339,21 @@ def test_up_to_20_changes_are_read_back_one_by_one_and_more_with_one_listing(
 # --- interrupted before anything started ------------------------------------------------------
 
 
-def test_an_apply_stopped_before_it_starts_changes_nothing(
-    tmp_path: Path, outsider: TitanClient
-) -> None:
+def create_update_and_delete_pending(tmp_path: Path, outsider: TitanClient) -> Path:
+    """Definitions applied once, then edited so a plan holds one create, update and delete each."""
     root = write_definitions(
         tmp_path / "defs", {"a": render_task("shop-a", "Old."), "old": render_task("shop-old")}
     )
     assert run_apply(plan_for(root, outsider), outsider).ok
     write_definitions(root, {"a": render_task("shop-a"), "new": render_task("shop-new")})
     remove_definition(root, "old")
+    return root
+
+
+def test_an_apply_stopped_before_it_starts_changes_nothing(
+    tmp_path: Path, outsider: TitanClient
+) -> None:
+    root = create_update_and_delete_pending(tmp_path, outsider)
     plan = plan_for(root, outsider)
     stop = threading.Event()
     stop.set()
@@ -368,12 +374,7 @@ def test_an_apply_stopped_before_it_starts_changes_nothing(
 def test_a_failed_create_skips_the_deletes_but_not_the_updates(
     tmp_path: Path, emulator: Any, outsider: TitanClient, serve: Served
 ) -> None:
-    root = write_definitions(
-        tmp_path / "defs", {"a": render_task("shop-a", "Old."), "old": render_task("shop-old")}
-    )
-    assert run_apply(plan_for(root, outsider), outsider).ok
-    write_definitions(root, {"a": render_task("shop-a"), "new": render_task("shop-new")})
-    remove_definition(root, "old")
+    root = create_update_and_delete_pending(tmp_path, outsider)
     injector = FaultInjector(seed=5)
     injector.add(FaultRule(kind="status", method="POST", path=TASKS, status=503))
     with serve.client(injector.wrap(emulator)) as client:
