@@ -43,6 +43,15 @@ def test_a_count_or_duration_out_of_range_is_a_usage_error_naming_its_flag(
     assert "Traceback" not in err
 
 
+def test_a_refused_number_is_shown_as_the_number_read_not_the_raw_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    # float() accepts surrounding whitespace, a newline included; the message must not carry it.
+    assert main(["run", "shop-a", "--timeout", " -1\n"]) == 1
+    assert "argument --timeout: -1 is not a number of seconds above zero" in capsys.readouterr().err
+
+
 def test_the_smallest_allowed_values_pass_the_parser(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

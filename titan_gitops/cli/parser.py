@@ -48,7 +48,7 @@ def _seconds(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
     if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds above zero")
+        raise argparse.ArgumentTypeError(f"{value:g} is not a number of seconds above zero")
     return value
 
 
