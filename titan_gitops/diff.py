@@ -10,12 +10,13 @@ of set-like JSON Schema lists (`required`, `type`) never show up as differences.
 
 from __future__ import annotations
 
+import difflib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from titan_gitops.model import DesiredState, DesiredTask, FieldChange, LiveState, LiveTask, TaskDiff
-from titan_gitops.pointers import get_pointer, join_pointer, pointers_overlap, remove_pointer
+from titan_gitops.pointers import join_pointer, pointers_overlap, remove_pointer
 from titan_gitops.spec import MANAGED_FIELDS
 
 _EMPTY: tuple[Any, ...] = (None, [], {})
@@ -75,26 +76,21 @@ def normalise_task(
 _ABSENT = object()
 
 
-def _nested_pointers(key: str, a: dict[str, Any], b: dict[str, Any]) -> set[str]:
-    """The changed pointers inside one mapping field (a schema, payload or limits), by deepdiff."""
+def _mapping_paths(a: dict[str, Any], b: dict[str, Any]) -> set[tuple[Any, ...]]:
+    """The changed paths inside two mappings, by deepdiff, each cut at the first list or the
+    first key missing on one side (an added or removed mapping is one change, not one per key)."""
     from deepdiff import DeepDiff
 
     # threshold_to_diff_deeper=0: never collapse a mostly-changed mapping into one root change.
     tree = DeepDiff(a, b, view="tree", verbose_level=2, threshold_to_diff_deeper=0)
-    old, new = {key: a}, {key: b}
     return {
-        join_pointer(_field_path([key, *item.path(output_format="list")], old, new))
+        tuple(_cut_path(item.path(output_format="list"), a, b))
         for items in tree.values()
         for item in items
     }
 
 
-def _field_path(path: list[Any], old: Any, new: Any) -> list[Any]:
-    """Cut a deepdiff path at the first list or the first key missing on one side.
-
-    A changed list is shown whole (the order of urls matters), and an added or removed mapping
-    is shown as one field rather than one line per nested key.
-    """
+def _cut_path(path: list[Any], old: Any, new: Any) -> list[Any]:
     a, b = old, new
     for i, segment in enumerate(path):
         if isinstance(a, list) or isinstance(b, list):
@@ -106,37 +102,86 @@ def _field_path(path: list[Any], old: Any, new: Any) -> list[Any]:
     return path
 
 
+def _value_at(value: Any, path: tuple[Any, ...]) -> Any:
+    for segment in path:
+        value = value.get(segment, _ABSENT) if isinstance(value, dict) else _ABSENT
+    return value
+
+
+def _holds_objects(value: Any) -> bool:
+    return isinstance(value, list) and any(isinstance(item, (dict, list)) for item in value)
+
+
+Located = tuple[tuple[Any, ...], Any, Any]
+
+
+def _changes(path: tuple[Any, ...], a: Any, b: Any) -> Iterator[Located]:
+    """Each change turning `a` into `b`, as (path, before, after), down to the changed leaf.
+
+    Mappings are diffed key by key; a list of objects (`execution_plan.steps`) item by item; a
+    list of plain values (`urls`) is one change, shown as added and removed items by renderers.
+    """
+    if isinstance(a, dict) and isinstance(b, dict):
+        for sub in _mapping_paths(a, b):
+            yield from _changes(path + sub, _value_at(a, sub), _value_at(b, sub))
+    elif _holds_objects(a) and _holds_objects(b):
+        yield from _item_changes(path, a, b)
+    else:
+        yield path, a, b
+
+
+def _item_changes(path: tuple[Any, ...], a: list[Any], b: list[Any]) -> Iterator[Located]:
+    """Align two lists of objects (an inserted step shifts no other) and diff the pairs.
+
+    A changed or added item is located by its index in `b`, a removed one by its index in `a`.
+    """
+    keys_a = [json.dumps(item, sort_keys=True) for item in a]
+    keys_b = [json.dumps(item, sort_keys=True) for item in b]
+    matcher = difflib.SequenceMatcher(a=keys_a, b=keys_b, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        paired = min(i2 - i1, j2 - j1)
+        for k in range(paired):
+            yield from _changes((*path, j1 + k), a[i1 + k], b[j1 + k])
+        for i in range(i1 + paired, i2):
+            yield (*path, i), a[i], _ABSENT
+        for j in range(j1 + paired, j2):
+            yield (*path, j), _ABSENT, b[j]
+
+
+def _order(located: Located) -> tuple[Any, ...]:
+    """Sort by path, list indices as numbers (steps[2] before steps[10]), removals first."""
+    path, _, after = located
+    key = tuple((0, s, "") if isinstance(s, int) else (1, 0, str(s)) for s in path)
+    return key, after is not _ABSENT
+
+
 def diff_bodies(
     before: Mapping[str, Any] | None,
     after: Mapping[str, Any] | None,
     *,
     sensitive_pointers: frozenset[str] = frozenset(),
 ) -> tuple[FieldChange, ...]:
-    """Field changes turning `before` into `after`, sorted by pointer; () when they are equal."""
+    """Field changes turning `before` into `after`, in path order; () when they are equal."""
     old: dict[str, Any] = dict(before or {})
     new: dict[str, Any] = dict(after or {})
     if old == new:  # the cheap prefilter: deepdiff runs only on pairs that differ
         return ()
-    pointers: set[str] = set()
+    located: list[Located] = []
     for key in sorted(old.keys() | new.keys()):
         a, b = old.get(key, _ABSENT), new.get(key, _ABSENT)
-        if a == b:
-            continue
-        if isinstance(a, dict) and isinstance(b, dict):
-            pointers.update(_nested_pointers(key, a, b))
-        else:
-            # A scalar, a list (shown whole) or a field present on one side only: the field
-            # itself is the change, with no deepdiff call (most changes are of this kind).
-            pointers.add(join_pointer([key]))
+        if a != b:
+            located.extend(_changes((key,), a, b))
     changes = []
-    for pointer in sorted(pointers):
-        sensitive = any(pointers_overlap(pointer, p) for p in sensitive_pointers)
+    for path, a, b in sorted(located, key=_order):
+        pointer = join_pointer(list(path))
         changes.append(
             FieldChange(
                 pointer=pointer,
-                before=get_pointer(old, pointer),
-                after=get_pointer(new, pointer),
-                sensitive=sensitive,
+                before=None if a is _ABSENT else a,
+                after=None if b is _ABSENT else b,
+                sensitive=any(pointers_overlap(pointer, p) for p in sensitive_pointers),
             )
         )
     return tuple(changes)

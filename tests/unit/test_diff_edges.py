@@ -99,17 +99,78 @@ def test_a_type_list_holding_a_non_string_is_left_as_written() -> None:
 # --- list items --------------------------------------------------------------------------------
 
 
-def test_a_changed_step_shows_the_whole_steps_list() -> None:
-    steps = [{"action_type": "search", "payload": {"q": "a"}}]
-    changed = [{"action_type": "search", "payload": {"q": "b"}}]
-    before = normalise_task({**TASK, "execution_plan": {"steps": steps}})
-    after = normalise_task({**TASK, "execution_plan": {"steps": changed}})
+def _steps_diff(before: list[Any], after: list[Any]) -> list[tuple[str, Any, Any]]:
+    old = normalise_task({**TASK, "execution_plan": {"steps": before}})
+    new = normalise_task({**TASK, "execution_plan": {"steps": after}})
+    return [(c.pointer, c.before, c.after) for c in diff_bodies(old, new)]
+
+
+def test_a_changed_step_is_shown_down_to_the_changed_leaf() -> None:
+    steps = [
+        {"action_type": "search", "payload": {"q": "a"}},
+        {"action_type": "scrape", "limits": {"max_results": 10}},
+    ]
+    changed = [steps[0], {"action_type": "scrape", "limits": {"max_results": 20}}]
+    assert _steps_diff(steps, changed) == [
+        ("/execution_plan/steps/1/limits/max_results", 10, 20)
+    ]
+
+
+def test_an_inserted_step_is_one_added_item_and_shifts_no_other() -> None:
+    one, two, three = ({"action_type": t} for t in ("search", "scrape", "extract"))
+    inserted = {"action_type": "filter", "payload": {"q": "x"}}
+    assert _steps_diff([one, two, three], [one, inserted, two, three]) == [
+        ("/execution_plan/steps/1", None, inserted)
+    ]
+
+
+def test_a_removed_step_is_shown_whole_at_its_live_index() -> None:
+    one, two, three = ({"action_type": t} for t in ("search", "scrape", "extract"))
+    assert _steps_diff([one, two, three], [one, three]) == [
+        ("/execution_plan/steps/1", two, None)
+    ]
+
+
+def test_a_replaced_run_of_steps_pairs_items_then_adds_the_rest() -> None:
+    one, two = {"action_type": "search"}, {"action_type": "scrape", "payload": {"q": "a"}}
+    changed = {"action_type": "scrape", "payload": {"q": "b"}}
+    extra = {"action_type": "extract"}
+    assert _steps_diff([one, two], [one, changed, extra]) == [
+        ("/execution_plan/steps/1/payload/q", "a", "b"),
+        ("/execution_plan/steps/2", None, extra),
+    ]
+    assert _steps_diff([one, changed, extra], [one, two]) == [
+        ("/execution_plan/steps/1/payload/q", "b", "a"),
+        ("/execution_plan/steps/2", extra, None),
+    ]
+
+
+def test_list_indices_sort_as_numbers() -> None:
+    steps = [{"action_type": "search", "payload": {"n": n}} for n in range(12)]
+    changed = [{"action_type": "search", "payload": {"n": n + 100 * (n in (2, 10))}} for n in range(12)]
+    pointers = [pointer for pointer, _, _ in _steps_diff(steps, changed)]
+    assert pointers == ["/execution_plan/steps/2/payload/n", "/execution_plan/steps/10/payload/n"]
+
+
+def test_a_list_of_plain_values_stays_one_change() -> None:
+    before = {"proxy_locations": ["us", "de"]}
+    after = {"proxy_locations": ["us", "fr", "de"]}
     (change,) = diff_bodies(before, after)
     assert (change.pointer, change.before, change.after) == (
-        "/execution_plan/steps",
-        steps,
-        changed,
+        "/proxy_locations",
+        ["us", "de"],
+        ["us", "fr", "de"],
     )
+
+
+def test_a_secret_inside_one_step_masks_that_step_only() -> None:
+    before = {"steps": [{"payload": {"token": "old", "q": "a"}}, {"q": "x"}]}
+    after = {"steps": [{"payload": {"token": "new", "q": "a"}}, {"q": "y"}]}
+    changes = diff_bodies(before, after, sensitive_pointers=frozenset({"/steps/0/payload/token"}))
+    assert [(c.pointer, c.sensitive) for c in changes] == [
+        ("/steps/0/payload/token", True),
+        ("/steps/1/q", False),
+    ]
 
 
 def test_an_ignored_field_inside_a_plan_step_is_left_out_of_the_diff() -> None:
