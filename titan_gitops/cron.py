@@ -7,8 +7,9 @@ grammar here refuses what croniter quietly accepts (a 6th seconds field, `5-1`, 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 NICKNAMES = {
     "@hourly": "0 * * * *",
@@ -127,3 +128,44 @@ def _check_fires(text: str) -> str | None:
     if not isinstance(following, datetime) or following - now > HORIZON:
         return "the schedule does not fire in the next 5 years"
     return None
+
+
+# A whole leap cycle, so a schedule on 29 February and one on weekdays both average out.
+_CYCLE_START = date(2024, 1, 1)
+_CYCLE_DAYS = 4 * 365 + 1
+_CYCLE_MONTHS = 48
+
+
+@lru_cache(maxsize=256)
+def runs_per_month(expression: str) -> float | None:
+    """How often `expression` fires in an average month (UTC); None when it is not valid cron.
+
+    Counted, not sampled: the minutes times the hours of a day, times the days of 2024 to 2027 the
+    day fields allow (a day-of-month and a day-of-week both set mean either, as in cron).
+    """
+    if check_cron(expression) is not None:
+        return None
+    from croniter import croniter
+
+    text = spell_out(expression.strip())
+    fields, _ = croniter.expand(text)
+    minutes, hours, days, months, weekdays = fields
+    per_day = _size(minutes, 60) * _size(hours, 24)
+    day_set = None if days == ["*"] else set(days)
+    month_set = None if months == ["*"] else set(months)
+    weekday_set = None if weekdays == ["*"] else {int(d) % 7 for d in weekdays}
+    count = 0
+    for offset in range(_CYCLE_DAYS):
+        day = _CYCLE_START + timedelta(days=offset)
+        if month_set is not None and day.month not in month_set:
+            continue
+        by_date = day_set is None or day.day in day_set
+        by_weekday = weekday_set is None or (day.isoweekday() % 7) in weekday_set
+        either = day_set is not None and weekday_set is not None
+        if (by_date or by_weekday) if either else (by_date and by_weekday):
+            count += 1
+    return per_day * count / _CYCLE_MONTHS
+
+
+def _size(values: list[Any], every: int) -> int:
+    return every if values == ["*"] else len(values)
