@@ -200,8 +200,8 @@ def test_plan_shows_hostile_live_names_escaped_and_no_spoofed_no_changes_line(
     assert_cli_safe(result, "plan")
     for shown in HOSTILE.values():
         assert shown in result.stdout
-    # A value is shown as JSON: its controls as JSON escapes, the rest visibly.
-    assert r'"Extract.\u001b[2J<U+202E>\n::error::pwned-value"' in result.stdout
+    # A text over several lines is a line diff: its controls escaped, each line after a sign.
+    assert "- Extract.\\x1b[2J<U+202E>\n          - ::error::pwned-value\n" in result.stdout
     assert not [line for line in result.stdout.splitlines() if line.startswith("No changes.")]
     assert result.stdout.rstrip().endswith("to delete.")
 
@@ -231,7 +231,7 @@ def test_drift_shows_hostile_names_and_values_escaped(service: str, tmp_path: Pa
     assert_cli_safe(result, "drift")
     for shown in HOSTILE.values():
         assert shown in result.stdout
-    assert r'"Extract.\u001b[2J<U+202E>\n::error::pwned-value"' in result.stdout
+    assert "- Extract.\\x1b[2J<U+202E>\n          - ::error::pwned-value\n" in result.stdout
     for output in ("json", "markdown"):
         other = cli("drift", str(root), "--output", output, url=service)
         assert other.returncode == 2, other.stderr

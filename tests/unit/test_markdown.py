@@ -76,7 +76,9 @@ def test_schedule_is_shown_with_plain_words() -> None:
             ),
         )
     )
-    assert "30 6 * * 1-5 = at 06:30 on weekdays (UTC)" in render_plan_markdown(plan)
+    assert (
+        "# every hour at minute 0 → at 06:30 on weekdays, UTC (≈730 → ≈22 runs/month)"
+    ) in render_plan_markdown(plan)
     assert describe_cron("@hourly") == "every hour, at minute 0 (UTC)"
 
 
@@ -221,7 +223,7 @@ def test_many_breaking_reasons_and_a_long_diff_are_cut_visibly() -> None:
     )
     text = render_plan_markdown(plan)
     assert "- **Breaking:** … and 80 more" in text
-    assert "(1,002 more characters)" in text  # one value: 3,002 characters as JSON, 2,000 shown
+    assert "(1,000 more characters)" in text  # one value: 3,000 characters, 2,000 shown
     assert text.count("- output_schema.p") < 100
 
 

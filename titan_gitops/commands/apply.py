@@ -51,7 +51,7 @@ def apply_changes(options: ApplyCommandOptions, console: Console) -> int:
     with open_client(target, secrets=console.secrets, announce=console.warn) as client:
         plan = _read_or_make_plan(options, client, target, console)
         if options.output != "json":
-            console.write(render_plan_text(plan, colour=colour))
+            console.write(render_plan_text(plan, colour=colour, mask=console.secrets.mask))
         if not plan.has_changes:
             return exit_codes.OK
         if options.plan_file is None and not options.auto_approve and not _confirm_apply():

@@ -48,5 +48,7 @@ def report_drift(options: DriftCommandOptions, console: Console) -> int:
         )
     else:
         colour = use_colour(options.no_color)
-        console.write(render_plan_text(report, colour=colour, drift=True))
+        console.write(
+            render_plan_text(report, colour=colour, drift=True, mask=console.secrets.mask)
+        )
     return exit_codes.CHANGES if report.has_changes else exit_codes.OK

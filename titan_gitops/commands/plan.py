@@ -52,7 +52,8 @@ def show_plan(options: PlanCommandOptions, console: Console) -> int:
     elif options.output == "markdown":
         console.write(render_plan_markdown(plan, mask=console.secrets.mask))
     else:
-        console.write(render_plan_text(plan, colour=use_colour(options.no_color)))
+        colour = use_colour(options.no_color)
+        console.write(render_plan_text(plan, colour=colour, mask=console.secrets.mask))
         if options.out:
             console.warn(f"Saved the plan to {escape_terminal(options.out)}.")
     if options.detailed_exitcode and plan.has_changes:

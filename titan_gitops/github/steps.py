@@ -104,7 +104,7 @@ def publish_plan(plan: Plan, out: Outbox, inputs: ActionInputs, *, drift: bool =
     from titan_gitops.render.text import render_plan_text
 
     path = save_plan(plan, out, "drift" if drift else "plan", inputs.directory)
-    out.log(render_plan_text(plan, drift=drift))
+    out.log(render_plan_text(plan, drift=drift, mask=out.secrets.mask))
     outputs = plan_outputs(plan, path)
     if drift:
         outputs["drift"] = "true" if plan.has_changes else "false"

@@ -45,10 +45,16 @@ class FieldChange:
 
     @property
     def path(self) -> str:
-        """A dotted path for people (`output_schema.properties.price`)."""
-        return ".".join(
-            p.replace("~1", "/").replace("~0", "~") for p in self.pointer.split("/")[1:]
-        )
+        """A path for people: `output_schema.properties.price`, `execution_plan.steps[1].limits`.
+
+        A segment of digits only is shown as a list index.
+        """
+        path = ""
+        for segment in self.pointer.split("/")[1:]:
+            key = segment.replace("~1", "/").replace("~0", "~")
+            index = key.isascii() and key.isdigit()
+            path += f"[{key}]" if index and path else f".{key}" if path else key
+        return path
 
     @property
     def kind(self) -> str:

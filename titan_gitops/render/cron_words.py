@@ -77,3 +77,29 @@ def describe_cron(expression: str) -> str:
     if not days and when.startswith("at "):
         days.append("every day")
     return " ".join([when, *days]) + " (UTC)"
+
+
+def about(count: float) -> str:
+    """A count for people: three significant figures, with thousands separators."""
+    if count >= 100:
+        digits = len(str(int(count)))
+        return f"{round(count, 3 - digits):,.0f}"
+    if count >= 10:
+        return f"{round(count):,}"
+    return f"{count:.2g}"
+
+
+def schedule_comment(before: str | None, after: str | None) -> str | None:
+    """`every hour at minute 0 → every 30 minutes, UTC (≈730 → ≈1,460 runs/month)`; None when
+    neither side is a schedule."""
+    sides = [s for s in (before, after) if s is not None]
+    if not sides:
+        return None
+    from titan_gitops.cron import runs_per_month
+
+    words = " → ".join(describe_cron(s).removesuffix(" (UTC)") for s in sides)
+    runs = [runs_per_month(s) for s in sides]
+    if any(r is None for r in runs):
+        return f"{words}, UTC"
+    counts = " → ".join(f"≈{about(r)}" for r in runs if r is not None)
+    return f"{words}, UTC ({counts} runs/month)"

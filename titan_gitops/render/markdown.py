@@ -16,8 +16,7 @@ from dataclasses import dataclass
 
 from titan_gitops.escape import escape_code, escape_text, fence
 from titan_gitops.model import Action, Change, FieldChange, Plan
-from titan_gitops.render.cron_words import describe_cron
-from titan_gitops.render.values import SENSITIVE, show_value
+from titan_gitops.render.fields import field_lines
 
 Mask = Callable[[str], str]
 
@@ -135,32 +134,14 @@ class _Style:
         return cut_text(self.mask(text), limit)
 
 
-def _value(style: _Style, field: FieldChange, value: object) -> str:
-    return SENSITIVE if field.sensitive else style.raw(show_value(value), VALUE_CHARS)
-
-
 def _diff_lines(style: _Style, fields: Iterable[FieldChange]) -> list[str]:
+    """The lines of a `diff` block: the sign first, so GitHub colours added and removed lines."""
     lines: list[str] = []
     for f in fields:
         path = style.raw(f.path, TEXT_CHARS)
-        if f.kind == "added":
-            lines.append(f"+ {path}: {_value(style, f, f.after)}")
-        elif f.kind == "removed":
-            lines.append(f"- {path}: {_value(style, f, f.before)}")
-        elif (
-            not f.sensitive
-            and isinstance(f.before, str)
-            and isinstance(f.after, str)
-            and ("\n" in f.before or "\n" in f.after or len(f.before) > 80)
-        ):
-            lines.append(f"  {path}:")
-            lines.extend(f"-   {line}" for line in style.raw(f.before, VALUE_CHARS).splitlines())
-            lines.extend(f"+   {line}" for line in style.raw(f.after, VALUE_CHARS).splitlines())
-        else:
-            lines.append(f"- {path}: {_value(style, f, f.before)}")
-            lines.append(f"+ {path}: {_value(style, f, f.after)}")
-        if f.path == "schedule" and isinstance(f.after, str) and not f.sensitive:
-            lines.append(f"# {style.raw(f.after, NAME_CHARS)} = {describe_cron(f.after)}")
+        for line in field_lines(f, path, arrows=False, shown=lambda t: style.raw(t, VALUE_CHARS)):
+            indent = "    " if line.nested and line.sign != "#" else ""
+            lines.append(f"{line.sign} {indent}{line.text}".rstrip())
     return lines
 
 
@@ -189,10 +170,6 @@ def _change_block(style: _Style, change: Change) -> str:
     if change.action is not Action.DELETE and change.fields:
         diff = cut_lines("\n".join(_diff_lines(style, change.fields)), DIFF_BYTES)
         body.append(fence(diff, "diff"))
-    schedule = (change.after or {}).get("schedule")
-    if change.action is Action.CREATE and isinstance(schedule, str):
-        words = escape_text(style.raw(describe_cron(schedule), TEXT_CHARS))
-        body.append(f"Schedule <code>{style.short(schedule)}</code>: {words}")
     return "<details>\n" + summary + "\n\n" + "\n\n".join(body) + "\n</details>"
 
 

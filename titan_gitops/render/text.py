@@ -6,12 +6,13 @@ is escaped (`escape_terminal`) before our own colour is put around it.
 
 from __future__ import annotations
 
-import difflib
-from typing import Any
+from collections.abc import Callable
 
 from titan_gitops.escape import escape_output, escape_terminal
 from titan_gitops.model import Action, Change, FieldChange, Plan
-from titan_gitops.render.values import SENSITIVE, show_value
+from titan_gitops.render.fields import NESTED_INDENT, field_lines
+
+Mask = Callable[[str], str]
 
 _COLOURS = {
     Action.CREATE: "32",
@@ -20,7 +21,10 @@ _COLOURS = {
     Action.DELETE: "31",
     Action.NO_OP: "0",
 }
-_LONG_STRING = 80
+
+
+def _unmasked(text: str) -> str:
+    return text
 
 
 def _colour(safe: str, code: str, colour: bool) -> str:
@@ -35,33 +39,18 @@ def _plain(text: str) -> str:
     return escape_terminal(text)
 
 
-def _is_long_text(value: Any) -> bool:
-    return isinstance(value, str) and ("\n" in value or len(value) > _LONG_STRING)
+_SIGN_COLOURS = {"+": "32", "-": "31"}
 
 
-def _field_lines(field: FieldChange, colour: bool) -> list[str]:
-    if field.sensitive:
-        symbol = {"added": "+", "removed": "-", "changed": "~"}[field.kind]
-        return [_plain(f"      {symbol} {field.path}: {SENSITIVE}")]
-    if field.kind == "added":
-        return [_paint(f"      + {field.path}: {show_value(field.after)}", "32", colour)]
-    if field.kind == "removed":
-        return [_paint(f"      - {field.path}: {show_value(field.before)}", "31", colour)]
-    if _is_long_text(field.before) and _is_long_text(field.after):
-        lines = [_plain(f"      ~ {field.path}:")]
-        # Each line of a long text keeps its tabs; nothing else unsafe passes.
-        diff = difflib.ndiff(
-            str(field.before).splitlines() or [""], str(field.after).splitlines() or [""]
-        )
-        for line in diff:
-            if line.startswith("- "):
-                lines.append(_colour(escape_output(f"          - {line[2:]}"), "31", colour))
-            elif line.startswith("+ "):
-                lines.append(_colour(escape_output(f"          + {line[2:]}"), "32", colour))
-            elif line.startswith("  "):
-                lines.append(escape_output(f"            {line[2:]}"))
-        return lines
-    return [_plain(f"      ~ {field.path}: {show_value(field.before)} → {show_value(field.after)}")]
+def _field_lines(field: FieldChange, colour: bool, mask: Mask) -> list[str]:
+    lines = []
+    for line in field_lines(field, field.path, shown=mask):
+        indent = " " * (NESTED_INDENT - 2 if line.nested else 6)
+        text = f"{indent}{line.sign} {line.text}".rstrip()
+        # A nested line of a long text keeps its tabs; nothing else unsafe passes.
+        safe = escape_output(text) if line.nested else escape_terminal(text)
+        lines.append(_colour(safe, _SIGN_COLOURS.get(line.sign, "0"), colour))
+    return lines
 
 
 _DRIFT_WORDS = {
@@ -87,8 +76,10 @@ def _heading(change: Change, drift: bool = False) -> str:
     return f"  {change.action.symbol} {change.name}  ({detail})"
 
 
-def render_change_text(change: Change, *, colour: bool = False, drift: bool = False) -> list[str]:
-    """The lines of one change block."""
+def render_change_text(
+    change: Change, *, colour: bool = False, drift: bool = False, mask: Mask = _unmasked
+) -> list[str]:
+    """The lines of one change block; `mask` hides secrets in each value before it is folded."""
     code = _COLOURS[change.action]
     lines = [_paint(_heading(change, drift), code, colour)]
     if not drift:
@@ -98,14 +89,23 @@ def render_change_text(change: Change, *, colour: bool = False, drift: bool = Fa
         lines.append(_paint(f"      ! breaking: {reason}", "1;31", colour))
     if change.action is not Action.DELETE:
         for field in change.fields:
-            lines.extend(_field_lines(field, colour))
+            lines.extend(_field_lines(field, colour, mask))
     return lines
 
 
 def render_plan_text(
-    plan: Plan, *, colour: bool = False, show_no_op: bool = False, drift: bool = False
+    plan: Plan,
+    *,
+    colour: bool = False,
+    show_no_op: bool = False,
+    drift: bool = False,
+    mask: Mask = _unmasked,
 ) -> str:
-    """The whole plan (or, with `drift`, the drift report) as text, ending in a summary line."""
+    """The whole plan (or, with `drift`, the drift report) as text, ending in a summary line.
+
+    `mask` is applied to each value whole, before a long one is folded over several lines, so
+    a secret is never split where the console's own masking could not find it.
+    """
     lines: list[str] = []
     if plan.target:
         lines.append(_plain(f"Target: {plan.target}"))
@@ -125,7 +125,7 @@ def render_plan_text(
         )
         for change in shown:
             lines.append("")
-            lines.extend(render_change_text(change, colour=colour, drift=drift))
+            lines.extend(render_change_text(change, colour=colour, drift=drift, mask=mask))
     if plan.notes:
         lines.append("")
         for note in plan.notes:

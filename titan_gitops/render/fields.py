@@ -1,0 +1,241 @@
+"""One field change as lines a reviewer can read, for the text and Markdown renderers alike. Pure.
+
+Short values stay on the field's line (`limits.max_results: 10 → 20`); long ones are pretty-printed
+over indented lines; a list of plain values (`urls`) shows the items added and removed; a long or
+multi-line text shows a line diff; a schedule gets its cron in words and its runs per month. No
+line is longer than WIDTH columns: longer ones are folded, the rest indented under their start.
+
+Values are turned into text and passed through `shown` (the caller's mask, and cut) whole, before
+any folding, so a secret is never split across lines where no mask would find it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from titan_gitops.model import FieldChange
+from titan_gitops.render.cron_words import schedule_comment
+from titan_gitops.render.values import SENSITIVE, show_value
+
+# The widest line a renderer writes, in columns, counting its own indentation.
+WIDTH = 120
+# A line nested under a field starts this many columns in (the text renderer's indentation).
+NESTED_INDENT = 12
+_LONG_TEXT = 80
+_CONTEXT_LINES = 3
+
+Shown = Callable[[str], str]
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One line of a field's diff: `sign` is +, -, ~, | (an unchanged line of a text), # (a
+    comment) or a space (our own `…`).
+
+    Every line holding text from a value starts with a sign that is not a space: a line of
+    untrusted text at the start of an output line (after spaces) could act as a CI workflow
+    command such as `::error::`.
+    """
+
+    sign: str
+    text: str
+    nested: bool = False
+
+
+def _identity(text: str) -> str:
+    return text
+
+
+def field_lines(
+    field: FieldChange, path: str, *, arrows: bool = True, shown: Shown = _identity
+) -> list[Line]:
+    """The lines of one field change. `path` is the field's path as the caller shows it.
+
+    With `arrows`, a short change is one `~ path: old → new` line; without, a `-` and a `+` line
+    (the form a Markdown `diff` block colours).
+    """
+    if field.sensitive:
+        sign = {"added": "+", "removed": "-", "changed": "~"}[field.kind]
+        return [Line(sign, f"{path}: {SENSITIVE}")]
+    if field.kind == "added":
+        lines = _whole("+", path, field.after, shown)
+    elif field.kind == "removed":
+        lines = _whole("-", path, field.before, shown)
+    elif _plain_list(field.before) and _plain_list(field.after):
+        lines = _list_lines(path, field.before, field.after, shown)
+    elif _texts(field.before, field.after):
+        lines = _text_lines(path, field.before, field.after, shown)
+    else:
+        lines = _changed(path, field.before, field.after, shown, arrows)
+    if path == "schedule":
+        comment = schedule_comment(_cron(field.before), _cron(field.after))
+        if comment:
+            lines.append(Line("#", shown(comment), nested=True))
+    return lines
+
+
+def _cron(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _plain_list(value: Any) -> bool:
+    return isinstance(value, list) and not any(isinstance(v, (dict, list)) for v in value)
+
+
+def _texts(before: Any, after: Any) -> bool:
+    """Two texts, one of them long or over several lines: worth a line diff."""
+    if not (isinstance(before, str) and isinstance(after, str)):
+        return False
+    return any("\n" in t or len(t) > _LONG_TEXT for t in (before, after))
+
+
+def _fits(*parts: str) -> bool:
+    return NESTED_INDENT + sum(len(p) for p in parts) <= WIDTH and not any("\n" in p for p in parts)
+
+
+def _whole(sign: str, path: str, value: Any, shown: Shown) -> list[Line]:
+    """An added or removed value: on its field's line when short, else pretty and indented."""
+    compact = shown(show_value(value))
+    if _fits(path, compact):
+        return [Line(sign, f"{path}: {compact}")]
+    return [Line(sign, f"{path}:"), *(Line(sign, t, True) for t in _block(value, shown))]
+
+
+def _block(value: Any, shown: Shown) -> list[str]:
+    """A long value over several lines: a text line by line, anything else as indented JSON."""
+    if isinstance(value, str):
+        return fold(shown(value).split("\n"))
+    return fold(shown("\n".join(pretty(value))).split("\n"))
+
+
+def pretty(
+    value: Any, width: int = WIDTH - NESTED_INDENT - 2, indent: str = "", lead: int = 0
+) -> list[str]:
+    """JSON over lines, keys sorted: each part that fits the width on one line stays there.
+
+    `lead` is how many columns a key takes before the value on its first line.
+    """
+    compact = show_value(value)
+    if (
+        len(indent) + lead + len(compact) <= width
+        or not isinstance(value, (dict, list))
+        or not value
+    ):
+        return [indent + compact]
+    inner = indent + "  "
+    if isinstance(value, dict):
+        keys = {k: f"{json.dumps(k, ensure_ascii=False)}: " for k in value}
+        items = [
+            _prefixed(pretty(value[k], width, inner, len(keys[k])), keys[k]) for k in sorted(value)
+        ]
+        opening, closing = "{", "}"
+    else:
+        items = [pretty(v, width, inner) for v in value]
+        opening, closing = "[", "]"
+    lines = [indent + opening]
+    for number, item in enumerate(items):
+        comma = "," if number < len(items) - 1 else ""
+        lines.extend([*item[:-1], item[-1] + comma])
+    return [*lines, indent + closing]
+
+
+def _prefixed(lines: list[str], prefix: str) -> list[str]:
+    """`lines` with `prefix` put after the first line's indentation (a key before its value)."""
+    first = lines[0]
+    indent = first[: len(first) - len(first.lstrip(" "))]
+    return [indent + prefix + first.lstrip(" "), *lines[1:]]
+
+
+def fold(lines: list[str], width: int = WIDTH - NESTED_INDENT - 2) -> list[str]:
+    """Each line at most `width` columns: a longer one is cut at its last space before the limit
+    (or at the limit, when it has none) and goes on two columns further in than it started."""
+    out: list[str] = []
+    for line in lines:
+        own = len(line) - len(line.lstrip(" "))
+        indent = " " * min(own + 2, width // 2)
+        while len(line) > width:
+            cut = line.rfind(" ", len(indent), width)
+            cut = width if cut < 0 else cut
+            out.append(line[:cut].rstrip(" "))
+            line = indent + line[cut:].lstrip(" ")
+        out.append(line)
+    return out
+
+
+def _changed(path: str, before: Any, after: Any, shown: Shown, arrows: bool) -> list[Line]:
+    old, new = shown(show_value(before)), shown(show_value(after))
+    if arrows and _fits(path, old, " → ", new):
+        return [Line("~", f"{path}: {old} → {new}")]
+    if _fits(path, old) and _fits(path, new):
+        return [Line("-", f"{path}: {old}"), Line("+", f"{path}: {new}")]
+    return [
+        Line("~", f"{path}:"),
+        *(Line("-", t, True) for t in _block(before, shown)),
+        *(Line("+", t, True) for t in _block(after, shown)),
+    ]
+
+
+def _list_lines(path: str, before: list[Any], after: list[Any], shown: Shown) -> list[Line]:
+    """A list of plain values: the items removed, then the items added; a reorder is said."""
+    removed = Counter(show_value(v) for v in before) - Counter(show_value(v) for v in after)
+    added = Counter(show_value(v) for v in after) - Counter(show_value(v) for v in before)
+    lines = [Line("~", f"{path}:")]
+    for items, sign in ((removed, "-"), (added, "+")):
+        for item in _in_order(before if sign == "-" else after, items):
+            lines.extend(Line(sign, t, True) for t in fold([shown(item)]))
+    if _kept(before, removed) != _kept(after, added):
+        lines[0] = Line("~", f"{path}: (order changed)")
+        lines.extend(Line("-", t, True) for t in fold([shown(show_value(before))]))
+        lines.extend(Line("+", t, True) for t in fold([shown(show_value(after))]))
+    return lines
+
+
+def _in_order(values: list[Any], wanted: Counter[str]) -> list[str]:
+    """The items of `values` that `wanted` counts, in list order, each copy as often as counted."""
+    left = Counter(wanted)
+    out = []
+    for value in values:
+        text = show_value(value)
+        if left[text] > 0:
+            left[text] -= 1
+            out.append(text)
+    return out
+
+
+def _kept(values: list[Any], dropped: Counter[str]) -> list[str]:
+    """The items of `values` left once the copies `dropped` counts are taken out, in order."""
+    left = Counter(dropped)
+    out = []
+    for value in values:
+        text = show_value(value)
+        if left[text] > 0:
+            left[text] -= 1
+        else:
+            out.append(text)
+    return out
+
+
+def _text_lines(path: str, before: str, after: str, shown: Shown) -> list[Line]:
+    """A long or multi-line text: a line diff with up to three unchanged lines around changes."""
+    old, new = fold(shown(before).split("\n")), fold(shown(after).split("\n"))
+    lines = [Line("~", f"{path}:")]
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    shown_to = 0  # the end of the last run of old lines shown
+    for group in matcher.get_grouped_opcodes(_CONTEXT_LINES):
+        if group[0][1] > shown_to:
+            lines.append(Line(" ", "…", True))
+        shown_to = group[-1][2]
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                lines.extend(Line("|", t, True) for t in old[i1:i2])
+                continue
+            lines.extend(Line("-", t, True) for t in old[i1:i2])
+            lines.extend(Line("+", t, True) for t in new[j1:j2])
+    if shown_to < len(old):
+        lines.append(Line(" ", "…", True))
+    return lines
