@@ -111,9 +111,7 @@ def test_a_changed_step_is_shown_down_to_the_changed_leaf() -> None:
         {"action_type": "scrape", "limits": {"max_results": 10}},
     ]
     changed = [steps[0], {"action_type": "scrape", "limits": {"max_results": 20}}]
-    assert _steps_diff(steps, changed) == [
-        ("/execution_plan/steps/1/limits/max_results", 10, 20)
-    ]
+    assert _steps_diff(steps, changed) == [("/execution_plan/steps/1/limits/max_results", 10, 20)]
 
 
 def test_an_inserted_step_is_one_added_item_and_shifts_no_other() -> None:
@@ -126,9 +124,7 @@ def test_an_inserted_step_is_one_added_item_and_shifts_no_other() -> None:
 
 def test_a_removed_step_is_shown_whole_at_its_live_index() -> None:
     one, two, three = ({"action_type": t} for t in ("search", "scrape", "extract"))
-    assert _steps_diff([one, two, three], [one, three]) == [
-        ("/execution_plan/steps/1", two, None)
-    ]
+    assert _steps_diff([one, two, three], [one, three]) == [("/execution_plan/steps/1", two, None)]
 
 
 def test_a_replaced_run_of_steps_pairs_items_then_adds_the_rest() -> None:
@@ -147,7 +143,9 @@ def test_a_replaced_run_of_steps_pairs_items_then_adds_the_rest() -> None:
 
 def test_list_indices_sort_as_numbers() -> None:
     steps = [{"action_type": "search", "payload": {"n": n}} for n in range(12)]
-    changed = [{"action_type": "search", "payload": {"n": n + 100 * (n in (2, 10))}} for n in range(12)]
+    changed = [
+        {"action_type": "search", "payload": {"n": n + 100 * (n in (2, 10))}} for n in range(12)
+    ]
     pointers = [pointer for pointer, _, _ in _steps_diff(steps, changed)]
     assert pointers == ["/execution_plan/steps/2/payload/n", "/execution_plan/steps/10/payload/n"]
 
