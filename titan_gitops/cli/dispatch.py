@@ -27,6 +27,12 @@ def _planning(args: argparse.Namespace) -> PlanOptions:
     )
 
 
+def run_init(args: argparse.Namespace, console: Console) -> int:
+    from titan_gitops.commands.init import InitCommandOptions, init_directory
+
+    return init_directory(InitCommandOptions(Path(args.directory), args.namespace), console)
+
+
 def run_validate(args: argparse.Namespace, console: Console) -> int:
     from titan_gitops.commands.validate import ValidateCommandOptions, validate_definitions
 

@@ -14,6 +14,7 @@ from titan_gitops.cli.dispatch import (
     run_emulator_serve,
     run_executions,
     run_export,
+    run_init,
     run_plan,
     run_run,
     run_schema,
@@ -50,6 +51,16 @@ def _seconds(text: str) -> float:
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"{value:g} is not a number of seconds above zero")
     return value
+
+
+def _namespace(text: str) -> str:
+    """An argparse type: a name prefix the starter's task name can begin with."""
+    from titan_gitops.commands.init import namespace_problem
+
+    problem = namespace_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return text
 
 
 def _target_options() -> argparse.ArgumentParser:
@@ -217,6 +228,26 @@ def _add_run_parser(sub: Subparsers, parents: list[argparse.ArgumentParser]) -> 
     run.set_defaults(func=run_run)
 
 
+def _add_init_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
+    init = sub.add_parser(
+        "init",
+        parents=[common],
+        help="write a starter definitions directory that validates and plans at once",
+        description="Write a starter definitions directory: project file, task, template, "
+        "schemas, a pre-commit snippet and GitHub workflows. Never overwrites: if any of its "
+        "files is already there, nothing is written.",
+    )
+    init.add_argument("directory", metavar="DIR", nargs="?", default=".", help="default: .")
+    init.add_argument(
+        "--namespace",
+        required=True,
+        type=_namespace,
+        metavar="PREFIX",
+        help="the task name prefix the directory owns, such as shop-",
+    )
+    init.set_defaults(func=run_init)
+
+
 def _add_executions_parser(
     sub: Subparsers, common: argparse.ArgumentParser, target: argparse.ArgumentParser
 ) -> None:
@@ -268,6 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     target = _target_options()
     planning = _planning_options()
+    _add_init_parser(sub, common)
     _add_validate_parser(sub, common)
     _add_plan_parser(sub, [common, target, planning])
     _add_apply_parser(sub, [common, target, planning])
