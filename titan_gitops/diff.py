@@ -77,29 +77,30 @@ _ABSENT = object()
 
 
 def _mapping_paths(a: dict[str, Any], b: dict[str, Any]) -> set[tuple[Any, ...]]:
-    """The changed paths inside two mappings, by deepdiff, each cut at the first list or the
-    first key missing on one side (an added or removed mapping is one change, not one per key)."""
+    """The changed paths inside two mappings, by deepdiff, each cut at the first list.
+
+    deepdiff descends only where both sides hold the same kind of container and reports a key
+    present on one side only at that key, so an added or removed mapping is one change, and
+    along a reported path `a` is a list exactly where `b` is.
+    """
     from deepdiff import DeepDiff
 
     # threshold_to_diff_deeper=0: never collapse a mostly-changed mapping into one root change.
     tree = DeepDiff(a, b, view="tree", verbose_level=2, threshold_to_diff_deeper=0)
     return {
-        tuple(_cut_path(item.path(output_format="list"), a, b))
+        _cut_at_list(item.path(output_format="list"), a)
         for items in tree.values()
         for item in items
     }
 
 
-def _cut_path(path: list[Any], old: Any, new: Any) -> list[Any]:
-    a, b = old, new
+def _cut_at_list(path: list[Any], node: Any) -> tuple[Any, ...]:
+    """`path` up to the first list it passes through (lists are diffed by `_changes`)."""
     for i, segment in enumerate(path):
-        if isinstance(a, list) or isinstance(b, list):
-            return path[:i]
-        a = a.get(segment, _ABSENT) if isinstance(a, dict) else _ABSENT
-        b = b.get(segment, _ABSENT) if isinstance(b, dict) else _ABSENT
-        if a is _ABSENT or b is _ABSENT:
-            return path[: i + 1]
-    return path
+        if isinstance(node, list):
+            return tuple(path[:i])
+        node = node.get(segment) if isinstance(node, dict) else None
+    return tuple(path)
 
 
 def _value_at(value: Any, path: tuple[Any, ...]) -> Any:
@@ -151,10 +152,12 @@ def _item_changes(path: tuple[Any, ...], a: list[Any], b: list[Any]) -> Iterator
 
 
 def _order(located: Located) -> tuple[Any, ...]:
-    """Sort by path, list indices as numbers (steps[2] before steps[10]), removals first."""
+    """Sort by path (list indices as numbers: steps[2] before steps[10]), a removal first.
+
+    Under one parent every segment is a list index or every one a key, so paths compare.
+    """
     path, _, after = located
-    key = tuple((0, s, "") if isinstance(s, int) else (1, 0, str(s)) for s in path)
-    return key, after is not _ABSENT
+    return path, after is not _ABSENT
 
 
 def diff_bodies(

@@ -278,3 +278,36 @@ def test_a_create_of_an_ambiguous_rename_lists_no_fields_and_both_candidates() -
     diff = diff_states(_desired(task), live)[0]
     assert (diff.live, diff.fields) == (None, ())
     assert [t.task_id for t in diff.rename_candidates] == ["id-2", "id-1"]
+
+
+def test_a_step_inserted_before_many_identical_steps_is_the_only_change() -> None:
+    # A list this long is where a matcher that skips frequent items would pair the wrong steps.
+    same = {"action_type": "scrape", "input_source": "previous_step"}
+    first = {"action_type": "search", "input_source": "static_urls"}
+    assert _steps_diff([same] * 250, [first, *[same] * 250]) == [
+        ("/execution_plan/steps/0", None, first)
+    ]
+
+
+def test_a_plain_value_kept_in_a_list_of_objects_is_no_change() -> None:
+    before = {"payload": {"mixed": ["keep", {"n": 1}]}}
+    after = {"payload": {"mixed": ["keep", {"n": 2}]}}
+    changes = diff_bodies(before, after)
+    assert [(c.pointer, c.before, c.after) for c in changes] == [("/payload/mixed/1/n", 1, 2)]
+
+
+def test_a_list_of_objects_turned_into_plain_values_is_one_change() -> None:
+    before = {"payload": {"items": [{"n": 1}]}}
+    after = {"payload": {"items": ["n"]}}
+    (change,) = diff_bodies(before, after)
+    assert (change.pointer, change.before, change.after) == ("/payload/items", [{"n": 1}], ["n"])
+
+
+def test_a_removal_is_listed_before_an_addition_at_the_same_index() -> None:
+    a, b, k, c, d = ({"action_type": t} for t in ("search", "crawl", "scrape", "api_call", "x"))
+    assert _steps_diff([a, b, k], [k, c, d]) == [
+        ("/execution_plan/steps/0", a, None),
+        ("/execution_plan/steps/1", b, None),
+        ("/execution_plan/steps/1", None, c),
+        ("/execution_plan/steps/2", None, d),
+    ]
