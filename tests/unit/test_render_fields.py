@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from tests.unit.test_markdown import change
 from titan_gitops.cron import runs_per_month
 from titan_gitops.model import Action, FieldChange, Plan
 from titan_gitops.render.cron_words import about, schedule_comment
-from titan_gitops.render.fields import WIDTH, field_lines, fold, pretty
+from titan_gitops.render.fields import WIDTH, field_lines, fold, yaml_lines, yaml_scalar
 from titan_gitops.render.markdown import render_plan_markdown
 from titan_gitops.render.text import render_plan_text
 from titan_gitops.secrets import SecretSet
@@ -49,8 +53,8 @@ def test_a_long_created_value_is_pretty_printed_and_no_line_is_too_wide() -> Non
     assert head == ("+", "output_schema:", False)
     assert [sign for sign, _, nested in body] == ["+"] * len(body)
     assert all(nested for _, _, nested in body)
-    assert (body[0][1], body[-1][1]) == ("{", "}")
-    assert '  "type": "object"' in [text for _, text, _ in body]
+    assert body[-1][1] == "type: object"
+    assert any(text.startswith("required: [field_0, field_1") for _, text, _ in body)
     text = render_plan_text(
         Plan(
             changes=(
@@ -65,28 +69,75 @@ def test_a_long_value_too_wide_either_way_is_shown_as_two_blocks() -> None:
     before, after = {"q": "a", "r": "x" * 90}, {"q": "b", "r": "x" * 90}
     assert lines(FieldChange("/payload", before, after)) == [
         ("~", "payload:", False),
-        ("-", "{", True),
-        ("-", '  "q": "a",', True),
-        ("-", '  "r": "' + "x" * 90 + '"', True),
-        ("-", "}", True),
-        ("+", "{", True),
-        ("+", '  "q": "b",', True),
-        ("+", '  "r": "' + "x" * 90 + '"', True),
-        ("+", "}", True),
+        ("-", "q: a", True),
+        ("-", "r: " + "x" * 90, True),
+        ("+", "q: b", True),
+        ("+", "r: " + "x" * 90, True),
     ]
 
 
-def test_pretty_keeps_whatever_fits_on_one_line_and_counts_the_key() -> None:
-    value = {"a": {"b": "x" * 20}, "c": [1, 2]}
-    assert pretty(value, width=30) == [
-        "{",
-        '  "a": {',
-        '    "b": "xxxxxxxxxxxxxxxxxxxx"',
-        "  },",
-        '  "c": [1, 2]',
-        "}",
+def test_a_long_value_is_block_yaml_keeping_what_fits_in_flow_style() -> None:
+    value = {"a": {"b": "x" * 20}, "c": [1, 2], "d": [{"e": "f" * 20, "g": 1}]}
+    assert yaml_lines(value, width=24) == [
+        "a:",
+        "  b: xxxxxxxxxxxxxxxxxxxx",
+        "c: [1, 2]",
+        "d:",
+        "  - e: ffffffffffffffffffff",
+        "    g: 1",
     ]
-    assert pretty([], width=1) == ["[]"]
+    assert yaml_lines([], width=1) == ["[]"]
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("plain words", "plain words"),
+        ("https://a.example/x?q=1&b=2", "https://a.example/x?q=1&b=2"),
+        ("yes", '"yes"'),
+        ("12", '"12"'),
+        ("2026-01-01", '"2026-01-01"'),
+        ("key: value", '"key: value"'),
+        ("a #comment", '"a #comment"'),
+        ("trailing ", '"trailing "'),
+        ("", '""'),
+        ("-dash", '"-dash"'),
+        (None, "null"),
+        (True, "true"),
+        (1.5, "1.5"),
+    ],
+)
+def test_a_string_is_plain_only_when_yaml_reads_it_back_as_that_string(
+    value: object, shown: str
+) -> None:
+    assert yaml_scalar(value) == shown
+
+
+# Controls are not YAML's to show: the output layer shows them escaped.
+_PRINTABLE = st.characters(blacklist_categories=("Cc", "Cs", "Cf", "Co", "Cn"))
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(_PRINTABLE, max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(_PRINTABLE, max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(_JSON, st.integers(min_value=8, max_value=60))
+def test_block_yaml_reads_back_as_the_value(value: object, width: int) -> None:
+    from ruamel.yaml import YAML
+
+    loaded = YAML(typ="safe", pure=True).load("\n".join(yaml_lines(value, width=width)))
+    assert loaded == value
+
+
+def test_each_string_is_masked_before_it_is_laid_out() -> None:
+    secret = "tok-0123456789"
+    shown = yaml_lines({"a": [f"x {secret} y"]}, SecretSet.of([secret]).mask, width=10)
+    assert secret not in "\n".join(shown)
+    assert shown == ["a:", '  - "x *** y"']
 
 
 def test_fold_cuts_at_a_space_or_at_the_width_and_indents_what_follows() -> None:

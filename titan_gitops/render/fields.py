@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -107,48 +108,73 @@ def _whole(sign: str, path: str, value: Any, shown: Shown) -> list[Line]:
 
 
 def _block(value: Any, shown: Shown) -> list[str]:
-    """A long value over several lines: a text line by line, anything else as indented JSON."""
+    """A long value over several lines: a text line by line, anything else as YAML."""
     if isinstance(value, str):
         return fold(shown(value).split("\n"))
-    return fold(shown("\n".join(pretty(value))).split("\n"))
+    return fold(yaml_lines(value, shown))
 
 
-def pretty(
-    value: Any, width: int = WIDTH - NESTED_INDENT - 2, indent: str = "", lead: int = 0
-) -> list[str]:
-    """JSON over lines, keys sorted: each part that fits the width on one line stays there.
+# A string shown without quotes: it starts with a letter, `/` or `_` and holds nothing YAML
+# would read as syntax (`: `, ` #`, flow brackets, quotes) nor a trailing space.
+_PLAIN = re.compile(r"[A-Za-z_/][A-Za-z0-9_ ./:@+=?&%~()-]*")
+# Words YAML 1.1 or 1.2 reads as booleans or null: shown quoted.
+_WORDS = frozenset({"true", "false", "null", "yes", "no", "on", "off", "y", "n"})
 
-    `lead` is how many columns a key takes before the value on its first line.
-    """
-    compact = show_value(value)
-    if (
-        len(indent) + lead + len(compact) <= width
-        or not isinstance(value, (dict, list))
-        or not value
-    ):
-        return [indent + compact]
-    inner = indent + "  "
+
+def _plain(text: str) -> bool:
+    return (
+        _PLAIN.fullmatch(text) is not None
+        and ": " not in text
+        and not text.endswith((" ", ":"))
+        and text.lower() not in _WORDS
+    )
+
+
+def yaml_scalar(value: Any, shown: Shown = _identity) -> str:
+    """A scalar as YAML reads it back: a string plain when that is unambiguous, else quoted."""
+    if isinstance(value, str):
+        text = shown(value)
+        return text if _plain(text) else json.dumps(text, ensure_ascii=False)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def yaml_flow(value: Any, shown: Shown = _identity) -> str:
+    """A value on one line in YAML flow style: `{type: string}`, `[us, de]`; keys sorted."""
     if isinstance(value, dict):
-        keys = {k: f"{json.dumps(k, ensure_ascii=False)}: " for k in value}
-        items = [
-            _prefixed(pretty(value[k], width, inner, len(keys[k])), keys[k]) for k in sorted(value)
-        ]
-        opening, closing = "{", "}"
-    else:
-        items = [pretty(v, width, inner) for v in value]
-        opening, closing = "[", "]"
-    lines = [indent + opening]
-    for number, item in enumerate(items):
-        comma = "," if number < len(items) - 1 else ""
-        lines.extend([*item[:-1], item[-1] + comma])
-    return [*lines, indent + closing]
+        items = (f"{yaml_scalar(k)}: {yaml_flow(value[k], shown)}" for k in sorted(value))
+        return "{" + ", ".join(items) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(yaml_flow(v, shown) for v in value) + "]"
+    return yaml_scalar(value, shown)
 
 
-def _prefixed(lines: list[str], prefix: str) -> list[str]:
-    """`lines` with `prefix` put after the first line's indentation (a key before its value)."""
-    first = lines[0]
-    indent = first[: len(first) - len(first.lstrip(" "))]
-    return [indent + prefix + first.lstrip(" "), *lines[1:]]
+def yaml_lines(
+    value: Any, shown: Shown = _identity, width: int = WIDTH - NESTED_INDENT - 2, indent: str = ""
+) -> list[str]:
+    """A mapping or list as block YAML, keys sorted; each part that fits `width` stays on one
+    line in flow style. Every string passes through `shown` on its own, before any layout."""
+    if isinstance(value, dict) and value:
+        lines = []
+        for key in sorted(value):
+            lines.extend(_entry(f"{indent}{yaml_scalar(key)}:", value[key], shown, width, indent))
+        return lines
+    if isinstance(value, list) and value:
+        lines = []
+        for item in value:
+            entry = _entry(f"{indent}-", item, shown, width, indent)
+            if len(entry) > 1 and isinstance(item, dict):
+                # A mapping in a list starts on the dash line: `- action_type: search`.
+                entry = [f"{indent}- {entry[1].lstrip()}", *entry[2:]]
+            lines.extend(entry)
+        return lines
+    return [indent + yaml_flow(value, shown)]
+
+
+def _entry(head: str, value: Any, shown: Shown, width: int, indent: str) -> list[str]:
+    flow = yaml_flow(value, shown)
+    if len(head) + 1 + len(flow) <= width or not isinstance(value, (dict, list)) or not value:
+        return [f"{head} {flow}"]
+    return [head, *yaml_lines(value, shown, width, indent + "  ")]
 
 
 def fold(lines: list[str], width: int = WIDTH - NESTED_INDENT - 2) -> list[str]:
