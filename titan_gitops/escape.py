@@ -112,6 +112,15 @@ def escape_code(text: str) -> str:
     return escape_text(escape_terminal(text))
 
 
+def escape_html(text: str) -> str:
+    """A user string inside raw HTML that Markdown does not touch (a `<summary>` line).
+
+    HTML entities only, no Markdown escapes (they would show as backslashes); every unsafe
+    character shown visibly, a newline as `\\n`; mentions defused.
+    """
+    return _MENTION.sub("@\u2060", html.escape(escape_terminal(text), quote=True))
+
+
 def fence(body: str, info: str = "") -> str:
     """A code fence longer than any backtick run inside `body`, so it cannot be broken out of.
 
