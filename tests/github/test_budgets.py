@@ -17,7 +17,7 @@ from titan_gitops.github.sticky import (
 )
 from titan_gitops.github.workflow import SUMMARY_LIMIT, append_summary
 from titan_gitops.model import Action, Change, FieldChange, Plan
-from titan_gitops.render.markdown import counts_table, utf8_size
+from titan_gitops.render.markdown import counts_table, utf8_size, verdict_line
 from titan_gitops.secrets import SecretSet
 
 
@@ -54,7 +54,8 @@ def test_the_comment_marker_counts_and_warning_come_from_one_plan_within_budget(
     assert record is not None
     assert record.digest == plan.change_digest
     table = body.index(counts_table(plan))
-    assert body.index("**⚠️ 1 task will be deleted:** <code>shop-zzz") < table
+    assert body.index(verdict_line(plan)) < body.index("> [!CAUTION]")
+    assert body.index("**1 task will be deleted:** <code>shop-zzz") < table
     assert body.index("<details>") > table
     assert "- <b>delete</b> <code>shop-zzz" in body
     assert "(99,885 more characters)" in body
@@ -81,7 +82,12 @@ def test_the_drift_issue_keeps_its_marker_banner_and_table_within_budget() -> No
     )
     assert utf8_size(body) <= COMMENT_BUDGET
     assert body.startswith("<!-- titan-gitops:drift dir=teams/shop -->")
-    assert body.index("**1 unmanaged task in the namespace.**") < body.index("| + | missing live |")
+    # The drift leads with what changed live; what was created outside git comes last.
+    plan = hostile_plan()
+    assert body.index(verdict_line(plan, drift=True)) < body.index(counts_table(plan, drift=True))
+    assert body.index("| + | missing live | 500 | creates it again |") < body.index(
+        "| - | created outside git | 1 | deletes it |"
+    )
     assert "shop-zzz" in body
     assert body.rstrip().endswith("definitions again.")
 

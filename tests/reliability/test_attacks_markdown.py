@@ -34,6 +34,7 @@ from titan_gitops.github.workflow import SUMMARY_LIMIT
 pytestmark = pytest.mark.e2e
 HEAD = "a" * 40
 TABLE = "| | Change | Tasks |"
+DRIFT_TABLE = "| | Live | Tasks | The next apply |"
 CUT = "more characters)"
 # The warning, the counts table and the marker sit in the first bytes whatever the plan holds.
 HEAD_BYTES = 20_000
@@ -167,21 +168,24 @@ def check_danger_first(
 ) -> None:
     """Within `limit` bytes; warning, then table, before any section; every delete named."""
     assert len(text.encode("utf-8")) <= limit, f"{len(text.encode('utf-8')):,} bytes"
-    assert TABLE in text
-    table_at = text.index(TABLE)
+    table = DRIFT_TABLE if drift else TABLE
+    assert table in text
+    table_at = text.index(table)
     assert len(text[:table_at].encode("utf-8")) < HEAD_BYTES
     sections = text.find("<details>")
     assert sections == -1 or table_at < sections
     deletes = int(counts["deletes"])
     assert deletes == len(case.deletes)
-    title = "unmanaged, inside the namespace" if drift else "delete"
-    assert f"| - | {title} | {deletes} |" in text
-    creates = "missing live" if drift else "create"
-    assert f"| + | {creates} | {counts['creates']} |" in text
     if drift:
-        banner = f"**{deletes} unmanaged task{'s' * (deletes != 1)} in the namespace"
+        assert f"| - | created outside git | {deletes} | deletes it |" in text
+        row = f"| + | missing live | {counts['creates']} | creates it again |"
+        banner = f"{deletes} created outside git"
     else:
-        banner = f"**⚠️ {deletes} task{'s' * (deletes != 1)} will be deleted"
+        assert f"| - | delete | {deletes} |" in text
+        row = f"| + | create | {counts['creates']} |"
+        banner = f"**{deletes} task{'s' * (deletes != 1)} will be deleted:**"
+    # Only the kinds that occur have a row.
+    assert (row in text) == (counts["creates"] != "0")
     assert text.index(banner) < table_at
     for name in case.breaking:
         assert text.index("Breaking output_schema change in") < table_at
@@ -199,7 +203,7 @@ def check_cut_is_visible(text: str, case_name: str, *, drift: bool) -> None:
         note = text[text.index("more changes not shown (") :].split(")")[0]
         assert ("missing live: " if drift else "create: ") in note
         assert "delete" not in note
-        assert "unmanaged" not in note
+        assert "outside git" not in note
     else:
         assert CUT in text
 

@@ -13,7 +13,7 @@ def change(action: Action, name: str, **kw: object) -> Change:
     return Change(action=action, name=name, reason="because", **kw)  # type: ignore[arg-type]
 
 
-def test_summary_table_comes_before_details_and_deletes_are_bold_on_top() -> None:
+def test_the_verdict_comes_first_then_the_cautions_then_the_non_zero_counts() -> None:
     plan = Plan(
         changes=(
             change(Action.CREATE, "shop-a"),
@@ -21,20 +21,109 @@ def test_summary_table_comes_before_details_and_deletes_are_bold_on_top() -> Non
         )
     )
     text = render_plan_markdown(plan)
-    assert text.index("**⚠️ 1 task will be deleted:**") < text.index("| + | create | 1 |")
-    assert text.index("| - | delete | 1 |") < text.index("<details>")
-    assert text.count("<details>") == 2
+    verdict = "**Plan: 1 to create · 0 to update · 0 to rename · 1 to delete**"
+    assert text.split("\n\n")[1] == verdict
+    caution = "> [!CAUTION]\n> - **1 task will be deleted:** <code>shop-gone</code>"
+    assert text.index(verdict) < text.index(caution) < text.index("| | Change | Tasks |")
+    assert "| - | delete | 1 |\n| + | create | 1 |\n\n<details>" in text
+    assert "update | 0" not in text
+    # Deletes come first; the id is in the body, not the one-line summary.
+    assert text.index("<b>delete</b>") < text.index("<b>create</b>")
+    assert "<summary>- <b>delete</b> <code>shop-gone</code></summary>" in text
+    assert "id <code>id-1</code>" in text
 
 
-def test_breaking_changes_are_flagged_at_the_top_and_in_the_block() -> None:
+def test_breaking_changes_are_in_the_verdict_the_caution_and_the_badge() -> None:
     plan = Plan(
         changes=(
             change(Action.UPDATE, "shop-a", task_id="x", breaking=("output_schema p: removed",)),
+            change(Action.UPDATE, "shop-b", task_id="y", fields=(FieldChange("/q", 1, 2),)),
         )
     )
     text = render_plan_markdown(plan)
-    assert "**⚠️ Breaking output_schema change in:** <code>shop-a</code>" in text
-    assert "**Breaking:**" in text
+    assert "to delete** · **⚠️ 1 breaking**" in text
+    assert "> - **Breaking output_schema change in 1 task:** <code>shop-a</code>" in text
+    assert "<summary>~ <b>update</b> <code>shop-a</code> ⚠️ <b>breaking</b></summary>" in text
+    assert "- **Breaking:** output\\_schema p: removed" in text
+    # A breaking change is read before any other update.
+    assert text.index("<code>shop-a</code> ⚠️") < text.index("<code>shop-b</code></summary>")
+
+
+def test_a_summary_line_is_html_escaped_only() -> None:
+    plan = Plan(changes=(change(Action.DELETE, "shop-tmp_debug*<x>", task_id="1"),))
+    text = render_plan_markdown(plan)
+    assert "<summary>- <b>delete</b> <code>shop-tmp_debug*&lt;x&gt;</code></summary>" in text
+
+
+def test_equal_updates_are_one_section_with_the_names_folded_past_ten() -> None:
+    same = (FieldChange("/objective", "old", "new"),)
+    updates = tuple(
+        change(Action.UPDATE, f"shop-{i:02d}", task_id=str(i), fields=same) for i in range(14)
+    )
+    other = change(Action.UPDATE, "shop-x", task_id="x", fields=(FieldChange("/q", 1, 2),))
+    text = render_plan_markdown(Plan(changes=(*updates, other)))
+    assert text.count("<details>") == 3  # the group, its folded names, shop-x
+    assert "~ <b>update</b> 14 tasks, the same change: <code>shop-00</code>, " in text
+    assert "<code>shop-02</code> and 11 more</summary>" in text
+    assert text.count('- objective: "old"') == 1
+    assert "<summary>4 more</summary>" in text
+    assert "<code>shop-13</code>" in text.split("<summary>4 more</summary>")[1]
+
+
+def test_a_created_task_is_yaml_with_a_long_value_folded() -> None:
+    schema = {"type": "object", "properties": {f"p{i}": {"type": "string"} for i in range(20)}}
+    fields = (
+        FieldChange("/name", None, "shop-a"),
+        FieldChange("/output_schema", None, schema),
+        FieldChange("/schedule", None, "0 * * * *"),
+    )
+    text = render_plan_markdown(Plan(changes=(change(Action.CREATE, "shop-a", fields=fields),)))
+    assert '```yaml\nname: shop-a\nschedule: "0 * * * *"  # every hour at minute 0' in text
+    assert "<summary>output_schema (23 lines)</summary>" in text
+    assert "  p0: {type: string}" in text
+
+
+def test_a_definition_links_to_its_file_at_the_commit_when_known() -> None:
+    from titan_gitops.render.sections import link_to
+
+    one = change(
+        Action.UPDATE,
+        "a",
+        task_id="1",
+        source="teams/shop/a b.yaml:3",
+        fields=(FieldChange("/q", 1, 2),),
+    )
+    far = change(
+        Action.UPDATE,
+        "b",
+        task_id="2",
+        source="../elsewhere.yaml:1",
+        fields=(FieldChange("/q", 1, 3),),
+    )
+    text = render_plan_markdown(
+        Plan(changes=(one, far)), link=link_to("https://github.com/o/r/blob/abc/")
+    )
+    assert (
+        "Defined in [<code>teams/shop/a b.yaml:3</code>]"
+        "(https://github.com/o/r/blob/abc/teams/shop/a%20b.yaml#L3)"
+    ) in text
+    assert "Defined in <code>../elsewhere.yaml:1</code> ·" in text
+
+
+def test_a_drift_report_says_the_sides_and_what_the_next_apply_does() -> None:
+    plan = Plan(
+        changes=(
+            change(Action.DELETE, "shop-hotfix", task_id="1"),
+            change(Action.UPDATE, "shop-a", task_id="2", fields=(FieldChange("/q", 1, 2),)),
+        )
+    )
+    text = render_plan_markdown(plan, drift=True, checked_at="2026-11-30 14:05 UTC")
+    assert "**Drift: 1 edited live · 1 created outside git**" in text
+    assert "checked at 2026-11-30 14:05 UTC" in text
+    assert "| ~ | edited live | 1 | sets the git values again |" in text
+    assert "`-` is the live value and `+` the value in git" in text
+    assert text.index("<b>edited live</b>") < text.index("<b>created outside git</b>")
+    assert "[!CAUTION]" not in text
 
 
 def test_user_strings_cannot_inject_html_mentions_or_break_fences() -> None:
@@ -90,7 +179,7 @@ def test_long_plans_are_capped_with_a_note() -> None:
                 Action.UPDATE,
                 f"t{i:03d}",
                 task_id=str(i),
-                fields=(FieldChange("/objective", "a", big),),
+                fields=(FieldChange("/objective", f"a{i}", big),),
             )
             for i in range(100)
         )
@@ -117,13 +206,14 @@ def test_quotes_and_angle_brackets_are_escaped_once() -> None:
     assert escape_text("it's <b>&") == "it's &lt;b&gt;&amp;"
 
 
-def test_summary_table_rows_are_one_block() -> None:
-    from titan_gitops.model import Action, Change, Plan
+def test_the_counts_table_holds_the_non_zero_rows_only() -> None:
+    from titan_gitops.render.markdown import counts_table
 
     change = Change(action=Action.DELETE, name="shop-x", task_id="1", reason="orphan")
-    text = render_plan_markdown(Plan(changes=(change,), namespace="shop-"))
-    table = text[text.index("| | Change | Tasks |") :]
-    assert table.startswith("| | Change | Tasks |\n|---|---|---:|\n| + | create | 0 |\n")
+    plan = Plan(changes=(change,), namespace="shop-")
+    text = render_plan_markdown(plan)
+    assert counts_table(plan) == "| | Change | Tasks |\n|---|---|---:|\n| - | delete | 1 |"
+    assert counts_table(plan) in text
     assert "<code>shop-x</code>" in text
 
 
@@ -170,12 +260,18 @@ def test_one_huge_name_cannot_push_out_the_warning_or_the_table() -> None:
     plan = Plan(
         changes=(
             change(Action.DELETE, huge, task_id="i" * 50_000),
-            Change(action=Action.UPDATE, name="shop-b", task_id="2", reason="r" * 1_000_000),
+            Change(
+                action=Action.RENAME,
+                name="shop-b",
+                previous_name="shop-c",
+                task_id="2",
+                reason="r" * 1_000_000,
+            ),
         )
     )
     text = render_plan_markdown(plan)
     assert utf8_size(text) <= 60_000
-    assert text.index("**⚠️ 1 task will be deleted:**") < text.index(counts_table(plan))
+    assert text.index("**1 task will be deleted:**") < text.index(counts_table(plan))
     assert "shop-&amp;&amp;" in text
     assert "(99,885 more characters)" in text  # 100,005 characters, 120 shown
     assert "more characters)" in text.split("shop-b")[-1]
@@ -210,9 +306,8 @@ def test_a_delete_without_room_for_its_section_keeps_a_one_line_entry() -> None:
     assert len(text.encode()) <= 60_000
     assert "and " in text.split("will be deleted:**")[1].split("\n")[0]  # the banner is bounded
     assert "\n- - <b>delete</b> <code>shop-" in text
-    assert "<details>" not in text  # one-line entries for as many deletes as fit, no sections
     assert "not shown (delete: " in text
-    assert "delete shown by name only" in text
+    assert "shown by name only: the full plan is in the output of `titan-gitops plan`" in text
 
 
 def test_many_breaking_reasons_and_a_long_diff_are_cut_visibly() -> None:

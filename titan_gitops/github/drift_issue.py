@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ from titan_gitops.github.steps import (
     publish_plan,
     report_invalid,
     resolve_action_target,
+    source_links,
 )
 from titan_gitops.github.sticky import (
     COMMENT_BUDGET,
@@ -38,6 +40,7 @@ from titan_gitops.render.markdown import utf8_size
 if TYPE_CHECKING:
     from titan_gitops.model import Plan
     from titan_gitops.render.markdown import Mask
+    from titan_gitops.render.sections import Link
 
 
 def format_drift_marker(directory: str) -> str:
@@ -61,7 +64,14 @@ def find_drift_issue(issues: Iterable[dict[str, Any]], directory: str) -> dict[s
 
 
 def compose_drift_issue(
-    report: Plan, *, title: str, directory: str, run_url: str, mask: Mask | None = None
+    report: Plan,
+    *,
+    title: str,
+    directory: str,
+    run_url: str,
+    mask: Mask | None = None,
+    checked_at: str | None = None,
+    link: Link | None = None,
 ) -> str:
     """The issue body: marker, the drift report, where it was seen; within COMMENT_BUDGET bytes.
 
@@ -71,7 +81,7 @@ def compose_drift_issue(
     Raises:
         IncompleteComment: the body would not show the counts table.
     """
-    from titan_gitops.render.markdown import MIN_CHARS, counts_table, render_plan_markdown
+    from titan_gitops.render.markdown import MIN_CHARS, must_show, render_plan_markdown
 
     mask = mask or (lambda text: text)
     seen = f"Seen by [this workflow run]({run_url})." if run_url else "Seen by a scheduled check."
@@ -82,8 +92,18 @@ def compose_drift_issue(
     )
     marker = format_drift_marker(directory)
     room = max(comment_room(marker, footer), MIN_CHARS)
+    full = "the run's step summary"
     markdown = mask(
-        render_plan_markdown(report, title=title, drift=True, max_chars=room, mask=mask)
+        render_plan_markdown(
+            report,
+            title=title,
+            drift=True,
+            max_chars=room,
+            mask=mask,
+            full_plan=full,
+            link=link,
+            checked_at=checked_at,
+        )
     )
     capped = cap_comment(
         marker + "\n" + markdown.rstrip(),
@@ -91,8 +111,7 @@ def compose_drift_issue(
         limit=COMMENT_BUDGET - utf8_size(footer) - 3,
     )
     body = f"{capped}\n\n{footer}\n"
-    if report.has_changes:
-        ensure_comment_shows(body, [mask(counts_table(report, drift=True))], what="drift issue")
+    ensure_comment_shows(body, [mask(r) for r in must_show(report, drift=True)], what="drift issue")
     return body
 
 
@@ -142,13 +161,19 @@ def run_drift(
     publish_plan(report, out, inputs, drift=True)
     drift = report.has_changes
     mask = out.secrets.mask
-    out.summary(
-        mask(
-            render_plan_markdown(
-                report, title=title, drift=True, max_chars=SUMMARY_PLAN_CHARS, mask=mask
-            )
-        )
+    checked_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    links = source_links(context)
+    summary = render_plan_markdown(
+        report,
+        title=title,
+        drift=True,
+        max_chars=SUMMARY_PLAN_CHARS,
+        mask=mask,
+        full_plan="the job log",
+        link=links,
+        checked_at=checked_at,
     )
+    out.summary(mask(summary))
     rest = open_github(inputs, context) if inputs.comment else None
     if rest is not None:
         body = compose_drift_issue(
@@ -157,6 +182,8 @@ def run_drift(
             directory=inputs.directory,
             run_url=context.run_url,
             mask=out.secrets.mask,
+            checked_at=checked_at,
+            link=links,
         )
         out.check(body, what="drift issue")
         with rest:

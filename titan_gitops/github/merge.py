@@ -62,7 +62,11 @@ def run_apply_command(
         verdict = check_approval(plan, inputs, context)
         summary = out.secrets.mask(
             render_plan_markdown(
-                plan, title=title, max_chars=SUMMARY_PLAN_CHARS, mask=out.secrets.mask
+                plan,
+                title=title,
+                max_chars=SUMMARY_PLAN_CHARS,
+                mask=out.secrets.mask,
+                full_plan="the job log",
             )
         )
         out.summary(summary + "\n" + render_verdict(verdict))

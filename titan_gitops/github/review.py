@@ -20,6 +20,7 @@ from titan_gitops.github.steps import (
     report_invalid,
     resolve_action_target,
     run_validate,
+    source_links,
 )
 from titan_gitops.github.sticky import (
     NO_DIGEST,
@@ -35,6 +36,7 @@ from titan_gitops.github.sticky import (
 if TYPE_CHECKING:
     from titan_gitops.model import Plan
     from titan_gitops.render.markdown import Mask
+    from titan_gitops.render.sections import Link
 
 
 def run_plan(
@@ -80,15 +82,30 @@ def run_plan(
         raise
     publish_plan(plan, out, inputs)
     mask = out.secrets.mask
-    out.summary(
-        mask(render_plan_markdown(plan, title=title, max_chars=SUMMARY_PLAN_CHARS, mask=mask))
+    summary = render_plan_markdown(
+        plan,
+        title=title,
+        max_chars=SUMMARY_PLAN_CHARS,
+        mask=mask,
+        full_plan="the job log",
+        link=source_links(context),
     )
+    out.summary(mask(summary))
     post_plan_comment(inputs, context, out, plan=plan, title=title)
     return exit_codes.OK
 
 
 def compose_reviewed_comment(
-    plan: Plan, *, title: str, directory: str, sha: str, footer: str, overflow_note: str, mask: Mask
+    plan: Plan,
+    *,
+    title: str,
+    directory: str,
+    sha: str,
+    footer: str,
+    overflow_note: str,
+    mask: Mask,
+    full_plan: str = "the step summary",
+    link: Link | None = None,
 ) -> str:
     """The sticky comment of `plan`: its marker, counts and Markdown all from this one plan.
 
@@ -98,12 +115,16 @@ def compose_reviewed_comment(
     Raises:
         IncompleteComment: the body would not show the counts its marker approves.
     """
-    from titan_gitops.render.markdown import MIN_CHARS, counts_table, render_plan_markdown
+    from titan_gitops.render.markdown import MIN_CHARS, must_show, render_plan_markdown
 
     items = change_items(plan)
     markers = format_markers(directory, plan.change_digest, sha=sha, items=items)
     room = max(comment_room(markers, footer), MIN_CHARS)
-    markdown = mask(render_plan_markdown(plan, title=title, max_chars=room, mask=mask))
+    markdown = mask(
+        render_plan_markdown(
+            plan, title=title, max_chars=room, mask=mask, full_plan=full_plan, link=link
+        )
+    )
     body = compose_plan_comment(
         markdown,
         directory=directory,
@@ -113,11 +134,7 @@ def compose_reviewed_comment(
         footer=footer,
         overflow_note=overflow_note,
     )
-    required = [counts_table(plan)] if plan.has_changes else []
-    deletes = plan.counts()["delete"]
-    if deletes:
-        required.append(f"**⚠️ {deletes} task{'s' * (deletes != 1)} will be deleted")
-    ensure_comment_shows(body, [mask(r) for r in required], what="pull request comment")
+    ensure_comment_shows(body, [mask(r) for r in must_show(plan)], what="pull request comment")
     return body
 
 
@@ -184,6 +201,8 @@ def post_plan_comment(
             footer=footer,
             overflow_note=overflow_note,
             mask=out.secrets.mask,
+            full_plan=f"the step summary{run}",
+            link=source_links(context),
         )
     out.check(body, what="pull request comment")
     with rest:

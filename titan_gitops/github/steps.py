@@ -20,6 +20,7 @@ from titan_gitops.github.sticky import normalise_directory
 if TYPE_CHECKING:
     from titan_gitops.client import TitanClient
     from titan_gitops.model import Plan
+    from titan_gitops.render.sections import Link
     from titan_gitops.settings import Target
 
 # The plan's share of the step summary, in UTF-8 bytes (render_plan_markdown counts bytes); the
@@ -167,3 +168,13 @@ def run_validate(
     out.log(f"{where}: {line}")
     out.summary(f"### ✅ titan-gitops validate: <code>{escape_code(where)}</code>\n\n{line}\n")
     return exit_codes.OK
+
+
+def source_links(context: GitHubContext) -> Link | None:
+    """Links from a definition's path to the file at the reviewed commit, when it is known."""
+    from titan_gitops.render.sections import link_to
+
+    sha = context.pull_head_sha or context.sha
+    if not (context.server_url and context.repository and sha):
+        return None
+    return link_to(f"{context.server_url}/{context.repository}/blob/{sha}/")

@@ -1,84 +1,81 @@
 """Render a Plan (or a drift report) as GitHub Markdown for pull requests and summaries. Pure.
 
+The order is what a reviewer needs in five seconds: the verdict line, then what is dangerous
+(deletes, breaking schema changes) in a caution block, the non-zero counts, then one folded section
+per change — deletes, breaking changes, updates, renames, creates; a drift report leads with what
+changed live — and equal updates (one template change) read once as a group.
+
 Every user string is escaped (no raw HTML, no @-mentions, no breaking out of a code fence) and cut
-to a bounded length with a visible marker, so no single value can push the rest out. The whole is
-capped in UTF-8 bytes, which are never fewer than characters, so the cap also holds where GitHub
-counts characters. The warning banners and the counts table come first and always fit; change
-sections follow, deletes chosen before any other; the changes left out are counted by kind.
+to a bounded length with a visible marker. The whole is capped in UTF-8 bytes, which are never
+fewer than characters, so the cap also holds where GitHub counts characters. The head always fits;
+every delete and every breaking change keeps at least its one-line entry before any other section
+is shown; the changes left out are counted by kind, with one pointer to the full plan.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
-from titan_gitops.escape import escape_code, escape_text, fence
-from titan_gitops.model import Action, Change, FieldChange, Plan
-from titan_gitops.render.fields import field_lines
+from titan_gitops.escape import escape_text
+from titan_gitops.model import Action, Change, Plan
+from titan_gitops.render.sections import (
+    DRIFT_TITLES,
+    TEXT_CHARS,
+    TITLES,
+    Link,
+    Mask,
+    Style,
+    change_section,
+    cut_lines,
+    cut_text,
+    group_key,
+    group_section,
+    summary_line,
+    utf8_size,
+)
 
-Mask = Callable[[str], str]
+__all__ = [
+    "MAX_CHARS",
+    "MIN_CHARS",
+    "Mask",
+    "counts_table",
+    "cut_lines",
+    "cut_markdown",
+    "cut_text",
+    "must_show",
+    "render_plan_markdown",
+    "utf8_size",
+    "verdict_line",
+]
 
 # The default cap, in UTF-8 bytes: a PR comment, with room under GitHub's 65,536 characters for
 # the approval markers and the footer.
 MAX_CHARS = 60_000
-# The head (title, banners, warnings, counts table, notes) is built to fit in this many bytes.
+# The head (title, verdict, cautions, warnings, counts table, notes) is built to fit in this many.
 MIN_CHARS = 24_000
-# How much of one user string is shown, in characters, before the cut marker.
-NAME_CHARS = 120  # a name, an id, the target, a path: in headings and lists
-TEXT_CHARS = 500  # a title, a reason, a warning, a note
-VALUE_CHARS = 2_000  # one side of one field in a diff
-# Byte budgets: one change's diff; the names in one banner; the warnings; the notes.
-DIFF_BYTES = 16_000
+# Byte budget of the names in one caution line, the warnings, the notes.
 LIST_BYTES = 4_000
-MAX_REASONS = 20
 # Kept free at the end for the note that counts what was left out.
 NOTE_ROOM = 600
-_TITLES = {
-    Action.CREATE: "create",
-    Action.UPDATE: "update",
-    Action.RENAME: "rename",
-    Action.DELETE: "delete",
-    Action.NO_OP: "no change",
+# Which sections come first and get room first.
+_PLAN_ORDER = {Action.DELETE: 0, Action.UPDATE: 2, Action.RENAME: 3, Action.CREATE: 4}
+_DRIFT_ORDER = {Action.UPDATE: 0, Action.CREATE: 1, Action.RENAME: 2, Action.DELETE: 3}
+_PLAN_ROWS = (Action.DELETE, Action.UPDATE, Action.RENAME, Action.CREATE)
+_DRIFT_ROWS = (Action.UPDATE, Action.CREATE, Action.RENAME, Action.DELETE)
+# What the next apply does to each kind of drift.
+_NEXT_APPLY = {
+    Action.UPDATE: "sets the git values again",
+    Action.CREATE: "creates it again",
+    Action.RENAME: "renames it back",
+    Action.DELETE: "deletes it",
 }
-_DRIFT_TITLES = {
-    Action.CREATE: "missing live",
-    Action.UPDATE: "changed outside git",
-    Action.RENAME: "still under its previous name",
-    Action.DELETE: "unmanaged, inside the namespace",
-    Action.NO_OP: "in sync",
-}
-_SHOWN_ACTIONS = (Action.CREATE, Action.UPDATE, Action.RENAME, Action.DELETE)
-# The note on what was left out names the most dangerous kinds first.
-_LEFT_OUT_ORDER = (Action.DELETE, Action.RENAME, Action.UPDATE, Action.CREATE)
 _FENCE_LINE = re.compile(r"^(`{3,})(.*)$")
-
-
-def utf8_size(text: str) -> int:
-    """The length of `text` in UTF-8 bytes: what the caps here measure."""
-    return len(text.encode("utf-8"))
-
-
-def cut_text(text: str, limit: int) -> str:
-    """`text` if at most `limit` characters, else its start and `… (N more characters)`."""
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}… ({len(text) - limit:,} more characters)"
 
 
 def _cut_bytes(text: str, limit: int) -> str:
     return text.encode("utf-8")[: max(limit, 0)].decode("utf-8", "ignore")
-
-
-def cut_lines(text: str, limit: int) -> str:
-    """`text` within about `limit` bytes, cut at a line boundary, with a line saying how much."""
-    if utf8_size(text) <= limit:
-        return text
-    head = _cut_bytes(text, limit)
-    if "\n" in head:
-        head = head[: head.rindex("\n")]
-    return f"{head}\n… ({len(text) - len(head):,} more characters)"
 
 
 def _closing(head: str) -> str:
@@ -119,76 +116,64 @@ def cut_markdown(text: str, *, limit: int, note: str) -> str:
     return _cut_bytes(note, limit)
 
 
-@dataclass(frozen=True)
-class _Style:
-    """How one render shows untrusted strings: masked first, then cut, then escaped."""
-
-    titles: dict[Action, str]
-    mask: Mask
-
-    def short(self, text: str, limit: int = NAME_CHARS) -> str:
-        # Masked before the cut: a cut through a secret would leave a prefix no mask recognises.
-        return escape_code(cut_text(self.mask(text), limit))
-
-    def raw(self, text: str, limit: int) -> str:
-        return cut_text(self.mask(text), limit)
-
-
-def _diff_lines(style: _Style, fields: Iterable[FieldChange]) -> list[str]:
-    """The lines of a `diff` block: the sign first, so GitHub colours added and removed lines."""
-    lines: list[str] = []
-    for f in fields:
-        path = style.raw(f.path, TEXT_CHARS)
-        for line in field_lines(f, path, arrows=False, shown=lambda t: style.raw(t, VALUE_CHARS)):
-            indent = "    " if line.nested and line.sign != "#" else ""
-            lines.append(f"{line.sign} {indent}{line.text}".rstrip())
-    return lines
-
-
-def _summary_line(style: _Style, change: Change) -> str:
-    title = style.titles[change.action]
-    ident = f" (id <code>{style.short(change.task_id)}</code>)" if change.task_id else ""
-    extra = ""
-    if change.action is Action.RENAME and change.previous_name:
-        extra = f" from <code>{style.short(change.previous_name)}</code>"
-    badge = " — **breaking**" if change.breaking else ""
-    return (
-        f"{change.action.symbol} <b>{title}</b> "
-        f"<code>{style.short(change.name)}</code>{extra}{ident}{badge}"
+def verdict_line(plan: Plan, *, drift: bool = False) -> str:
+    """The one line that comes first: `**Plan: 1 to create · 2 to update · …**`."""
+    n = plan.counts()
+    if drift:
+        if not plan.has_changes:
+            return "**No drift.** Live tasks match the definitions."
+        kinds = [f"{n[a.value]} {DRIFT_TITLES[a]}" for a in _DRIFT_ROWS if n[a.value]]
+        return f"**Drift: {' · '.join(kinds)}**"
+    if not plan.has_changes:
+        return "**No changes.** Live tasks match the definitions."
+    line = (
+        f"**Plan: {n['create']} to create · {n['update']} to update · "
+        f"{n['rename']} to rename · {n['delete']} to delete**"
     )
-
-
-def _change_block(style: _Style, change: Change) -> str:
-    summary = f"<summary>{_summary_line(style, change)}</summary>"
-    body: list[str] = [f"_{escape_text(style.raw(change.reason, TEXT_CHARS))}_"]
-    if change.source:
-        body.append(f"Defined in <code>{style.short(change.source, TEXT_CHARS)}</code>.")
-    for reason in change.breaking[:MAX_REASONS]:
-        body.append(f"- **Breaking:** {escape_text(style.raw(reason, TEXT_CHARS))}")
-    if len(change.breaking) > MAX_REASONS:
-        body.append(f"- **Breaking:** … and {len(change.breaking) - MAX_REASONS:,} more")
-    if change.action is not Action.DELETE and change.fields:
-        diff = cut_lines("\n".join(_diff_lines(style, change.fields)), DIFF_BYTES)
-        body.append(fence(diff, "diff"))
-    return "<details>\n" + summary + "\n\n" + "\n\n".join(body) + "\n</details>"
+    breaking = sum(1 for c in plan.actionable if c.breaking)
+    return line + (f" · **⚠️ {breaking} breaking**" if breaking else "")
 
 
 def counts_table(plan: Plan, *, drift: bool = False) -> str:
-    """The counts table every render opens with (the approval guard looks for it verbatim)."""
-    titles = _DRIFT_TITLES if drift else _TITLES
+    """The non-zero counts, most dangerous first (the approval guard looks for it verbatim)."""
     counts = plan.counts()
+    if drift:
+        rows = ["| | Live | Tasks | The next apply |", "|---|---|---:|---|"]
+        for action in _DRIFT_ROWS:
+            if counts[action.value]:
+                rows.append(
+                    f"| {action.symbol} | {DRIFT_TITLES[action]} | {counts[action.value]} "
+                    f"| {_NEXT_APPLY[action]} |"
+                )
+        return "\n".join(rows)
     rows = ["| | Change | Tasks |", "|---|---|---:|"]
-    for action in _SHOWN_ACTIONS:
-        rows.append(f"| {action.symbol} | {titles[action]} | {counts[action.value]} |")
+    for action in _PLAN_ROWS:
+        if counts[action.value]:
+            rows.append(f"| {action.symbol} | {TITLES[action]} | {counts[action.value]} |")
     return "\n".join(rows)
 
 
-def _name_list(style: _Style, names: Sequence[str]) -> str:
+def _deletes_caution(count: int) -> str:
+    return f"**{count} task{'s' * (count != 1)} will be deleted:**"
+
+
+def must_show(plan: Plan, *, drift: bool = False) -> list[str]:
+    """What a capped comment of `plan` must still hold, verbatim: refuse to post it otherwise."""
+    if not plan.has_changes:
+        return []
+    shown = [verdict_line(plan, drift=drift), counts_table(plan, drift=drift)]
+    deletes = plan.counts()["delete"]
+    if deletes and not drift:
+        shown.append(_deletes_caution(deletes))
+    return shown
+
+
+def _name_list(style: Style, names: Sequence[str]) -> str:
     """Names as inline code, comma separated, within LIST_BYTES, then how many more."""
     shown: list[str] = []
     size = 0
     for name in names:
-        item = f"<code>{style.short(name)}</code>"
+        item = style.code(name)
         if shown and size + utf8_size(item) + 2 > LIST_BYTES:
             break
         shown.append(item)
@@ -199,117 +184,135 @@ def _name_list(style: _Style, names: Sequence[str]) -> str:
     return text
 
 
-def _bounded_lines(lines: Sequence[str], what: str) -> list[str]:
+def _bounded_lines(lines: Sequence[str], what: str, prefix: str = "") -> list[str]:
     """The first `lines` within LIST_BYTES, then one line saying how many more."""
     kept: list[str] = []
     size = 0
     for line in lines:
         if kept and size + utf8_size(line) + 2 > LIST_BYTES:
-            kept.append(f"_… and {len(lines) - len(kept):,} more {what}; see the full plan._")
+            kept.append(f"{prefix}_… and {len(lines) - len(kept):,} more {what}._")
             break
         kept.append(line)
         size += utf8_size(line) + 2
     return kept
 
 
-def _danger_lines(style: _Style, plan: Plan, drift: bool) -> list[str]:
-    deletes = [c.name for c in plan.changes if c.action is Action.DELETE]
-    breaking = [c.name for c in plan.changes if c.breaking]
-    lines: list[str] = []
-    plural = "s" * (len(deletes) != 1)
-    if deletes and not drift:
-        names = _name_list(style, deletes)
-        lines.append(f"**⚠️ {len(deletes)} task{plural} will be deleted:** {names}")
-    if deletes and drift:
-        lines.append(f"**{len(deletes)} unmanaged task{plural} in the namespace.**")
+def _cautions(style: Style, plan: Plan) -> list[str]:
+    """The caution block: what this plan would delete or break, by name."""
+    # A drift report's deletes are tasks created outside git: its verdict and table say so.
+    deletes = [] if style.drift else [c.name for c in plan.actionable if c.action is Action.DELETE]
+    breaking = [c.name for c in plan.actionable if c.breaking]
+    lines = []
+    if deletes:
+        lines.append(f"> - {_deletes_caution(len(deletes))} {_name_list(style, deletes)}")
     if breaking:
-        lines.append(f"**⚠️ Breaking output_schema change in:** {_name_list(style, breaking)}")
-    return lines
+        lines.append(
+            f"> - **Breaking output_schema change in {len(breaking)} "
+            f"task{'s' * (len(breaking) != 1)}:** {_name_list(style, breaking)}"
+        )
+    return ["> [!CAUTION]\n" + "\n".join(lines)] if lines else []
 
 
-def _head(style: _Style, plan: Plan, title: str, drift: bool) -> list[str]:
-    """Everything before the change sections; bounded whatever the plan holds."""
+def _head(style: Style, plan: Plan, title: str, checked_at: str | None) -> list[str]:
+    """Everything before the sections; bounded whatever the plan holds."""
     head: list[str] = [f"### {escape_text(style.raw(title, TEXT_CHARS))}"]
+    head.append(verdict_line(plan, drift=style.drift))
+    head.extend(_cautions(style, plan))
+    where = []
     if plan.target:
-        head.append(f"Target: <code>{style.short(plan.target)}</code>")
+        where.append(f"Target {style.code(plan.target)}")
     if plan.namespace:
-        head.append(f"Namespace: <code>{style.short(plan.namespace)}</code>")
+        where.append(f"namespace {style.code(plan.namespace)}")
+    if checked_at:
+        where.append(f"checked at {escape_text(checked_at)}")
+    if where:
+        head.append(" · ".join(where))
     if plan.filtered:
         filters = escape_text(style.raw("; ".join(plan.filters), TEXT_CHARS))
         head.append(f"**Filtered plan** ({filters}): nothing is deleted.")
-    head.extend(_danger_lines(style, plan, drift))
-    warnings = [f"> {escape_text(style.raw(w, TEXT_CHARS))}" for w in plan.warnings]
-    head.extend(_bounded_lines(warnings, "warnings"))
+    warnings = [f"> - {escape_text(style.raw(w, TEXT_CHARS))}" for w in plan.warnings]
+    if warnings:
+        head.append("> [!WARNING]\n" + "\n".join(_bounded_lines(warnings, "warnings", "> ")))
     if plan.has_changes:
-        head.append(counts_table(plan, drift=drift))
-    else:
-        head.append(
-            "**No drift.** Live tasks match the definitions."
-            if drift
-            else "**No changes.** Live tasks match the definitions."
-        )
+        head.append(counts_table(plan, drift=style.drift))
+    if style.drift and plan.has_changes:
+        head.append("In each diff, `-` is the live value and `+` the value in git.")
     notes: list[str] = []
     for note in plan.notes:
-        label = f"<code>{style.short(note.name)}</code>: " if note.name else ""
+        label = f"{style.code(note.name)}: " if note.name else ""
         notes.append(f"- {label}{escape_text(style.raw(note.message, TEXT_CHARS))}")
     head.extend(_bounded_lines(notes, "notes"))
     return head
 
 
-def _priority(change: Change) -> int:
-    """Which sections get room first: deletes, then breaking changes, then what edits live."""
-    if change.action is Action.DELETE:
-        return 0
-    if change.breaking:
-        return 1
-    return 3 if change.action is Action.CREATE else 2
+def _entries(changes: Sequence[Change], drift: bool) -> list[list[Change]]:
+    """The sections in reading order: each a change, or a group of equal updates."""
+    order = _DRIFT_ORDER if drift else _PLAN_ORDER
+
+    def rank(change: Change) -> int:
+        return 1 if change.breaking and not drift else order.get(change.action, 5)
+
+    groups: dict[str, list[Change]] = {}
+    entries: list[list[Change]] = []
+    for change in sorted(changes, key=rank):
+        key = None if drift else group_key(change)
+        if key is None:
+            entries.append([change])
+        elif key in groups:
+            groups[key].append(change)
+        else:
+            groups[key] = [change]
+            entries.append(groups[key])
+    return entries
+
+
+def _must_keep(entry: Sequence[Change]) -> bool:
+    """A delete (in a drift report: what the next apply deletes) or a breaking change."""
+    return any(c.action is Action.DELETE or c.breaking for c in entry)
 
 
 def _fit_sections(
-    style: _Style, changes: Sequence[Change], room: int
+    style: Style, entries: Sequence[list[Change]], room: int
 ) -> tuple[list[str], list[Change], int]:
-    """The sections that fit in `room` bytes, in plan order; the changes left out; how many
-    deletes are shown by their one-line entry only.
+    """The sections that fit in `room` bytes, in reading order; the changes left out; how many
+    deletes and breaking changes are shown by their one-line entry only.
 
-    Every delete first gets a one-line entry, so as many deletes as possible stay visible; then
-    sections are filled in by priority (deletes, breaking changes, edits, creates).
+    Every delete and breaking change first gets a one-line entry, so as many as possible stay
+    visible; then full sections replace entries, in reading order, while they fit.
     """
     chosen: dict[int, str] = {}
-    for index, change in enumerate(changes):
-        if change.action is Action.DELETE:
-            line = f"- {_summary_line(style, change)}"
+    for index, entry in enumerate(entries):
+        if _must_keep(entry):
+            line = "\n".join(f"- {summary_line(style, c)}" for c in entry)
             if utf8_size(line) + 2 <= room:
                 chosen[index] = line
                 room -= utf8_size(line) + 2
     brief = set(chosen)
-    for index in sorted(range(len(changes)), key=lambda i: _priority(changes[i])):
-        change = changes[index]
-        if change.action is Action.DELETE and index not in chosen:
+    for index, entry in enumerate(entries):
+        if _must_keep(entry) and index not in chosen:
             continue
-        block = _change_block(style, change)
+        block = group_section(style, entry) if len(entry) > 1 else change_section(style, entry[0])
         extra = utf8_size(block) + 2 - (utf8_size(chosen[index]) + 2 if index in chosen else 0)
         if extra <= room:
             chosen[index] = block
             brief.discard(index)
             room -= extra
-    left_out = [c for i, c in enumerate(changes) if i not in chosen]
-    return [chosen[i] for i in sorted(chosen)], left_out, len(brief)
+    left_out = [c for i, entry in enumerate(entries) if i not in chosen for c in entry]
+    briefly = sum(len(entries[i]) for i in brief)
+    return [chosen[i] for i in sorted(chosen)], left_out, briefly
 
 
-def _left_out_note(style: _Style, left_out: Sequence[Change], brief: int, max_chars: int) -> str:
+def _left_out_note(style: Style, left_out: Sequence[Change], brief: int, full_plan: str) -> str:
     counted = Counter(c.action for c in left_out)
-    kinds = "; ".join(f"{style.titles[a]}: {counted[a]:,}" for a in _LEFT_OUT_ORDER if counted[a])
+    kinds = "; ".join(f"{style.titles[a]}: {counted[a]:,}" for a in _PLAN_ROWS if counted[a])
     said: list[str] = []
     if left_out:
         said.append(
             f"{len(left_out):,} more change{'s' * (len(left_out) != 1)} not shown ({kinds})"
         )
     if brief:
-        said.append(f"{brief:,} {style.titles[Action.DELETE]} shown by name only")
-    return (
-        f"_{'; '.join(said)} to stay under {max_chars:,} bytes; see the full plan "
-        "(plan JSON or the job log)._"
-    )
+        said.append(f"{brief:,} shown by name only")
+    return f"_{'; '.join(said)}: the full plan is in {full_plan}._"
 
 
 def render_plan_markdown(
@@ -319,24 +322,34 @@ def render_plan_markdown(
     drift: bool = False,
     max_chars: int = MAX_CHARS,
     mask: Mask | None = None,
+    full_plan: str = "the output of `titan-gitops plan`",
+    link: Link | None = None,
+    checked_at: str | None = None,
 ) -> str:
     """The plan (or, with `drift`, the drift report) as Markdown, at most `max_chars` bytes.
 
     `max_chars` counts UTF-8 bytes (at least MIN_CHARS). `mask` is applied to every untrusted
     string before it is cut, so a cut never leaves part of a secret the caller masks.
+    `full_plan` says where the whole plan is when this one is cut (Markdown, ours); `link` maps
+    a definition's path to its URL at the reviewed commit; `checked_at` is said in a drift report.
 
     Raises:
         ValueError: `max_chars` is below MIN_CHARS, too small for the head.
     """
     if max_chars < MIN_CHARS:
         raise ValueError(f"max_chars must be at least {MIN_CHARS:,} bytes")
-    style = _Style(_DRIFT_TITLES if drift else _TITLES, mask or (lambda text: text))
-    head = "\n\n".join(_head(style, plan, title, drift))
+    style = Style(
+        DRIFT_TITLES if drift else TITLES, mask or (lambda text: text), drift=drift, link=link
+    )
+    head = "\n\n".join(_head(style, plan, title, checked_at))
     room = max_chars - utf8_size(head) - NOTE_ROOM - 1
-    sections, left_out, brief = _fit_sections(style, plan.actionable, room)
+    entries = _entries(plan.actionable, drift)
+    sections, left_out, brief = _fit_sections(style, entries, room)
     parts = [head, *sections]
     if left_out or brief:
-        parts.append(_left_out_note(style, left_out, brief, max_chars))
+        parts.append(_left_out_note(style, left_out, brief, full_plan))
     return cut_markdown(
-        "\n\n".join(parts) + "\n", limit=max_chars, note="_The plan was cut to fit._\n"
+        "\n\n".join(parts) + "\n",
+        limit=max_chars,
+        note=f"_The plan was cut to fit: the full plan is in {full_plan}._\n",
     )
