@@ -116,7 +116,7 @@ def test_a_string_is_plain_only_when_yaml_reads_it_back_as_that_string(
 # Controls are not YAML's to show: the output layer shows them escaped.
 _PRINTABLE = st.characters(blacklist_categories=("Cc", "Cs", "Cf", "Co", "Cn"))
 _JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(_PRINTABLE, max_size=12),
+    st.none() | st.booleans() | st.integers() | st.text(_PRINTABLE | st.just("\n"), max_size=12),
     lambda inner: (
         st.lists(inner, max_size=4)
         | st.dictionaries(st.text(_PRINTABLE, max_size=8), inner, max_size=4)
@@ -292,3 +292,11 @@ def test_no_line_of_a_value_starts_like_a_workflow_command() -> None:
     for text in (render_plan_text(plan), render_plan_markdown(plan)):
         assert "::error::pwned" in text
         assert not [line for line in text.splitlines() if line.strip().startswith("::")]
+
+
+def test_a_text_over_several_lines_is_a_literal_block_when_it_reads_back_the_same() -> None:
+    assert yaml_lines({"objective": "One.\nTwo.\n"}) == ["objective: |", "  One.", "  Two."]
+    assert yaml_lines({"objective": "One.\n\nTwo."}) == ["objective: |-", "  One.", "", "  Two."]
+    # A first line starting with a space, or trailing blank lines, stay quoted on one line.
+    assert yaml_lines({"o": " One.\nTwo."}) == ['o: " One.\\nTwo."']
+    assert yaml_lines({"o": "One.\n\n"}) == ['o: "One.\\n\\n"']

@@ -171,10 +171,26 @@ def yaml_lines(
 
 
 def _entry(head: str, value: Any, shown: Shown, width: int, indent: str) -> list[str]:
+    if isinstance(value, str) and "\n" in value:
+        literal = _literal(shown(value), indent + "  ")
+        if literal:
+            return [f"{head} {literal[0]}", *literal[1:]]
     flow = yaml_flow(value, shown)
     if len(head) + 1 + len(flow) <= width or not isinstance(value, (dict, list)) or not value:
         return [f"{head} {flow}"]
     return [head, *yaml_lines(value, shown, width, indent + "  ")]
+
+
+def _literal(text: str, indent: str) -> list[str] | None:
+    """A text over several lines as a YAML literal block (`|` and its lines), when YAML reads
+    that block back as exactly `text`; else None (the text is then quoted on one line)."""
+    body, chomp = (text[:-1], "|") if text.endswith("\n") else (text, "|-")
+    lines = body.split("\n")
+    if body.endswith("\n") or not lines[0] or lines[0][0] in " \t":
+        return None
+    if any(line.strip(" ") == "" and line for line in lines) or "\r" in text:
+        return None
+    return [chomp, *(f"{indent}{line}" if line else "" for line in lines)]
 
 
 def fold(lines: list[str], width: int = WIDTH - NESTED_INDENT - 2) -> list[str]:
