@@ -18,6 +18,7 @@ from titan_gitops.cli.parser import build_parser
 from titan_gitops.commands.common import Console
 from titan_gitops.errors import TitanGitopsError, ValidationFailed
 from titan_gitops.escape import escape_output
+from titan_gitops.interrupts import INTERRUPTED_LINE, interrupts_raised
 from titan_gitops.secrets import MaskingFilter, SecretSet
 
 if TYPE_CHECKING:
@@ -39,8 +40,8 @@ def error_boundary(debug: bool, console: Console) -> Iterator[list[int]]:
         console.warn(f"error: {exc}")
         code[0] = exit_codes.ERROR
     except KeyboardInterrupt:
-        console.warn("interrupted")
-        code[0] = exit_codes.ERROR
+        console.warn(INTERRUPTED_LINE)
+        code[0] = exit_codes.INTERRUPTED
     except Exception as exc:
         if debug:
             import traceback
@@ -79,10 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:2] == ["emulator", "serve"]:
-        # `serve` owns its whole command line (options such as --port and --token).
-        from titan_gitops.emulator.serve import main as serve_main
-
-        return serve_main(arguments[2:])
+        return _serve_emulator(arguments[2:])
     parser = build_parser()
     try:
         args = parser.parse_args(arguments)
@@ -94,9 +92,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console(SecretSet.from_environ(os.environ, token=getattr(args, "token", None)))
     _configure_logging(debug, console)
     func: Callable[[argparse.Namespace, Console], int] = args.func
-    with error_boundary(debug, console) as code:
+    with error_boundary(debug, console) as code, interrupts_raised():
         code[0] = int(func(args, console))
     return code[0]
+
+
+def _serve_emulator(arguments: list[str]) -> int:
+    """`emulator serve` owns its whole command line (options such as --port and --token).
+
+    Ctrl-C while it serves stops it cleanly (exit 0); before that, it is an interruption.
+    """
+    try:
+        with interrupts_raised():
+            from titan_gitops.emulator.serve import main as serve_main
+
+            return serve_main(arguments)
+    except KeyboardInterrupt:
+        print(INTERRUPTED_LINE, file=sys.stderr)
+        return exit_codes.INTERRUPTED
 
 
 if __name__ == "__main__":  # pragma: no cover
