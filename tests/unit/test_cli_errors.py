@@ -53,3 +53,182 @@ def test_emulator_serve_with_a_folder_as_its_database_names_the_path(
     err = capsys.readouterr().err
     assert str(tmp_path) in err, err
     assert "Traceback" not in err
+
+
+# --- output paths: checked before any network call or execution, written whole or not at all ---
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "tasks.example"
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of tasks.example as `defs` under a fresh working directory, the embedded target."""
+    import shutil
+
+    shutil.copytree(EXAMPLE, tmp_path / "defs")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TITAN_API_URL", "local")
+    return tmp_path
+
+
+def temporaries(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.name.endswith(".tmp")]
+
+
+def error_lines(err: str) -> list[str]:
+    return [line for line in err.splitlines() if line.startswith("error:")]
+
+
+@pytest.mark.parametrize(
+    ("out", "message"),
+    [
+        ("somedir", "error: cannot write somedir: it is a folder; give a file name"),
+        ("/proc/x", "error: cannot write /proc/x: no new file can be created in /proc"),
+        ("afile/plan.json", "error: cannot write afile/plan.json: afile is not a folder"),
+    ],
+)
+def test_plan_out_that_cannot_be_written_fails_before_reading_the_service(
+    out: str, message: str, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (workdir / "somedir").mkdir()
+    (workdir / "afile").write_text("x")
+    assert main(["plan", "defs", "--out", out]) == 1
+    err = capsys.readouterr().err
+    assert error_lines(err) == [message], err
+    assert not (workdir / ".titan-local").exists(), "the service was opened first"
+    assert temporaries(workdir) == []
+
+
+def test_export_out_that_names_a_file_fails_before_reading_the_service(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (workdir / "some").mkdir()
+    (workdir / "some" / "file.yaml").write_text("kind: task\n")
+    assert main(["export", "--out", "some/file.yaml"]) == 1
+    err = capsys.readouterr().err
+    assert error_lines(err) == [
+        "error: cannot export into some/file.yaml: it is not a folder; give a folder"
+    ], err
+    assert not (workdir / ".titan-local").exists()
+    assert (workdir / "some" / "file.yaml").read_text() == "kind: task\n"
+
+
+def test_export_out_that_looks_like_a_file_name_is_refused_not_made_a_folder(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["export", "--out", "some/new.yaml"]) == 1
+    err = capsys.readouterr().err
+    assert error_lines(err) == [
+        "error: export --out takes a folder, and some/new.yaml looks like a file name: "
+        "give a folder (it is created)"
+    ], err
+    assert not (workdir / "some").exists()
+
+
+def test_export_out_below_a_file_fails_before_reading_the_service(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (workdir / "afile").write_text("x")
+    assert main(["export", "--out", "afile/exported"]) == 1
+    err = capsys.readouterr().err
+    assert error_lines(err) == ["error: cannot write to afile/exported: afile is not a folder"]
+    assert not (workdir / ".titan-local").exists()
+
+
+def executions_held(capsys: pytest.CaptureFixture[str]) -> list[object]:
+    import json
+
+    capsys.readouterr()
+    assert main(["executions", "list", "--output", "json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert isinstance(found, list)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("flag", "out", "message"),
+    [
+        ("--csv", "somedir", "error: cannot write somedir: it is a folder; give a file name"),
+        ("--export", "somedir", "error: cannot write somedir: it is a folder; give a file name"),
+        (
+            "--csv",
+            "/proc/x.csv",
+            "error: cannot write /proc/x.csv: no new file can be created in /proc",
+        ),
+    ],
+)
+def test_run_with_an_output_that_cannot_be_written_starts_no_execution(
+    flag: str, out: str, message: str, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (workdir / "somedir").mkdir()
+    assert main(["apply", "defs", "--auto-approve"]) == 0
+    assert executions_held(capsys) == []
+    assert main(["run", "shop-product-extraction", flag, out]) == 1
+    err = capsys.readouterr().err
+    assert error_lines(err) == [message], err
+    assert "Started execution" not in err
+    assert executions_held(capsys) == []
+    assert temporaries(workdir) == []
+
+
+# --- the target ---------------------------------------------------------------------------------
+
+
+def test_titan_api_url_local_is_named_as_the_choice_it_is(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["plan", "defs"]) == 0
+    err = capsys.readouterr().err
+    assert "TITAN_API_URL=local chooses it" in err, err
+    assert "no TITAN_API_URL set" not in err.lower()
+
+
+def test_no_titan_api_url_says_so(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("TITAN_API_URL")
+    assert main(["plan", "defs"]) == 0
+    assert "No TITAN_API_URL is set" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["plan", "defs"], ["executions", "list"], ["run", "x"]])
+def test_an_unknown_auth_header_is_refused_naming_the_accepted_values(
+    command: list[str],
+    workdir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("TITAN_AUTH_HEADER", "bogus")
+    assert main(command) == 1
+    err = capsys.readouterr().err
+    assert error_lines(err) == [
+        "error: TITAN_AUTH_HEADER must be 'bearer' (Authorization: Bearer) or "
+        "'x-api-key' (X-API-Key), got 'bogus'"
+    ], err
+    assert not (workdir / ".titan-local").exists()
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ("file", "cannot write to {state}: it exists and is not a folder"),
+        ("db-folder", "cannot open the embedded emulator's state {state}/emulator.sqlite3: "),
+        ("db-garbage", "cannot open the embedded emulator's state {state}/emulator.sqlite3: "),
+    ],
+)
+def test_a_broken_local_state_is_one_line_naming_it(
+    setup: str, message: str, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = workdir / ".titan-local"
+    if setup == "file":
+        state.write_text("x")
+    else:
+        state.mkdir()
+        if setup == "db-folder":
+            (state / "emulator.sqlite3").mkdir()
+        else:
+            (state / "emulator.sqlite3").write_text("not a database, just words " * 100)
+    assert main(["plan", "defs"]) == 1
+    errors = error_lines(capsys.readouterr().err)
+    assert len(errors) == 1
+    assert errors[0].startswith("error: " + message.format(state=state)), errors

@@ -42,6 +42,10 @@ def error_boundary(debug: bool, console: Console) -> Iterator[list[int]]:
     except KeyboardInterrupt:
         console.warn(INTERRUPTED_LINE)
         code[0] = exit_codes.INTERRUPTED
+    except OSError as exc:
+        # Whatever a command did not turn into its own message: still the path and the cause.
+        console.warn(f"error: {describe_os_error(exc)}")
+        code[0] = exit_codes.ERROR
     except Exception as exc:
         if debug:
             import traceback
@@ -52,6 +56,15 @@ def error_boundary(debug: bool, console: Console) -> Iterator[list[int]]:
             + ("" if debug else "; run again with --debug for the details")
         )
         code[0] = exit_codes.ERROR
+
+
+def describe_os_error(exc: OSError) -> str:
+    """`PATH: cause; check ...` from an OSError, in one line."""
+    cause = (exc.strerror or type(exc).__name__).lower()
+    if exc.filename is None:
+        return f"{cause} ({type(exc).__name__})"
+    names = [str(exc.filename)] + ([str(exc.filename2)] if exc.filename2 is not None else [])
+    return f"{' -> '.join(names)}: {cause}; check the path and its permissions"
 
 
 class _EscapingFormatter(logging.Formatter):
