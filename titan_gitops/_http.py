@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import re
+import socket
+import ssl
 import sys
 import threading
 import time
@@ -71,11 +73,16 @@ class TransportFailure(Exception):
     sent again. `reason` is a fixed phrase, never the library's message (which may quote URLs).
     """
 
-    def __init__(self, reason: str, *, maybe_sent: bool, timed_out: bool = False) -> None:
+    def __init__(
+        self, reason: str, *, maybe_sent: bool, timed_out: bool = False, cause: str = ""
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.maybe_sent = maybe_sent
         self.timed_out = timed_out
+        # What the operating system or TLS said (connection refused, an unknown host name),
+        # never the library's message.
+        self.cause = cause
 
 
 class ResponseRefused(TransportFailure):
@@ -117,7 +124,9 @@ def classify_failure(exc: BaseException) -> TransportFailure:
     ]
     for kind, reason, timed_out in not_sent:
         if isinstance(exc, kind):
-            return TransportFailure(reason, maybe_sent=False, timed_out=timed_out)
+            return TransportFailure(
+                reason, maybe_sent=False, timed_out=timed_out, cause=describe_cause(exc)
+            )
     if isinstance(exc, zlib.error):
         return TransportFailure("the response body could not be decompressed", maybe_sent=True)
     maybe_sent: list[tuple[type[BaseException], str, bool]] = [
@@ -138,6 +147,22 @@ def classify_failure(exc: BaseException) -> TransportFailure:
     return TransportFailure(
         f"the transport failed ({type(exc).__name__})", maybe_sent=True, timed_out=False
     )
+
+
+def describe_cause(exc: BaseException) -> str:
+    """The operating system's or TLS's reason behind `exc`, in words; "" when there is none."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return f"the TLS certificate was refused ({current.verify_message})"
+        if isinstance(current, socket.gaierror):
+            return "the host name could not be resolved"
+        if isinstance(current, OSError) and current.strerror:
+            return current.strerror.lower()
+        current = current.__cause__ or current.__context__
+    return ""
 
 
 # -- the wall-clock deadline: every socket operation of the thread's request is clamped to it ------

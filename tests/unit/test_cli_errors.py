@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -232,3 +237,141 @@ def test_a_broken_local_state_is_one_line_naming_it(
     errors = error_lines(capsys.readouterr().err)
     assert len(errors) == 1
     assert errors[0].startswith("error: " + message.format(state=state)), errors
+
+
+# --- what the service said: which header, which host, which scope -----------------------------
+
+
+@pytest.fixture
+def served(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
+    """The emulator on loopback accepting the token `good-token` only; refuses creates of
+    managed tasks with 403 while `refuse_creates` is set (the lease's own create passes)."""
+    from testing.emulator import start_background_server
+    from titan_gitops.emulator import EmulatorConfig, create_app
+
+    app = create_app(EmulatorConfig(db_path=":memory:", tokens={"good-token": None}))
+    state = Served(url="", creates=[], refuse_creates=False)
+
+    def wrapper(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ["REQUEST_METHOD"] == "POST" and environ["PATH_INFO"] == "/api/v1/tasks":
+            body = environ["wsgi.input"].read()
+            environ["wsgi.input"] = io.BytesIO(body)
+            name = str(json.loads(body).get("name", ""))
+            if not name.startswith(".titan-gitops-lease/"):
+                state.creates.append(name)
+                if state.refuse_creates:
+                    state.before_refusing()
+                    start_response("403 Forbidden", [("Content-Type", "application/json")])
+                    return [FORBIDDEN]
+        return app(environ, start_response)
+
+    server, state.url = start_background_server(wrapper)
+    monkeypatch.setenv("TITAN_API_URL", state.url)
+    monkeypatch.setenv("TITAN_TOKEN", "good-token")
+    try:
+        yield state
+    finally:
+        server.shutdown()
+
+
+@dataclass
+class Served:
+    url: str
+    creates: list[str]
+    refuse_creates: bool
+    before_refusing: Callable[[], object] = lambda: None
+
+
+FORBIDDEN = (
+    b'{"success": false, "error": {"code": "FORBIDDEN", '
+    b'"message": "token lacks the \'tasks:write\' scope"}}'
+)
+
+
+@pytest.mark.parametrize(
+    ("header", "sent"),
+    [(None, "Authorization: Bearer"), ("x-api-key", "X-API-Key")],
+)
+def test_a_401_names_the_header_sent_and_suggests_titan_token(
+    header: str | None,
+    sent: str,
+    served: Served,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("TITAN_TOKEN", "wrong-token-77")
+    if header:
+        monkeypatch.setenv("TITAN_AUTH_HEADER", header)
+    assert main(["plan", "defs"]) == 1
+    out, err = capsys.readouterr()
+    (line,) = error_lines(err)
+    assert "HTTP 401" in line
+    assert f"the token was sent as {sent}: check TITAN_TOKEN" in line, line
+    assert "wrong-token-77" not in out + err
+
+
+def test_a_connect_error_names_the_host_and_the_cause(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("TITAN_API_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("TITAN_TOKEN", "good-token")
+    assert main(["plan", "defs"]) == 1
+    (line,) = error_lines(capsys.readouterr().err)
+    assert f"could not connect to 127.0.0.1:{port}: connection refused" in line, line
+
+
+def test_a_403_stops_the_apply_at_once_and_names_the_scope_once(
+    served: Served, capsys: pytest.CaptureFixture[str]
+) -> None:
+    served.refuse_creates = True
+    assert main(["apply", "defs", "--auto-approve", "--parallelism", "1"]) == 1
+    out, err = capsys.readouterr()
+    assert len(served.creates) == 1, served.creates
+    # The report (stdout) and the progress lines (stderr) each tell the reason once.
+    for stream in (out, err):
+        assert stream.count("token lacks the 'tasks:write' scope; use a token that has it") == 1
+        assert stream.count("not attempted: the service refused the token") == 5, stream
+    assert "Traceback" not in out + err
+
+
+def test_two_changes_refused_together_tell_the_reason_once(
+    served: Served, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import threading
+
+    both_in_flight = threading.Barrier(2, timeout=10)
+    served.refuse_creates = True
+    served.before_refusing = both_in_flight.wait
+    assert main(["apply", "defs", "--auto-approve", "--parallelism", "2"]) == 1
+    out = capsys.readouterr().out
+    assert len(served.creates) == 2, served.creates
+    assert out.count("token lacks the 'tasks:write' scope") == 1, out
+    assert out.count(": refused as well (HTTP 403)") == 1, out
+    assert out.count("not attempted: the service refused the token") == 4, out
+
+
+def test_a_refusal_leaves_the_later_steps_not_attempted(
+    served: Served, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["apply", "defs", "--auto-approve"]) == 0
+    tasks = workdir / "defs" / "tasks"
+    (tasks / "shipping-quote.yaml").unlink()
+    search = tasks / "competitor-search.yaml"
+    search.write_text(search.read_text().replace("max_results: 20", "max_results: 30"))
+    (tasks / "extra.yaml").write_text(
+        search.read_text().replace("shop-competitor-search", "shop-extra")
+    )
+    served.refuse_creates = True
+    capsys.readouterr()
+    assert main(["apply", "defs", "--auto-approve"]) == 1
+    out = capsys.readouterr().out
+    refused = "not attempted: the service refused the token on an earlier change"
+    assert "FAILED create shop-extra: POST /api/v1/tasks HTTP 403" in out, out
+    assert f"skipped update shop-competitor-search: {refused}" in out, out
+    assert f"skipped delete shop-shipping-quote: {refused}" in out, out
+    assert main(["plan", "defs", "--detailed-exitcode"]) == 2  # nothing else moved
