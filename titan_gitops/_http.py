@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import logging
 import re
-import socket
-import ssl
 import sys
 import threading
 import time
@@ -25,6 +23,7 @@ from typing import IO, Any, TypeAlias
 import httpcore
 import httpx
 
+from titan_gitops.errors import describe_os_cause
 from titan_gitops.settings import MAX_BODY_BYTES, MAX_DECODED_BYTES, REQUEST_DEADLINE
 
 Transport: TypeAlias = httpx.BaseTransport
@@ -80,9 +79,7 @@ class TransportFailure(Exception):
         self.reason = reason
         self.maybe_sent = maybe_sent
         self.timed_out = timed_out
-        # What the operating system or TLS said (connection refused, an unknown host name),
-        # never the library's message.
-        self.cause = cause
+        self.cause = cause  # the system's words (errors.describe_os_cause), never the library's
 
 
 class ResponseRefused(TransportFailure):
@@ -125,7 +122,7 @@ def classify_failure(exc: BaseException) -> TransportFailure:
     for kind, reason, timed_out in not_sent:
         if isinstance(exc, kind):
             return TransportFailure(
-                reason, maybe_sent=False, timed_out=timed_out, cause=describe_cause(exc)
+                reason, maybe_sent=False, timed_out=timed_out, cause=describe_os_cause(exc)
             )
     if isinstance(exc, zlib.error):
         return TransportFailure("the response body could not be decompressed", maybe_sent=True)
@@ -147,22 +144,6 @@ def classify_failure(exc: BaseException) -> TransportFailure:
     return TransportFailure(
         f"the transport failed ({type(exc).__name__})", maybe_sent=True, timed_out=False
     )
-
-
-def describe_cause(exc: BaseException) -> str:
-    """The operating system's or TLS's reason behind `exc`, in words; "" when there is none."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, ssl.SSLCertVerificationError):
-            return f"the TLS certificate was refused ({current.verify_message})"
-        if isinstance(current, socket.gaierror):
-            return "the host name could not be resolved"
-        if isinstance(current, OSError) and current.strerror:
-            return current.strerror.lower()
-        current = current.__cause__ or current.__context__
-    return ""
 
 
 # -- the wall-clock deadline: every socket operation of the thread's request is clamped to it ------

@@ -48,6 +48,26 @@ def format_listing(head: str, items: Iterable[str], tail: str = "") -> str:
     return "\n".join(lines)
 
 
+def describe_os_cause(exc: BaseException) -> str:
+    """The operating system's or TLS's reason behind `exc` (or what it was raised from), in
+    words; "" when there is none. Never a library's own message, which may quote a URL."""
+    import socket
+    import ssl
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return f"the TLS certificate was refused ({current.verify_message})"
+        if isinstance(current, socket.gaierror):
+            return "the host name could not be resolved"
+        if isinstance(current, OSError) and current.strerror:
+            return current.strerror.lower()
+        current = current.__cause__ or current.__context__
+    return ""
+
+
 class ConfigError(TitanGitopsError):
     """A flag or environment variable is missing or wrong."""
 
