@@ -375,3 +375,49 @@ def test_a_refusal_leaves_the_later_steps_not_attempted(
     assert f"skipped update shop-competitor-search: {refused}" in out, out
     assert f"skipped delete shop-shipping-quote: {refused}" in out, out
     assert main(["plan", "defs", "--detailed-exitcode"]) == 2  # nothing else moved
+
+
+# --- the delete guard names where its limit comes from, and counts a long list ----------------
+
+
+def add_tasks(defs: Path, count: int) -> None:
+    search = (defs / "tasks" / "competitor-search.yaml").read_text()
+    for index in range(count):
+        name = f"shop-extra-{index:02d}"
+        text = search.replace("shop-competitor-search", name)
+        (defs / "tasks" / f"{name}.yaml").write_text(text)
+
+
+def remove_extra_tasks(defs: Path) -> None:
+    for path in (defs / "tasks").glob("shop-extra-*.yaml"):
+        path.unlink()
+
+
+@pytest.mark.parametrize(
+    ("project_limit", "argv", "source"),
+    [
+        ("max_deletes: 3", [], "(max_deletes: 3 in defs/titan-gitops.yaml)"),
+        ("max_deletes: 3", ["--allow-deletes", "2"], "(--allow-deletes 2)"),
+        ("", [], "(the default; set max_deletes in defs/titan-gitops.yaml to change it)"),
+    ],
+)
+def test_the_delete_guard_names_the_real_source_of_its_limit(
+    project_limit: str,
+    argv: list[str],
+    source: str,
+    workdir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    defs = workdir / "defs"
+    project = defs / "titan-gitops.yaml"
+    project.write_text(project.read_text().replace("max_deletes: 5", project_limit))
+    add_tasks(defs, 15)
+    assert main(["apply", "defs", "--auto-approve"]) == 0
+    remove_extra_tasks(defs)
+    capsys.readouterr()
+    assert main(["plan", "defs", *argv]) == 1
+    err = capsys.readouterr().err
+    assert f"the plan deletes 15 tasks, more than the " in err
+    assert f" allowed {source}; pass --allow-deletes 15 to allow it: " in err, err
+    names = ", ".join(f"shop-extra-{i:02d}" for i in range(10))
+    assert f"allow it: {names} and 5 more (15 in all)" in err, err
