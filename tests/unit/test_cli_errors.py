@@ -417,7 +417,7 @@ def test_the_delete_guard_names_the_real_source_of_its_limit(
     capsys.readouterr()
     assert main(["plan", "defs", *argv]) == 1
     err = capsys.readouterr().err
-    assert f"the plan deletes 15 tasks, more than the " in err
+    assert "the plan deletes 15 tasks, more than the " in err
     assert f" allowed {source}; pass --allow-deletes 15 to allow it: " in err, err
     names = ", ".join(f"shop-extra-{i:02d}" for i in range(10))
     assert f"allow it: {names} and 5 more (15 in all)" in err, err
