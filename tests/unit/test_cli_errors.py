@@ -421,3 +421,47 @@ def test_the_delete_guard_names_the_real_source_of_its_limit(
     assert f" allowed {source}; pass --allow-deletes 15 to allow it: " in err, err
     names = ", ".join(f"shop-extra-{i:02d}" for i in range(10))
     assert f"allow it: {names} and 5 more (15 in all)" in err, err
+
+
+# --- filters that match nothing warn --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "warning"),
+    [
+        (["plan", "defs", "--only", "nomatch"], "--only 'nomatch' matches no task name"),
+        (["plan", "defs", "--exclude", "shop-x*"], "--exclude 'shop-x*' matches no task name"),
+        (
+            ["apply", "defs", "--only", "shop-nope", "--auto-approve"],
+            "--only 'shop-nope' matches no task name",
+        ),
+    ],
+)
+def test_a_filter_that_matches_nothing_warns(
+    argv: list[str], warning: str, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    assert f"Warning: {warning}, defined or live" in out, out
+    assert "error" not in err.lower()
+
+
+def test_a_filter_matching_only_a_live_name_does_not_warn(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["apply", "defs", "--auto-approve"]) == 0
+    (workdir / "defs" / "tasks" / "shipping-quote.yaml").unlink()
+    capsys.readouterr()
+    assert main(["plan", "defs", "--only", "shop-shipping-*", "--exclude", "shop-price-*"]) == 0
+    assert "matches no task name" not in capsys.readouterr().out
+
+
+def test_export_only_that_matches_no_live_task_warns(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["apply", "defs", "--auto-approve"]) == 0
+    capsys.readouterr()
+    assert main(["export", "--out", "exported", "--only", "nomatch", "--only", "shop-price-*"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: --only 'nomatch' matches no live task name" in err, err
+    assert "shop-price-*" not in err

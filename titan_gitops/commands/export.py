@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,9 @@ def export_live_tasks(options: ExportCommandOptions, console: Console) -> int:
     check_export_folder(Path(options.out))
     with open_client(target, secrets=console.secrets, announce=console.warn) as client:
         tasks = fetch_tasks(client)
+    for glob in options.only:
+        if not any(fnmatch.fnmatchcase(task.name, glob) for task in tasks):
+            console.warn(f"warning: --only {glob!r} matches no live task name; check the glob")
     report = export_tasks(
         tasks,
         Path(options.out),
