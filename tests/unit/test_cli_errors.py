@@ -465,3 +465,48 @@ def test_export_only_that_matches_no_live_task_warns(
     err = capsys.readouterr().err
     assert "warning: --only 'nomatch' matches no live task name" in err, err
     assert "shop-price-*" not in err
+
+
+# --- apply DIR --plan FILE: DIR is the root the saved plan is re-derived from, said aloud ------
+
+
+def test_apply_plan_from_another_dir_says_so_and_applies_only_what_was_saved(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    assert main(["plan", "defs", "--out", "saved.json"]) == 0
+    shutil.copytree(workdir / "defs", workdir / "copy")
+    capsys.readouterr()
+    assert main(["apply", "copy", "--plan", "saved.json"]) == 0
+    err = capsys.readouterr().err
+    assert (
+        "warning: the plan was made from 'defs', not 'copy'; it is re-derived from DIR, "
+        "and only changes identical to the saved ones apply"
+    ) in err, err
+    assert main(["plan", "defs", "--detailed-exitcode"]) == 0
+
+
+def test_apply_plan_from_another_dir_that_differs_is_refused_as_stale(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    assert main(["plan", "defs", "--out", "saved.json"]) == 0
+    shutil.copytree(workdir / "defs", workdir / "copy")
+    (workdir / "copy" / "tasks" / "shipping-quote.yaml").unlink()
+    capsys.readouterr()
+    assert main(["apply", "copy", "--plan", "saved.json"]) == 1
+    err = capsys.readouterr().err
+    assert "that the definitions in copy and the live tasks do not call for now" in err, err
+    assert "nothing was applied" in err
+    assert main(["plan", "defs", "--detailed-exitcode"]) == 2  # nothing was applied
+
+
+def test_apply_plan_with_its_own_dir_does_not_warn(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["plan", "defs", "--out", "saved.json"]) == 0
+    capsys.readouterr()
+    assert main(["apply", "defs/", "--plan", "saved.json"]) == 0
+    assert "warning" not in capsys.readouterr().err
