@@ -510,3 +510,64 @@ def test_apply_plan_with_its_own_dir_does_not_warn(
     capsys.readouterr()
     assert main(["apply", "defs/", "--plan", "saved.json"]) == 0
     assert "warning" not in capsys.readouterr().err
+
+
+# --- colour: NO_COLOR, --no-color and TERM=dumb each turn it off, on every command that has it --
+
+
+def run_on_terminal(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> str:
+    """`main(argv)` with standard output on a pseudo-terminal; what the terminal received."""
+    import os
+    import sys
+    import threading
+
+    leader, follower = os.openpty()
+    received: list[bytes] = []
+
+    def drain() -> None:
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the follower side is closed
+                return
+            if not chunk:
+                return
+            received.append(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    with os.fdopen(follower, "w") as terminal:
+        monkeypatch.setattr(sys, "stdout", terminal)
+        main(argv)
+        terminal.flush()
+        monkeypatch.undo()
+    reader.join(10)
+    os.close(leader)
+    return b"".join(received).decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("command", [["plan", "defs"], ["drift", "defs"], ["apply", "defs"]])
+@pytest.mark.parametrize("way", ["NO_COLOR", "--no-color", "TERM=dumb", "colour"])
+def test_colour_is_off_with_no_color_the_flag_or_a_dumb_terminal(
+    command: list[str], way: str, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    (workdir / "defs" / "tasks" / "extra.yaml").write_text(
+        (workdir / "defs" / "tasks" / "competitor-search.yaml")
+        .read_text()
+        .replace("shop-competitor-search", "shop-extra")
+    )
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    # Not a terminal: apply stops after showing the plan, asking nobody.
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    argv = list(command)
+    if way == "--no-color":
+        argv.append("--no-color")
+    elif way != "colour":
+        name, value = way.split("=") if "=" in way else (way, "1")
+        monkeypatch.setenv(name, value)
+    shown = run_on_terminal(argv, monkeypatch)
+    assert "shop-extra" in shown, shown
+    assert ("\x1b[" in shown) is (way == "colour"), shown
