@@ -146,12 +146,19 @@ def remove_file(path: Path) -> None:
 
 
 def _refuse_a_directory(path: Path) -> None:
+    """Refuse a folder, and a device, pipe or socket: renaming over one would replace it (as
+    root, `--out /dev/null` would leave a regular file where the device was)."""
     try:
         info = os.lstat(path)
     except OSError:
         return  # absent, or unreachable: os.open names the real reason
     if stat.S_ISDIR(info.st_mode):
         raise ConfigError(f"cannot write {path}: it is a folder; give a file name")
+    if not (stat.S_ISREG(info.st_mode) or stat.S_ISLNK(info.st_mode)):
+        raise ConfigError(
+            f"cannot write {path}: it is not a regular file (a device, pipe or socket); "
+            "give a file name"
+        )
 
 
 def _mode_to_keep(path: Path) -> int | None:

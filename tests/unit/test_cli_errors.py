@@ -571,3 +571,20 @@ def test_colour_is_off_with_no_color_the_flag_or_a_dumb_terminal(
     shown = run_on_terminal(argv, monkeypatch)
     assert "shop-extra" in shown, shown
     assert ("\x1b[" in shown) is (way == "colour"), shown
+
+
+def test_plan_out_onto_a_fifo_is_refused_and_the_fifo_kept(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+    import stat
+
+    os.mkfifo(workdir / "pipe")
+    assert main(["plan", "defs", "--out", "pipe"]) == 1
+    err = capsys.readouterr().err
+    assert error_lines(err) == [
+        "error: cannot write pipe: it is not a regular file (a device, pipe or socket); "
+        "give a file name"
+    ], err
+    assert stat.S_ISFIFO(os.lstat(workdir / "pipe").st_mode)
+    assert not (workdir / ".titan-local").exists()
