@@ -182,8 +182,8 @@ def parse_auth_header(environ: Mapping[str, str]) -> str:
     raise ConfigError(f"TITAN_AUTH_HEADER must be {accepted}, got {shown!r}")
 
 
-def normalise_api_url(url: str) -> str:
-    """Check an API origin and return it without a trailing slash.
+def normalise_api_url(url: str, name: str = "TITAN_API_URL") -> str:
+    """Check an API origin and return it without a trailing slash; messages call it `name`.
 
     Raises:
         ConfigError: not http(s), no host, carries credentials, a query, or the `/api/v1` suffix.
@@ -191,17 +191,17 @@ def normalise_api_url(url: str) -> str:
     parts = urllib.parse.urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(
-            f"TITAN_API_URL must be an http(s) origin such as https://api.example.com, "
+            f"{name} must be an http(s) origin such as https://api.example.com, "
             f"got {parts.scheme or 'no scheme'}://{parts.hostname or ''}"
         )
     if parts.username or parts.password:
-        raise ConfigError("TITAN_API_URL must not carry credentials; use TITAN_TOKEN")
+        raise ConfigError(f"{name} must not carry credentials; use TITAN_TOKEN")
     if parts.query or parts.fragment:
-        raise ConfigError("TITAN_API_URL must not carry a query string or fragment")
+        raise ConfigError(f"{name} must not carry a query string or fragment")
     path = parts.path.rstrip("/")
     if path.endswith(API_PREFIX):
         raise ConfigError(
-            f"TITAN_API_URL is the origin without {API_PREFIX}: "
+            f"{name} is the origin without {API_PREFIX}: "
             f"use {parts.scheme}://{parts.netloc}{path[: -len(API_PREFIX)]}"
         )
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, "", ""))
@@ -238,7 +238,7 @@ def resolve_target(
         return Target(None, secret, state_dir, header, limits)
     if url.lower() == LOCAL_TARGET:
         return Target(None, secret, state_dir, header, limits, chosen_local=True)
-    origin = normalise_api_url(url)
+    origin = normalise_api_url(url, "--api-url" if (api_url or "").strip() else "TITAN_API_URL")
     if secret is None and needs_service:
         raise ConfigError(f"TITAN_TOKEN (or --token) is required to talk to {origin}")
     host = urllib.parse.urlsplit(origin).hostname or ""

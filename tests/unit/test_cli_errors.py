@@ -588,3 +588,22 @@ def test_plan_out_onto_a_fifo_is_refused_and_the_fifo_kept(
     ], err
     assert stat.S_ISFIFO(os.lstat(workdir / "pipe").st_mode)
     assert not (workdir / ".titan-local").exists()
+
+
+def test_a_bad_api_url_flag_is_named_as_the_flag(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["plan", "defs", "--api-url", "ftp://x.example", "--token", "t"]) == 1
+    (line,) = error_lines(capsys.readouterr().err)
+    assert line.startswith("error: --api-url must be an http(s) origin"), line
+
+
+def test_an_empty_execution_id_says_where_ids_come_from(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["executions", "get", " "]) == 1
+    assert error_lines(capsys.readouterr().err) == [
+        "error: executions get: ID is empty; give an execution id "
+        "('titan-gitops executions list' shows them)"
+    ]
+    assert not (workdir / ".titan-local").exists()
