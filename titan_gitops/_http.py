@@ -23,6 +23,7 @@ from typing import IO, Any, TypeAlias
 import httpcore
 import httpx
 
+from titan_gitops.errors import describe_os_cause
 from titan_gitops.settings import MAX_BODY_BYTES, MAX_DECODED_BYTES, REQUEST_DEADLINE
 
 Transport: TypeAlias = httpx.BaseTransport
@@ -71,11 +72,14 @@ class TransportFailure(Exception):
     sent again. `reason` is a fixed phrase, never the library's message (which may quote URLs).
     """
 
-    def __init__(self, reason: str, *, maybe_sent: bool, timed_out: bool = False) -> None:
+    def __init__(
+        self, reason: str, *, maybe_sent: bool, timed_out: bool = False, cause: str = ""
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.maybe_sent = maybe_sent
         self.timed_out = timed_out
+        self.cause = cause  # the system's words (errors.describe_os_cause), never the library's
 
 
 class ResponseRefused(TransportFailure):
@@ -117,7 +121,9 @@ def classify_failure(exc: BaseException) -> TransportFailure:
     ]
     for kind, reason, timed_out in not_sent:
         if isinstance(exc, kind):
-            return TransportFailure(reason, maybe_sent=False, timed_out=timed_out)
+            return TransportFailure(
+                reason, maybe_sent=False, timed_out=timed_out, cause=describe_os_cause(exc)
+            )
     if isinstance(exc, zlib.error):
         return TransportFailure("the response body could not be decompressed", maybe_sent=True)
     maybe_sent: list[tuple[type[BaseException], str, bool]] = [

@@ -8,6 +8,9 @@ Order and guards (DESIGN.md "Identity, ownership, safety"):
 
 A create whose outcome is unknown (the connection dropped after sending) is never re-sent blindly:
 the live listing is read again and the task adopted by name if it exists.
+
+A refused token (401, 403) refuses every change alike: the first refusal stops the apply at once,
+and every change not yet started is reported as not attempted.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from titan_gitops.diff import diff_bodies, normalise_task
 from titan_gitops.errors import (
     ApiError,
+    AuthError,
     NotFound,
     OutcomeUnknown,
     StalePlan,
@@ -183,30 +187,51 @@ def check_no_stand_ins(plan: Plan) -> None:
 # --- carrying out ------------------------------------------------------------------------------
 
 
+# Guards the first refusal: only one outcome tells it whole.
+_REFUSAL_LOCK = threading.Lock()
+REFUSED = "not attempted: the service refused the token on an earlier change"
+
+
 class _Runner:
     def __init__(self, client: TitanClient, stop: threading.Event) -> None:
         self.client = client
         self.stop = stop
+        self.refused = threading.Event()
 
     def run(self, change: Change) -> Outcome:
         if self.stop.is_set():
             return Outcome(change, Status.SKIPPED, "not started: interrupted")
+        if self.refused.is_set():
+            return Outcome(change, Status.SKIPPED, REFUSED, change.task_id)
         try:
-            if change.action is Action.CREATE:
-                return self._create(change)
-            if change.action in (Action.UPDATE, Action.RENAME):
-                assert change.task_id is not None
-                record = self.client.update_task(change.task_id, change.request_body or {})
-                return Outcome(change, Status.APPLIED, task_id=str(record.body().get("id")))
-            if change.action is Action.DELETE:
-                assert change.task_id is not None
-                try:
-                    self.client.delete_task(change.task_id)
-                except NotFound:
-                    return Outcome(change, Status.APPLIED, "already gone", change.task_id)
-                return Outcome(change, Status.APPLIED, task_id=change.task_id)
+            return self._act(change)
+        except AuthError as exc:
+            return self._refuse(change, exc)
         except TitanGitopsError as exc:
             return Outcome(change, Status.FAILED, str(exc), change.task_id)
+
+    def _refuse(self, change: Change, exc: AuthError) -> Outcome:
+        """The first refusal is told whole; one in flight beside it only says it was refused."""
+        with _REFUSAL_LOCK:
+            first = not self.refused.is_set()
+            self.refused.set()
+        why = str(exc) if first else f"refused as well (HTTP {exc.status})"
+        return Outcome(change, Status.FAILED, why, change.task_id)
+
+    def _act(self, change: Change) -> Outcome:
+        if change.action is Action.CREATE:
+            return self._create(change)
+        if change.action in (Action.UPDATE, Action.RENAME):
+            assert change.task_id is not None
+            record = self.client.update_task(change.task_id, change.request_body or {})
+            return Outcome(change, Status.APPLIED, task_id=str(record.body().get("id")))
+        if change.action is Action.DELETE:
+            assert change.task_id is not None
+            try:
+                self.client.delete_task(change.task_id)
+            except NotFound:
+                return Outcome(change, Status.APPLIED, "already gone", change.task_id)
+            return Outcome(change, Status.APPLIED, task_id=change.task_id)
         return Outcome(change, Status.SKIPPED, "nothing to do", change.task_id)
 
     def _create(self, change: Change) -> Outcome:
@@ -385,11 +410,13 @@ def apply_plan(
     for step in sorted(steps):
         changes = steps[step]
         is_delete_step = all(c.action is Action.DELETE for c in changes)
-        if (failed and is_delete_step) or stop.is_set():
+        if (failed and is_delete_step) or stop.is_set() or runner.refused.is_set():
             why = (
-                "not run: an earlier change failed, and deletes run only after a clean apply"
-                if failed and not stop.is_set()
-                else "not started: interrupted"
+                "not started: interrupted"
+                if stop.is_set()
+                else REFUSED
+                if runner.refused.is_set()
+                else "not run: an earlier change failed, and deletes run only after a clean apply"
             )
             journal.extend(Outcome(c, Status.SKIPPED, why, c.task_id) for c in changes)
             continue

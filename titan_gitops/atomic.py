@@ -69,10 +69,51 @@ def write_bytes_atomic(
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         if isinstance(exc, OSError):
-            raise ConfigError(f"cannot write {path}: {_reason(exc)}") from None
+            raise ConfigError(f"cannot write {path}: {_reason(exc, path.parent)}") from None
         raise
     if durable:
         sync_folder(path.parent)
+
+
+def check_file_target(path: Path) -> None:
+    """Refuse, before any work, a file that `write_*_atomic(path, parents=True)` could not write.
+
+    A probe file is created exclusively (under a random hidden name) and removed at once in the
+    nearest folder that exists: only the file system can say whether a file may be made there.
+
+    Raises:
+        ConfigError: `path` is a folder, a part of it is not a folder, or no file can be created
+            there; the message names the path.
+    """
+    _refuse_a_directory(path)
+    _probe(path.parent, f"cannot write {path}")
+
+
+def check_folder_target(path: Path) -> None:
+    """Refuse, before any work, a folder that `make_directory` and a write into it could not make.
+
+    Raises:
+        ConfigError: something other than a folder is in the way, or no file can be created there.
+    """
+    if os.path.lexists(path) and not path.is_dir():
+        raise ConfigError(f"cannot write to {path}: it exists and is not a folder")
+    _probe(path, f"cannot write to {path}")
+
+
+def _probe(folder: Path, failure: str) -> None:
+    """Create and remove a file in `folder`, or the nearest part of it that exists."""
+    existing = folder
+    while not os.path.lexists(existing) and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(f"{failure}: {existing} is not a folder")
+    probe = existing / _TEMPORARY.format(name="titan-gitops-probe", token=os.urandom(8).hex())
+    try:
+        os.close(os.open(probe, _FLAGS, 0o600))
+    except OSError as exc:
+        raise ConfigError(f"{failure}: {_reason(exc, existing)}") from None
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
 
 
 def make_directory(path: Path) -> None:
@@ -86,7 +127,7 @@ def make_directory(path: Path) -> None:
     except FileExistsError:
         raise ConfigError(f"cannot write to {path}: it exists and is not a folder") from None
     except OSError as exc:
-        raise ConfigError(f"cannot create the folder {path}: {_reason(exc)}") from None
+        raise ConfigError(f"cannot create the folder {path}: {_reason(exc, path.parent)}") from None
 
 
 def remove_file(path: Path) -> None:
@@ -100,17 +141,24 @@ def remove_file(path: Path) -> None:
     except FileNotFoundError:
         return
     except OSError as exc:
-        raise ConfigError(f"cannot remove {path}: {_reason(exc)}") from None
+        raise ConfigError(f"cannot remove {path}: {_reason(exc, path.parent)}") from None
     sync_folder(path.parent)
 
 
 def _refuse_a_directory(path: Path) -> None:
+    """Refuse a folder, and a device, pipe or socket: renaming over one would replace it (as
+    root, `--out /dev/null` would leave a regular file where the device was)."""
     try:
         info = os.lstat(path)
     except OSError:
         return  # absent, or unreachable: os.open names the real reason
     if stat.S_ISDIR(info.st_mode):
         raise ConfigError(f"cannot write {path}: it is a folder; give a file name")
+    if not (stat.S_ISREG(info.st_mode) or stat.S_ISLNK(info.st_mode)):
+        raise ConfigError(
+            f"cannot write {path}: it is not a regular file (a device, pipe or socket); "
+            "give a file name"
+        )
 
 
 def _mode_to_keep(path: Path) -> int | None:
@@ -137,8 +185,12 @@ def sync_folder(folder: Path) -> None:
         os.close(descriptor)
 
 
-def _reason(exc: OSError) -> str:
+def _reason(exc: OSError, folder: Path) -> str:
+    """Why a file in `folder` could not be made, in words (a missing folder named as such)."""
     if exc.errno == errno.ENOENT:
+        # /proc and the like answer "no such file" for a folder that is there.
+        if folder.is_dir():
+            return f"no new file can be created in {folder}"
         return "its folder does not exist"
     if exc.errno == errno.EISDIR:
         return "it is a folder; give a file name"

@@ -5,6 +5,7 @@ This is the one place outside the tests that wires the emulator into the product
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,7 @@ from titan_gitops.settings import Target
 
 if TYPE_CHECKING:
     from titan_gitops.client import TitanClient
+    from titan_gitops.emulator import EmulatorApp
     from titan_gitops.secrets import SecretSet
 
 EMBEDDED_ORIGIN = "http://titan.local"
@@ -44,20 +46,10 @@ def open_client(
         )
 
     from titan_gitops._http import make_wsgi_transport
-    from titan_gitops.atomic import write_text_atomic
-    from titan_gitops.emulator import EmulatorConfig, create_app
 
-    target.state_dir.mkdir(parents=True, exist_ok=True)
-    ignore = target.state_dir / ".gitignore"
-    if not ignore.exists():
-        # The state is a throwaway local service: keep it out of the user's repository.
-        write_text_atomic(ignore, "*\n")
-    app = create_app(EmulatorConfig(db_path=str(target.state_dir / EMBEDDED_DB), open_access=True))
+    app = _open_embedded(target)
     if announce is not None:
-        announce(
-            f"titan-gitops: no TITAN_API_URL set; using {target.describe()}. "
-            "Set TITAN_API_URL and TITAN_TOKEN to target Titan."
-        )
+        announce(f"titan-gitops: using {target.describe()}. {_why_embedded(target)}")
     return TitanClient(
         EMBEDDED_ORIGIN,
         token,
@@ -66,3 +58,36 @@ def open_client(
         secrets=secrets,
         limits=target.limits,
     )
+
+
+def _why_embedded(target: Target) -> str:
+    """Why the embedded emulator is the target, and how to target Titan instead."""
+    if target.chosen_local:
+        return "TITAN_API_URL=local chooses it; set TITAN_API_URL and TITAN_TOKEN to target Titan."
+    return "No TITAN_API_URL is set; set it and TITAN_TOKEN to target Titan."
+
+
+def _open_embedded(target: Target) -> EmulatorApp:
+    """The embedded emulator on its state in `target.state_dir` (made, and kept out of git).
+
+    Raises:
+        ConfigError: the state folder or its database cannot be made or opened; the message
+            names it and how to start afresh.
+    """
+    from titan_gitops.atomic import make_directory, write_text_atomic
+    from titan_gitops.emulator import EmulatorConfig, create_app
+    from titan_gitops.errors import ConfigError
+
+    make_directory(target.state_dir)
+    ignore = target.state_dir / ".gitignore"
+    if not ignore.exists():
+        # The state is a throwaway local service: keep it out of the user's repository.
+        write_text_atomic(ignore, "*\n")
+    database = target.state_dir / EMBEDDED_DB
+    try:
+        return create_app(EmulatorConfig(db_path=str(database), open_access=True))
+    except (sqlite3.Error, OSError) as exc:
+        raise ConfigError(
+            f"cannot open the embedded emulator's state {database}: {exc}; "
+            f"remove {target.state_dir} to start afresh"
+        ) from None

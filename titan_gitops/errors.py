@@ -26,7 +26,7 @@ control character reaches a terminal, a log line or an annotation through an err
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,15 +37,51 @@ class TitanGitopsError(Exception):
     """Root of every error titan-gitops raises on purpose."""
 
 
+# How many items or names a message shows before it counts the rest.
+LISTING_LIMIT = 10
+
+
 def format_listing(head: str, items: Iterable[str], tail: str = "") -> str:
     """`head:` then one indented line per item, then `tail`; an item can never break its line.
 
-    Items often quote live names, which may hold newlines or escape sequences.
+    Items often quote live names, which may hold newlines or escape sequences. Past
+    `LISTING_LIMIT` items, the rest are counted, not shown.
     """
-    lines = [f"{head}:", *(f"  {escape_terminal(item)}" for item in items)]
+    every = list(items)
+    lines = [f"{head}:", *(f"  {escape_terminal(item)}" for item in every[:LISTING_LIMIT])]
+    if len(every) > LISTING_LIMIT:
+        lines.append(f"  … and {len(every) - LISTING_LIMIT} more ({len(every)} in all)")
     if tail:
         lines.append(tail)
     return "\n".join(lines)
+
+
+def describe_os_cause(exc: BaseException) -> str:
+    """The operating system's or TLS's reason behind `exc` (or what it was raised from), in
+    words; "" when there is none. Never a library's own message, which may quote a URL."""
+    import socket
+    import ssl
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return f"the TLS certificate was refused ({current.verify_message})"
+        if isinstance(current, socket.gaierror):
+            return "the host name could not be resolved"
+        if isinstance(current, OSError) and current.strerror:
+            return current.strerror.lower()
+        current = current.__cause__ or current.__context__
+    return ""
+
+
+def list_names(names: Sequence[str], limit: int = LISTING_LIMIT) -> str:
+    """`a, b, c`; past `limit` names, the first ones and how many more (a message stays short)."""
+    shown = ", ".join(escape_terminal(name) for name in names[:limit])
+    if len(names) <= limit:
+        return shown
+    return f"{shown} and {len(names) - limit} more ({len(names)} in all)"
 
 
 class ConfigError(TitanGitopsError):

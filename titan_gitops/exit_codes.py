@@ -2,7 +2,8 @@
 
 `validate`: OK valid, ERROR invalid. `plan`: OK, ERROR; with `--detailed-exitcode` CHANGES when
 there are changes. `drift`: OK in sync, CHANGES on drift, ERROR. `apply`: OK applied and converged,
-ERROR otherwise. The Action uses only OK and ERROR: it never turns a successful plan red.
+ERROR otherwise. Any command: INTERRUPTED on Ctrl-C. The Action uses only OK and ERROR: it never
+turns a successful plan red.
 """
 
 from __future__ import annotations
@@ -13,5 +14,6 @@ OK: Final = 0
 ERROR: Final = 1
 # Also why a usage error exits ERROR, not argparse's 2: 2 would read as "changes".
 CHANGES: Final = 2
-# A second Ctrl-C (SIGINT or SIGTERM) during apply: stopped at once, as shells report 128 + SIGINT.
+# Ctrl-C outside apply, or a second one (SIGINT or SIGTERM) during it: as shells report
+# 128 + SIGINT.
 INTERRUPTED: Final = 130

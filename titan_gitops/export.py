@@ -31,7 +31,7 @@ from typing import Any
 
 from titan_gitops.atomic import make_directory, remove_file, sync_folder, write_text_atomic
 from titan_gitops.diff import normalise_task
-from titan_gitops.errors import ConfigError, InputError
+from titan_gitops.errors import ConfigError, InputError, list_names
 from titan_gitops.escape import UNSAFE, UNSAFE_IN_TEXT, escape_terminal
 from titan_gitops.load import INCOMPLETE_EXPORT_MARKER
 from titan_gitops.model import LiveTask
@@ -350,7 +350,7 @@ def _check_targets(out: Path, planned: dict[Path, str], force: bool) -> None:
     if blocked and not force:
         raise InputError(
             "refusing to overwrite files that titan-gitops did not write (use --force): "
-            + ", ".join(str(p) for p in sorted(blocked))
+            + list_names([str(p) for p in sorted(blocked)])
         )
 
 

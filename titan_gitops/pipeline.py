@@ -5,8 +5,9 @@ The CLI, the GitHub Action and library users all call these functions.
 
 from __future__ import annotations
 
+import fnmatch
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,7 +24,7 @@ from titan_gitops.fetch import fetch_live_state, fetch_tasks
 from titan_gitops.fingerprint import change_digest
 from titan_gitops.load import check_definitions_root, load_definition_files, load_yaml_file
 from titan_gitops.model import ApplyReport, DesiredState, Plan, Progress
-from titan_gitops.plan import PlanOptions, build_plan
+from titan_gitops.plan import PlanOptions, build_plan, managed_names_of
 from titan_gitops.planfile import saved_filters
 from titan_gitops.validate import validate_definitions
 
@@ -63,7 +64,22 @@ def make_plan(
     live = fetch_live_state(client)
     diffs = diff_states(desired, live)
     plan = build_plan(desired, live, diffs, options, target=target)
-    return replace(plan, directory=str(root))
+    names = {*managed_names_of(desired), *(t.name for t in live.tasks)}
+    unmatched = describe_unmatched_filters(options or PlanOptions(), names)
+    return replace(plan, directory=str(root), warnings=plan.warnings + unmatched)
+
+
+def describe_unmatched_filters(options: PlanOptions, names: Iterable[str]) -> tuple[str, ...]:
+    """A warning for each --only or --exclude glob that matches none of `names` (a typo that
+    would otherwise read as "No changes.")."""
+    every = sorted(names)
+    globs = [("--only", g) for g in options.only] + [("--exclude", g) for g in options.exclude]
+    return tuple(
+        f"{flag} {glob!r} matches no task name, defined or live: check the glob "
+        "(it matches whole names, such as 'shop-*')"
+        for flag, glob in globs
+        if not any(fnmatch.fnmatchcase(name, glob) for name in every)
+    )
 
 
 def rederive_saved_plan(

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from titan_gitops.errors import PlanError, format_listing
+from titan_gitops.errors import PlanError, format_listing, list_names
 from titan_gitops.fingerprint import (
     change_digest,
     fingerprint,
@@ -108,7 +108,8 @@ def build_plan(
     notes, deletes = decide_unclaimed(diffs, desired.project, frozenset(managed), options)
     deletes.extend(duplicates)
     errors.extend(check_deletion_guards(desired, live, len(deletes), options))
-    errors.extend(check_delete_limit(deletes, desired.project.max_deletes, options))
+    source = desired.project.max_deletes_source(desired.project_path)
+    errors.extend(check_delete_limit(deletes, desired.project.max_deletes, options, source))
     if errors:
         raise PlanError(format_listing("the plan cannot be made safely", errors))
 
@@ -152,7 +153,7 @@ def decide_duplicates(
         same = sorted(group, key=lambda pair: oldest_first(pair[0]))
         why = _not_ours_to_repair(name, project, [d for _, d in same]) if len(same) > 1 else ""
         if why:
-            ids = ", ".join(sorted(t.task_id for t, _ in same))
+            ids = list_names(sorted(t.task_id for t, _ in same))
             errors.append(
                 f"two or more live tasks are named '{name}' (ids {ids}) and {why}; titan-gitops "
                 "identifies tasks by name: rename or delete the extra ones first"
@@ -251,16 +252,19 @@ def check_deletion_guards(
 
 
 def check_delete_limit(
-    deletes: Sequence[Change], max_deletes: int, options: PlanOptions
+    deletes: Sequence[Change], max_deletes: int, options: PlanOptions, source: str = ""
 ) -> list[str]:
-    """More deletes than max_deletes (or --allow-deletes) is refused, naming every one."""
+    """More deletes than max_deletes (or --allow-deletes) is refused, naming where the limit
+    comes from (`source`, unless --allow-deletes set it) and the deletes (the first ten)."""
     limit = max_deletes if options.allow_deletes is None else options.allow_deletes
     if len(deletes) <= limit:
         return []
+    if options.allow_deletes is not None:
+        source = f"--allow-deletes {options.allow_deletes}"
     return [
         f"the plan deletes {len(deletes)} tasks, more than the {limit} allowed "
-        f"(max_deletes in titan-gitops.yaml); pass --allow-deletes {len(deletes)} to "
-        "allow it: " + ", ".join(c.name for c in deletes)
+        f"({source or 'max_deletes'}); pass --allow-deletes {len(deletes)} to allow it: "
+        + list_names([c.name for c in deletes])
     ]
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from titan_gitops.errors import InputError, NotFound
+from titan_gitops.errors import InputError, NotFound, list_names
 
 if TYPE_CHECKING:
     from titan_gitops.client import TitanClient
@@ -48,7 +48,7 @@ def resolve_task(client: TitanClient, ref: str) -> dict[str, Any]:
     if not matches:
         raise InputError(f"no live task is named or has the id '{ref}'")
     if len(matches) > 1:
-        ids = ", ".join(str(m.get("id")) for m in matches)
+        ids = list_names([str(m.get("id")) for m in matches])
         raise InputError(f"several live tasks are named '{ref}' (ids {ids}): give the id")
     return matches[0]
 

@@ -99,6 +99,8 @@ class Target:
     state_dir: Path = Path(LOCAL_STATE_DIR)
     auth_header: str = "bearer"
     limits: ReadLimits = field(default_factory=ReadLimits)
+    # The embedded emulator asked for by name (TITAN_API_URL=local), not for want of a URL.
+    chosen_local: bool = False
 
     @property
     def is_embedded(self) -> bool:
@@ -160,8 +162,28 @@ def resolve_read_limits(environ: Mapping[str, str]) -> ReadLimits:
     )
 
 
-def normalise_api_url(url: str) -> str:
-    """Check an API origin and return it without a trailing slash.
+# TITAN_AUTH_HEADER's values, and the header each sends the token in.
+AUTH_HEADERS = {"bearer": "Authorization: Bearer", "x-api-key": "X-API-Key"}
+
+
+def parse_auth_header(environ: Mapping[str, str]) -> str:
+    """How the token is sent, from TITAN_AUTH_HEADER: "bearer" (unset) or "x-api-key".
+
+    Raises:
+        ConfigError: any other value; the message lists the accepted ones.
+    """
+    raw = _env(environ, "TITAN_AUTH_HEADER")
+    if raw is None:
+        return "bearer"
+    if raw.lower() in AUTH_HEADERS:
+        return raw.lower()
+    shown = raw if len(raw) <= 40 else raw[:39] + "…"
+    accepted = " or ".join(f"{name!r} ({header})" for name, header in AUTH_HEADERS.items())
+    raise ConfigError(f"TITAN_AUTH_HEADER must be {accepted}, got {shown!r}")
+
+
+def normalise_api_url(url: str, name: str = "TITAN_API_URL") -> str:
+    """Check an API origin and return it without a trailing slash; messages call it `name`.
 
     Raises:
         ConfigError: not http(s), no host, carries credentials, a query, or the `/api/v1` suffix.
@@ -169,17 +191,17 @@ def normalise_api_url(url: str) -> str:
     parts = urllib.parse.urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(
-            f"TITAN_API_URL must be an http(s) origin such as https://api.example.com, "
+            f"{name} must be an http(s) origin such as https://api.example.com, "
             f"got {parts.scheme or 'no scheme'}://{parts.hostname or ''}"
         )
     if parts.username or parts.password:
-        raise ConfigError("TITAN_API_URL must not carry credentials; use TITAN_TOKEN")
+        raise ConfigError(f"{name} must not carry credentials; use TITAN_TOKEN")
     if parts.query or parts.fragment:
-        raise ConfigError("TITAN_API_URL must not carry a query string or fragment")
+        raise ConfigError(f"{name} must not carry a query string or fragment")
     path = parts.path.rstrip("/")
     if path.endswith(API_PREFIX):
         raise ConfigError(
-            f"TITAN_API_URL is the origin without {API_PREFIX}: "
+            f"{name} is the origin without {API_PREFIX}: "
             f"use {parts.scheme}://{parts.netloc}{path[: -len(API_PREFIX)]}"
         )
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, "", ""))
@@ -203,7 +225,7 @@ def resolve_target(
     url = (api_url or "").strip() or _env(environ, "TITAN_API_URL")
     raw_token = (token or "").strip() or _env(environ, "TITAN_TOKEN")
     secret = Secret(raw_token) if raw_token else None
-    header = "x-api-key" if _env(environ, "TITAN_AUTH_HEADER") == "x-api-key" else "bearer"
+    header = parse_auth_header(environ)
     state_dir = (cwd or Path.cwd()) / LOCAL_STATE_DIR
     if url is None:
         in_ci = _env(environ, "CI") is not None or _env(environ, "GITHUB_ACTIONS") is not None
@@ -215,8 +237,8 @@ def resolve_target(
             )
         return Target(None, secret, state_dir, header, limits)
     if url.lower() == LOCAL_TARGET:
-        return Target(None, secret, state_dir, header, limits)
-    origin = normalise_api_url(url)
+        return Target(None, secret, state_dir, header, limits, chosen_local=True)
+    origin = normalise_api_url(url, "--api-url" if (api_url or "").strip() else "TITAN_API_URL")
     if secret is None and needs_service:
         raise ConfigError(f"TITAN_TOKEN (or --token) is required to talk to {origin}")
     host = urllib.parse.urlsplit(origin).hostname or ""

@@ -128,6 +128,13 @@ class ProjectConfig(_Strict):
     defaults: dict[str, Any] = Field(default_factory=dict)
     max_deletes: StrictInt = Field(default=10, ge=0)
 
+    def max_deletes_source(self, path: str) -> str:
+        """Where `max_deletes` comes from, for messages: the file at `path`, or the default."""
+        where = path or "titan-gitops.yaml"
+        if "max_deletes" in self.model_fields_set:
+            return f"max_deletes: {self.max_deletes} in {where}"
+        return f"the default; set max_deletes in {where} to change it"
+
 
 TASK_FIELD_NAMES = tuple(TaskFields.model_fields)
 # The task fields titan-gitops manages on the service, in Titan's order: the name, then the rest.

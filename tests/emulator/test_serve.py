@@ -127,11 +127,11 @@ def test_shutdown_releases_the_port(app: EmulatorApp) -> None:
     [
         (["--host", "0.0.0.0"], "refusing to listen on 0.0.0.0 without --public"),
         (["--public"], "--public needs at least one --token"),
-        (["--rate-limit", "0"], "--rate-limit must be at least 1"),
+        (["--rate-limit", "0"], "argument --rate-limit: 0 is too small: give 1 or more"),
         (["--token", "t=tasks:admin"], "unknown scope 'tasks:admin'"),
         (["--token", "=tasks:read"], "a token must not be empty"),
         (["--templates", "/nonexistent/t.yaml"], "cannot read"),
-        (["--port", "eighty"], "invalid int value"),
+        (["--port", "eighty"], "argument --port: 'eighty' is not a port number"),
     ],
 )
 def test_serve_refuses_bad_options_with_one_line(

@@ -18,6 +18,7 @@ from titan_gitops.cli.parser import build_parser
 from titan_gitops.commands.common import Console
 from titan_gitops.errors import TitanGitopsError, ValidationFailed
 from titan_gitops.escape import escape_output
+from titan_gitops.interrupts import INTERRUPTED_LINE, interrupts_raised
 from titan_gitops.secrets import MaskingFilter, SecretSet
 
 if TYPE_CHECKING:
@@ -39,7 +40,11 @@ def error_boundary(debug: bool, console: Console) -> Iterator[list[int]]:
         console.warn(f"error: {exc}")
         code[0] = exit_codes.ERROR
     except KeyboardInterrupt:
-        console.warn("interrupted")
+        console.warn(INTERRUPTED_LINE)
+        code[0] = exit_codes.INTERRUPTED
+    except OSError as exc:
+        # Whatever a command did not turn into its own message: still the path and the cause.
+        console.warn(f"error: {describe_os_error(exc)}")
         code[0] = exit_codes.ERROR
     except Exception as exc:
         if debug:
@@ -51,6 +56,15 @@ def error_boundary(debug: bool, console: Console) -> Iterator[list[int]]:
             + ("" if debug else "; run again with --debug for the details")
         )
         code[0] = exit_codes.ERROR
+
+
+def describe_os_error(exc: OSError) -> str:
+    """`PATH: cause; check ...` from an OSError, in one line."""
+    cause = (exc.strerror or type(exc).__name__).lower()
+    if exc.filename is None:
+        return f"{cause} ({type(exc).__name__})"
+    names = [str(exc.filename)] + ([str(exc.filename2)] if exc.filename2 is not None else [])
+    return f"{' -> '.join(names)}: {cause}; check the path and its permissions"
 
 
 class _EscapingFormatter(logging.Formatter):
@@ -79,10 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:2] == ["emulator", "serve"]:
-        # `serve` owns its whole command line (options such as --port and --token).
-        from titan_gitops.emulator.serve import main as serve_main
-
-        return serve_main(arguments[2:])
+        return _serve_emulator(arguments[2:])
     parser = build_parser()
     try:
         args = parser.parse_args(arguments)
@@ -94,9 +105,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console(SecretSet.from_environ(os.environ, token=getattr(args, "token", None)))
     _configure_logging(debug, console)
     func: Callable[[argparse.Namespace, Console], int] = args.func
-    with error_boundary(debug, console) as code:
+    with error_boundary(debug, console) as code, interrupts_raised():
         code[0] = int(func(args, console))
     return code[0]
+
+
+def _serve_emulator(arguments: list[str]) -> int:
+    """`emulator serve` owns its whole command line (options such as --port and --token).
+
+    Ctrl-C while it serves stops it cleanly (exit 0); before that, it is an interruption.
+    """
+    try:
+        with interrupts_raised():
+            from titan_gitops.emulator.serve import main as serve_main
+
+            return serve_main(arguments)
+    except KeyboardInterrupt:
+        print(INTERRUPTED_LINE, file=sys.stderr)
+        return exit_codes.INTERRUPTED
 
 
 if __name__ == "__main__":  # pragma: no cover

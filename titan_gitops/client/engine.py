@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 from titan_gitops._http import (
     HttpResponse,
@@ -58,6 +59,13 @@ from titan_gitops.settings import COMMAND_DEADLINE_VARIABLE, ReadLimits
 logger = logging.getLogger("titan_gitops.client")
 
 _SAFE_METHODS = frozenset({"GET", "PUT", "PATCH", "DELETE"})
+
+
+def _token_header(headers: Mapping[str, str]) -> str | None:
+    """The header the token went in, as messages name it (never its value)."""
+    if "Authorization" in headers:
+        return "Authorization: Bearer"
+    return "X-API-Key" if "X-API-Key" in headers else None
 
 
 @dataclass(frozen=True)
@@ -245,8 +253,15 @@ class RequestEngine:
                 may_still_land=failure.timed_out,
             ) from None
         if attempt >= self._policy.max_retries:
+            host = urlsplit(self._origin).netloc
+            reason = (
+                f"{failure.reason} to {host}"
+                if host and not failure.maybe_sent
+                else (failure.reason)
+            )
+            cause = f": {failure.cause}" if failure.cause else ""
             raise ApiUnavailable(
-                f"{failure.reason} (gave up after {attempt + 1} attempts)",
+                f"{reason}{cause} (gave up after {attempt + 1} attempts)",
                 method=method,
                 path=path,
             ) from None
@@ -269,7 +284,12 @@ class RequestEngine:
             logger.debug("%s %s: 404 after a lost answer counts as deleted", method, path)
             return HttpResponse(status=204, headers=response.headers)
         error = build_error(
-            status, response.content, method=method, path=path, secrets=request.secrets
+            status,
+            response.content,
+            method=method,
+            path=path,
+            secrets=request.secrets,
+            sent_as=_token_header(request.headers),
         )
         if status == 429:
             return self._retry_rate_limited(request, response, error, attempt)

@@ -111,23 +111,50 @@ def build_error(
     method: str,
     path: str,
     secrets: SecretSet,
+    sent_as: str | None = None,
 ) -> ApiError:
-    """The typed error for a non-2xx answer."""
+    """The typed error for a non-2xx answer; `sent_as` names the header the token went in."""
     code, message = read_error(content, secrets)
-    return typed_error(status, code, message, method=method, path=path)
+    return typed_error(status, code, message, method=method, path=path, sent_as=sent_as)
 
 
-def typed_error(status: int, code: str | None, message: str, *, method: str, path: str) -> ApiError:
-    """The error of the class `code` (then `status`) names; a refused scope is named."""
+def typed_error(
+    status: int,
+    code: str | None,
+    message: str,
+    *,
+    method: str,
+    path: str,
+    sent_as: str | None = None,
+) -> ApiError:
+    """The error of the class `code` (then `status`) names; a refused scope is named.
+
+    A 401 says how the token was sent (`sent_as`, a header name; None when none was) and what to
+    check; a 403 keeps the service's words, which name the scope, and says what to do once.
+    """
     cls = error_class(status, code)
     if cls is AuthError:
         forbidden = status == 403 or code == "FORBIDDEN"
         found = _SCOPE.search(message) if forbidden else None
         scope = found.group(1) if found else None
         if scope:
-            message = f"{message} (the token lacks the '{scope}' scope)"
+            message = f"{message}; use a token that has it"
+        elif status == 401:
+            message = f"{message}; {_check_token(sent_as)}"
         return AuthError(message, scope=scope, method=method, path=path, status=status, code=code)
     return cls(message, method=method, path=path, status=status, code=code)
+
+
+def _check_token(sent_as: str | None) -> str:
+    """What to check after a 401, for the header the token went in."""
+    if sent_as is None:
+        return "no token was sent: set TITAN_TOKEN"
+    other = (
+        "TITAN_AUTH_HEADER=x-api-key if the service expects X-API-Key"
+        if sent_as.startswith("Authorization")
+        else "unset TITAN_AUTH_HEADER if the service expects Authorization: Bearer"
+    )
+    return f"the token was sent as {sent_as}: check TITAN_TOKEN, or {other}"
 
 
 def unwrap_envelope(

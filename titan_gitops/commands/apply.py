@@ -179,6 +179,11 @@ def _read_or_make_plan(
             "run plan again against this target"
         )
     root = choose_saved_plan_root(saved.directory, options.directory)
+    if options.directory and not _same_folder(saved.directory, root):
+        console.warn(
+            f"warning: the plan was made from {saved.directory!r}, not {options.directory!r}; "
+            "it is re-derived from DIR, and only changes identical to the saved ones apply"
+        )
     console.warn(f"Re-deriving the saved plan from the definitions in {root} and the live tasks.")
     plan, fresh = rederive_saved_plan(
         saved, root, client, options.planning, environ=os.environ, target=target.describe()
@@ -219,6 +224,14 @@ def choose_saved_plan_root(recorded: str, given: str | None) -> Path:
             "DIR (titan-gitops apply --plan FILE DIR)"
         )
     return path
+
+
+def _same_folder(recorded: str, given: Path) -> bool:
+    """True when the plan's recorded directory and DIR name the same folder from here."""
+    try:
+        return bool(recorded) and Path(recorded).resolve() == given.resolve()
+    except (OSError, RuntimeError):  # a symbolic link loop
+        return False
 
 
 def _confirm_apply() -> bool:

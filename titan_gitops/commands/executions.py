@@ -31,6 +31,13 @@ def control_executions(options: ExecutionsCommandOptions, console: Console) -> i
     """List, inspect and control executions."""
     from titan_gitops.connect import open_client
 
+    if options.action != "list" and not options.execution_id.strip():
+        from titan_gitops.errors import ConfigError
+
+        raise ConfigError(
+            f"executions {options.action}: ID is empty; give an execution id "
+            "('titan-gitops executions list' shows them)"
+        )
     target = resolve_cli_target(options.target)
     with open_client(target, secrets=console.secrets, announce=console.warn) as client:
         if options.action == "list":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +31,12 @@ def export_live_tasks(options: ExportCommandOptions, console: Console) -> int:
     from titan_gitops.fetch import fetch_tasks
 
     target = resolve_cli_target(options.target)
+    check_export_folder(Path(options.out))
     with open_client(target, secrets=console.secrets, announce=console.warn) as client:
         tasks = fetch_tasks(client)
+    for glob in options.only:
+        if not any(fnmatch.fnmatchcase(task.name, glob) for task in tasks):
+            console.warn(f"warning: --only {glob!r} matches no live task name; check the glob")
     report = export_tasks(
         tasks,
         Path(options.out),
@@ -58,3 +63,23 @@ def export_live_tasks(options: ExportCommandOptions, console: Console) -> int:
         )
         return exit_codes.ERROR
     return exit_codes.OK
+
+
+def check_export_folder(out: Path) -> None:
+    """Refuse, before the service is read, an --out that is or looks like a file, or cannot be
+    written (a folder named like a YAML file would hold definitions nobody expects there).
+
+    Raises:
+        ConfigError: naming the path and what to give instead.
+    """
+    from titan_gitops.atomic import check_folder_target
+    from titan_gitops.errors import ConfigError
+
+    if os.path.lexists(out) and not out.is_dir():
+        raise ConfigError(f"cannot export into {out}: it is not a folder; give a folder")
+    if not os.path.lexists(out) and out.suffix.lower() in (".yaml", ".yml", ".json"):
+        raise ConfigError(
+            f"export --out takes a folder, and {out} looks like a file name: "
+            "give a folder (it is created)"
+        )
+    check_folder_target(out)

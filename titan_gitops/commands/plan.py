@@ -29,6 +29,7 @@ class PlanCommandOptions:
 
 def show_plan(options: PlanCommandOptions, console: Console) -> int:
     """Diff the definitions against the live tasks and show the plan."""
+    from titan_gitops.atomic import check_file_target
     from titan_gitops.connect import open_client
     from titan_gitops.escape import escape_json_text, escape_terminal
     from titan_gitops.pipeline import make_plan
@@ -37,6 +38,9 @@ def show_plan(options: PlanCommandOptions, console: Console) -> int:
     from titan_gitops.render.text import render_plan_text
 
     target = resolve_cli_target(options.target)
+    if options.out:
+        # Before the service is read: a plan that cannot be saved is not worth making.
+        check_file_target(Path(options.out))
     with open_client(target, secrets=console.secrets, announce=console.warn) as client:
         plan = make_plan(
             options.directory,

@@ -36,12 +36,16 @@ def run_task(options: RunCommandOptions, console: Console) -> int:
     import os
     from dataclasses import replace
 
-    from titan_gitops.atomic import write_bytes_atomic
+    from titan_gitops.atomic import check_file_target, write_bytes_atomic
     from titan_gitops.connect import open_client
     from titan_gitops.run import read_secret_payload, resolve_task, secret_strings
     from titan_gitops.settings import COMMAND_DEADLINE_VARIABLE
 
     check_task_reference(options.task)
+    for wanted in (options.export, options.csv):
+        if wanted:
+            # Before the (billed) execution starts: results that cannot be saved are lost.
+            check_file_target(Path(wanted))
     secret_payload = None
     if options.secret_payload:
         secret_payload = read_secret_payload(Path(options.secret_payload))

@@ -28,6 +28,7 @@ import contextlib
 import io
 import ipaddress
 import logging
+import math
 import signal
 import socket
 import sys
@@ -237,6 +238,39 @@ def parse_token(text: str) -> tuple[str, frozenset[str] | None]:
     return token, scopes
 
 
+def parse_port(text: str) -> int:
+    """`--port`: 0 (any free port) to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port: give 0 (any) to 65535")
+    return port
+
+
+def parse_seconds(text: str) -> float:
+    """`--execution-seconds`: a finite number of seconds, zero or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{value:g} is not a number of seconds, 0 or more")
+    return value
+
+
+def parse_rate(text: str) -> int:
+    """`--rate-limit`: a whole number of requests per minute, 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is too small: give 1 or more")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `serve` command line."""
     parser = argparse.ArgumentParser(
@@ -244,7 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serve the local Titan Task Service emulator over HTTP.",
     )
     parser.add_argument("--host", help="address to bind (default 127.0.0.1; 0.0.0.0 if --public)")
-    parser.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 = any)")
+    parser.add_argument(
+        "--port", type=parse_port, default=8080, help="port (default 8080; 0 = any)"
+    )
     parser.add_argument("--db", metavar="PATH", help="SQLite state file (default: in memory)")
     parser.add_argument(
         "--token",
@@ -257,11 +293,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--templates", metavar="FILE", help="JSON or YAML file of extra templates")
     parser.add_argument(
-        "--rate-limit", type=int, metavar="N", help="requests per minute per caller (default off)"
+        "--rate-limit",
+        type=parse_rate,
+        metavar="N",
+        help="requests per minute per caller (default off)",
     )
     parser.add_argument(
         "--execution-seconds",
-        type=float,
+        type=parse_seconds,
         default=1.0,
         metavar="S",
         help="how long an execution takes (default 1.0)",
@@ -324,11 +363,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, OSError) as exc:
         return _fail(str(exc))
     except Exception as exc:  # sqlite3 errors and the like: say what, never a traceback
-        return _fail(f"cannot start the emulator ({type(exc).__name__}: {exc})")
+        where = f" with the database {args.db}" if args.db else ""
+        return _fail(f"cannot start the emulator{where} ({type(exc).__name__}: {exc})")
     try:
         server = EmulatorServer((host, args.port), app)
     except OSError as exc:
-        return _fail(f"cannot listen on {host}:{args.port}: {exc.strerror or exc}")
+        reason = (exc.strerror or type(exc).__name__).lower()
+        return _fail(f"cannot listen on {host}:{args.port}: {reason}")
     _announce(server, args, len(faults))
     _serve_until_stopped(server, app)
     print("Titan emulator stopped", file=sys.stderr, flush=True)
@@ -341,8 +382,6 @@ def _refuse_options(args: argparse.Namespace, host: str) -> str:
         return f"refusing to listen on {host} without --public"
     if args.public and not args.token:
         return "--public needs at least one --token (open access stays on loopback)"
-    if args.rate_limit is not None and args.rate_limit < 1:
-        return "--rate-limit must be at least 1"
     return ""
 
 

@@ -61,3 +61,5 @@ class DesiredState:
     project: ProjectConfig = field(repr=False, hash=False)
     warnings: tuple[Problem, ...] = ()
     secrets: frozenset[str] = field(default=frozenset(), repr=False)
+    # The project file as the user's path names it; "" when the directory has none.
+    project_path: str = ""

@@ -63,6 +63,7 @@ def validate_definitions(
         project=project,
         warnings=tuple(sorted(set(warnings))),
         secrets=secrets,
+        project_path=loaded.project.path if loaded.project is not None else "",
     )
 
 
