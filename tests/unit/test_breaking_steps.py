@@ -260,6 +260,7 @@ def test_pair_items_yields_removed_items_by_their_old_index() -> None:
 
 def test_pair_items_compares_items_by_canonical_json() -> None:
     # Key order is no change; 1 and True are equal in Python but not the same JSON.
+    assert list(pair_items([{"b": 2, "a": 1}], [{"a": 1, "b": 2}])) == []
     assert list(pair_items([{"a": 1, "b": 2}], [{"b": 2, "a": 1}])) == []
     assert list(pair_items([{"a": 1}], [{"a": True}])) == [(0, 0)]
     assert list(pair_items([], [{"a": 1}, {"a": 2}])) == [(None, 0), (None, 1)]
