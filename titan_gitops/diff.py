@@ -131,10 +131,12 @@ def _changes(path: tuple[Any, ...], a: Any, b: Any) -> Iterator[Located]:
         yield path, a, b
 
 
-def _item_changes(path: tuple[Any, ...], a: list[Any], b: list[Any]) -> Iterator[Located]:
-    """Align two lists of objects (an inserted step shifts no other) and diff the pairs.
+def pair_items(a: list[Any], b: list[Any]) -> Iterator[tuple[int | None, int | None]]:
+    """The items of two lists that differ, paired as a diff shows them; unchanged ones left out.
 
-    A changed or added item is located by its index in `b`, a removed one by its index in `a`.
+    Items are aligned by their canonical JSON (difflib), so an inserted or removed item shifts no
+    other. Yields (i, j) for `a[i]` changed into `b[j]` (a run of replaced items pairs in order),
+    (i, None) for `a[i]` removed and (None, j) for `b[j]` added, in list order.
     """
     keys_a = [json.dumps(item, sort_keys=True) for item in a]
     keys_b = [json.dumps(item, sort_keys=True) for item in b]
@@ -144,11 +146,26 @@ def _item_changes(path: tuple[Any, ...], a: list[Any], b: list[Any]) -> Iterator
             continue
         paired = min(i2 - i1, j2 - j1)
         for k in range(paired):
-            yield from _changes((*path, j1 + k), a[i1 + k], b[j1 + k])
+            yield i1 + k, j1 + k
         for i in range(i1 + paired, i2):
-            yield (*path, i), a[i], _ABSENT
+            yield i, None
         for j in range(j1 + paired, j2):
-            yield (*path, j), _ABSENT, b[j]
+            yield None, j
+
+
+def _item_changes(path: tuple[Any, ...], a: list[Any], b: list[Any]) -> Iterator[Located]:
+    """Diff two lists of objects pair by pair (`pair_items`).
+
+    A changed or added item is located by its index in `b`, a removed one by its index in `a`.
+    """
+    for pair in pair_items(a, b):
+        match pair:
+            case (int() as i, int() as j):
+                yield from _changes((*path, j), a[i], b[j])
+            case (int() as i, None):
+                yield (*path, i), a[i], _ABSENT
+            case (None, int() as j):
+                yield (*path, j), _ABSENT, b[j]
 
 
 def _order(located: Located) -> tuple[Any, ...]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+
+# Which items of two lists correspond: (i, j) changed, (i, None) removed, (None, j) added.
+PairItems = Callable[[list[Any], list[Any]], Iterable[tuple[int | None, int | None]]]
 
 # (old, new) type pairs where the new type accepts only some of the old values.
 _NARROWER = {("number", "integer")}
@@ -55,13 +58,56 @@ def classify_schema_change(old: Any, new: Any, path: str = "") -> list[str]:
     return reasons
 
 
+def _steps(body: Mapping[str, Any]) -> list[Any]:
+    plan = body.get("execution_plan")
+    steps = plan.get("steps") if isinstance(plan, dict) else None
+    return steps if isinstance(steps, list) else []
+
+
+def _schema_of(step: Any) -> Any:
+    return step.get("output_schema") if isinstance(step, dict) else None
+
+
+def _schema_breaks(where: str, old: Any, new: Any) -> list[str]:
+    """How the schema `old` at `where` breaks in `new`: removed, or classified; none added."""
+    if not isinstance(old, dict):
+        return []
+    if new is None:
+        return [f"{where}: removed"]
+    return [f"{where} {r}" for r in classify_schema_change(old, new)]
+
+
 def find_breaking_changes(
-    before: Mapping[str, Any] | None, after: Mapping[str, Any]
+    before: Mapping[str, Any] | None, after: Mapping[str, Any], *, pair_steps: PairItems
 ) -> tuple[str, ...]:
-    """A change's `breaking` reasons: how the output_schema of `before` breaks in `after`."""
-    if before is None or "output_schema" not in before:
+    """A change's `breaking` reasons: how each output_schema of `before` breaks in `after`.
+
+    Every output_schema counts: the task's, then each step's by index. Steps are paired by
+    `pair_steps`, the alignment the diff shows, so a reason names the path the diff shows (a
+    changed step by its index in `after`, a removed one by its index in `before`). A schema
+    removed, or a removed step that had one, is breaking for whoever reads those records; a schema
+    added where there was none, or an added step, is not.
+    """
+    if before is None:
         return ()
-    return tuple(
-        f"output_schema {r}"
-        for r in classify_schema_change(before["output_schema"], after.get("output_schema", {}))
+    reasons = _schema_breaks(
+        "output_schema", before.get("output_schema"), after.get("output_schema")
     )
+    old_steps, new_steps = _steps(before), _steps(after)
+    located: list[tuple[tuple[int, bool], list[str]]] = []
+    for i, j in pair_steps(old_steps, new_steps):
+        if i is None:
+            continue
+        old = _schema_of(old_steps[i])
+        if j is None:
+            if isinstance(old, dict):
+                located.append(
+                    ((i, False), [f"execution_plan.steps[{i}]: step with an output_schema removed"])
+                )
+        else:
+            where = f"execution_plan.steps[{j}].output_schema"
+            located.append(((j, True), _schema_breaks(where, old, _schema_of(new_steps[j]))))
+    # By index, a removal first at an index (as the diff orders its paths).
+    for _, found in sorted(located, key=lambda entry: entry[0]):
+        reasons.extend(found)
+    return tuple(reasons)
