@@ -10,11 +10,11 @@ of set-like JSON Schema lists (`required`, `type`) never show up as differences.
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from titan_gitops.align import pair_items
 from titan_gitops.model import DesiredState, DesiredTask, FieldChange, LiveState, LiveTask, TaskDiff
 from titan_gitops.pointers import join_pointer, pointers_overlap, remove_pointer
 from titan_gitops.spec import MANAGED_FIELDS
@@ -129,28 +129,6 @@ def _changes(path: tuple[Any, ...], a: Any, b: Any) -> Iterator[Located]:
         yield from _item_changes(path, a, b)
     else:
         yield path, a, b
-
-
-def pair_items(a: list[Any], b: list[Any]) -> Iterator[tuple[int | None, int | None]]:
-    """The items of two lists that differ, paired as a diff shows them; unchanged ones left out.
-
-    Items are aligned by their canonical JSON (difflib), so an inserted or removed item shifts no
-    other. Yields (i, j) for `a[i]` changed into `b[j]` (a run of replaced items pairs in order),
-    (i, None) for `a[i]` removed and (None, j) for `b[j]` added, in list order.
-    """
-    keys_a = [json.dumps(item, sort_keys=True) for item in a]
-    keys_b = [json.dumps(item, sort_keys=True) for item in b]
-    matcher = difflib.SequenceMatcher(a=keys_a, b=keys_b, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            continue
-        paired = min(i2 - i1, j2 - j1)
-        for k in range(paired):
-            yield i1 + k, j1 + k
-        for i in range(i1 + paired, i2):
-            yield i, None
-        for j in range(j1 + paired, j2):
-            yield None, j
 
 
 def _item_changes(path: tuple[Any, ...], a: list[Any], b: list[Any]) -> Iterator[Located]:

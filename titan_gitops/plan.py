@@ -14,7 +14,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from titan_gitops.diff import pair_items
 from titan_gitops.errors import PlanError, format_listing, list_names
 from titan_gitops.fingerprint import (
     change_digest,
@@ -324,7 +323,7 @@ def decide_change(diff: TaskDiff, task: DesiredTask) -> Change:
         after=diff.after,
         request_body=_update_body(task.body, live_task.body, changed_keys, task.ignore_fields),
         fields=fields,
-        breaking=find_breaking_changes(diff.before, diff.after or {}, pair_steps=pair_items),
+        breaking=find_breaking_changes(diff.before, diff.after or {}),
         source=_where(task),
         sensitive_pointers=task.sensitive_paths,
         ignore_fields=task.ignore_fields,

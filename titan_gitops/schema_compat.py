@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
+from titan_gitops.align import pair_items
+
 # Which items of two lists correspond: (i, j) changed, (i, None) removed, (None, j) added.
-PairItems = Callable[[list[Any], list[Any]], Iterable[tuple[int | None, int | None]]]
 
 # (old, new) type pairs where the new type accepts only some of the old values.
 _NARROWER = {("number", "integer")}
@@ -78,12 +79,12 @@ def _schema_breaks(where: str, old: Any, new: Any) -> list[str]:
 
 
 def find_breaking_changes(
-    before: Mapping[str, Any] | None, after: Mapping[str, Any], *, pair_steps: PairItems
+    before: Mapping[str, Any] | None, after: Mapping[str, Any]
 ) -> tuple[str, ...]:
     """A change's `breaking` reasons: how each output_schema of `before` breaks in `after`.
 
     Every output_schema counts: the task's, then each step's by index. Steps are paired by
-    `pair_steps`, the alignment the diff shows, so a reason names the path the diff shows (a
+    `pair_items`, the alignment the diff shows, so a reason names the path the diff shows (a
     changed step by its index in `after`, a removed one by its index in `before`). A schema
     removed, or a removed step that had one, is breaking for whoever reads those records; a schema
     added where there was none, or an added step, is not.
@@ -95,7 +96,7 @@ def find_breaking_changes(
     )
     old_steps, new_steps = _steps(before), _steps(after)
     located: list[tuple[tuple[int, bool], list[str]]] = []
-    for i, j in pair_steps(old_steps, new_steps):
+    for i, j in pair_items(old_steps, new_steps):
         if i is None:
             continue
         old = _schema_of(old_steps[i])

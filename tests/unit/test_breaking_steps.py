@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from tests.unit.test_plan import SCHEMA, body, defined, definitions, live, plan_of, task
+from titan_gitops.align import pair_items
 from titan_gitops.cli import main
-from titan_gitops.diff import pair_items
 from titan_gitops.model import Action, Change, LiveState
 from titan_gitops.render.markdown import render_plan_markdown
 
@@ -129,13 +129,19 @@ def test_an_inserted_step_shifts_no_other_and_the_reason_names_the_diffs_path() 
     ]
 
 
-def test_a_replaced_step_pairs_like_the_diff_and_its_schema_counts_as_removed() -> None:
-    # Next to an inserted step, the live step pairs with the first new one, as the diff shows.
+def test_a_step_inserted_before_a_changed_one_pairs_the_alike_steps() -> None:
+    # The live scrape step pairs with the new scrape step, not with the crawl step inserted
+    # before it, as the diff shows it.
     old = [step("search"), step("scrape", props(score="number"))]
     new = [step("search"), step("crawl"), step("scrape", props(score="string"))]
     change = update_of(old, new)
-    assert change.breaking == ("execution_plan.steps[1].output_schema: removed",)
-    assert "/execution_plan/steps/1/output_schema" in [f.pointer for f in change.fields]
+    assert change.breaking == (
+        "execution_plan.steps[2].output_schema score: type changed from number to string",
+    )
+    assert [f.pointer for f in change.fields] == [
+        "/execution_plan/steps/1",
+        "/execution_plan/steps/2/output_schema/properties/score/type",
+    ]
 
 
 def test_a_removed_step_with_a_schema_is_breaking_at_its_live_index() -> None:
