@@ -300,3 +300,14 @@ def test_a_text_over_several_lines_is_a_literal_block_when_it_reads_back_the_sam
     # A first line starting with a space, or trailing blank lines, stay quoted on one line.
     assert yaml_lines({"o": " One.\nTwo."}) == ['o: " One.\\nTwo."']
     assert yaml_lines({"o": "One.\n\n"}) == ['o: "One.\\n\\n"']
+
+
+def test_the_text_summary_counts_the_changes_that_break_a_schema() -> None:
+    from titan_gitops.render.text import summary_line
+
+    breaking = change(Action.UPDATE, "a", task_id="1", breaking=("output_schema p: removed",))
+    plain = change(Action.UPDATE, "b", task_id="2", fields=(FieldChange("/q", 1, 2),))
+    assert summary_line(Plan(changes=(breaking, plain))) == (
+        "Plan: 0 to create, 2 to update, 0 to rename, 0 to delete (⚠ 1 breaking an output_schema)."
+    )
+    assert summary_line(Plan(changes=(plain,))).endswith("0 to delete.")

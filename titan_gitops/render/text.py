@@ -144,8 +144,13 @@ def summary_line(plan: Plan) -> str:
     n = plan.counts()
     return (
         f"Plan: {n['create']} to create, {n['update']} to update, "
-        f"{n['rename']} to rename, {n['delete']} to delete."
+        f"{n['rename']} to rename, {n['delete']} to delete{_breaking(plan)}."
     )
+
+
+def _breaking(plan: Plan) -> str:
+    count = sum(1 for c in plan.actionable if c.breaking)
+    return f" (⚠ {count} breaking an output_schema)" if count else ""
 
 
 def drift_summary_line(plan: Plan) -> str:
