@@ -16,6 +16,8 @@ import errno
 import os
 import stat
 from pathlib import Path
+from types import TracebackType
+from typing import IO
 
 from titan_gitops.errors import ConfigError
 
@@ -73,6 +75,79 @@ def write_bytes_atomic(
         raise
     if durable:
         sync_folder(path.parent)
+
+
+class PendingFile:
+    """A file streamed into place: bytes go to an exclusive temporary beside `path`, which only
+    `commit` renames over it (fsynced); leaving the `with` block without a commit removes it.
+
+    `start` (re)opens the temporary empty, so a retried download begins afresh.
+    """
+
+    def __init__(self, path: Path) -> None:
+        _refuse_a_directory(path)
+        self.path = path
+        self._mode = _mode_to_keep(path)
+        self._temporary: Path | None = None
+        self._handle: IO[bytes] | None = None
+
+    def __enter__(self) -> PendingFile:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.discard()
+
+    def start(self) -> IO[bytes]:
+        """An empty temporary file to write into (any earlier one is removed)."""
+        self.discard()
+        temporary = self.path.parent / _TEMPORARY.format(
+            name=self.path.name, token=os.urandom(8).hex()
+        )
+        self._temporary = temporary
+        try:
+            handle = os.fdopen(os.open(temporary, _FLAGS, 0o666), "wb")
+        except OSError as exc:
+            self._temporary = None
+            raise ConfigError(
+                f"cannot write {self.path}: {_reason(exc, self.path.parent)}"
+            ) from None
+        self._handle = handle
+        if self._mode is not None:
+            os.fchmod(handle.fileno(), self._mode)
+        return handle
+
+    def commit(self) -> None:
+        """Rename what was written over `path`, durably; the temporary is gone afterwards."""
+        handle = self._handle if self._handle is not None else self.start()
+        temporary = self._temporary
+        try:
+            handle.flush()
+            os.fsync(handle.fileno())
+            handle.close()
+            self._handle = None
+            os.replace(str(temporary), self.path)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot write {self.path}: {_reason(exc, self.path.parent)}"
+            ) from None
+        self._temporary = None
+        sync_folder(self.path.parent)
+
+    def discard(self) -> None:
+        """Close and remove the temporary file, if there is one."""
+        if self._handle is not None:
+            with contextlib.suppress(OSError):
+                self._handle.close()
+            self._handle = None
+        if self._temporary is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self._temporary)
+            self._temporary = None
 
 
 def check_file_target(path: Path) -> None:

@@ -17,6 +17,22 @@ from titan_gitops.errors import InputError, NotFound, list_names
 if TYPE_CHECKING:
     from titan_gitops.client import TitanClient
 
+# A media id becomes a file name only when it is plainly one: no separator, no leading dot.
+_MEDIA_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+# Extensions come from this fixed table, never from the service's strings.
+MEDIA_EXTENSIONS = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/gif": ".gif",
+    "image/webp": ".webp",
+    "image/svg+xml": ".svg",
+    "application/pdf": ".pdf",
+    "video/mp4": ".mp4",
+    "audio/mpeg": ".mp3",
+    "text/plain": ".txt",
+    "text/csv": ".csv",
+    "application/json": ".json",
+}
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -51,6 +67,36 @@ def resolve_task(client: TitanClient, ref: str) -> dict[str, Any]:
         ids = list_names([str(m.get("id")) for m in matches])
         raise InputError(f"several live tasks are named '{ref}' (ids {ids}): give the id")
     return matches[0]
+
+
+def name_media_files(items: Iterable[dict[str, Any]]) -> list[str]:
+    """One file name per listed media item: its id plus an extension from its content type.
+
+    Raises:
+        ApiError: an id is not a plain file name (a separator, a leading dot, a control
+            character, over 100 characters), or two ids name the same file (case aside).
+    """
+    from titan_gitops.errors import ApiError
+
+    names: list[str] = []
+    seen: dict[str, str] = {}
+    for item in items:
+        media_id = item.get("id")
+        if not isinstance(media_id, str) or not _MEDIA_ID.match(media_id):
+            raise ApiError(
+                f"the service listed a media id {json.dumps(media_id)[:120]} that is not a plain "
+                "file name (letters, digits, '.', '_', '-'); nothing was downloaded"
+            )
+        content_type = str(item.get("content_type") or "").split(";")[0].strip().lower()
+        name = media_id + MEDIA_EXTENSIONS.get(content_type, ".bin")
+        if name.casefold() in seen:
+            raise ApiError(
+                f"the service listed the media ids {seen[name.casefold()]} and {media_id}, which "
+                "name the same file; nothing was downloaded"
+            )
+        seen[name.casefold()] = media_id
+        names.append(name)
+    return names
 
 
 def read_secret_payload(path: Path) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from titan_gitops.atomic import (
+    PendingFile,
     make_directory,
     remove_file,
     write_bytes_atomic,
@@ -143,3 +144,36 @@ def test_remove_file(tmp_path: Path) -> None:
     (tmp_path / "folder").mkdir()
     with pytest.raises(ConfigError, match="cannot remove"):
         remove_file(tmp_path / "folder")
+
+
+def test_a_pending_file_appears_only_on_commit_and_never_through_a_link(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.bin"
+    outside.write_bytes(b"keep")
+    target = tmp_path / "media.bin"
+    target.symlink_to(outside)
+    with PendingFile(target) as pending:
+        pending.start().write(b"first attempt")
+        pending.start().write(b"second")
+        assert target.is_symlink()
+        pending.commit()
+    assert not target.is_symlink()
+    assert target.read_bytes() == b"second"
+    assert outside.read_bytes() == b"keep"
+    assert leftovers(tmp_path) == []
+
+
+def test_a_pending_file_left_without_commit_leaves_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "media.bin"
+    target.write_bytes(b"old")
+
+    def fail_midway() -> None:
+        with PendingFile(target) as pending:
+            pending.start().write(b"partial")
+            raise RuntimeError("the download failed")
+
+    with pytest.raises(RuntimeError):
+        fail_midway()
+    assert target.read_bytes() == b"old"
+    assert leftovers(tmp_path) == []
+    with pytest.raises(ConfigError, match="it is a folder"):
+        PendingFile(tmp_path)

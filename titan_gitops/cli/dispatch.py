@@ -109,6 +109,7 @@ def run_run(args: argparse.Namespace, console: Console) -> int:
         interval=args.interval,
         export=args.export,
         csv=args.csv,
+        media=args.media,
         secret_payload=args.secret_payload,
         check_schema=args.check_schema,
         strict=args.strict,

@@ -215,6 +215,11 @@ def _add_run_parser(sub: Subparsers, parents: list[argparse.ArgumentParser]) -> 
     run.add_argument("--export", metavar="FILE", help="write the JSON results here (waits)")
     run.add_argument("--csv", metavar="FILE", help="write the CSV results here (waits)")
     run.add_argument(
+        "--media",
+        metavar="DIR",
+        help="download every media file of the execution here, verified (waits)",
+    )
+    run.add_argument(
         "--secret-payload", metavar="FILE", help="a JSON object sent as secret_payload"
     )
     run.add_argument(

@@ -3,9 +3,11 @@
 from titan_gitops.client.client import ExecutionTimeout, TitanClient
 from titan_gitops.client.limits import ReadLimitExceeded
 from titan_gitops.client.listing import Listing, ListingProblem
+from titan_gitops.client.media import MediaMismatch
 from titan_gitops.client.records import (
     DatasetRecord,
     ExecutionRecord,
+    MediaRecord,
     Page,
     TaskRecord,
     TemplateRecord,
@@ -18,6 +20,8 @@ __all__ = [
     "ExecutionTimeout",
     "Listing",
     "ListingProblem",
+    "MediaMismatch",
+    "MediaRecord",
     "Page",
     "ReadLimitExceeded",
     "TaskRecord",

@@ -29,9 +29,11 @@ from titan_gitops._http import HttpSession, Transport
 from titan_gitops.client.calls import MAX_PAGE_SIZE, ApiCalls
 from titan_gitops.client.engine import RequestEngine, RetryPolicy
 from titan_gitops.client.listing import Listing
+from titan_gitops.client.media import fetch_media_item
 from titan_gitops.client.records import (
     DatasetRecord,
     ExecutionRecord,
+    MediaRecord,
     Page,
     TaskRecord,
     TemplateRecord,
@@ -338,6 +340,16 @@ class TitanClient:
         """Datasets of a task across all its executions."""
         path = f"{API_PREFIX}/tasks/{_segment(task_id)}/datasets"
         return self._calls.list_all(path, DatasetRecord)
+
+    def list_execution_media(self, execution_id: str) -> list[MediaRecord]:
+        """Every media file of one execution (id, size, checksum, download link), paged."""
+        path = f"{API_PREFIX}/executions/{_segment(execution_id)}/media"
+        return self._calls.list_all(path, MediaRecord)
+
+    def download_media_item(self, item: MediaRecord, dest: Path) -> Path:
+        """Stream one listed media file to `dest`, verified against its size and checksum, and
+        written whole or not at all (see media.py)."""
+        return fetch_media_item(self._engine, self._origin, item, Path(dest))
 
     def download_media(self, url_or_path: str, dest: Path) -> Path:
         """Stream a media file (a Titan media URL, or a `/media/...` path) to `dest`."""

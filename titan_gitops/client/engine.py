@@ -89,6 +89,7 @@ class _Request:
     headers: Mapping[str, str]
     sink_factory: Callable[[], IO[bytes]] | None
     secrets: SecretSet
+    max_bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -173,12 +174,13 @@ class RequestEngine:
         with_auth: bool = True,
         sink_factory: Callable[[], IO[bytes]] | None = None,
         extra_secrets: Iterable[str] = (),
+        max_bytes: int | None = None,
     ) -> HttpResponse:
         """Send until a final answer; return a 2xx response, or raise the typed error.
 
         `path` is what errors and logs show (never a host or query string); `url` overrides what
         is requested (an absolute media URL). `sink_factory` gives a fresh file for each attempt's
-        streamed body.
+        streamed body. `max_bytes` lowers the body bound for this call (a media file's listed size).
 
         Raises:
             ApiError: and its subclasses, as the module docstring describes.
@@ -193,6 +195,7 @@ class RequestEngine:
             headers=self._auth_headers if with_auth else {},
             sink_factory=sink_factory,
             secrets=self._secrets.with_values(extra_secrets),
+            max_bytes=max_bytes,
         )
         attempt = 0
         maybe_committed = False
@@ -223,6 +226,8 @@ class RequestEngine:
         with self._lock:
             self._sent += 1
         size = self.limits.download_bytes if sink is not None else None
+        if request.max_bytes is not None:
+            size = request.max_bytes
         try:
             return self._session.send(
                 request.method,
@@ -231,8 +236,8 @@ class RequestEngine:
                 json_body=request.json_body,
                 headers=request.headers,
                 sink=sink,
-                max_bytes=size or self.limits.body_bytes,
-                max_decoded=size or self.limits.decoded_bytes,
+                max_bytes=self.limits.body_bytes if size is None else size,
+                max_decoded=self.limits.decoded_bytes if size is None else size,
                 deadline=seconds,
             )
         except SinkWriteError as exc:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 
 class WireRecord(BaseModel):
@@ -55,6 +55,18 @@ class DatasetRecord(WireRecord):
     """Dataset-level output metadata of an execution (fields are not documented: all kept)."""
 
     id: str | None = None
+
+
+class MediaRecord(WireRecord):
+    """One media file of an execution, as its media listing describes it (fields the client
+    verifies a download against are required and never coerced)."""
+
+    id: StrictStr
+    size: StrictInt = Field(ge=0)
+    checksum: StrictStr
+    download_url: StrictStr
+    content_type: str | None = None
+    expires_at: str | None = None
 
 
 RecordT = TypeVar("RecordT", bound=WireRecord)

@@ -26,6 +26,7 @@ class RunCommandOptions:
     interval: float = 3.0
     export: str | None = None
     csv: str | None = None
+    media: str | None = None
     secret_payload: str | None = None
     check_schema: bool = False
     strict: bool = False
@@ -36,7 +37,7 @@ def run_task(options: RunCommandOptions, console: Console) -> int:
     import os
     from dataclasses import replace
 
-    from titan_gitops.atomic import check_file_target, write_bytes_atomic
+    from titan_gitops.atomic import check_file_target, check_folder_target
     from titan_gitops.connect import open_client
     from titan_gitops.run import read_secret_payload, resolve_task, secret_strings
     from titan_gitops.settings import COMMAND_DEADLINE_VARIABLE
@@ -46,11 +47,15 @@ def run_task(options: RunCommandOptions, console: Console) -> int:
         if wanted:
             # Before the (billed) execution starts: results that cannot be saved are lost.
             check_file_target(Path(wanted))
+    if options.media:
+        check_folder_target(Path(options.media))
     secret_payload = None
     if options.secret_payload:
         secret_payload = read_secret_payload(Path(options.secret_payload))
         console.add_secrets(secret_strings(secret_payload))
-    wait = options.wait or bool(options.export or options.csv or options.check_schema)
+    wait = options.wait or bool(
+        options.export or options.csv or options.media or options.check_schema
+    )
     target = resolve_cli_target(options.target)
     if wait and COMMAND_DEADLINE_VARIABLE not in os.environ:
         # The default command deadline must not cut a wait the user asked for; an explicit
@@ -72,17 +77,8 @@ def run_task(options: RunCommandOptions, console: Console) -> int:
         if status == "completed_with_errors":
             console.warn("warning: the execution completed with errors")
             code = exit_codes.ERROR if options.strict else exit_codes.OK
-        if (options.export or options.check_schema) and not _export_json(
-            client, execution_id, task, options, console
-        ):
+        if not _save_outputs(client, execution_id, task, options, console):
             code = exit_codes.ERROR
-        if options.csv:
-            out = Path(options.csv)
-            # Read whole (the client caps the size), then written by the one safe writer.
-            csv = client.download_results_csv(execution_id)
-            assert isinstance(csv, bytes)
-            write_bytes_atomic(out, csv, parents=True)
-            console.warn(f"Wrote the CSV results to {out}.")
     return code
 
 
@@ -100,6 +96,50 @@ def check_task_reference(reference: str) -> None:
             f"the task '{escape_terminal(reference)}' holds the character "
             f"U+{ord(found.group()):04X}; give the task's id, or a name of visible characters"
         )
+
+
+def _save_outputs(
+    client: TitanClient,
+    execution_id: str,
+    task: dict[str, Any],
+    options: RunCommandOptions,
+    console: Console,
+) -> bool:
+    """Write what --export, --csv and --media ask for and check the records (--check-schema);
+    False when the records do not match the task's output_schema."""
+    from titan_gitops.atomic import write_bytes_atomic
+
+    matched = True
+    if options.export or options.check_schema:
+        matched = _export_json(client, execution_id, task, options, console)
+    if options.csv:
+        out = Path(options.csv)
+        # Read whole (the client caps the size), then written by the one safe writer.
+        csv = client.download_results_csv(execution_id)
+        assert isinstance(csv, bytes)
+        write_bytes_atomic(out, csv, parents=True)
+        console.warn(f"Wrote the CSV results to {out}.")
+    if options.media:
+        _download_media(client, execution_id, Path(options.media), console)
+    return matched
+
+
+def _download_media(client: TitanClient, execution_id: str, folder: Path, console: Console) -> None:
+    """Every media file of the execution into `folder`, each verified and written whole; the
+    names come from the ids (checked, all before the first download), never from links."""
+    from titan_gitops.atomic import make_directory
+    from titan_gitops.run import name_media_files
+
+    items = client.list_execution_media(execution_id)
+    names = name_media_files(item.body() for item in items)
+    make_directory(folder)
+    for item, name in zip(items, names, strict=True):
+        client.download_media_item(item, folder / name)
+    total = sum(item.size for item in items)
+    console.warn(
+        f"Wrote {len(items)} media file{'' if len(items) == 1 else 's'} ({total:,} bytes, "
+        f"size and sha256 verified) to {folder}."
+    )
 
 
 def _wait_for_end(

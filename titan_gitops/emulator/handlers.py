@@ -7,7 +7,8 @@ POST /api/v1/templates/{ref}/preview need `tasks:write`.
 Starting a run (POST /api/v1/tasks/{id}/run, POST /api/v1/executions) and pause/resume/stop need
 `executions:write` (the docs name both it and `tasks:write` for "run"; a route takes one scope,
 and the Quickstart's token has both); reading executions needs `executions:read`; results,
-exports, datasets need `data:read`. Media (`GET /media/...?token=`) takes its own token only.
+exports, datasets and the media listing (GET /api/v1/executions/{id}/media, results.py) need
+`data:read`. Media (`GET /media/...?token=`) takes its own token only.
 Create and run answer 201; everything else that succeeds answers 200.
 """
 
@@ -239,10 +240,20 @@ def register_dataset_and_media_routes(table: RouteTable, backend: TitanBackend) 
             meta={"total": len(every), "limit": limit, "offset": offset},
         )
 
+    def list_media(request: Request) -> Reply:
+        limit, offset = parse_paging(request)
+        every = results.list_media(request.params["execution_id"], read_origin(request))
+        return Reply(
+            every[offset : offset + limit],
+            meta={"total": len(every), "limit": limit, "offset": offset},
+        )
+
     def download_media(request: Request) -> Reply:
         execution_id, key = request.params["execution_id"], request.params["key"]
         try:
-            body = results.read_media(execution_id, key, read_query(request, "token"))
+            body = results.read_media(
+                execution_id, key, read_query(request, "token"), read_query(request, "expires")
+            )
         except MediaRefused as refused:
             error = json.dumps({"error": refused.message}).encode()
             return Reply(raw=error, status=refused.status)
@@ -255,6 +266,7 @@ def register_dataset_and_media_routes(table: RouteTable, backend: TitanBackend) 
     execution = f"{API}/executions/{{execution_id}}"
     table.add("GET", f"{execution}/datasets", list_execution_datasets, scope=READ_DATA)
     table.add("GET", f"{API}/tasks/{{task_id}}/datasets", list_task_datasets, scope=READ_DATA)
+    table.add("GET", f"{execution}/media", list_media, scope=READ_DATA)
     # The media CDN authorises by the link's own token, and sits outside the Task API bucket.
     table.add(
         "GET",

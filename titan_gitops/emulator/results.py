@@ -8,6 +8,16 @@ Choices where the docs are silent (also in README.md):
   HMAC of both under a key kept in the database. The media route takes only that token (no API
   token needed, not rate limited) and answers small deterministic bytes; its errors are
   `{"error": "..."}` without `success`, as the docs show for the media CDN.
+- `GET /api/v1/executions/{id}/media` (the docs' "Media access" route; its item fields are not
+  documented) lists each media file of an execution once, in record order: `id` (the key),
+  `execution_id`, `content_type`, `size` (bytes), `checksum` (`sha256:<hex>` of the bytes),
+  `download_url` and `expires_at`. It pages like every list (`limit`/`offset`, `meta`), needs
+  `data:read`, is a 404 for an unknown execution, and is empty until the results exist.
+- Its `download_url` is the media link plus `expires=<epoch seconds>`, signed together with the
+  expiry. The expiry is the end of the next whole MEDIA_LINK_SECONDS window, so a link stays the
+  same across listings for a while (stable) and is valid for at least one window; past it the
+  link is a 403 `{"error": "media link expired"}`, as a wrong token is. Links in records carry
+  no expiry.
 - JSON export is a bare array of records. CSV flattens nested objects to dotted columns and
   keeps arrays as JSON text (see records.records_to_csv). `export` takes `?format=json|csv`
   (default json); `download` is always CSV. Both are attachments named
@@ -26,6 +36,7 @@ import secrets
 import sqlite3
 import threading
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from titan_gitops.emulator.clock import format_timestamp
@@ -38,6 +49,8 @@ EXPORT_FORMATS = ("json", "csv")
 CONTENT_TYPES = {"json": "application/json", "csv": "text/csv; charset=utf-8"}
 DATASET_NAME = "results"
 MEDIA_CONTENT_TYPE = "application/octet-stream"
+# How long a listed download link is valid at least; listings within one window share a link.
+MEDIA_LINK_SECONDS = 3600
 
 _KEYS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS emulator_keys (
@@ -162,20 +175,86 @@ class ResultStore:
         message = f"{execution_id}/{key}".encode()
         return hmac.new(self._media_key, message, hashlib.sha256).hexdigest()[:40]
 
-    def read_media(self, execution_id: str, key: str, token: str | None) -> bytes:
-        """The bytes of a media file; MediaRefused for a missing or wrong token."""
+    def sign_media_link(self, execution_id: str, key: str, expires: int) -> str:
+        """The token that opens one media file until `expires` (epoch seconds)."""
+        message = f"{execution_id}/{key}/{expires}".encode()
+        return hmac.new(self._media_key, message, hashlib.sha256).hexdigest()[:40]
+
+    def read_media(
+        self, execution_id: str, key: str, token: str | None, expires: str | None = None
+    ) -> bytes:
+        """The bytes of a media file; MediaRefused for a missing, wrong or expired token."""
         if not token:
             raise MediaRefused(401, "missing media token")
         try:
             canonical = str(uuid.UUID(execution_id))
         except ValueError:
             raise MediaRefused(404, "media not found") from None
-        if not hmac.compare_digest(token, self.sign_media(canonical, key)):
+        if expires is None:
+            expected = self.sign_media(canonical, key)
+        elif expires.isascii() and expires.isdigit() and len(expires) <= 12:
+            expected = self.sign_media_link(canonical, key, int(expires))
+        else:
             raise MediaRefused(403, "invalid media token")
+        if not hmac.compare_digest(token, expected):
+            raise MediaRefused(403, "invalid media token")
+        if expires is not None and self.runtime.clock.time() >= int(expires):
+            raise MediaRefused(403, "media link expired")
         if not self.runtime.has_execution(canonical):
             raise MediaRefused(404, "media not found")
-        digest = hashlib.sha256(f"titan-emulator:media:{canonical}/{key}".encode()).hexdigest()
-        return f"titan emulator media {key}\n{digest}\n".encode()
+        return _media_bytes(canonical, key)
+
+    def list_media(self, execution_id: str, origin: str) -> list[dict[str, Any]]:
+        """Every media file of an execution once, in record order; NotFound for no execution."""
+        view = self.runtime.view_execution(execution_id)
+        if not view.results_ready:
+            return []
+        canonical = str(view.stored["id"])
+        prefix = f"{origin}/media/{canonical}/"
+        keys = dict.fromkeys(
+            text[len(prefix) :].split("?", 1)[0]
+            for text in _strings_in(self._records_of(view, origin))
+            if text.startswith(prefix)
+        )
+        window = MEDIA_LINK_SECONDS
+        expires = (int(self.runtime.clock.time()) // window + 2) * window
+        return [self._media_item(canonical, key, origin, expires) for key in keys]
+
+    def _media_item(self, execution_id: str, key: str, origin: str, expires: int) -> dict[str, Any]:
+        body = _media_bytes(execution_id, key)
+        token = self.sign_media_link(execution_id, key, expires)
+        moment = datetime.fromtimestamp(expires, UTC)
+        return {
+            "id": key,
+            "execution_id": execution_id,
+            "content_type": MEDIA_CONTENT_TYPE,
+            "size": len(body),
+            "checksum": f"sha256:{hashlib.sha256(body).hexdigest()}",
+            "download_url": (
+                f"{origin}/media/{execution_id}/{key}?expires={expires}&token={token}"
+            ),
+            "expires_at": format_timestamp(moment),
+        }
+
+
+def _media_bytes(execution_id: str, key: str) -> bytes:
+    digest = hashlib.sha256(f"titan-emulator:media:{execution_id}/{key}".encode()).hexdigest()
+    return f"titan emulator media {key}\n{digest}\n".encode()
+
+
+def _strings_in(value: Any) -> list[str]:
+    """Every string inside a JSON value, in document order (iteratively: records may be deep)."""
+    found: list[str] = []
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            found.append(item)
+        elif isinstance(item, dict):
+            pending.extend(reversed(list(item.values())))
+        elif isinstance(item, list):
+            pending.extend(reversed(item))
+    return found
 
 
 def _columns_of(records: list[dict[str, Any]]) -> list[str]:
