@@ -192,7 +192,8 @@ def test_the_client_previews_both_and_never_retries_a_spent_quota(
     assert waits == []
     error = caught.value
     assert not isinstance(error, RateLimited)
-    assert error.status == 429 and error.code == "preview_limit_exceeded"
+    assert error.status == 429
+    assert error.code == "preview_limit_exceeded"
     assert error.resets_in == pytest.approx(3600, abs=1)
     assert str(error) == (
         "POST /api/v1/tasks/preview HTTP 429 preview_limit_exceeded: the daily preview quota of "

@@ -120,7 +120,7 @@ def preview_to_dict(preview: TaskPreview | None, mask: Mask = _unmasked) -> dict
         "total": preview.total,
         "checked": preview.checked,
         "matches": matches,
-        "violation": mask(preview.violation) if preview.violation else None,
+        "violation": _cut(mask(preview.violation), 300) if preview.violation else None,
         "note": mask(preview.note) if preview.note else None,
     }
 
