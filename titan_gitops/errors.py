@@ -10,6 +10,7 @@ TitanGitopsError
 │   ├── NotFound             404
 │   ├── BadRequest           400
 │   ├── RateLimited          429 after the retries were spent
+│   ├── PreviewQuotaExceeded the daily preview quota is spent (never retried)
 │   ├── ApiUnavailable       5xx, timeouts and connection errors after the retries
 │   └── OutcomeUnknown       a write whose effect on the server is unknown (never blindly re-sent)
 ├── PlanError                the plan cannot be built safely
@@ -181,6 +182,15 @@ class BadRequest(ApiError):
 
 class RateLimited(ApiError):
     """429 after the client's retries were spent."""
+
+
+class PreviewQuotaExceeded(ApiError):
+    """`preview_limit_exceeded`: the daily preview quota is spent. Not a RateLimited: waiting a
+    minute does not help, so it is never retried; `resets_in` is the server's hint in seconds."""
+
+    def __init__(self, message: str, *, resets_in: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.resets_in = resets_in
 
 
 class ApiUnavailable(ApiError):

@@ -322,9 +322,24 @@ def plan_from_dict(data: Any, *, source: str = "the saved plan") -> Plan:
             names the field (`changes[2].request_body`).
     """
     try:
-        return _plan_from_fields(data)
+        return _plan_from_fields(_set_previews_aside(data))
     except _Malformed as exc:
         raise InputError(f"{source} cannot be used: {exc}; {_AGAIN}") from None
+
+
+def _set_previews_aside(data: Any) -> Any:
+    """`plan --preview --output json` without its samples (`previews`, each change's `preview`):
+    they never change what apply does, so the plan reads as if they were not there."""
+    if not isinstance(data, dict) or "previews" not in data:
+        return data
+    rest = {key: value for key, value in data.items() if key != "previews"}
+    changes = rest.get("changes")
+    if isinstance(changes, list):
+        rest["changes"] = [
+            {k: v for k, v in c.items() if k != "preview"} if isinstance(c, dict) else c
+            for c in changes
+        ]
+    return rest
 
 
 def saved_filters(plan: Plan) -> tuple[tuple[str, ...], tuple[str, ...]]:

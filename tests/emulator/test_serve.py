@@ -128,6 +128,8 @@ def test_shutdown_releases_the_port(app: EmulatorApp) -> None:
         (["--host", "0.0.0.0"], "refusing to listen on 0.0.0.0 without --public"),
         (["--public"], "--public needs at least one --token"),
         (["--rate-limit", "0"], "argument --rate-limit: 0 is too small: give 1 or more"),
+        (["--preview-quota", "-1"], "argument --preview-quota: -1 is too small: give 0 or more"),
+        (["--preview-quota", "many"], "argument --preview-quota: 'many' is not a whole number"),
         (["--token", "t=tasks:admin"], "unknown scope 'tasks:admin'"),
         (["--token", "=tasks:read"], "a token must not be empty"),
         (["--templates", "/nonexistent/t.yaml"], "cannot read"),
@@ -204,3 +206,15 @@ def test_the_module_without_tokens_says_it_is_open() -> None:
     assert process.returncode == 0
     assert "open-access mode" in first_lines[0]
     assert "Titan emulator stopped" in err
+
+
+def test_the_module_takes_a_preview_quota() -> None:
+    process, base_url, _ = start_module("--preview-quota", "1")
+    try:
+        with httpx.Client(base_url=base_url) as client:
+            answers = [client.post("/api/v1/tasks/preview", json=task_body()) for _ in range(2)]
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=10)
+    assert [a.status_code for a in answers] == [200, 429]
+    assert answers[1].json()["error"]["code"] == "preview_limit_exceeded"

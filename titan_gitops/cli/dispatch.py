@@ -53,8 +53,19 @@ def run_plan(args: argparse.Namespace, console: Console) -> int:
         output=args.output,
         detailed_exitcode=args.detailed_exitcode,
         no_color=args.no_color,
+        preview=args.preview,
+        preview_limit=_preview_limit(args),
     )
     return show_plan(options, console)
+
+
+def _preview_limit(args: argparse.Namespace) -> int:
+    from titan_gitops.errors import ConfigError
+    from titan_gitops.preview import DEFAULT_PREVIEW_LIMIT
+
+    if args.preview_limit is not None and not args.preview:
+        raise ConfigError("--preview-limit needs --preview")
+    return DEFAULT_PREVIEW_LIMIT if args.preview_limit is None else int(args.preview_limit)
 
 
 def run_apply(args: argparse.Namespace, console: Console) -> int:

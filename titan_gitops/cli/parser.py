@@ -148,6 +148,18 @@ def _add_plan_parser(sub: Subparsers, parents: list[argparse.ArgumentParser]) ->
         action="store_true",
         help="exit 0 when there are no changes, 2 when there are, 1 on error",
     )
+    plan.add_argument(
+        "--preview",
+        action="store_true",
+        help="preview each created task, or one whose urls, objective, output_schema or steps "
+        "changed, and check its sample records (counts against the daily preview quota)",
+    )
+    plan.add_argument(
+        "--preview-limit",
+        type=_count(1),
+        metavar="N",
+        help="preview at most N tasks per plan (default 3; needs --preview)",
+    )
     plan.set_defaults(func=run_plan)
 
 

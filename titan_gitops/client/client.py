@@ -45,6 +45,7 @@ from titan_gitops.settings import ReadLimits, normalise_api_url
 API_PREFIX = "/api/v1"
 TERMINAL_STATUSES = frozenset({"completed", "completed_with_errors", "failed", "cancelled"})
 EXPORT_FORMATS = ("json", "csv")
+TASK_PREVIEW_PATH = f"{API_PREFIX}/tasks/preview"
 
 
 class ExecutionTimeout(TitanGitopsError):
@@ -228,10 +229,20 @@ class TitanClient:
     def preview_template(
         self, id_or_slug: str, body: Mapping[str, Any] | None = None
     ) -> dict[str, Any]:
-        """What a template would produce with `body`; counts against the daily preview quota."""
+        """What a template would produce with `body`; counts against the daily preview quota
+        (PreviewQuotaExceeded, never retried, once it is spent)."""
         path = f"{API_PREFIX}/templates/{_segment(id_or_slug)}/preview"
         data = self._calls.call("POST", path, json_body=dict(body or {}))
         return self._calls.require_object(data, "POST", path)
+
+    def preview_task(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """A sample of what a task with `body` would produce, nothing stored; counts against the
+        daily preview quota (PreviewQuotaExceeded, never retried, once it is spent).
+
+        The docs name "task preview endpoints" but not their path: this is the emulator's
+        `POST /api/v1/tasks/preview` (TASK_PREVIEW_PATH)."""
+        data = self._calls.call("POST", TASK_PREVIEW_PATH, json_body=dict(body))
+        return self._calls.require_object(data, "POST", TASK_PREVIEW_PATH)
 
     # -- executions ----------------------------------------------------------------------------
 

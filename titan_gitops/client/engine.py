@@ -44,6 +44,7 @@ from titan_gitops.client.retry import (
     RateLimiter,
     compute_backoff,
     compute_rate_limit_wait,
+    parse_quota_reset,
 )
 from titan_gitops.client.wire import build_error, scrub_text
 from titan_gitops.errors import (
@@ -51,6 +52,7 @@ from titan_gitops.errors import (
     ApiUnavailable,
     ConfigError,
     OutcomeUnknown,
+    PreviewQuotaExceeded,
     RateLimited,
 )
 from titan_gitops.secrets import SecretSet
@@ -296,6 +298,10 @@ class RequestEngine:
             secrets=request.secrets,
             sent_as=_token_header(request.headers),
         )
+        if isinstance(error, PreviewQuotaExceeded):
+            # A daily quota: a retry within the minute meets the same answer and spends budget.
+            error.resets_in = parse_quota_reset(response.headers, now=self._clock())
+            raise error
         if status == 429:
             return self._retry_rate_limited(request, response, error, attempt)
         if status in RETRYABLE_STATUSES:

@@ -71,6 +71,12 @@ def parse_reset(value: str | None, *, now: float) -> float | None:
     return max(0.0, number - now)
 
 
+def parse_quota_reset(headers: Mapping[str, str], *, now: float) -> float | None:
+    """Seconds until a spent preview quota renews: X-Preview-Reset, else Retry-After."""
+    hinted = parse_reset(headers.get("x-preview-reset"), now=now)
+    return hinted if hinted is not None else parse_retry_after(headers.get("retry-after"), now=now)
+
+
 def compute_rate_limit_wait(
     headers: Mapping[str, str],
     attempt: int,

@@ -17,6 +17,7 @@ from titan_gitops.errors import (
     AuthError,
     BadRequest,
     NotFound,
+    PreviewQuotaExceeded,
     RateLimited,
 )
 from titan_gitops.secrets import SecretSet
@@ -61,10 +62,14 @@ _CODE_CLASSES: dict[str, type[ApiError]] = {
     "INTERNAL_SERVER_ERROR": ApiUnavailable,
     "NOT_IMPLEMENTED": ApiUnavailable,
 }
+# Not in the documented list: the docs name it, in lower case, for the daily preview quota.
+PREVIEW_QUOTA_CODE = "preview_limit_exceeded"
 
 
 def error_class(status: int, code: str | None = None) -> type[ApiError]:
     """The error type for an envelope's `error.code` (when documented), else the HTTP status."""
+    if code is not None and code.lower() == PREVIEW_QUOTA_CODE:
+        return PreviewQuotaExceeded
     by_code = _CODE_CLASSES.get(code) if code is not None else None
     if by_code is not None:
         return by_code
@@ -133,6 +138,9 @@ def typed_error(
     check; a 403 keeps the service's words, which name the scope, and says what to do once.
     """
     cls = error_class(status, code)
+    if status == 429 and message.strip().lower() == PREVIEW_QUOTA_CODE:
+        # The quota's answer in the media route's shape, `{"error": "preview_limit_exceeded"}`.
+        cls = PreviewQuotaExceeded
     if cls is AuthError:
         forbidden = status == 403 or code == "FORBIDDEN"
         found = _SCOPE.search(message) if forbidden else None

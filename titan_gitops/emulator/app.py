@@ -12,6 +12,8 @@ Choices where the docs are silent:
 - A wrong method on a known route is 405 with code METHOD_NOT_ALLOWED and an Allow header.
 - The body is read as JSON whatever the Content-Type (curl users often forget it); bodies over
   MAX_BODY_BYTES are refused with 400.
+- Previews (task and template) share a per-caller daily quota answered with
+  `preview_limit_exceeded`; the task preview is `POST /api/v1/tasks/preview` (see previews.py).
 - An unexpected failure is a 500 INTERNAL_SERVER_ERROR with a fixed message; the traceback only
   goes to the `titan_gitops.emulator` logger at DEBUG level.
 
@@ -42,6 +44,7 @@ from titan_gitops.emulator.errors import (
 )
 from titan_gitops.emulator.faults import FaultInjector
 from titan_gitops.emulator.handlers import register_task_routes
+from titan_gitops.emulator.previews import PreviewQuota, register_preview_routes
 from titan_gitops.emulator.ratelimit import RateDecision, RateLimiter
 from titan_gitops.emulator.routes import Reply, Request, Route, RouteTable
 from titan_gitops.emulator.templates import TemplateCatalog, load_templates_file
@@ -83,6 +86,8 @@ class EmulatorApp:
         )
         self.routes = RouteTable()
         register_task_routes(self.routes, self.backend)
+        self.previews = PreviewQuota(config.preview_quota, self.clock)
+        register_preview_routes(self.routes, self.backend, self.previews)
         self.limiter = (
             RateLimiter(config.rate_limit, self.clock) if config.rate_limit is not None else None
         )
@@ -96,9 +101,11 @@ class EmulatorApp:
         return self._faulty(environ, start_response)
 
     def reset(self) -> dict[str, Any]:
-        """Back to how it started: no tasks, the configured fault rules, fresh rate windows."""
+        """Back to how it started: no tasks, the configured fault rules, fresh rate windows and
+        preview quotas."""
         self.backend.reset()
         self.faults.reset(self.config.faults)
+        self.previews.reset()
         if self.config.rate_limit is not None:
             self.limiter = RateLimiter(self.config.rate_limit, self.clock)
         return {"reset": True, "faults": len(self.config.faults)}
@@ -141,10 +148,10 @@ class EmulatorApp:
         except WireError as error:
             # Answered only after authentication, so strangers learn nothing about routes.
             route_error = error
+        known = credential is not None and scopes is not None
+        request.caller = f"token:{credential}" if known else f"addr:{request.remote_addr}"
         if self.limiter is not None and (route is None or route.metered):
-            known = credential is not None and scopes is not None
-            caller = f"token:{credential}" if known else f"addr:{request.remote_addr}"
-            decision = self.limiter.check(caller)
+            decision = self.limiter.check(request.caller)
             rate_headers.update(decision.headers())
             if not decision.allowed:
                 raise_rate_limited(decision)

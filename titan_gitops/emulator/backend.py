@@ -15,8 +15,8 @@ Choices where the docs are silent (also in README.md):
 - A task id that is not a UUID is simply not found (404), not a 400.
 - Executions, results and the scheduler live in executions.py and results.py, in this database;
   `reset()` empties tasks and executions and keeps the templates.
-- Template preview returns a deterministic sample (see `preview_template`); the daily preview
-  quota and its `preview_limit_exceeded` answer are not emulated.
+- Template preview returns a deterministic sample (see `preview_template`); the task preview and
+  the daily preview quota both previews count against are in previews.py.
 
 State is one SQLite connection guarded by a lock, because the socket server is threaded.
 """

@@ -12,6 +12,9 @@ from titan_gitops.emulator.faults import FaultRule
 KNOWN_SCOPES = frozenset(
     {"tasks:read", "tasks:write", "executions:read", "executions:write", "data:read"}
 )
+# Previews per caller per UTC day: Titan's own number is not documented; 50 lets a plan preview
+# a few tasks many times a day, and a test can still reach it.
+DEFAULT_PREVIEW_QUOTA = 50
 
 
 def normalise_tokens(
@@ -73,6 +76,8 @@ class EmulatorConfig:
     execution_seconds: how long an execution takes on the emulator clock.
     faults: fault rules armed at start (and again on `/_emulator/reset`); mappings are parsed.
     fault_seed: seed of the draws behind rules with a `fraction`, so runs repeat.
+    preview_quota: previews (task and template) per caller per UTC day; 0 refuses every one,
+    None turns the quota off (previews.py).
     admin_token: turns on the `/_emulator/` admin routes, which require it as a bearer token;
     None keeps them off (404). Kept out of repr: it is a credential.
     """
@@ -86,6 +91,7 @@ class EmulatorConfig:
     admin_token: str | None = field(default=None, repr=False)
     faults: Sequence[FaultRule] = ()
     fault_seed: int = 0
+    preview_quota: int | None = DEFAULT_PREVIEW_QUOTA
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tokens", normalise_tokens(self.tokens))
@@ -99,6 +105,12 @@ class EmulatorConfig:
             or self.rate_limit < 1
         ):
             raise ValueError("rate_limit must be a positive integer or None")
+        if self.preview_quota is not None and (
+            isinstance(self.preview_quota, bool)
+            or not isinstance(self.preview_quota, int)
+            or self.preview_quota < 0
+        ):
+            raise ValueError("preview_quota must be a whole number, 0 or more, or None")
         if self.execution_seconds < 0:
             raise ValueError("execution_seconds must not be negative")
 

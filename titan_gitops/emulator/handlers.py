@@ -2,8 +2,8 @@
 
 Routes and the scope each needs (the docs give scope meanings, not a per-route table):
 GET /api/v1/tasks, GET /api/v1/tasks/{id}, GET /api/v1/templates[/{ref}] need `tasks:read`;
-POST /api/v1/tasks, PATCH/PUT/DELETE /api/v1/tasks/{id} and
-POST /api/v1/templates/{ref}/preview need `tasks:write`.
+POST /api/v1/tasks and PATCH/PUT/DELETE /api/v1/tasks/{id} need `tasks:write` (so do the
+previews, in previews.py).
 Starting a run (POST /api/v1/tasks/{id}/run, POST /api/v1/executions) and pause/resume/stop need
 `executions:write` (the docs name both it and `tasks:write` for "run"; a route takes one scope,
 and the Quickstart's token has both); reading executions needs `executions:read`; results,
@@ -98,11 +98,6 @@ def register_task_routes(table: RouteTable, backend: TitanBackend) -> None:
     def get_template(request: Request) -> Reply:
         return Reply(backend.get_template(request.params["ref"]))
 
-    def preview_template(request: Request) -> Reply:
-        ref = request.params["ref"]
-        backend.get_template(ref)
-        return Reply(backend.preview_template(ref, request.json_object(required=False)))
-
     table.add("GET", f"{API}/tasks", list_tasks, scope=READ_TASKS)
     table.add("POST", f"{API}/tasks", create_task, scope=WRITE_TASKS)
     table.add("GET", f"{API}/tasks/{{task_id}}", get_task, scope=READ_TASKS)
@@ -111,7 +106,6 @@ def register_task_routes(table: RouteTable, backend: TitanBackend) -> None:
     table.add("DELETE", f"{API}/tasks/{{task_id}}", delete_task, scope=WRITE_TASKS)
     table.add("GET", f"{API}/templates", list_templates, scope=READ_TASKS)
     table.add("GET", f"{API}/templates/{{ref}}", get_template, scope=READ_TASKS)
-    table.add("POST", f"{API}/templates/{{ref}}/preview", preview_template, scope=WRITE_TASKS)
     register_execution_routes(table, backend)
     register_result_routes(table, backend)
     register_dataset_and_media_routes(table, backend)

@@ -28,6 +28,8 @@ class Request:
     body: bytes
     remote_addr: str = ""
     params: dict[str, str] = field(default_factory=dict)
+    # Who asks, for per-caller budgets: "token:<token>", or "addr:<address>" without a known one.
+    caller: str = ""
 
     def json_object(self, *, required: bool) -> dict[str, Any]:
         """The body as a JSON object; {} for an empty optional body."""

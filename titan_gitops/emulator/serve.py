@@ -13,6 +13,7 @@
 - `--faults FILE` (JSON, or YAML for .yaml/.yml) arms fault rules at start; a bad file is one
   line naming the file and the rule, exit code 1 (bad flags stay exit code 2, as argparse's).
   `--fault-seed N` seeds the draws of rules with a `fraction`.
+- `--preview-quota N` sets the daily preview quota per caller (default 50; see previews.py).
 - `--admin-token TOKEN` turns on the `/_emulator/` admin routes (see admin.py); without it they
   do not exist. The token is never printed.
 
@@ -28,7 +29,6 @@ import contextlib
 import io
 import ipaddress
 import logging
-import math
 import signal
 import socket
 import sys
@@ -41,9 +41,10 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from titan_gitops.emulator.app import MAX_BODY_BYTES, EmulatorApp, create_app
-from titan_gitops.emulator.config import KNOWN_SCOPES, EmulatorConfig
+from titan_gitops.emulator.config import DEFAULT_PREVIEW_QUOTA, EmulatorConfig
 from titan_gitops.emulator.errors import DropConnection
 from titan_gitops.emulator.faults import FaultRule, load_fault_file
+from titan_gitops.emulator.flags import parse_count, parse_port, parse_seconds, parse_token
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 LISTENING = "Titan emulator listening on {url}"
@@ -220,57 +221,6 @@ class EmulatorServer(ThreadingHTTPServer):
         return f"http://{shown}:{port}"
 
 
-def parse_token(text: str) -> tuple[str, frozenset[str] | None]:
-    """`TOKEN` (every scope) or `TOKEN=scope,scope` for `--token`."""
-    token, equals, scopes_text = text.partition("=")
-    if not token:
-        raise argparse.ArgumentTypeError("a token must not be empty")
-    if not equals:
-        return token, None
-    scopes = frozenset(part.strip() for part in scopes_text.split(",") if part.strip())
-    if not scopes:
-        raise argparse.ArgumentTypeError("give at least one scope after '='")
-    unknown = sorted(scopes - KNOWN_SCOPES)
-    if unknown:
-        raise argparse.ArgumentTypeError(
-            f"unknown scope {unknown[0]!r} (known: {', '.join(sorted(KNOWN_SCOPES))})"
-        )
-    return token, scopes
-
-
-def parse_port(text: str) -> int:
-    """`--port`: 0 (any free port) to 65535."""
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{port} is not a port: give 0 (any) to 65535")
-    return port
-
-
-def parse_seconds(text: str) -> float:
-    """`--execution-seconds`: a finite number of seconds, zero or more."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"{value:g} is not a number of seconds, 0 or more")
-    return value
-
-
-def parse_rate(text: str) -> int:
-    """`--rate-limit`: a whole number of requests per minute, 1 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is too small: give 1 or more")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The `serve` command line."""
     parser = argparse.ArgumentParser(
@@ -294,9 +244,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--templates", metavar="FILE", help="JSON or YAML file of extra templates")
     parser.add_argument(
         "--rate-limit",
-        type=parse_rate,
+        type=parse_count(1),
         metavar="N",
         help="requests per minute per caller (default off)",
+    )
+    parser.add_argument(
+        "--preview-quota",
+        type=parse_count(0),
+        default=DEFAULT_PREVIEW_QUOTA,
+        metavar="N",
+        help=f"previews per caller per UTC day (default {DEFAULT_PREVIEW_QUOTA}; 0 refuses all)",
     )
     parser.add_argument(
         "--execution-seconds",
@@ -396,6 +353,7 @@ def _build_config(args: argparse.Namespace, faults: list[FaultRule]) -> Emulator
         admin_token=args.admin_token,
         faults=faults,
         fault_seed=args.fault_seed,
+        preview_quota=args.preview_quota,
     )
 
 

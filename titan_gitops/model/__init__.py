@@ -7,6 +7,7 @@ from titan_gitops.model.desired import DesiredState, DesiredTask, SourceDocument
 from titan_gitops.model.diff import TaskDiff
 from titan_gitops.model.live import LiveState, LiveTask
 from titan_gitops.model.plan import Action, Change, FieldChange, Fingerprint, Note, Plan
+from titan_gitops.model.preview import PlanPreviews, TaskPreview
 from titan_gitops.model.report import ApplyReport, Outcome, Progress, Status
 
 __all__ = [
@@ -22,9 +23,11 @@ __all__ = [
     "Note",
     "Outcome",
     "Plan",
+    "PlanPreviews",
     "Progress",
     "SourceDocument",
     "SourceLocation",
     "Status",
     "TaskDiff",
+    "TaskPreview",
 ]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from titan_gitops.escape import escape_text
 from titan_gitops.model import Action, Change, Plan
@@ -325,13 +325,15 @@ def render_plan_markdown(
     full_plan: str = "the output of `titan-gitops plan`",
     link: Link | None = None,
     checked_at: str | None = None,
+    extra: Callable[[Change], list[str]] | None = None,
 ) -> str:
     """The plan (or, with `drift`, the drift report) as Markdown, at most `max_chars` bytes.
 
     `max_chars` counts UTF-8 bytes (at least MIN_CHARS). `mask` is applied to every untrusted
     string before it is cut, so a cut never leaves part of a secret the caller masks.
     `full_plan` says where the whole plan is when this one is cut (Markdown, ours); `link` maps
-    a definition's path to its URL at the reviewed commit; `checked_at` is said in a drift report.
+    a definition's path to its URL at the reviewed commit; `checked_at` is said in a drift report;
+    `extra` adds blocks to a change's section (a preview).
 
     Raises:
         ValueError: `max_chars` is below MIN_CHARS, too small for the head.
@@ -339,7 +341,11 @@ def render_plan_markdown(
     if max_chars < MIN_CHARS:
         raise ValueError(f"max_chars must be at least {MIN_CHARS:,} bytes")
     style = Style(
-        DRIFT_TITLES if drift else TITLES, mask or (lambda text: text), drift=drift, link=link
+        DRIFT_TITLES if drift else TITLES,
+        mask or (lambda text: text),
+        drift=drift,
+        link=link,
+        extra=extra,
     )
     head = "\n\n".join(_head(style, plan, title, checked_at))
     room = max_chars - utf8_size(head) - NOTE_ROOM - 1

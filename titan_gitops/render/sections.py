@@ -84,6 +84,8 @@ class Style:
     drift: bool = False
     # `path` of a definition → the URL of that file at the reviewed commit, or None.
     link: Link | None = None
+    # More blocks at the end of a change's section (`plan --preview`'s sample), or None.
+    extra: Callable[[Change], list[str]] | None = None
 
     def raw(self, text: str, limit: int) -> str:
         # Masked before the cut: a cut through a secret would leave a prefix no mask recognises.
@@ -160,6 +162,8 @@ def _body(style: Style, change: Change) -> list[str]:
         body.extend(_created(style, change.fields))
     elif change.action is not Action.DELETE and change.fields:
         body.append(_diff(style, change.fields))
+    if style.extra is not None:
+        body.extend(style.extra(change))
     return body
 
 

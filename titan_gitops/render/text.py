@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from titan_gitops.escape import escape_output, escape_terminal
-from titan_gitops.model import Action, Change, FieldChange, Plan
+from titan_gitops.model import Action, Change, FieldChange, Plan, PlanPreviews
 from titan_gitops.render.fields import NESTED_INDENT, field_lines
+from titan_gitops.render.previews import preview_summary_lines, preview_text_lines
 
 Mask = Callable[[str], str]
 
@@ -100,6 +101,7 @@ def render_plan_text(
     show_no_op: bool = False,
     drift: bool = False,
     mask: Mask = _unmasked,
+    previews: PlanPreviews | None = None,
 ) -> str:
     """The whole plan (or, with `drift`, the drift report) as text, ending in a summary line.
 
@@ -126,12 +128,18 @@ def render_plan_text(
         for change in shown:
             lines.append("")
             lines.extend(render_change_text(change, colour=colour, drift=drift, mask=mask))
+            if previews is not None:
+                lines.extend(preview_text_lines(previews.find(change.name), mask))
     if plan.notes:
         lines.append("")
         for note in plan.notes:
             ident = f" (id {note.task_id})" if note.task_id else ""
             label = f"{note.name}{ident}: " if note.name else ""
             lines.append(_plain(f"  = {label}{note.message}"))
+    summary = preview_summary_lines(previews)
+    if summary:
+        lines.append("")
+        lines.extend(summary)
     lines.append("")
     lines.append(drift_summary_line(plan) if drift else summary_line(plan))
     return "\n".join(lines).lstrip("\n") + "\n"
