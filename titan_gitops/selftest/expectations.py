@@ -128,7 +128,7 @@ def describe(exchange: Exchange) -> str:
         return str(exchange.status)
     if payload is None:
         snippet = exchange.content[:40].decode("utf-8", errors="replace")
-        return f"{exchange.status} with a non-JSON body {quote(snippet)}"
+        return f"{exchange.status} with a non-JSON body '{quote(snippet)}'"
     return f"{exchange.status} without the success envelope"
 
 
@@ -141,17 +141,26 @@ def expect_status(exchange: Exchange, status: int, what: str) -> None:
 def expect_object(exchange: Exchange, what: str) -> dict[str, Any]:
     """The `data` object of a success envelope, or a Mismatch naming what was asked."""
     data = exchange.envelope_data()
+    if not _is_success(exchange):
+        raise Mismatch(f"{what}: {describe(exchange)}")
     if not isinstance(data, dict):
-        raise Mismatch(f"{what}: {describe(exchange)}, no object in data")
+        raise Mismatch(f"{what}: {describe(exchange)}, but data is not an object")
     return data
+
+
+def _is_success(exchange: Exchange) -> bool:
+    payload = exchange.json()
+    return isinstance(payload, dict) and payload.get("success") is True
 
 
 def expect_list(exchange: Exchange, what: str) -> tuple[list[Any], dict[str, Any]]:
     """The `data` array and the `meta` object of a list answer, or a Mismatch."""
     payload = exchange.json()
     data = exchange.envelope_data()
+    if not _is_success(exchange):
+        raise Mismatch(f"{what}: {describe(exchange)}")
     if not isinstance(data, list):
-        raise Mismatch(f"{what}: {describe(exchange)}, data is not an array")
+        raise Mismatch(f"{what}: {describe(exchange)}, but data is not an array")
     meta = payload.get("meta") if isinstance(payload, dict) else None
     if not isinstance(meta, dict):
         raise Mismatch(f"{what}: data is an array but there is no meta object")
