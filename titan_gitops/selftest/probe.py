@@ -165,12 +165,13 @@ class Probe:
                 method, path, params=params or None, json_body=body, headers=headers
             )
         except TransportFailure as failure:
-            host = urlsplit(self._origin).netloc or self._origin
-            cut = isinstance(failure, ResponseRefused)
-            reason = failure.reason + (f": {failure.cause}" if failure.cause else "")
-            where = f"{self._origin}{path}" if cut else host
+            cause = f": {failure.cause}" if failure.cause else ""
+            if isinstance(failure, ResponseRefused):
+                reason = f"{failure.reason} ({self._origin}{path})"
+            else:
+                reason = f"{failure.reason} to {urlsplit(self._origin).netloc}{cause}"
             raise ApiUnavailable(
-                f"{reason} ({where}); the selftest needs a reachable service",
+                f"{reason}; the selftest needs a service it can reach",
                 method=method,
                 path=path,
             ) from None
