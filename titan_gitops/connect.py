@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from titan_gitops.settings import Target
 
 if TYPE_CHECKING:
+    from titan_gitops._http import Transport
     from titan_gitops.client import TitanClient
     from titan_gitops.emulator import EmulatorApp
     from titan_gitops.secrets import SecretSet
@@ -91,3 +92,27 @@ def _open_embedded(target: Target) -> EmulatorApp:
             f"cannot open the embedded emulator's state {database}: {exc}; "
             f"remove {target.state_dir} to start afresh"
         ) from None
+
+
+# The selftest's own emulator: fast runs (a fraction of a second) and rate limiting on, so every
+# expectation, the rate-limit headers included, has something to check.
+SELFTEST_EXECUTION_SECONDS = 0.3
+SELFTEST_RATE_LIMIT = 600
+
+
+def open_selftest_emulator(token: str) -> Transport:
+    """A fresh in-memory emulator that needs `token`, for `selftest` with no target.
+
+    Not the embedded emulator's state in `.titan-local/`: open access would make the
+    credential checks meaningless, and a selftest must leave a user's local state alone.
+    """
+    from titan_gitops._http import make_wsgi_transport
+    from titan_gitops.emulator import EmulatorConfig, create_app
+
+    config = EmulatorConfig(
+        db_path=":memory:",
+        tokens={token: None},
+        rate_limit=SELFTEST_RATE_LIMIT,
+        execution_seconds=SELFTEST_EXECUTION_SECONDS,
+    )
+    return make_wsgi_transport(create_app(config))

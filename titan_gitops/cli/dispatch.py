@@ -141,6 +141,15 @@ def run_executions(args: argparse.Namespace, console: Console) -> int:
     return control_executions(options, console)
 
 
+def run_selftest(args: argparse.Namespace, console: Console) -> int:
+    from titan_gitops.commands.selftest import SelftestCommandOptions, check_service
+
+    options = SelftestCommandOptions(
+        target=_target(args), namespace=args.namespace, output=args.output, record=args.record
+    )
+    return check_service(options, console)
+
+
 def run_schema(_args: argparse.Namespace, console: Console) -> int:
     from titan_gitops.commands.schema import print_schema
 

@@ -18,6 +18,7 @@ from titan_gitops.cli.dispatch import (
     run_plan,
     run_run,
     run_schema,
+    run_selftest,
     run_validate,
 )
 
@@ -289,6 +290,38 @@ def _add_executions_parser(
     executions.set_defaults(func=lambda _args, _console: _usage(executions))
 
 
+def _selftest_namespace(text: str) -> str:
+    """An argparse type: a throwaway task name prefix for the selftest."""
+    from titan_gitops.commands.selftest import namespace_problem
+
+    problem = namespace_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return text
+
+
+def _add_selftest_parser(sub: Subparsers, parents: list[argparse.ArgumentParser]) -> None:
+    selftest = sub.add_parser(
+        "selftest",
+        parents=parents,
+        help="check that a Titan behaves as this tool expects (run it once before apply)",
+        description="Run this tool's expectations (auth, tasks, paging, PATCH, runs, exports, "
+        "templates, rate-limit headers, errors) against a target in a throwaway namespace, "
+        "removed afterwards. Exit 0 when all hold, 1 when any does not.",
+    )
+    selftest.add_argument(
+        "--namespace",
+        type=_selftest_namespace,
+        metavar="PREFIX",
+        help="name prefix of the tasks it makes (default: titan-gitops-selftest-<random>-)",
+    )
+    selftest.add_argument("--output", choices=("text", "json"), default="text")
+    selftest.add_argument(
+        "--record", metavar="DIR", help="save every exchange here as JSON (secrets masked)"
+    )
+    selftest.set_defaults(func=run_selftest)
+
+
 def _add_emulator_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     emulator = sub.add_parser(
         "emulator", parents=[common], help="the local Titan Task Service emulator"
@@ -324,6 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_export_parser(sub, [common, target])
     _add_run_parser(sub, [common, target])
     _add_executions_parser(sub, common, target)
+    _add_selftest_parser(sub, [common, target])
     schema_help = "print the JSON Schema of the definition file format"
     sub.add_parser("schema", parents=[common], help=schema_help).set_defaults(func=run_schema)
     _add_emulator_parser(sub, common)

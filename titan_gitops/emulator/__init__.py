@@ -2,6 +2,35 @@
 
 It imports nothing from the rest of titan_gitops. Use it in-process through any WSGI transport,
 or serve it over HTTP with `python -m titan_gitops.emulator` (see serve.py and README.md).
+
+Undocumented choices a client can see (the docs leave them open; README.md has the long form).
+Each is checked by exactly one `titan-gitops selftest` expectation, so a user can find out in one
+command whether their Titan chose the same:
+
+- `x-api-key`: the token works in `X-API-Key` as well as in `Authorization: Bearer`.
+- `create-201`: create answers 201 with the task: a UUID `id`, `status: "active"`, RFC 3339 UTC
+  `created_at` and `updated_at`.
+- `task-echo`: a task reads back exactly the fields sent plus `id`, `status`, `created_at`,
+  `updated_at`; the server fills in no default.
+- `list-layout`: a list is `data` (an array) with `meta: {total, limit, offset}`, oldest first;
+  an offset past the end is an empty page.
+- `list-clamp`: a `limit` above 100 is served as 100; `limit=0` is a 400 naming `limit`.
+- `patch-merge`: PATCH merges top-level keys (a field not sent is kept) and moves `updated_at`.
+- `rename-in-place`: a PATCH of `name` renames the task, keeping its id.
+- `unknown-field-400`: an unknown top-level field is a 400 naming it; nothing is created.
+- `missing-field-400`: a missing required field is a 400 `BAD_REQUEST` whose message names it.
+- `delete-hard`: delete answers 200 `{"id", "deleted": true}`; the task then reads 404.
+- `run-201`: run answers 201 with the execution (`id`, `task_id`, `status` queued or running).
+- `execution-poll`: an execution goes queued -> running -> completed, never backwards, and says
+  `results_ready: true` when its results can be exported.
+- `results-metadata`: result metadata is an envelope with `available` and `record_count`.
+- `export-json`: export without a query is a JSON attachment, a bare array of records.
+- `export-csv`: `?format=csv` selects CSV: a header row of the fields, one row per record.
+- `templates-list`: `GET /api/v1/templates` lists templates as tasks are listed, each with `id`,
+  `slug` and `action_type`.
+- `template-by-slug`: `GET /api/v1/templates/{ref}` finds a template by its slug or its id.
+- `rate-limit-headers`: with limiting on, every counted answer (errors too) carries
+  `X-RateLimit-Limit` and `X-RateLimit-Remaining`.
 """
 
 from __future__ import annotations

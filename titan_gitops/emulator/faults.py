@@ -22,6 +22,8 @@ Kinds (what the client sees):
 - ``non_json``: the app runs (a write may happen, as behind a failing proxy); the client gets
   ``<html>502 Bad Gateway</html>`` as ``text/html``, with status 502 unless ``status`` sets
   another one (``status: 200`` gives an HTML page on a success status).
+- ``drop_field``: the app runs; its success answer comes back without the top-level ``field`` of
+  ``data`` (of each item, for a list), as a service that forgets a field would answer.
 
 Admin routes under ``/_emulator/`` are never faulted, so a broad rule cannot lock out the route
 that clears it. When the app is skipped, the request body is read and discarded first so a
@@ -45,6 +47,7 @@ from typing import Any, Literal
 
 # One class for the whole emulator: the socket server catches this one to close without a reply.
 from titan_gitops.emulator.errors import DropConnection
+from titan_gitops.emulator.fault_bodies import drop_field
 
 __all__ = [
     "DropConnection",
@@ -56,7 +59,14 @@ __all__ = [
 ]
 
 FaultKind = Literal[
-    "latency", "status", "rate_limit", "drop", "commit_then_fail", "truncate", "non_json"
+    "latency",
+    "status",
+    "rate_limit",
+    "drop",
+    "commit_then_fail",
+    "truncate",
+    "non_json",
+    "drop_field",
 ]
 AfterCommit = Literal["status", "drop"]
 
@@ -68,6 +78,7 @@ KINDS: tuple[str, ...] = (
     "commit_then_fail",
     "truncate",
     "non_json",
+    "drop_field",
 )
 ADMIN_PREFIX = "/_emulator/"
 _ERROR_CODES = {
@@ -97,6 +108,7 @@ class FaultRule:
     status: int | None = None
     with_reset: bool = True
     after: AfterCommit = "status"
+    field: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "method", self.method.upper())
@@ -146,6 +158,7 @@ def _check_field_type(key: str, value: object) -> None:
         "status": (int, type(None)),
         "with_reset": (bool,),
         "after": (str,),
+        "field": (str,),
     }
     allowed = expected[key]
     # bool is an int in Python, but `count: true` is a mistake, not 1.
@@ -170,6 +183,8 @@ def _find_rule_problem(rule: FaultRule) -> str | None:
         return "latency_ms must be a positive number of milliseconds for kind 'latency'"
     if rule.after not in ("status", "drop"):
         return "after must be 'status' or 'drop'"
+    if (rule.kind == "drop_field") != bool(rule.field):
+        return "field applies only to kind 'drop_field', which needs it"
     return _find_status_problem(rule)
 
 
@@ -341,6 +356,11 @@ class FaultInjector:
             if rule.after == "drop":
                 raise DropConnection(f"injected drop after commit on {environ.get('PATH_INFO')}")
             return _respond_error(start_response, rule.effective_status)
+        if rule.kind == "drop_field":
+            rest = drop_field(body, rule.field)
+            kept = [(k, v) for k, v in headers if k.lower() != "content-length"]
+            start_response(status, [*kept, ("Content-Length", str(len(rest)))])
+            return [rest]
         if rule.kind == "truncate":
             cut = body[: len(body) // 2]
             kept = [(k, v) for k, v in headers if k.lower() != "content-length"]
