@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tests.unit.test_markdown import change
@@ -126,10 +126,13 @@ _JSON = st.recursive(
 
 
 @given(_JSON, st.integers(min_value=8, max_value=60))
+@example(["0\n"], 8)
 def test_block_yaml_reads_back_as_the_value(value: object, width: int) -> None:
     from ruamel.yaml import YAML
 
-    loaded = YAML(typ="safe", pure=True).load("\n".join(yaml_lines(value, width=width)))
+    # A document ends with a line break, which a literal block ending the document keeps.
+    text = "\n".join(yaml_lines(value, width=width)) + "\n"
+    loaded = YAML(typ="safe", pure=True).load(text)
     assert loaded == value
 
 
