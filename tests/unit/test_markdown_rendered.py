@@ -1,0 +1,288 @@
+"""Proof by rendering: the review surface as GitHub renders it (cmark-gfm, GitHub's extensions).
+
+Each golden Markdown, the pull request comment and the drift issue of hostile plans are rendered
+to HTML and read as a reviewer would: the verdict first, the caution an alert, the counts a
+table, every <details> closed, no stray Markdown or escapes in the visible text, every name shown
+exactly as it is, and nothing a name or value can add: no tag, no link, no mention.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+
+import cmarkgfm
+import pytest
+from cmarkgfm.cmark import Options
+
+from titan_gitops.escape import escape_terminal
+from titan_gitops.github.review import compose_reviewed_comment
+from titan_gitops.model import Action, Change, FieldChange, Plan
+from titan_gitops.render.sections import NAME_CHARS, cut_text, link_to
+from titan_gitops.secrets import SecretSet
+
+SCENARIOS = Path(__file__).parents[1] / "scenarios"
+GOLDENS = sorted([*SCENARIOS.glob("*/plan.md"), *SCENARIOS.glob("*/drift.md")])
+# What GitHub's comment renderer enables: its extensions, raw HTML (GitHub then sanitises it).
+EXTENSIONS = ["table", "strikethrough", "autolink", "tagfilter", "tasklist"]
+OPTIONS = Options.CMARK_OPT_UNSAFE | Options.CMARK_OPT_GITHUB_PRE_LANG
+# Every tag and attribute our Markdown may render to; anything else came from a user string.
+TAGS = {
+    "h3", "p", "strong", "em", "code", "pre", "table", "thead", "tbody", "tr", "th", "td",
+    "details", "summary", "b", "ul", "li", "blockquote", "a", "sub",
+}  # fmt: skip
+ATTRIBUTES = {("pre", "lang"), ("th", "align"), ("td", "align"), ("a", "href")}
+# Names may hold anything: they are checked whole, as the text of their <code>; prose is not.
+PROSE = ("pre", "code")
+REPOSITORY = "https://github.com/o/r/blob/0123abcd/"
+RUN_URL = "https://github.com/o/r/actions/runs/1"
+SECRET = "hunter2-secret-value"
+HOSTILE_NAMES = (
+    "shop-tmp_debug*x*__y__\\_z",
+    "<img src=x onerror=alert(1)>",
+    "</code></summary></details><script>alert(1)</script>",
+    "@octocat and @org/team",
+    "a`b``c```d",
+    "&amp;lt;&lt;&",
+    "[click](https://evil.example/login)",
+    "**Plan: 0 to create · 0 to update · 0 to rename · 0 to delete**",
+    "> [!CAUTION]\n> nothing to see",
+    "<!-- hidden",
+    "a|b|c",
+)
+
+
+@dataclass
+class Node:
+    """One element of the rendered HTML (text children as str)."""
+
+    tag: str
+    attrs: list[tuple[str, str | None]] = field(default_factory=list)
+    children: list[Node | str] = field(default_factory=list)
+
+    def text(self, skip: Sequence[str] = ()) -> str:
+        return "".join(
+            c if isinstance(c, str) else "" if c.tag in skip else c.text(skip)
+            for c in self.children
+        )
+
+    def elements(self) -> list[Node]:
+        return [c for c in self.children if isinstance(c, Node)]
+
+    def walk(self) -> Iterator[Node]:
+        yield self
+        for child in self.elements():
+            yield from child.walk()
+
+    def find_all(self, tag: str) -> list[Node]:
+        return [n for n in self.walk() if n.tag == tag]
+
+
+class _TreeBuilder(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.root = Node("document")
+        self.stack = [self.root]
+        self.problems: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        node = Node(tag, attrs)
+        self.stack[-1].children.append(node)
+        if tag not in ("br", "hr", "img", "input"):
+            self.stack.append(node)
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.stack[-1].tag != tag:
+            self.problems.append(f"</{tag}> closes <{self.stack[-1].tag}>")
+            return
+        self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        self.stack[-1].children.append(data)
+
+    def handle_comment(self, data: str) -> None:
+        self.stack[-1].children.append(Node("!--", [], [data]))
+
+
+def render(markdown: str) -> str:
+    html: str = cmarkgfm.markdown_to_html_with_extensions(
+        markdown, options=OPTIONS, extensions=EXTENSIONS
+    )
+    return html
+
+
+def parse(markdown: str) -> Node:
+    """The rendered HTML as a tree; fails on any tag left open or closed out of order."""
+    builder = _TreeBuilder()
+    builder.feed(render(markdown))
+    builder.close()
+    open_tags = [n.tag for n in builder.stack[1:]]
+    assert not builder.problems, builder.problems
+    assert not open_tags, open_tags
+    return builder.root
+
+
+def assert_only_our_html(document: Node, hrefs: Sequence[str] = (REPOSITORY, RUN_URL)) -> None:
+    """No tag, attribute, link or comment that a user string could have added."""
+    for node in document.walk():
+        if node is document or node.tag == "!--":
+            continue
+        assert node.tag in TAGS, f"<{node.tag}> rendered: {node}"
+        for name, value in node.attrs:
+            assert (node.tag, name) in ATTRIBUTES, f"<{node.tag} {name}={value!r}> rendered"
+            if name == "href":
+                assert str(value).startswith(tuple(hrefs)), f"a link to {value!r}"
+    comments = [n for n in document.walk() if n.tag == "!--"]
+    assert all("titan-gitops:" in n.text() for n in comments), comments
+    for details in document.find_all("details"):
+        assert details.elements()[0].tag == "summary", "each <details> opens with its summary"
+
+
+def assert_clean_text(document: Node, skip: Sequence[str] = ("pre",)) -> None:
+    """Visible text (but what `skip` names) holds no Markdown, escapes or entities shown raw."""
+    text = document.text(skip=(*skip, "!--"))
+    assert "**" not in text
+    assert "\\" not in text, text[max(text.index("\\") - 80, 0) : text.index("\\") + 80]
+    for entity in ("&lt;", "&gt;", "&amp;", "&quot;", "&#"):
+        assert entity not in text, entity
+    # A mention anywhere outside a code block would notify someone.
+    assert re.search(r"@[A-Za-z0-9]", text) is None
+
+
+def shown_name(name: str) -> str:
+    """A name as a reviewer reads it: unsafe characters made visible, long ones cut."""
+    return cut_text(escape_terminal(name), NAME_CHARS)
+
+
+def code_texts(document: Node) -> set[str]:
+    return {n.text() for n in document.find_all("code")}
+
+
+def golden_id(path: Path) -> str:
+    return f"{path.parent.name}/{path.name}"
+
+
+@pytest.mark.parametrize("path", GOLDENS, ids=[golden_id(p) for p in GOLDENS])
+def test_every_golden_renders_as_a_reviewer_reads_it(path: Path) -> None:
+    # The goldens hold `<id-1>` for ids, which HTML would read as a tag.
+    markdown = re.sub(r"<(id|time|sha)-(\d+)>", r"\1-\2", path.read_text(encoding="utf-8"))
+    document = parse(markdown)
+    assert_only_our_html(document, hrefs=())
+    assert_clean_text(document)
+    top = document.elements()
+    assert top[0].tag == "h3"
+    verdict = top[1]
+    assert verdict.tag == "p"
+    assert verdict.elements()[0].tag == "strong"
+    assert re.match(r"(Plan: \d+ to create|No changes\.|Drift: |No drift\.)", verdict.text())
+    if "[!CAUTION]" in markdown:
+        caution = top[2]
+        assert caution.tag == "blockquote"
+        assert caution.elements()[0].text() == "[!CAUTION]"
+        assert caution.elements()[1].tag == "ul"
+    if "| Tasks |" in markdown:
+        (table,) = document.find_all("table")
+        rows = table.find_all("tbody")[0].find_all("tr")
+        counted = re.findall(r"^\| [-+~→] \|", markdown, flags=re.MULTILINE)
+        assert len(rows) == len(counted) > 0
+        assert all(int(row.elements()[2].text()) > 0 for row in rows)
+    # Every folded section renders folded.
+    assert len(document.find_all("details")) == markdown.count("<details>\n<summary>") > 0
+
+
+def rendered_comment(plan: Plan) -> tuple[str, Node]:
+    mask = SecretSet.of([SECRET]).mask
+    body = compose_reviewed_comment(
+        plan,
+        title="titan-gitops plan: teams/shop",
+        directory="teams/shop",
+        sha="a" * 40,
+        footer="<sub>footer</sub>",
+        overflow_note="_cut_",
+        mask=mask,
+        full_plan=f"the step summary of [this run]({RUN_URL})",
+        link=link_to(REPOSITORY),
+    )
+    return body, parse(body)
+
+
+def template_updates(count: int, *, breaking: tuple[str, ...] = ()) -> list[Change]:
+    """`count` updates made by one template change: the same fields, values and breaks."""
+    same = (
+        FieldChange("/output_schema/properties/score/type", "number", "string"),
+        FieldChange("/output_schema/required", ["name"], ["name", "score"]),
+    )
+    return [
+        Change(
+            action=Action.UPDATE,
+            name=f"shop-review-digest-for-the-team-in-region-{i:04d}",
+            reason="differs",
+            task_id=f"t{i}",
+            fields=same,
+            breaking=breaking,
+        )
+        for i in range(count)
+    ]
+
+
+def group_of(document: Node) -> Node:
+    (group,) = [
+        d
+        for d in document.find_all("details")
+        if "tasks, the same change" in d.elements()[0].text()
+    ]
+    return group
+
+
+def test_146_identical_updates_are_one_section_with_the_names_folded_and_the_diff_once() -> None:
+    other = Change(
+        action=Action.UPDATE,
+        name="shop-other",
+        reason="differs",
+        task_id="o",
+        fields=(FieldChange("/objective", "a", "b"),),
+    )
+    plan = Plan(changes=(*template_updates(146), other), change_digest="c" * 64)
+    _, document = rendered_comment(plan)
+    assert_only_our_html(document)
+    assert_clean_text(document)
+    group = group_of(document)
+    assert group.elements()[0].text().startswith("~ update 146 tasks, the same change: ")
+    first, folded = group.elements()[1], group.elements()[2]
+    assert first.tag == "p"
+    assert len(first.find_all("code")) == 10
+    assert folded.tag == "details"
+    assert folded.elements()[0].text() == "136 more"
+    assert len(folded.find_all("code")) == 136
+    diffs = [p.text() for p in document.find_all("pre")]
+    assert sum("score.type" in d for d in diffs) == 1
+    assert len(document.find_all("details")) == 3  # the group, its folded names, shop-other
+
+
+def test_updates_whose_secrets_differ_are_not_one_group_and_show_no_secret() -> None:
+    def update(name: str, old: str, new: str) -> Change:
+        return Change(
+            action=Action.UPDATE,
+            name=name,
+            reason="differs",
+            task_id=name,
+            fields=(FieldChange("/payload/key", old, new, sensitive=True),),
+        )
+
+    changes = (
+        update("shop-a", "old-secret-one", "new-secret-one"),
+        update("shop-b", "old-secret-one", "new-secret-two"),
+        update("shop-c", "old-secret-one", "new-secret-one"),
+    )
+    body, document = rendered_comment(Plan(changes=changes, change_digest="c" * 64))
+    assert "secret-" not in body
+    summaries = [s.text() for s in document.find_all("summary")]
+    assert summaries == [
+        "~ update 2 tasks, the same change: shop-a, shop-c",
+        "~ update shop-b",
+    ]
+    diffs = [p.text() for p in document.find_all("pre")]
+    assert diffs == ["~ payload.key: (sensitive value)\n"] * 2
