@@ -286,3 +286,40 @@ def test_updates_whose_secrets_differ_are_not_one_group_and_show_no_secret() -> 
     ]
     diffs = [p.text() for p in document.find_all("pre")]
     assert diffs == ["~ payload.key: (sensitive value)\n"] * 2
+
+
+def big_diff(i: int) -> tuple[FieldChange, ...]:
+    return (FieldChange("/objective", f"old {i} " + "o" * 1_500, f"new {i} " + "n" * 1_500),)
+
+
+def test_a_change_shown_by_name_only_reads_as_its_name() -> None:
+    # Too many large deletes and breaking changes for every section: the last are listed by
+    # name only, as Markdown list items, where a name must not turn into emphasis or a link.
+    names = ("a*b*c", "x\\_y", "[x](/evil)", "**bold**", "plain")
+    deletes = [
+        Change(action=Action.DELETE, name=f"gone-{i:03d}", reason="r" * 500, task_id="i" * 300)
+        for i in range(100)
+    ]
+    breaking = [
+        Change(
+            action=Action.UPDATE,
+            name=f"{n}-{i}",
+            reason="differs",
+            task_id=str(i),
+            fields=big_diff(i),
+            breaking=("output_schema p: property removed",),
+        )
+        for i, n in enumerate(names * 10)
+    ]
+    _, document = rendered_comment(Plan(changes=(*deletes, *breaking), change_digest="c" * 64))
+    assert_only_our_html(document)
+    assert_clean_text(document, skip=PROSE)
+    listed = [li for ul in document.elements() if ul.tag == "ul" for li in ul.elements()]
+    assert all(not li.find_all("ul") for li in listed), "a sign read as a nested list"
+    lines = [li.text().strip() for li in listed]
+    summaries = [s.text() for s in document.find_all("summary")]
+    assert "- delete gone-099" in lines
+    for change in breaking:
+        line = f"~ update {change.name} ⚠️ breaking"
+        assert line in summaries or line in lines, line
+    assert "~ update x\\_y-46 ⚠️ breaking" in lines

@@ -283,7 +283,7 @@ def _fit_sections(
     chosen: dict[int, str] = {}
     for index, entry in enumerate(entries):
         if _must_keep(entry):
-            line = "\n".join(f"- {summary_line(style, c)}" for c in entry)
+            line = "\n".join(f"- {summary_line(style, c, markdown=True)}" for c in entry)
             if utf8_size(line) + 2 <= room:
                 chosen[index] = line
                 room -= utf8_size(line) + 2

@@ -102,13 +102,19 @@ def badge(change: Change) -> str:
     return " ⚠️ <b>breaking</b>" if change.breaking else ""
 
 
-def summary_line(style: Style, change: Change) -> str:
-    """`~ <b>update</b> <code>shop-a</code>`: HTML only, no id (it is in the body)."""
+def summary_line(style: Style, change: Change, *, markdown: bool = False) -> str:
+    """`~ <b>update</b> <code>shop-a</code>`, no id (it is in the body): HTML only for a
+    <summary>; with `markdown`, a list item's text, where names are parsed as Markdown (so are
+    escaped as Markdown too) and a leading `-` or `+` would start a nested list."""
+    code = style.code if markdown else style.html
     extra = ""
     if change.action is Action.RENAME and change.previous_name:
-        extra = f" from {style.html(change.previous_name)}"
+        extra = f" from {code(change.previous_name)}"
+    sign = change.action.symbol
+    if markdown and sign in "-+":
+        sign = "\\" + sign
     title = style.titles[change.action]
-    return f"{change.action.symbol} <b>{title}</b> {style.html(change.name)}{extra}{badge(change)}"
+    return f"{sign} <b>{title}</b> {code(change.name)}{extra}{badge(change)}"
 
 
 def _details(summary: str, body: Sequence[str]) -> str:
