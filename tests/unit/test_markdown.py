@@ -151,7 +151,7 @@ def test_fence_outgrows_backticks_inside() -> None:
 
 
 def test_escape_text_defuses_markdown() -> None:
-    assert escape_text("[x](http://e) *b*") == r"\[x\](http://e) \*b\*"
+    assert escape_text("[x](http://e) *b* www.e") == r"\[x\](http\://e) \*b\* www\.e"
 
 
 def test_schedule_is_shown_with_plain_words() -> None:

@@ -323,3 +323,24 @@ def test_a_change_shown_by_name_only_reads_as_its_name() -> None:
         line = f"~ update {change.name} ⚠️ breaking"
         assert line in summaries or line in lines, line
     assert "~ update x\\_y-46 ⚠️ breaking" in lines
+
+
+def test_a_url_in_a_name_or_a_reason_is_shown_but_not_made_a_link() -> None:
+    urls = ("https://evil.example/login", "www.evil.example", "ftp://evil.example/x")
+    changes = [
+        Change(
+            action=Action.DELETE,
+            name=url,
+            reason=f"orphan, see {url}",
+            task_id=f"d{i}",
+            breaking=(f"output_schema {url}: property removed",),
+        )
+        for i, url in enumerate(urls)
+    ]
+    _, document = rendered_comment(Plan(changes=tuple(changes), namespace=urls[1]))
+    assert_only_our_html(document)
+    assert not document.find_all("a")
+    codes = code_texts(document)
+    for url in urls:
+        assert url in codes
+        assert f"orphan, see {url}" in [e.text() for e in document.find_all("em")]
