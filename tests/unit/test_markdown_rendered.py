@@ -19,6 +19,7 @@ import pytest
 from cmarkgfm.cmark import Options
 
 from titan_gitops.escape import escape_terminal
+from titan_gitops.github.drift_issue import compose_drift_issue
 from titan_gitops.github.review import compose_reviewed_comment
 from titan_gitops.model import Action, Change, FieldChange, Plan
 from titan_gitops.render.sections import NAME_CHARS, cut_text, link_to
@@ -153,8 +154,9 @@ def assert_clean_text(document: Node, skip: Sequence[str] = ("pre",)) -> None:
 
 
 def shown_name(name: str) -> str:
-    """A name as a reviewer reads it: unsafe characters made visible, long ones cut."""
-    return cut_text(escape_terminal(name), NAME_CHARS)
+    """A name as a reviewer reads it: unsafe characters made visible, long ones cut, a mention
+    kept from notifying by a word joiner after its `@`."""
+    return re.sub(r"@(?=\w)", "@\u2060", cut_text(escape_terminal(name), NAME_CHARS))
 
 
 def code_texts(document: Node) -> set[str]:
@@ -172,7 +174,7 @@ def test_every_golden_renders_as_a_reviewer_reads_it(path: Path) -> None:
     document = parse(markdown)
     assert_only_our_html(document, hrefs=())
     assert_clean_text(document)
-    top = document.elements()
+    top = [e for e in document.elements() if e.tag != "!--"]
     assert top[0].tag == "h3"
     verdict = top[1]
     assert verdict.tag == "p"
@@ -344,3 +346,98 @@ def test_a_url_in_a_name_or_a_reason_is_shown_but_not_made_a_link() -> None:
     for url in urls:
         assert url in codes
         assert f"orphan, see {url}" in [e.text() for e in document.find_all("em")]
+
+
+def hostile_plan() -> Plan:
+    """2,000 changes; the deletes and breaking changes come last in plan order, with hostile
+    names, a 100,000-character one, and diffs too large for all of them to be shown in full."""
+    creates = [
+        Change(
+            action=Action.CREATE,
+            name=f"shop-new-{i:04d}",
+            reason="not live",
+            source=f"tasks/new {i}).yaml:{i + 1}",
+            fields=(FieldChange("/objective", None, f"text {i} " + "c" * 1_000),),
+        )
+        for i in range(1_000)
+    ]
+    updates = [
+        Change(
+            action=Action.UPDATE,
+            name=f"shop-upd-{i:04d}",
+            reason="differs",
+            task_id=f"u{i}",
+            fields=big_diff(i),
+        )
+        for i in range(976)
+    ]
+    names = (*HOSTILE_NAMES, "shop-" + "z" * 100_000)
+    deletes = [
+        Change(action=Action.DELETE, name=n, reason="orphan", task_id=f"d{i}")
+        for i, n in enumerate(names)
+    ]
+    breaking = [
+        Change(
+            action=Action.UPDATE,
+            name=f"b{i}-{n}",
+            reason="differs",
+            task_id=f"b{i}",
+            fields=(*big_diff(i), FieldChange("/payload/key", SECRET, "other-secret-value")),
+            breaking=("output_schema score: property removed",),
+        )
+        for i, n in enumerate(names)
+    ]
+    return Plan(
+        changes=(*creates, *updates, *deletes, *breaking),
+        namespace="shop-",
+        target="https://titan.example",
+        change_digest="c" * 64,
+    )
+
+
+def test_the_capped_comment_of_a_hostile_plan_shows_every_delete_and_breaking_name() -> None:
+    plan = hostile_plan()
+    body, document = rendered_comment(plan)
+    assert SECRET not in body
+    assert_only_our_html(document)
+    assert_clean_text(document, skip=PROSE)
+    top = [e for e in document.elements() if e.tag != "!--"]
+    assert top[0].text() == "titan-gitops plan: teams/shop"
+    assert top[1].text().startswith("Plan: 1000 to create · 988 to update · 0 to rename")
+    assert top[2].tag == "blockquote"
+    assert top[2].elements()[0].text() == "[!CAUTION]"
+    codes = code_texts(document)
+    dangerous = [c for c in plan.changes if c.action is Action.DELETE or c.breaking]
+    for change in dangerous:
+        assert shown_name(change.name) in codes, change.name[:80]
+    # The sections shown are the dangerous ones first; what is left out is counted.
+    summaries = [s.text() for s in document.find_all("summary")]
+    assert summaries[0].startswith("- delete ")
+    assert "not shown (update: " in document.text()
+    assert "the full plan is in the step summary of this run" in document.text()
+
+
+def test_the_drift_issue_of_a_hostile_report_stays_inert_and_closed() -> None:
+    plan = hostile_plan()
+    body = compose_drift_issue(
+        plan,
+        title="titan-gitops drift: teams/shop",
+        directory="teams/shop",
+        run_url=RUN_URL,
+        mask=SecretSet.of([SECRET]).mask,
+        checked_at="2026-11-30 14:05 UTC",
+        link=link_to(REPOSITORY),
+    )
+    assert SECRET not in body
+    document = parse(body)
+    assert_only_our_html(document)
+    assert_clean_text(document, skip=PROSE)
+    top = [e for e in document.elements() if e.tag != "!--"]
+    assert top[1].text() == ("Drift: 988 edited live · 1000 missing live · 12 created outside git")
+    # Live and git are named once, before any diff; what was created outside git is named.
+    legend = "In each diff, - is the live value and + the value in git."
+    assert legend in [p.text() for p in top]
+    codes = code_texts(document)
+    for change in plan.changes:
+        if change.action is Action.DELETE:
+            assert shown_name(change.name) in codes, change.name[:80]
