@@ -441,3 +441,15 @@ def test_the_drift_issue_of_a_hostile_report_stays_inert_and_closed() -> None:
     for change in plan.changes:
         if change.action is Action.DELETE:
             assert shown_name(change.name) in codes, change.name[:80]
+
+
+@pytest.mark.parametrize("breaking", [(), ("output_schema score: type changed",)])
+def test_a_template_change_to_2000_tasks_is_still_shown_once(breaking: tuple[str, ...]) -> None:
+    plan = Plan(changes=tuple(template_updates(2_000, breaking=breaking)), change_digest="c" * 64)
+    _body, document = rendered_comment(plan)
+    assert_only_our_html(document)
+    group = group_of(document)
+    assert group.elements()[0].text().startswith("~ update 2,000 tasks, the same change: ")
+    assert sum("score.type" in p.text() for p in document.find_all("pre")) == 1
+    # The names past what fits are counted, not dropped silently.
+    assert re.search(r"and [0-9,]+ more", group.text())

@@ -289,8 +289,8 @@ def _fit_sections(
                 room -= utf8_size(line) + 2
     brief = set(chosen)
     for index, entry in enumerate(entries):
-        if _must_keep(entry) and index not in chosen:
-            continue
+        # A group's section names its tasks within a bound: it may fit where one line for each
+        # of its tasks did not.
         block = group_section(style, entry) if len(entry) > 1 else change_section(style, entry[0])
         extra = utf8_size(block) + 2 - (utf8_size(chosen[index]) + 2 if index in chosen else 0)
         if extra <= room:

@@ -30,6 +30,9 @@ DIFF_BYTES = 16_000  # one section's diff
 MAX_REASONS = 20
 # A group lists this many names in its body before folding the rest.
 GROUP_NAMES = 10
+# The folded rest of a group's names is bounded too, so a template change to thousands of tasks
+# still fits, diff and all; the names past this many bytes are counted.
+GROUP_NAME_BYTES = 16_000
 # A created value over this many YAML lines is folded into its own block.
 FOLD_LINES = 12
 # A created task's YAML keeps a part on one line up to this width: narrower than a diff line,
@@ -241,7 +244,17 @@ def group_section(style: Style, changes: Sequence[Change]) -> str:
     body = [", ".join(names[:GROUP_NAMES])]
     if len(names) > GROUP_NAMES:
         rest = len(names) - GROUP_NAMES
-        body.append(_details(f"{rest:,} more", [", ".join(names[GROUP_NAMES:])]))
+        body.append(_details(f"{rest:,} more", [_joined(names[GROUP_NAMES:], GROUP_NAME_BYTES)]))
     body.extend(_breaking(style, first))
     body.append(_diff(style, first.fields))
     return _details(summary, body)
+
+
+def _joined(items: Sequence[str], limit: int) -> str:
+    """`items` comma separated within about `limit` bytes, then how many more there are."""
+    size = 0
+    for count, item in enumerate(items):
+        size += utf8_size(item) + 2
+        if size > limit and count:
+            return ", ".join(items[:count]) + f" and {len(items) - count:,} more"
+    return ", ".join(items)
