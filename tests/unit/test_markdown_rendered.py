@@ -453,3 +453,15 @@ def test_a_template_change_to_2000_tasks_is_still_shown_once(breaking: tuple[str
     assert sum("score.type" in p.text() for p in document.find_all("pre")) == 1
     # The names past what fits are counted, not dropped silently.
     assert re.search(r"and [0-9,]+ more", group.text())
+
+
+def test_a_cut_inside_a_diff_that_shows_a_closing_tag_still_closes_the_section() -> None:
+    from titan_gitops.render.markdown import cut_markdown
+
+    diff = "```diff\n- objective: a\n+ objective: </details>\n" + "+ line\n" * 500
+    text = f"<details>\n<summary>~ update a</summary>\n\n{diff}```\n</details>\n\nafter\n"
+    cut = cut_markdown(text, limit=1_000, note="_The plan was cut._")
+    document = parse(cut)
+    # The note is outside the folded section, where a reviewer sees it.
+    assert document.elements()[-1].text() == "The plan was cut."
+    assert len(document.find_all("details")) == 1

@@ -79,18 +79,23 @@ def _cut_bytes(text: str, limit: int) -> str:
 
 
 def _closing(head: str) -> str:
-    """What closes the code fence and the <details> blocks left open at the end of `head`."""
+    """What closes the code fence and the <details> blocks left open at the end of `head`.
+
+    A tag inside a fence is a value's text (a diff may show `</details>`), so it is not counted.
+    """
     open_fence = ""
+    opened = 0
     for line in head.split("\n"):
         found = _FENCE_LINE.match(line)
         if not found:
+            if not open_fence:
+                opened += line.count("<details>") - line.count("</details>")
             continue
         if not open_fence:
             open_fence = found.group(1)
         elif found.group(1).startswith(open_fence) and not found.group(2).strip():
             open_fence = ""
     closing = f"\n{open_fence}" if open_fence else ""
-    opened = head.count("<details>") - head.count("</details>")
     return closing + "\n</details>" * max(opened, 0)
 
 
