@@ -465,3 +465,25 @@ def test_a_cut_inside_a_diff_that_shows_a_closing_tag_still_closes_the_section()
     # The note is outside the folded section, where a reviewer sees it.
     assert document.elements()[-1].text() == "The plan was cut."
     assert len(document.find_all("details")) == 1
+
+
+def test_a_created_yaml_block_cannot_be_broken_out_of_and_its_link_stays_one_link() -> None:
+    objective = "text\n````\n</details>\n> [!CAUTION]\n[x](javascript:alert(1))"
+    create = Change(
+        action=Action.CREATE,
+        name="shop-a",
+        reason="not live",
+        source="tasks/a b)#c [x].yaml:7",
+        fields=(
+            FieldChange("/objective", None, objective),
+            FieldChange("/payload", None, {"``` ": "`", "k": "v " * 100}),
+        ),
+    )
+    _, document = rendered_comment(Plan(changes=(create,), change_digest="c" * 64))
+    assert_only_our_html(document)
+    (link,) = document.find_all("a")
+    assert link.attrs == [("href", REPOSITORY + "tasks/a%20b%29%23c%20%5Bx%5D.yaml#L7")]
+    assert link.text() == "tasks/a b)#c [x].yaml:7"
+    (block,) = document.find_all("pre")
+    assert "objective: |-\n  text\n  ````\n  </details>\n  > [!CAUTION]\n" in block.text()
+    assert [b.tag for b in document.find_all("blockquote")] == []
