@@ -34,6 +34,9 @@ _MENTION = re.compile(r"@(?=\w)")
 # Inline syntax only: strings never start a line here, so `#`, `-`, `+` and `1.` are inert, and
 # `(`, `!` matter only next to an (escaped) bracket.
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+# Where GitHub's autolink extension would make a link of plain text: `scheme://` and `www.`. A
+# backslash before the `:` or the `.` keeps the text as it reads and makes no link.
+_AUTOLINK = re.compile(r"(?<=[A-Za-z0-9])(:)(?=//)|(?<![A-Za-z0-9])((?i:www))(\.)")
 
 
 def show_character(char: str) -> str:
@@ -92,14 +95,15 @@ def escape_json_text(text: str) -> str:
 
 
 def escape_text(text: str) -> str:
-    """Escape a user string for Markdown prose: HTML, Markdown syntax, @-mentions, controls.
+    """Escape a user string for Markdown prose: HTML, Markdown syntax, links, @-mentions, controls.
 
     Newlines become spaces (a paragraph or heading stays one line); every other control, bidi
     or invisible character is shown visibly.
     """
     text = UNSAFE_IN_TEXT.sub(_show_match, text)
     # Markdown first, then HTML: `&`, `<` and `>` become entities that hold no Markdown syntax.
-    text = html.escape(_MD_SPECIAL.sub(r"\\\1", text), quote=False)
+    text = _AUTOLINK.sub(r"\2\\\1\3", _MD_SPECIAL.sub(r"\\\1", text))
+    text = html.escape(text, quote=False)
     return _MENTION.sub("@\u2060", text).replace("\n", " ")
 
 

@@ -79,18 +79,23 @@ def _cut_bytes(text: str, limit: int) -> str:
 
 
 def _closing(head: str) -> str:
-    """What closes the code fence and the <details> blocks left open at the end of `head`."""
+    """What closes the code fence and the <details> blocks left open at the end of `head`.
+
+    A tag inside a fence is a value's text (a diff may show `</details>`), so it is not counted.
+    """
     open_fence = ""
+    opened = 0
     for line in head.split("\n"):
         found = _FENCE_LINE.match(line)
         if not found:
+            if not open_fence:
+                opened += line.count("<details>") - line.count("</details>")
             continue
         if not open_fence:
             open_fence = found.group(1)
         elif found.group(1).startswith(open_fence) and not found.group(2).strip():
             open_fence = ""
     closing = f"\n{open_fence}" if open_fence else ""
-    opened = head.count("<details>") - head.count("</details>")
     return closing + "\n</details>" * max(opened, 0)
 
 
@@ -283,14 +288,14 @@ def _fit_sections(
     chosen: dict[int, str] = {}
     for index, entry in enumerate(entries):
         if _must_keep(entry):
-            line = "\n".join(f"- {summary_line(style, c)}" for c in entry)
+            line = "\n".join(f"- {summary_line(style, c, markdown=True)}" for c in entry)
             if utf8_size(line) + 2 <= room:
                 chosen[index] = line
                 room -= utf8_size(line) + 2
     brief = set(chosen)
     for index, entry in enumerate(entries):
-        if _must_keep(entry) and index not in chosen:
-            continue
+        # A group's section names its tasks within a bound: it may fit where one line for each
+        # of its tasks did not.
         block = group_section(style, entry) if len(entry) > 1 else change_section(style, entry[0])
         extra = utf8_size(block) + 2 - (utf8_size(chosen[index]) + 2 if index in chosen else 0)
         if extra <= room:

@@ -30,6 +30,9 @@ DIFF_BYTES = 16_000  # one section's diff
 MAX_REASONS = 20
 # A group lists this many names in its body before folding the rest.
 GROUP_NAMES = 10
+# The folded rest of a group's names is bounded too, so a template change to thousands of tasks
+# still fits, diff and all; the names past this many bytes are counted.
+GROUP_NAME_BYTES = 16_000
 # A created value over this many YAML lines is folded into its own block.
 FOLD_LINES = 12
 # A created task's YAML keeps a part on one line up to this width: narrower than a diff line,
@@ -104,13 +107,19 @@ def badge(change: Change) -> str:
     return " ⚠️ <b>breaking</b>" if change.breaking else ""
 
 
-def summary_line(style: Style, change: Change) -> str:
-    """`~ <b>update</b> <code>shop-a</code>`: HTML only, no id (it is in the body)."""
+def summary_line(style: Style, change: Change, *, markdown: bool = False) -> str:
+    """`~ <b>update</b> <code>shop-a</code>`, no id (it is in the body): HTML only for a
+    <summary>; with `markdown`, a list item's text, where names are parsed as Markdown (so are
+    escaped as Markdown too) and a leading `-` or `+` would start a nested list."""
+    code = style.code if markdown else style.html
     extra = ""
     if change.action is Action.RENAME and change.previous_name:
-        extra = f" from {style.html(change.previous_name)}"
+        extra = f" from {code(change.previous_name)}"
+    sign = change.action.symbol
+    if markdown and sign in "-+":
+        sign = "\\" + sign
     title = style.titles[change.action]
-    return f"{change.action.symbol} <b>{title}</b> {style.html(change.name)}{extra}{badge(change)}"
+    return f"{sign} <b>{title}</b> {code(change.name)}{extra}{badge(change)}"
 
 
 def _details(summary: str, body: Sequence[str]) -> str:
@@ -239,7 +248,17 @@ def group_section(style: Style, changes: Sequence[Change]) -> str:
     body = [", ".join(names[:GROUP_NAMES])]
     if len(names) > GROUP_NAMES:
         rest = len(names) - GROUP_NAMES
-        body.append(_details(f"{rest:,} more", [", ".join(names[GROUP_NAMES:])]))
+        body.append(_details(f"{rest:,} more", [_joined(names[GROUP_NAMES:], GROUP_NAME_BYTES)]))
     body.extend(_breaking(style, first))
     body.append(_diff(style, first.fields))
     return _details(summary, body)
+
+
+def _joined(items: Sequence[str], limit: int) -> str:
+    """`items` comma separated within about `limit` bytes, then how many more there are."""
+    size = 0
+    for count, item in enumerate(items):
+        size += utf8_size(item) + 2
+        if size > limit and count:
+            return ", ".join(items[:count]) + f" and {len(items) - count:,} more"
+    return ", ".join(items)
