@@ -42,7 +42,11 @@ def emulated() -> Iterator[tuple[TitanClient, Clock]]:
     clock = Clock(frozen_at=START)
     app = create_app(EmulatorConfig(tokens={TOKEN: None}), clock=clock)
     server, base_url = start_background_server(app)
-    client = TitanClient(base_url, TOKEN, sleep=clock.advance, clock=clock.time)
+
+    def wait(seconds: float) -> None:
+        clock.advance(seconds)
+
+    client = TitanClient(base_url, TOKEN, sleep=wait, clock=clock.time)
     yield client, clock
     client.close()
     server.shutdown()

@@ -31,14 +31,18 @@ def emulator(rate_limit: int | None = None) -> EmulatorApp:
 def context(app: EmulatorApp, namespace: str = "inproc-selftest-") -> SelftestContext:
     """A selftest on `app` whose every wait moves the emulator's clock instead of sleeping."""
     session = HttpSession(ORIGIN, transport=make_wsgi_transport(app))
+
+    def wait(seconds: float) -> None:
+        app.clock.advance(seconds)
+
     probe = Probe(
         session,
         ORIGIN,
         {"Authorization": f"Bearer {TOKEN}"},
-        sleep=app.clock.advance,
+        sleep=wait,
         clock=app.clock.time,
     )
-    return SelftestContext(probe, namespace, TOKEN, sleep=app.clock.advance, clock=app.clock.time)
+    return SelftestContext(probe, namespace, TOKEN, sleep=wait, clock=app.clock.time)
 
 
 def task_names(app: EmulatorApp) -> list[str]:
