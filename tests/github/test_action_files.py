@@ -14,7 +14,7 @@ WORKFLOWS = sorted((REPO / "examples" / "workflows").glob("*.yml"))
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 ISSUE_INPUTS = {
     "command", "directory", "api-url", "token", "github-token", "parallelism", "comment",
-    "allow-deletes", "allow-unreviewed", "fail-on-drift", "strict", "python-version",
+    "allow-deletes", "allow-unreviewed", "fail-on-drift", "strict", "preview", "python-version",
 }  # fmt: skip
 ISSUE_OUTPUTS = {
     "exit-code", "has-changes", "creates", "updates", "renames", "deletes", "plan-json", "drift",

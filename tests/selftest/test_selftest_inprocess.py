@@ -23,8 +23,13 @@ TOKEN = "selftest-inprocess-token-51a0"
 ORIGIN = "http://titan.test"
 
 
-def emulator(rate_limit: int | None = None) -> EmulatorApp:
-    config = EmulatorConfig(tokens={TOKEN: None}, rate_limit=rate_limit, execution_seconds=2.0)
+def emulator(rate_limit: int | None = None, preview_quota: int | None = 50) -> EmulatorApp:
+    config = EmulatorConfig(
+        tokens={TOKEN: None},
+        rate_limit=rate_limit,
+        execution_seconds=2.0,
+        preview_quota=preview_quota,
+    )
     return create_app(config, clock=Clock(frozen_at=datetime(2026, 12, 1, tzinfo=UTC)))
 
 
@@ -54,7 +59,7 @@ def test_every_emulator_choice_is_checked_by_exactly_one_expectation() -> None:
     doc = titan_gitops.emulator.__doc__ or ""
     choices = re.findall(r"^- `([a-z0-9-]+)`:", doc, re.MULTILINE)
     checked = [item.choice for item in EXPECTATIONS if item.choice is not None]
-    assert len(choices) == 18
+    assert len(choices) == 21
     assert sorted(checked) == sorted(choices)
     assert len({item.id for item in EXPECTATIONS}) == len(EXPECTATIONS)
     for item in EXPECTATIONS:
@@ -107,7 +112,7 @@ def test_with_no_target_it_brings_its_own_emulator_and_leaves_local_state_alone(
     assert main(["selftest"]) == 0
     captured = capsys.readouterr()
     assert "selftest against a fresh in-memory emulator" in captured.err
-    assert "20 of 20 expectations hold." in captured.out
+    assert "23 of 23 expectations hold." in captured.out
     assert not (tmp_path / ".titan-local").exists()
 
 
@@ -123,3 +128,31 @@ def test_a_bad_namespace_is_a_usage_error(
 ) -> None:
     assert main(["selftest", f"--namespace={namespace}"]) == 1
     assert message in capsys.readouterr().err
+
+
+def test_a_spent_preview_quota_is_reported_once_never_waited_for_or_retried() -> None:
+    app = emulator(rate_limit=600, preview_quota=0)
+    ctx = context(app)
+    report = run_selftest(ctx, EXPECTATIONS)
+    observed = {o.expectation.id: (o.passed, o.observed) for o in report.outcomes}
+    assert [o.expectation.id for o in report.outcomes if not o.passed] == ["preview-task"]
+    assert observed["preview-task"][1].startswith(
+        "429 preview_limit_exceeded: today's previews are spent, so the route exists"
+    )
+    assert observed["preview-quota-shape"] == (True, "X-Preview-Limit: 0, X-Preview-Remaining: 0")
+    previews = [e for e in ctx.probe.exchanges if e.path == "/api/v1/tasks/preview"]
+    assert len(previews) == 1  # one preview per run, and a spent day is not retried
+    assert task_names(app) == []
+
+
+def test_the_media_expectation_downloads_one_listed_item_by_its_link_alone() -> None:
+    app = emulator()
+    ctx = context(app)
+    report = run_selftest(ctx, EXPECTATIONS)
+    media = next(o for o in report.outcomes if o.expectation.id == "media-list")
+    assert media.passed, media.observed
+    assert re.fullmatch(r"\d+ items; one downloaded: \d+ bytes, sha256 as listed", media.observed)
+    [download] = [e for e in ctx.probe.exchanges if "/media/" in e.path and e.method == "GET"]
+    assert download.path.startswith(f"{ORIGIN}/media/")
+    assert set(download.params) == {"expires", "token"}
+    assert download.status == 200

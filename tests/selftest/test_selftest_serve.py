@@ -22,8 +22,8 @@ ADMIN = "selftest-serve-admin-2b8d"
 ALL = {
     "auth-no-token", "auth-bad-token", "auth-x-api-key", "rate-limit-headers", "create", "get",
     "list-paging", "list-clamp", "patch-merge", "rename", "unknown-field", "error-envelope",
-    "run", "poll", "results", "export-json", "export-csv", "templates-list", "templates-get",
-    "delete",
+    "run", "poll", "results", "export-json", "export-csv", "media-list", "templates-list",
+    "templates-get", "preview-task", "preview-quota-shape", "delete",
 }  # fmt: skip
 OUTSIDE = {
     "name": "shop-prices",
@@ -106,8 +106,8 @@ def test_text_output_is_a_table_of_expectation_observed_and_a_mark(
     assert run_selftest(url, "--namespace", "ci-selftest-") == 0
     out = capsys.readouterr().out
     assert f"titan-gitops selftest of {url} (namespace ci-selftest-)" in out
-    assert "✓  patch-merge         objective changed, the other fields kept" in out
-    assert "20 of 20 expectations hold." in out
+    assert "✓  patch-merge          objective changed, the other fields kept" in out
+    assert "23 of 23 expectations hold." in out
     assert "selftest: removed 1 task named ci-selftest-*" in out
     assert live_tasks(url) == []
 
@@ -148,7 +148,7 @@ def test_an_answer_without_the_envelope_fails_exactly_that_expectation(
     assert "✗  templates-get" in out
     assert "GET by slug: 200 with a non-JSON body '<html>502 Bad Gateway</html>'" in out
     assert "expected: GET /api/v1/templates/{slug} and /api/v1/templates/{id}" in out
-    assert "19 of 20 expectations hold; not: templates-get." in out
+    assert "22 of 23 expectations hold; not: templates-get." in out
     assert live_tasks(url) == [outside]
 
 
@@ -202,3 +202,29 @@ def test_an_unreachable_service_is_one_line_and_exit_1(
     assert len(err) == 1
     assert err[0].startswith("error: GET /api/v1/tasks: could not connect")
     assert f"127.0.0.1:{port}" in err[0]
+
+
+def test_a_short_media_download_and_a_missing_preview_route_fail_exactly_those_three(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    admin = {"Authorization": f"Bearer {ADMIN}"}
+    rules = [
+        {"kind": "truncate", "method": "GET", "path": "/media/*"},
+        {"kind": "non_json", "status": 404, "method": "POST", "path": "/api/v1/tasks/preview"},
+    ]
+    for rule in rules:
+        httpx.post(f"{url}/_emulator/faults", headers=admin, json=rule).raise_for_status()
+    outside = seed_outside(url)
+    assert run_selftest(url, "--output", "json") == 1
+    report = json.loads(capsys.readouterr().out)
+    observed = {item["id"]: item["observed"] for item in report["expectations"]}
+    failed = {item["id"] for item in report["expectations"] if not item["passed"]}
+    assert failed == {"media-list", "preview-task", "preview-quota-shape"}
+    assert observed["media-list"].endswith(" bytes downloaded, the listing said 119")
+    assert observed["preview-task"] == (
+        "POST /api/v1/tasks/preview: 404 with a non-JSON body '<html>502 Bad Gateway</html>' "
+        "(expected 200)"
+    )
+    assert observed["preview-quota-shape"].startswith("not checked: the preview answered 404")
+    assert report["cleanup"]["problems"] == []
+    assert live_tasks(url) == [outside]

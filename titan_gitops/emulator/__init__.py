@@ -31,6 +31,15 @@ command whether their Titan chose the same:
 - `template-by-slug`: `GET /api/v1/templates/{ref}` finds a template by its slug or its id.
 - `rate-limit-headers`: with limiting on, every counted answer (errors too) carries
   `X-RateLimit-Limit` and `X-RateLimit-Remaining`.
+- `media-list`: `GET /api/v1/executions/{id}/media` (the docs' "Media access" route) lists an
+  execution's media in the list envelope, each with `id`, `content_type`, `size`, `checksum`
+  (`sha256:<hex>`), `download_url` and `expires_at`; the link opens without the API token until
+  it expires (then 403), and its bytes match the size and checksum.
+- `task-preview`: the task preview is `POST /api/v1/tasks/preview` with a task body; it answers
+  `{preview_id, name, output_schema, count, records}`, records built from that `output_schema`.
+- `preview-quota`: task and template previews share one daily quota per caller, renewed at
+  00:00 UTC; a counted preview carries `X-Preview-Limit` and `X-Preview-Remaining`, and over the
+  quota the answer is 429 `preview_limit_exceeded` (that answer only the contract tests check).
 """
 
 from __future__ import annotations

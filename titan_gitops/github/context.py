@@ -17,6 +17,8 @@ from typing import Any
 from titan_gitops.errors import ConfigError
 
 COMMANDS = ("plan", "apply", "drift", "validate")
+# A pull request carrying this label is planned with previews, as with the `preview` input.
+PREVIEW_LABEL = "titan-gitops:preview"
 _TRUE = ("true", "yes", "1", "on")
 _FALSE = ("false", "no", "0", "off", "")
 
@@ -71,6 +73,8 @@ class ActionInputs:
     fail_on_drift: bool = True
     # Warnings (such as YAML 1.1 traps) fail validate, plan and apply, as `validate --strict`.
     strict: bool = False
+    # Plan previews created and output-changing tasks, as `plan --preview`.
+    preview: bool = False
 
 
 def read_inputs(environ: Mapping[str, str]) -> ActionInputs:
@@ -101,6 +105,7 @@ def read_inputs(environ: Mapping[str, str]) -> ActionInputs:
             _text(environ, "TG_FAIL_ON_DRIFT"), name="fail-on-drift", default=True
         ),
         strict=parse_flag(_text(environ, "TG_STRICT"), name="strict", default=False),
+        preview=parse_flag(_text(environ, "TG_PREVIEW"), name="preview", default=False),
     )
 
 
@@ -131,6 +136,8 @@ class GitHubContext:
     pull_number: int | None = None
     pull_head_sha: str = ""
     is_fork: bool = False
+    # The names of the pull request's labels when the event was sent.
+    labels: tuple[str, ...] = ()
     output_path: Path | None = None
     summary_path: Path | None = None
     workspace: Path | None = None
@@ -142,6 +149,13 @@ class GitHubContext:
         if not (self.server_url and self.repository and self.run_id):
             return ""
         return f"{self.server_url}/{self.repository}/actions/runs/{self.run_id}"
+
+    @property
+    def has_preview_label(self) -> bool:
+        """True on a pull request event whose pull request carries PREVIEW_LABEL (GitHub's label
+        names ignore case)."""
+        names = {label.lower() for label in self.labels}
+        return self.event_name == "pull_request" and PREVIEW_LABEL in names
 
     @property
     def on_default_branch_push(self) -> bool:
@@ -170,6 +184,12 @@ def read_event(path: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError("GITHUB_EVENT_PATH does not hold a JSON object")
     return data
+
+
+def _label_names(labels: Any) -> tuple[str, ...]:
+    if not isinstance(labels, list):
+        return ()
+    return tuple(_str(_get(label, "name")) for label in labels if _str(_get(label, "name")))
 
 
 def _path(environ: Mapping[str, str], name: str) -> Path | None:
@@ -201,6 +221,7 @@ def read_context(environ: Mapping[str, str]) -> GitHubContext:
         pull_head_sha=_str(_get(pull, "head", "sha")),
         # A deleted fork has no head repo: treat it as a fork too (its token is read-only).
         is_fork=isinstance(pull, dict) and (not head_repo or head_repo != base_repo),
+        labels=_label_names(_get(pull, "labels")),
         output_path=_path(environ, "GITHUB_OUTPUT"),
         summary_path=_path(environ, "GITHUB_STEP_SUMMARY"),
         workspace=_path(environ, "GITHUB_WORKSPACE"),

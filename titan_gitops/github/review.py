@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,6 +11,11 @@ from titan_gitops.errors import TitanGitopsError, ValidationFailed
 from titan_gitops.escape import escape_code, escape_text
 from titan_gitops.github.context import ActionInputs, GitHubContext
 from titan_gitops.github.outbox import Outbox
+from titan_gitops.github.previews import (
+    preview_blocks,
+    preview_notes_markdown,
+    preview_pull_request,
+)
 from titan_gitops.github.rest import GitHubError, GitHubRest
 from titan_gitops.github.steps import (
     SUMMARY_PLAN_CHARS,
@@ -34,7 +39,7 @@ from titan_gitops.github.sticky import (
 )
 
 if TYPE_CHECKING:
-    from titan_gitops.model import Plan
+    from titan_gitops.model import Change, Plan
     from titan_gitops.render.markdown import Mask
     from titan_gitops.render.sections import Link
 
@@ -64,6 +69,8 @@ def run_plan(
     try:
         with open_client(target, secrets=out.secrets) as client:
             plan = make_action_plan(client, inputs, target, environ)
+            # After the plan and apart from it: its change digest is already fixed.
+            previews = preview_pull_request(plan, client, inputs, context, out)
     except ValidationFailed as exc:
         code = report_invalid(exc, out, root, f"{title}: invalid definitions")
         failure = (
@@ -80,8 +87,9 @@ def run_plan(
         except TitanGitopsError as comment_error:
             out.warning(f"could not update the plan comment: {comment_error}")
         raise
-    publish_plan(plan, out, inputs)
+    publish_plan(plan, out, inputs, previews=previews)
     mask = out.secrets.mask
+    extra = preview_blocks(previews, mask)
     summary = render_plan_markdown(
         plan,
         title=title,
@@ -89,9 +97,10 @@ def run_plan(
         mask=mask,
         full_plan="the job log",
         link=source_links(context),
+        extra=extra,
     )
-    out.summary(mask(summary))
-    post_plan_comment(inputs, context, out, plan=plan, title=title)
+    out.summary(mask(summary) + preview_notes_markdown(previews, mask))
+    post_plan_comment(inputs, context, out, plan=plan, title=title, extra=extra)
     return exit_codes.OK
 
 
@@ -106,11 +115,13 @@ def compose_reviewed_comment(
     mask: Mask,
     full_plan: str = "the step summary",
     link: Link | None = None,
+    extra: Callable[[Change], list[str]] | None = None,
 ) -> str:
     """The sticky comment of `plan`: its marker, counts and Markdown all from this one plan.
 
     The Markdown is rendered to fit the room the markers and footer leave, so nothing is cut
-    after it; a body that still lost the counts table or the delete warning is refused.
+    after it; a body that still lost the counts table or the delete warning is refused. `extra`
+    adds blocks to a change's section (its preview); the marker never depends on them.
 
     Raises:
         IncompleteComment: the body would not show the counts its marker approves.
@@ -122,7 +133,13 @@ def compose_reviewed_comment(
     room = max(comment_room(markers, footer), MIN_CHARS)
     markdown = mask(
         render_plan_markdown(
-            plan, title=title, max_chars=room, mask=mask, full_plan=full_plan, link=link
+            plan,
+            title=title,
+            max_chars=room,
+            mask=mask,
+            full_plan=full_plan,
+            link=link,
+            extra=extra,
         )
     )
     body = compose_plan_comment(
@@ -161,6 +178,7 @@ def post_plan_comment(
     plan: Plan | None = None,
     title: str = "",
     failure: str = "",
+    extra: Callable[[Change], list[str]] | None = None,
 ) -> None:
     """Create or edit the directory's sticky comment: `plan`'s, or `failure` with no approval.
 
@@ -203,6 +221,7 @@ def post_plan_comment(
             mask=out.secrets.mask,
             full_plan=f"the step summary{run}",
             link=source_links(context),
+            extra=extra,
         )
     out.check(body, what="pull request comment")
     with rest:

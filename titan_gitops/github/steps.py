@@ -19,7 +19,7 @@ from titan_gitops.github.sticky import normalise_directory
 
 if TYPE_CHECKING:
     from titan_gitops.client import TitanClient
-    from titan_gitops.model import Plan
+    from titan_gitops.model import Plan, PlanPreviews
     from titan_gitops.render.sections import Link
     from titan_gitops.settings import Target
 
@@ -100,12 +100,20 @@ def make_action_plan(
     return make_plan(root, client, options, environ=environ, target=target.describe())
 
 
-def publish_plan(plan: Plan, out: Outbox, inputs: ActionInputs, *, drift: bool = False) -> None:
-    """Save the plan (masked), log it, and set the counting outputs."""
+def publish_plan(
+    plan: Plan,
+    out: Outbox,
+    inputs: ActionInputs,
+    *,
+    drift: bool = False,
+    previews: PlanPreviews | None = None,
+) -> None:
+    """Save the plan (masked, previews left out), log it with any previews, and set the counting
+    outputs."""
     from titan_gitops.render.text import render_plan_text
 
     path = save_plan(plan, out, "drift" if drift else "plan", inputs.directory)
-    out.log(render_plan_text(plan, drift=drift, mask=out.secrets.mask))
+    out.log(render_plan_text(plan, drift=drift, mask=out.secrets.mask, previews=previews))
     outputs = plan_outputs(plan, path)
     if drift:
         outputs["drift"] = "true" if plan.has_changes else "false"

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import re
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 from urllib.parse import quote as quote_segment
 
 from titan_gitops.selftest.expectations import (
@@ -16,14 +19,19 @@ from titan_gitops.selftest.expectations import (
     expect_object,
     expect_status,
     expectation,
+    is_timestamp,
     quote,
 )
+from titan_gitops.selftest.probe import AUTH_CONFIGURED, AUTH_NONE
+from titan_gitops.settings import MAX_BODY_BYTES
 
 API = "/api/v1"
 TERMINAL = ("completed", "completed_with_errors", "failed", "cancelled")
 # The order statuses may move in while nobody pauses the run.
 _PROGRESS = {"queued": 0, "running": 1, **{status: 2 for status in TERMINAL}}
 _LONGEST_PAUSE = 5.0
+MEDIA_FIELDS = ("id", "content_type", "size", "checksum", "download_url", "expires_at")
+_SHA256 = re.compile(r"^(?:sha256:)?([0-9a-fA-F]{64})$")
 
 
 def _execution(ctx: SelftestContext, made_by: str = "run") -> str:
@@ -153,6 +161,70 @@ def check_export_csv(ctx: SelftestContext) -> str:
         raise Mismatch(f"the CSV header {quote(header)} does not name {', '.join(fields)}")
     _expect_count(ctx, len(rows) - 1, "the CSV export")
     return f"attachment, header {', '.join(header)}, {len(rows) - 1} rows"
+
+
+@expectation(
+    "media-list",
+    "GET /api/v1/executions/{id}/media lists the run's media (id, content_type, size, checksum, "
+    "download_url, expires_at); one download matches its size and sha256 checksum.",
+    "docs: use-the-platform/download-results-and-access-media; emulator choice media-list",
+    choice="media-list",
+)
+def check_media_list(ctx: SelftestContext) -> str:
+    ident = _execution(ctx)
+    answer = ctx.probe.send("GET", f"{API}/executions/{_segment(ident)}/media")
+    expect_status(answer, 200, "GET the execution's media")
+    items, _ = expect_list(answer, "GET the execution's media")
+    if not items:
+        raise Mismatch("an empty list, for a run whose output_schema has a format: media field")
+    good = [item for item in items if isinstance(item, dict) and _is_media_item(item)]
+    if len(good) != len(items):
+        missing = ", ".join(MEDIA_FIELDS)
+        raise Mismatch(f"{len(items) - len(good)} of {len(items)} items lack one of {missing}")
+    smallest = min(good, key=lambda item: int(item["size"]))
+    return f"{len(items)} items; {_download_media(ctx, smallest)}"
+
+
+def _is_media_item(item: dict[str, Any]) -> bool:
+    size = item.get("size")
+    return (
+        _has_strings(item, "id", "content_type", "checksum", "download_url")
+        and isinstance(size, int)
+        and not isinstance(size, bool)
+        and size >= 0
+        and is_timestamp(item.get("expires_at"))
+    )
+
+
+def _download_media(ctx: SelftestContext, item: dict[str, Any]) -> str:
+    """Fetch one listed item by its link, as the client does: the API token only to the API's
+    own origin, the link's query as it is. What was checked, or a Mismatch."""
+    what = f"media {quote(item['id'])}"
+    found = _SHA256.match(str(item["checksum"]).strip())
+    if found is None:
+        raise Mismatch(f"{what}: checksum {quote(item['checksum'])} is not sha256:<64 hex>")
+    size = int(item["size"])
+    if size > MAX_BODY_BYTES:
+        raise Mismatch(f"not checked: the smallest media item is {size} bytes")
+    parts = urlsplit(str(item["download_url"]))
+    if parts.scheme not in ("", "http", "https") or not parts.path.startswith("/"):
+        raise Mismatch(f"{what}: download_url is not an http(s) URL or a path on the API")
+    own = urlsplit(ctx.probe.origin)
+    same_origin = not parts.netloc or (parts.scheme, parts.netloc) == (own.scheme, own.netloc)
+    target = parts._replace(query="", fragment="").geturl()
+    answer = ctx.probe.send(
+        "GET",
+        target,
+        params=dict(parse_qsl(parts.query)),
+        auth=AUTH_CONFIGURED if same_origin else AUTH_NONE,
+    )
+    if answer.status != 200:
+        raise Mismatch(f"{what}: the download answered {describe(answer)}")
+    if len(answer.content) != size:
+        raise Mismatch(f"{what}: {len(answer.content)} bytes downloaded, the listing said {size}")
+    if hashlib.sha256(answer.content).hexdigest() != found.group(1).lower():
+        raise Mismatch(f"{what}: the download's sha256 is not the listed checksum")
+    return f"one downloaded: {size} bytes, sha256 as listed"
 
 
 @expectation(

@@ -16,11 +16,16 @@ from typing import Any
 from titan_gitops.escape import escape_terminal
 from titan_gitops.selftest.probe import Exchange, Probe
 
-# The schema every selftest task asks for: two plain fields, so exports have known columns.
+# The schema every selftest task asks for: two plain fields, so exports have known columns, and
+# a media field (`format: media`, as the docs' media example declares one), so the run has media.
 OUTPUT_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "properties": {"name": {"type": "string"}, "price": {"type": "number"}},
-    "required": ["name", "price"],
+    "properties": {
+        "name": {"type": "string"},
+        "price": {"type": "number"},
+        "image": {"type": "string", "format": "media"},
+    },
+    "required": ["name", "price", "image"],
 }
 SERVER_FIELDS = ("id", "status", "created_at", "updated_at")
 _RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$")
@@ -53,6 +58,7 @@ class SelftestContext:
     executions: list[str] = field(default_factory=list)  # every execution this run started
     record_count: int | None = None
     template: dict[str, Any] | None = None
+    preview: Exchange | None = None  # the one preview the run spends of the daily quota
 
     def task_body(self, suffix: str, **overrides: Any) -> dict[str, Any]:
         """A valid classic task named inside the namespace."""

@@ -4,7 +4,8 @@ The selftest judges answers the client would turn into errors (a 401, a 400, an 
 so it speaks through `_http.HttpSession` directly, never through TitanClient's typed calls. It
 still keeps within the service's budget with the client's own rules: the shared rate limiter
 paces requests by the X-RateLimit-* headers, and a 429 is waited out and sent again (at most
-`MAX_RATE_RETRIES` times). Every exchange is kept, and handed to `on_exchange` (the recorder).
+`MAX_RATE_RETRIES` times), except a spent daily preview quota (`preview_limit_exceeded`).
+Every exchange is kept, and handed to `on_exchange` (the recorder).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ RATE_WAIT_CAP = 60.0
 # What a request carries to authenticate: the configured way, another, or none at all.
 AUTH_CONFIGURED = "configured"
 AUTH_NONE = "none"
+# The 429 of a spent daily preview quota, which no retry within the run can get past.
+PREVIEW_QUOTA_CODE = "preview_limit_exceeded"
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,8 @@ class Probe:
             self._limiter.observe(exchange.headers)
             if exchange.status != 429 or attempt >= MAX_RATE_RETRIES:
                 return exchange
+            if exchange.error_code() == PREVIEW_QUOTA_CODE:
+                return exchange  # the daily preview quota: waiting a minute does not help
             wait = compute_rate_limit_wait(
                 exchange.headers,
                 attempt,
