@@ -10,7 +10,14 @@ from typing import Any
 
 import pytest
 
-_CLEARED = ("TITAN_API_URL", "TITAN_TOKEN", "TITAN_AUTH_HEADER", "CI", "GITHUB_ACTIONS")
+_CLEARED = (
+    "TITAN_API_URL",
+    "TITAN_TOKEN",
+    "TITAN_AUTH_HEADER",
+    "TITAN_SELFTEST_READ_TOKEN",
+    "CI",
+    "GITHUB_ACTIONS",
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -100,7 +100,7 @@ SELFTEST_EXECUTION_SECONDS = 0.3
 SELFTEST_RATE_LIMIT = 600
 
 
-def open_selftest_emulator(token: str) -> Transport:
+def open_selftest_emulator(token: str, read_token: str | None = None) -> Transport:
     """A fresh in-memory emulator that needs `token`, for `selftest` with no target.
 
     Not the embedded emulator's state in `.titan-local/`: open access would make the
@@ -111,7 +111,7 @@ def open_selftest_emulator(token: str) -> Transport:
 
     config = EmulatorConfig(
         db_path=":memory:",
-        tokens={token: None},
+        tokens={token: None, **({read_token: ["tasks:read"]} if read_token else {})},
         rate_limit=SELFTEST_RATE_LIMIT,
         execution_seconds=SELFTEST_EXECUTION_SECONDS,
     )

@@ -112,7 +112,7 @@ def test_with_no_target_it_brings_its_own_emulator_and_leaves_local_state_alone(
     assert main(["selftest"]) == 0
     captured = capsys.readouterr()
     assert "selftest against a fresh in-memory emulator" in captured.err
-    assert "23 of 23 expectations hold." in captured.out
+    assert "24 of 24 expectations hold." in captured.out
     assert not (tmp_path / ".titan-local").exists()
 
 

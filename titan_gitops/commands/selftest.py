@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,17 +55,23 @@ def check_service(options: SelftestCommandOptions, console: Console) -> int:
         # Before the service is read: exchanges that cannot be kept are not worth making.
         check_folder_target(Path(options.record))
         recorder = ExchangeRecorder(Path(options.record), console.secrets)
-    probe, token = open_probe(target, on_exchange=recorder)
-    console.add_secrets([token])
+    # The scopes check needs a second, read-only token: from the environment only (a flag would
+    # show it in process lists).
+    given = os.environ.get("TITAN_SELFTEST_READ_TOKEN") or None
+    probe, token, read_token = open_probe(target, on_exchange=recorder, read_token=given)
+    tokens = [value for value in (token, read_token, given) if value]
+    console.add_secrets(tokens)
     if recorder is not None:
-        recorder.add_secrets([token])
+        recorder.add_secrets(tokens)
     if target.is_embedded:
         console.warn(
             "titan-gitops: selftest against a fresh in-memory emulator (your .titan-local state "
             "is not touched); set TITAN_API_URL and TITAN_TOKEN, or --api-url and --token, to "
             "check a Titan tenant."
         )
-    ctx = SelftestContext(probe, options.namespace or default_namespace(), token)
+    ctx = SelftestContext(
+        probe, options.namespace or default_namespace(), token, read_token=read_token
+    )
     try:
         report = run_selftest(ctx, EXPECTATIONS, announce=console.warn)
     finally:

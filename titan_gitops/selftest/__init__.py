@@ -6,7 +6,7 @@ the docs are silent (every choice listed in `titan_gitops.emulator`'s docstring 
 exactly one expectation, named by its `choice`). They run in this order, against a throwaway
 namespace that the sweeper (runner.py) empties afterwards, whatever happens:
 
-auth-no-token, auth-bad-token, auth-x-api-key, rate-limit-headers, create, get, list-paging,
+auth-no-token, auth-bad-token, auth-x-api-key, scopes, rate-limit-headers, create, get, list-paging,
 list-clamp, patch-merge, rename, unknown-field, error-envelope, run, poll, results, export-json,
 export-csv, media-list, templates-list, templates-get, preview-task, preview-quota-shape, delete.
 """
@@ -21,6 +21,7 @@ EXPECTATIONS: tuple[Expectation, ...] = (
     checks_auth.check_no_token,
     checks_auth.check_bad_token,
     checks_auth.check_x_api_key,
+    checks_auth.check_scopes,
     checks_auth.check_rate_limit_headers,
     checks_tasks.check_create,
     checks_tasks.check_get,

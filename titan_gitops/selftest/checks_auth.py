@@ -7,6 +7,7 @@ import uuid
 
 from titan_gitops.selftest.expectations import (
     Mismatch,
+    NotChecked,
     SelftestContext,
     describe,
     expect_error,
@@ -129,3 +130,26 @@ def check_unknown_field(ctx: SelftestContext) -> str:
     if "colour" not in message:
         raise Mismatch(f"400 BAD_REQUEST, but the message does not name colour: {quote(message)}")
     return "400 BAD_REQUEST naming colour"
+
+
+@expectation(
+    "scopes",
+    "A token with tasks:read but without tasks:write may list tasks (200) and may not create "
+    "one: 403 FORBIDDEN in the error envelope, nothing created.",
+    "docs: get-started/authentication (scopes)",
+)
+def check_scopes(ctx: SelftestContext) -> str:
+    if ctx.read_token is None:
+        raise NotChecked(
+            "not checked: set TITAN_SELFTEST_READ_TOKEN to a token with tasks:read and without "
+            "tasks:write"
+        )
+    header = ctx.probe.header_name
+    value = f"Bearer {ctx.read_token}" if header == "Authorization" else ctx.read_token
+    listed = ctx.probe.send("GET", TASKS, params=ONE, auth={header: value})
+    expect_status(listed, 200, "GET /api/v1/tasks with the read-only token")
+    made = ctx.probe.send("POST", TASKS, body=ctx.task_body("scopes"), auth={header: value})
+    if ctx.keep_created(made) is not None:
+        raise Mismatch(f"{made.status}: a task was created with the read-only token")
+    expect_error(made, 403, "FORBIDDEN", "POST /api/v1/tasks with the read-only token")
+    return "200 on a list, 403 FORBIDDEN on a create"

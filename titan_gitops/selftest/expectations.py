@@ -33,6 +33,14 @@ _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 _QUOTE_LIMIT = 60
 
 
+class NotChecked(Exception):
+    """The expectation could not be checked with what was given; `observed` says what is missing."""
+
+    def __init__(self, observed: str) -> None:
+        super().__init__(observed)
+        self.observed = observed
+
+
 class Mismatch(Exception):
     """The service did not behave as expected; `observed` says what it did instead."""
 
@@ -48,6 +56,8 @@ class SelftestContext:
     probe: Probe
     namespace: str
     token: str
+    # A second token with tasks:read and without tasks:write, to check scopes; None: not checked.
+    read_token: str | None = None
     poll_timeout: float = 300.0
     poll_interval: float = 0.2
     sleep: Callable[[float], None] = time.sleep

@@ -103,6 +103,11 @@ class Probe:
         self.expectation = ""
         self.exchanges: list[Exchange] = []
 
+    @property
+    def header_name(self) -> str:
+        """The header the token goes in: Authorization, or X-API-Key."""
+        return "X-API-Key" if "X-API-Key" in self._auth else "Authorization"
+
     def close(self) -> None:
         """Release the session's connections."""
         self._session.close()

@@ -8,7 +8,7 @@ from typing import Any
 from titan_gitops.escape import escape_terminal
 from titan_gitops.selftest.runner import SelftestReport, describe_cleanup
 
-PASS, FAIL = "✓", "✗"
+PASS, FAIL, UNCHECKED = "✓", "✗", "–"
 
 
 def render_report_text(report: SelftestReport) -> str:
@@ -21,16 +21,18 @@ def render_report_text(report: SelftestReport) -> str:
         f"   {'expectation':<{width}}  observed",
     ]
     for outcome in report.outcomes:
-        mark = PASS if outcome.passed else FAIL
+        mark = (PASS if outcome.passed else FAIL) if outcome.checked else UNCHECKED
         observed = escape_terminal(outcome.observed)
         lines.append(f"{mark}  {outcome.expectation.id:<{width}}  {observed}")
         if not outcome.passed:
             lines.append(f"   {'':<{width}}  expected: {outcome.expectation.statement}")
             lines.append(f"   {'':<{width}}  see: {outcome.expectation.reference}")
     failed = [o.expectation.id for o in report.outcomes if not o.passed]
-    held = len(report.outcomes) - len(failed)
+    unchecked = [o.expectation.id for o in report.outcomes if not o.checked]
+    held = len(report.outcomes) - len(failed) - len(unchecked)
     summary = f"{held} of {len(report.outcomes)} expectations hold"
-    summary += f"; not: {', '.join(failed)}." if failed else "."
+    summary += f"; not: {', '.join(failed)}" if failed else ""
+    summary += f"; not checked: {', '.join(unchecked)}." if unchecked else "."
     lines += ["", summary, escape_terminal(describe_cleanup(report.cleanup, report.namespace))]
     return "\n".join(lines) + "\n"
 
@@ -48,6 +50,7 @@ def report_as_data(report: SelftestReport) -> dict[str, Any]:
                 "reference": o.expectation.reference,
                 "choice": o.expectation.choice,
                 "passed": o.passed,
+                "checked": o.checked,
                 "observed": o.observed,
             }
             for o in report.outcomes

@@ -16,7 +16,13 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from titan_gitops.errors import ApiError, ConfigError
-from titan_gitops.selftest.expectations import Expectation, Mismatch, SelftestContext, describe
+from titan_gitops.selftest.expectations import (
+    Expectation,
+    Mismatch,
+    NotChecked,
+    SelftestContext,
+    describe,
+)
 
 TASKS = "/api/v1/tasks"
 # A listing longer than this is not walked to the end by the sweeper (10,000 tasks).
@@ -33,6 +39,8 @@ class Outcome:
     expectation: Expectation
     passed: bool
     observed: str
+    # False when it could not be checked with what was given (it then neither holds nor fails).
+    checked: bool = True
 
 
 @dataclass
@@ -98,6 +106,8 @@ def evaluate(item: Expectation, ctx: SelftestContext) -> Outcome:
     """Run one check: what it observed, and whether that was the expectation."""
     try:
         return Outcome(item, True, item.check(ctx))
+    except NotChecked as missing:
+        return Outcome(item, True, missing.observed, checked=False)
     except Mismatch as mismatch:
         return Outcome(item, False, mismatch.observed)
     except _SHAPE_ERRORS as exc:
