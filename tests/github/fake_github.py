@@ -2,6 +2,8 @@
 
 Comments and issues created through it are written by a bot account, as GITHUB_TOKEN's are.
 Lists are paginated with a small page size and `Link: rel="next"`, so pagination is exercised.
+Rate limits are scripted with `Refusal`s (status, headers, message, how many times), and a
+`threading.Barrier` can hold the first comment lists until concurrent runs have all asked.
 """
 
 from __future__ import annotations
@@ -26,6 +28,33 @@ class Recorded:
 
 
 @dataclass
+class Refusal:
+    """An answer given instead of the real one to the next `times` matching requests."""
+
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    message: str = "API rate limit exceeded"
+    method: str = ""  # empty: any method
+    path: str = ""  # a regular expression searched in the path; empty: any path
+    times: int = 1
+
+    def matches(self, method: str, path: str) -> bool:
+        return (not self.method or self.method == method) and (
+            not self.path or re.search(self.path, path) is not None
+        )
+
+
+def secondary_rate_limit(**kwargs: Any) -> Refusal:
+    """GitHub's secondary rate limit answer: 403, `Retry-After`, its documented message."""
+    return Refusal(
+        403,
+        {"Retry-After": "0"},
+        "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+        **kwargs,
+    )
+
+
+@dataclass
 class FakeGitHub:
     token: str
     repository: str = "acme/tasks"
@@ -35,6 +64,10 @@ class FakeGitHub:
     issues: dict[int, dict[str, Any]] = field(default_factory=dict)
     commit_pulls: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
+    refusals: list[Refusal] = field(default_factory=list)
+    # When set, the first `gated` comment lists wait for each other here (a race, made certain).
+    list_gate: threading.Barrier | None = None
+    gated: int = 0
     base_url: str = ""
     _next_id: int = 1000
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -48,6 +81,22 @@ class FakeGitHub:
         self.comments.setdefault(number, []).append(comment)
         return comment
 
+    def refusal_for(self, method: str, path: str) -> Refusal | None:
+        for refusal in self.refusals:
+            if refusal.times > 0 and refusal.matches(method, path):
+                refusal.times -= 1
+                return refusal
+        return None
+
+    def take_gate(self, method: str, path: str) -> threading.Barrier | None:
+        with self._lock:
+            if self.list_gate is None or self.gated <= 0 or method != "GET":
+                return None
+            if not re.search(r"/issues/\d+/comments$", path):
+                return None
+            self.gated -= 1
+            return self.list_gate
+
     def posted_bodies(self) -> list[str]:
         return [json.dumps(r.body) for r in self.requests if r.body is not None]
 
@@ -58,7 +107,7 @@ class FakeGitHub:
         if not path.startswith(prefix + "/"):
             return 404, {"message": "Not Found"}
         rest = path[len(prefix) :]
-        writing = method in ("POST", "PATCH")
+        writing = method in ("POST", "PATCH", "DELETE")
         if writing and self.forbid_writes:
             return 403, {"message": "Resource not accessible by integration"}
         if m := re.fullmatch(r"/issues/(\d+)/comments", rest):
@@ -73,6 +122,9 @@ class FakeGitHub:
                     if comment["id"] == int(m.group(1)) and method == "PATCH":
                         comment["body"] = body["body"]
                         return 200, comment
+                    if comment["id"] == int(m.group(1)) and method == "DELETE":
+                        comments.remove(comment)
+                        return 204, None
             return 404, {"message": "Not Found"}
         if rest == "/issues":
             if method == "GET":
@@ -114,10 +166,17 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urllib.parse.urlsplit(self.path)
         query = dict(urllib.parse.parse_qsl(parts.query))
         extra: dict[str, str] = {}
+        gate = fake.take_gate(self.command, parts.path)
+        if gate is not None:
+            gate.wait(timeout=30)
         with fake._lock:
             fake.requests.append(Recorded(self.command, parts.path, body))
+            refusal = fake.refusal_for(self.command, parts.path)
             if self.headers.get("Authorization") != f"Bearer {fake.token}":
                 status, data = 401, {"message": "Bad credentials"}
+            elif refusal is not None:
+                status, data = refusal.status, {"message": refusal.message}
+                extra.update(refusal.headers)
             else:
                 status, data = fake.handle(self.command, parts.path, query, body)
             if self.command == "GET" and isinstance(data, list):
@@ -129,7 +188,7 @@ class _Handler(BaseHTTPRequestHandler):
                     link = f"{fake.base_url}{parts.path}?{urllib.parse.urlencode(nxt)}"
                     extra["Link"] = f'<{link}>; rel="next"'
                 data = data[start : start + per_page]
-        payload = json.dumps(data).encode()
+        payload = b"" if status == 204 else json.dumps(data).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
@@ -141,6 +200,7 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = _serve
     do_POST = _serve
     do_PATCH = _serve
+    do_DELETE = _serve
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

@@ -16,6 +16,7 @@ ISSUE_INPUTS = {
     "command", "directory", "api-url", "token", "github-token", "parallelism", "comment",
     "allow-deletes", "allow-unreviewed", "fail-on-drift", "strict", "preview", "python-version",
 }  # fmt: skip
+ISSUE_INPUTS |= {"comment-on-empty"}  # issue 17, robust GitHub I/O
 ISSUE_OUTPUTS = {
     "exit-code", "has-changes", "creates", "updates", "renames", "deletes", "plan-json", "drift",
 }  # fmt: skip

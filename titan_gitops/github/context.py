@@ -75,6 +75,8 @@ class ActionInputs:
     strict: bool = False
     # Plan previews created and output-changing tasks, as `plan --preview`.
     preview: bool = False
+    # False: an empty plan creates no pull request comment (an existing one is still updated).
+    comment_on_empty: bool = True
 
 
 def read_inputs(environ: Mapping[str, str]) -> ActionInputs:
@@ -106,6 +108,9 @@ def read_inputs(environ: Mapping[str, str]) -> ActionInputs:
         ),
         strict=parse_flag(_text(environ, "TG_STRICT"), name="strict", default=False),
         preview=parse_flag(_text(environ, "TG_PREVIEW"), name="preview", default=False),
+        comment_on_empty=parse_flag(
+            _text(environ, "TG_COMMENT_ON_EMPTY"), name="comment-on-empty", default=True
+        ),
     )
 
 

@@ -196,7 +196,7 @@ def run_drift(
                     run_url=context.run_url,
                 )
             except GitHubError as exc:
-                if exc.status != 403:
+                if not exc.read_only:
                     raise
                 done = "could not update the drift issue (HTTP 403: the token lacks issues: write)"
                 out.warning(done)

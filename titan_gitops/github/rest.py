@@ -3,6 +3,13 @@
 All HTTP goes through `titan_gitops._http`. The base URL comes from `GITHUB_API_URL` (so GitHub
 Enterprise Server works); pagination follows `Link: rel="next"` only on that same origin, so the
 token never travels elsewhere. Reads are retried on 5xx and broken connections; writes are not.
+
+GitHub's rate limits are waited out and the call retried, reads and writes alike (GitHub refused
+the call, so nothing was done): a 429, or a 403 that carries `Retry-After`, or
+`x-ratelimit-remaining: 0` with `x-ratelimit-reset`, or says "rate limit". The waits are bounded:
+a few attempts per call and a cap on the seconds one client waits in all; a wait longer than what
+is left fails at once, saying how long GitHub asked for. Any other 403 (no such headers, "Resource
+not accessible by integration") is a token without the permission: `GitHubError.read_only`.
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ import json
 import re
 import time
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from titan_gitops._http import HttpSession, Transport, TransportFailure
@@ -23,6 +30,14 @@ API_VERSION = "2022-11-28"
 PAGE_SIZE = 100
 _MAX_PAGES = 50  # 5,000 comments or issues: beyond that something is wrong, stop reading
 _READ_RETRIES = 2
+# Tries in all for one call that GitHub's rate limits hold back, and the seconds one client
+# (one Action step) waits for them in all; beyond either the call fails as rate-limited.
+RATE_LIMIT_ATTEMPTS = 4
+RATE_LIMIT_WAIT = 180.0
+# GitHub: a secondary rate limit without `Retry-After` asks for at least a minute.
+_SECONDARY_WAIT = 60.0
+# Added to a wait until `x-ratelimit-reset`: the runner's clock and GitHub's may differ.
+_RESET_SKEW = 1.0
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 
@@ -32,9 +47,45 @@ JsonObject = dict[str, Any]
 class GitHubError(TitanGitopsError):
     """GitHub refused a call (`status` set) or could not be reached (`status` None)."""
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: int | None = None, rate_limited: bool = False
+    ) -> None:
         super().__init__(message)
         self.status = status
+        self.rate_limited = rate_limited
+
+    @property
+    def read_only(self) -> bool:
+        """True for a 403 that is not a rate limit: the token lacks the permission."""
+        return self.status == 403 and not self.rate_limited
+
+
+def _seconds(text: str | None) -> float | None:
+    try:
+        value = float(text) if text is not None else None
+    except ValueError:
+        return None
+    return value if value is not None and 0 <= value < 10**10 else None
+
+
+def rate_limit_wait(
+    status: int, headers: Mapping[str, str], message: str, now: float
+) -> float | None:
+    """The seconds GitHub asks to wait before retrying, or None when this is no rate limit.
+
+    `headers` are lower-cased, as `HttpSession` gives them.
+    """
+    if status not in (403, 429):
+        return None
+    retry_after = _seconds(headers.get("retry-after"))
+    if retry_after is not None:
+        return retry_after
+    reset = _seconds(headers.get("x-ratelimit-reset"))
+    if headers.get("x-ratelimit-remaining", "").strip() == "0" and reset is not None:
+        return max(reset - now, 0.0) + _RESET_SKEW
+    if status == 429 or "rate limit" in message.lower():
+        return _SECONDARY_WAIT
+    return None
 
 
 def find_next_link(link_header: str | None) -> str | None:
@@ -59,6 +110,9 @@ class GitHubRest:
         *,
         transport: Transport | None = None,
         timeout: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+        max_wait: float = RATE_LIMIT_WAIT,
     ) -> None:
         if not _REPOSITORY.match(repository):
             raise GitHubError(f"GITHUB_REPOSITORY must be owner/name, got {repository!r}")
@@ -66,6 +120,9 @@ class GitHubRest:
         self._token = Secret(token)
         self._secrets = SecretSet.of([token])
         self._repo = repository
+        self._sleep = sleep
+        self._clock = clock
+        self._wait_left = max_wait
         self._session = HttpSession(
             self._origin, transport=transport, timeout=timeout, user_agent="titan-gitops"
         )
@@ -98,6 +155,17 @@ class GitHubRest:
         return self._write(
             "PATCH", f"/repos/{self._repo}/issues/comments/{comment_id}", {"body": body}
         )
+
+    def delete_issue_comment(self, comment_id: int) -> bool:
+        """Delete a comment; False when it was already gone (404)."""
+        path = f"/repos/{self._repo}/issues/comments/{comment_id}"
+        try:
+            self._send("DELETE", self._origin + path, None, None)
+        except GitHubError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
 
     def list_issues(self, state: str = "open") -> list[JsonObject]:
         """The repository's issues in `state` (pull requests left out)."""
@@ -145,33 +213,54 @@ class GitHubRest:
     ) -> tuple[int, Mapping[str, str], Any]:
         where = f"{method} {urllib.parse.urlsplit(url).path or url}"
         attempts = 1 + (_READ_RETRIES if method == "GET" else 0)
-        for attempt in range(attempts):
+        attempt = 0
+        limited = 0
+        while True:
             try:
                 response = self._session.send(
                     method, url, params=params, json_body=body, headers=self._headers()
                 )
             except TransportFailure as exc:
-                if attempt + 1 < attempts:
-                    time.sleep(0.5 * (attempt + 1))
+                attempt += 1
+                if attempt < attempts:
+                    self._sleep(0.5 * attempt)
                     continue
                 raise GitHubError(f"{where}: {self._secrets.mask(exc.reason)}") from None
             if response.status >= 500 and attempt + 1 < attempts:
-                time.sleep(0.5 * (attempt + 1))
+                attempt += 1
+                self._sleep(0.5 * attempt)
                 continue
             try:
                 data = json.loads(response.content) if response.content else None
             except ValueError:
                 data = None
-            if not 200 <= response.status < 300:
-                detail = data.get("message") if isinstance(data, dict) else None
-                # GitHub may echo what it was sent: its words never carry the token out.
-                detail = self._secrets.mask(detail) if isinstance(detail, str) else None
-                suffix = f" ({detail})" if detail else ""
-                raise GitHubError(
-                    f"{where}: HTTP {response.status}{suffix}", status=response.status
-                )
-            return response.status, response.headers, data
-        raise GitHubError(f"{where}: no response")  # unreachable: the loop returns or raises
+            if 200 <= response.status < 300:
+                return response.status, response.headers, data
+            detail = data.get("message") if isinstance(data, dict) else None
+            # GitHub may echo what it was sent: its words never carry the token out.
+            detail = self._secrets.mask(detail) if isinstance(detail, str) else ""
+            wait = rate_limit_wait(response.status, response.headers, detail, self._clock())
+            suffix = f" ({detail})" if detail else ""
+            failure = f"{where}: HTTP {response.status}{suffix}"
+            if wait is None:
+                raise GitHubError(failure, status=response.status)
+            limited += 1
+            self._wait_out(failure, response.status, wait, limited)
+
+    def _wait_out(self, failure: str, status: int, wait: float, limited: int) -> None:
+        """Sleep `wait` seconds for a rate limit, or raise when the bounds would be passed."""
+        if limited >= RATE_LIMIT_ATTEMPTS:
+            reason = f"still rate-limited after {limited} attempts"
+        elif wait > self._wait_left:
+            reason = (
+                f"rate-limited: GitHub asks to wait {wait:.0f} s, more than the "
+                f"{max(self._wait_left, 0):.0f} s this step has left to wait for rate limits"
+            )
+        else:
+            self._wait_left -= wait
+            self._sleep(wait)
+            return
+        raise GitHubError(f"{failure}; {reason}", status=status, rate_limited=True)
 
     def _write(self, method: str, path: str, body: JsonObject) -> JsonObject:
         _, _, data = self._send(method, self._origin + path, None, body)

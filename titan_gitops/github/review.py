@@ -33,7 +33,7 @@ from titan_gitops.github.sticky import (
     comment_room,
     compose_plan_comment,
     ensure_comment_shows,
-    find_sticky_comment,
+    find_sticky_comments,
     format_markers,
     normalise_directory,
 )
@@ -224,23 +224,48 @@ def post_plan_comment(
             extra=extra,
         )
     out.check(body, what="pull request comment")
+    # comment-on-empty false: an empty plan posts no new comment, but an existing one is still
+    # updated to say there are no changes, so no stale plan stays up for reviewers.
+    create = plan is None or plan.has_changes or inputs.comment_on_empty
     with rest:
-        send_comment(rest, context.pull_number, inputs.directory, body, out)
+        send_comment(rest, context.pull_number, inputs.directory, body, out, create=create)
 
 
-def send_comment(rest: GitHubRest, number: int, directory: str, body: str, out: Outbox) -> None:
-    """Edit the directory's sticky comment in place, or create it; a 403 is a warning."""
+def send_comment(
+    rest: GitHubRest,
+    number: int,
+    directory: str,
+    body: str,
+    out: Outbox,
+    *,
+    create: bool = True,
+) -> None:
+    """Edit the directory's sticky comment in place, or create it (only when `create`).
+
+    Two runs at once can each create one: after creating, the comments are read again, and of
+    the directory's sticky comments the oldest is kept (holding `body`) and the rest deleted. A
+    token without the permission is a warning; a rate limit GitHub kept up is an error.
+    """
     try:
-        comments = rest.list_issue_comments(number)
-        found = find_sticky_comment(comments, directory)
-        if found is not None:
-            rest.update_issue_comment(int(found[0]["id"]), body)
-            out.log(f"updated the plan comment {found[0]['id']} in place")
+        found = _sticky_ids(rest, number, directory)
+        if not found and not create:
+            out.log("comment-on-empty is false and the plan is empty: no pull request comment")
+            return
+        if found:
+            rest.update_issue_comment(found[0], body)
+            out.log(f"updated the plan comment {found[0]} in place")
         else:
-            created = rest.create_issue_comment(number, body)
-            out.log(f"created the plan comment {created.get('id')}")
+            created = int(rest.create_issue_comment(number, body)["id"])
+            out.log(f"created the plan comment {created}")
+            found = _sticky_ids(rest, number, directory) or [created]
+            if found[0] != created:
+                rest.update_issue_comment(found[0], body)
+                out.log(f"another run created plan comment {found[0]} first: updated it")
+        for duplicate in found[1:]:
+            if rest.delete_issue_comment(duplicate):
+                out.log(f"deleted the duplicate plan comment {duplicate}")
     except GitHubError as exc:
-        if exc.status != 403:
+        if not exc.read_only:
             raise
         message = (
             "could not post the plan comment (HTTP 403: the token is read-only, as on pull "
@@ -248,3 +273,9 @@ def send_comment(rest: GitHubRest, number: int, directory: str, body: str, out: 
         )
         out.warning(message)
         out.summary(f"> **Note:** {escape_text(message)}.\n")
+
+
+def _sticky_ids(rest: GitHubRest, number: int, directory: str) -> list[int]:
+    """The ids of the directory's sticky comments, oldest first (GitHub's ids only grow)."""
+    found = find_sticky_comments(rest.list_issue_comments(number), directory)
+    return sorted(int(comment["id"]) for comment, _ in found)

@@ -96,19 +96,31 @@ def is_bot_comment(comment: dict[str, Any]) -> bool:
     return isinstance(user, dict) and user.get("type") == "Bot"
 
 
-def find_sticky_comment(
+def find_sticky_comments(
     comments: Iterable[dict[str, Any]], directory: str
-) -> tuple[dict[str, Any], ApprovalRecord] | None:
-    """The first bot comment whose marker names `directory`, with its record."""
+) -> list[tuple[dict[str, Any], ApprovalRecord]]:
+    """Every bot comment whose marker names `directory`, with its record, in the given order.
+
+    More than one means two runs raced to create it; the first (oldest) is the one to keep.
+    """
     wanted = normalise_directory(directory)
+    found: list[tuple[dict[str, Any], ApprovalRecord]] = []
     for comment in comments:
         body = comment.get("body")
         if not isinstance(body, str) or not is_bot_comment(comment):
             continue
         record = parse_approval(body)
         if record is not None and normalise_directory(record.directory) == wanted:
-            return comment, record
-    return None
+            found.append((comment, record))
+    return found
+
+
+def find_sticky_comment(
+    comments: Iterable[dict[str, Any]], directory: str
+) -> tuple[dict[str, Any], ApprovalRecord] | None:
+    """The first (oldest) bot comment whose marker names `directory`, with its record."""
+    found = find_sticky_comments(comments, directory)
+    return found[0] if found else None
 
 
 def cap_comment(body: str, *, overflow_note: str, limit: int = COMMENT_BUDGET) -> str:

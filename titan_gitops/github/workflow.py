@@ -23,6 +23,7 @@ from titan_gitops.secrets import SecretSet
 MAX_ANNOTATIONS = 10
 # The step summary is refused above 1 MiB (1,048,576 bytes, the whole file of a step); what we write
 # stays under this many UTF-8 bytes, with room for the notes we add.
+STEP_SUMMARY_MAX = 1_048_576
 SUMMARY_LIMIT = 1_000_000
 # Kept free by every append for the one line that says the summary is full.
 _SUMMARY_RESERVE = 200
@@ -137,8 +138,10 @@ def _ends_with(path: Path, tail: str) -> bool:
 def append_summary(path: Path | None, text: str) -> None:
     """Append Markdown to the `$GITHUB_STEP_SUMMARY` file (nothing when not running in Actions).
 
-    GitHub's limit is on the step's whole file, so each append gets only the room left in it,
-    less a reserve from which one last line says that the summary is full.
+    GitHub's limit is on the step's whole file, in bytes, so each append gets only the room left
+    in it (its size on disk is the running total, earlier writes of the step included), less a
+    reserve from which one last line says that the summary is full. A file already past GitHub's
+    limit gets nothing more: it is lost whatever is added.
     """
     if path is None:
         return
@@ -150,7 +153,8 @@ def append_summary(path: Path | None, text: str) -> None:
         used = 0
     room = SUMMARY_LIMIT - _SUMMARY_RESERVE - used
     if room < _SUMMARY_RESERVE:
-        text = "" if _ends_with(path, _SUMMARY_FULL) else _SUMMARY_FULL
+        fits = used + len(_SUMMARY_FULL.encode("utf-8")) <= STEP_SUMMARY_MAX
+        text = _SUMMARY_FULL if fits and not _ends_with(path, _SUMMARY_FULL) else ""
     elif len(text) > room // 4:  # only then can it be longer than `room` bytes
         text = cap_summary(text, limit=room)
     with path.open("a", encoding="utf-8") as handle:
