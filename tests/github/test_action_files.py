@@ -47,8 +47,11 @@ def test_every_run_step_has_a_shell_and_no_expression(action: Any) -> None:
 
 def test_every_input_but_python_version_reaches_the_script_through_env(action: Any) -> None:
     step = next(s for s in action["runs"]["steps"] if s.get("id") == "run")
-    assert step["run"].strip() == "python -m titan_gitops.github"
-    found = [re.fullmatch(r"\$\{\{ inputs\.([\w-]+) \}\}", v) for v in step["env"].values()]
+    # The venv's interpreter, never the caller's `python`.
+    assert step["run"].strip() == '"${TG_PYTHON}" -m titan_gitops.github'
+    env = dict(step["env"])
+    assert env.pop("TG_PYTHON") == "${{ steps.install.outputs.python }}"
+    found = [re.fullmatch(r"\$\{\{ inputs\.([\w-]+) \}\}", v) for v in env.values()]
     assert all(found), "every env value is exactly one input"
     assert {m.group(1) for m in found if m} == ISSUE_INPUTS - {"python-version"}
 
