@@ -15,6 +15,7 @@ PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 ISSUE_INPUTS = {
     "command", "directory", "api-url", "token", "github-token", "parallelism", "comment",
     "allow-deletes", "allow-unreviewed", "fail-on-drift", "strict", "preview", "python-version",
+    "allow-empty", "only", "exclude", "auth-header",
 }  # fmt: skip
 ISSUE_OUTPUTS = {
     "exit-code", "has-changes", "creates", "updates", "renames", "deletes", "plan-json", "drift",
@@ -89,3 +90,10 @@ def test_apply_runs_on_main_one_at_a_time_per_environment() -> None:
     assert job["environment"] == "titan-${{ matrix.team }}"
     assert set(job["permissions"]) == {"contents", "pull-requests"}
     assert job["permissions"]["pull-requests"] == "read"
+
+
+def test_the_readme_inputs_table_lists_every_input_of_action_yml(action: Any) -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Inputs\n", 1)[1].split("\n### ", 1)[0]
+    rows = re.findall(r"^\| `([\w-]+)` \|", section, flags=re.MULTILINE)
+    assert sorted(rows) == sorted(action["inputs"])
