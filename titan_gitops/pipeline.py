@@ -73,9 +73,10 @@ def describe_unmatched_filters(options: PlanOptions, names: Iterable[str]) -> tu
     """A warning for each --only or --exclude glob that matches none of `names` (a typo that
     would otherwise read as "No changes.")."""
     every = sorted(names)
-    globs = [("--only", g) for g in options.only] + [("--exclude", g) for g in options.exclude]
+    globs = [(options.ask("only", repr(g)), g) for g in options.only]
+    globs += [(options.ask("exclude", repr(g)), g) for g in options.exclude]
     return tuple(
-        f"{flag} {glob!r} matches no task name, defined or live: check the glob "
+        f"{flag} matches no task name, defined or live: check the glob "
         "(it matches whole names, such as 'shop-*')"
         for flag, glob in globs
         if not any(fnmatch.fnmatchcase(name, glob) for name in every)
@@ -137,11 +138,26 @@ def run_apply(
 
 
 def make_drift_report(
-    root: Path, client: TitanClient, *, environ: Mapping[str, str], target: str = ""
+    root: Path,
+    client: TitanClient,
+    *,
+    environ: Mapping[str, str],
+    target: str = "",
+    only: tuple[str, ...] = (),
+    exclude: tuple[str, ...] = (),
+    action_inputs: bool = False,
 ) -> Plan:
-    """The plan that would bring live back to the definitions, read as a drift report.
+    """The plan that would bring live back to the definitions, read as a drift report, over the
+    task names `only` and `exclude` select (warnings name them as the Action's inputs when
+    `action_inputs`).
 
     Read-only, and never refused by the deletion guards: drift reports, it does not act.
     """
-    options = PlanOptions(allow_deletes=2**31, allow_empty=True)
+    options = PlanOptions(
+        only=only,
+        exclude=exclude,
+        allow_deletes=2**31,
+        allow_empty=True,
+        action_inputs=action_inputs,
+    )
     return make_plan(root, client, options, environ=environ, target=target)

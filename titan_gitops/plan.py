@@ -11,7 +11,6 @@ import copy
 import fnmatch
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from titan_gitops.errors import PlanError, format_listing, list_names
@@ -34,33 +33,15 @@ from titan_gitops.model import (
     Plan,
     TaskDiff,
 )
+
+# Re-exported: PlanOptions lives in the model, and callers name it from here.
+from titan_gitops.model.options import PlanOptions as PlanOptions
 from titan_gitops.pointers import get_pointer, set_pointer, split_pointer
 from titan_gitops.reserved import oldest_first
 from titan_gitops.schema_compat import find_breaking_changes
 
 if TYPE_CHECKING:
     from titan_gitops.spec import ProjectConfig
-
-
-@dataclass(frozen=True)
-class PlanOptions:
-    """How to plan: filters and the explicit allowances that lift the deletion guards."""
-
-    only: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
-    allow_deletes: int | None = None
-    allow_empty: bool = False
-
-    @property
-    def filtered(self) -> bool:
-        """True when the plan covers only some task names."""
-        return bool(self.only or self.exclude)
-
-    def selects(self, name: str) -> bool:
-        """True when `name` passes the --only / --exclude globs."""
-        if self.only and not any(fnmatch.fnmatchcase(name, g) for g in self.only):
-            return False
-        return not any(fnmatch.fnmatchcase(name, g) for g in self.exclude)
 
 
 def is_protected(name: str, patterns: Iterable[str]) -> bool:
@@ -247,7 +228,7 @@ def check_deletion_guards(
     return [
         f"the definitions hold no tasks but {len(in_scope)} live task"
         f"{'s' * (len(in_scope) != 1)} exist in namespace '{namespace}': refusing to plan "
-        "their deletion; pass --allow-empty if that is really meant"
+        f"their deletion; {options.ask('allow-empty', verb=True)} if that is really meant"
     ]
 
 
@@ -255,16 +236,17 @@ def check_delete_limit(
     deletes: Sequence[Change], max_deletes: int, options: PlanOptions, source: str = ""
 ) -> list[str]:
     """More deletes than max_deletes (or --allow-deletes) is refused, naming where the limit
-    comes from (`source`, unless --allow-deletes set it) and the deletes (the first ten)."""
+    comes from (`source`, unless --allow-deletes set it) and the deletes (the first ten), in the
+    words of whoever runs it (PlanOptions.ask)."""
     limit = max_deletes if options.allow_deletes is None else options.allow_deletes
     if len(deletes) <= limit:
         return []
     if options.allow_deletes is not None:
-        source = f"--allow-deletes {options.allow_deletes}"
+        source = options.ask("allow-deletes", str(options.allow_deletes))
+    lift = options.ask("allow-deletes", str(len(deletes)), verb=True)
     return [
         f"the plan deletes {len(deletes)} tasks, more than the {limit} allowed "
-        f"({source or 'max_deletes'}); pass --allow-deletes {len(deletes)} to allow it: "
-        + list_names([c.name for c in deletes])
+        f"({source or 'max_deletes'}); {lift} to allow it: " + list_names([c.name for c in deletes])
     ]
 
 

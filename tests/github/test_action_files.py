@@ -15,6 +15,7 @@ PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 ISSUE_INPUTS = {
     "command", "directory", "api-url", "token", "github-token", "parallelism", "comment",
     "allow-deletes", "allow-unreviewed", "fail-on-drift", "strict", "preview", "python-version",
+    "allow-empty", "only", "exclude", "auth-header",
 }  # fmt: skip
 ISSUE_INPUTS |= {"comment-on-empty"}  # issue 17, robust GitHub I/O
 ISSUE_OUTPUTS = {
@@ -48,8 +49,11 @@ def test_every_run_step_has_a_shell_and_no_expression(action: Any) -> None:
 
 def test_every_input_but_python_version_reaches_the_script_through_env(action: Any) -> None:
     step = next(s for s in action["runs"]["steps"] if s.get("id") == "run")
-    assert step["run"].strip() == "python -m titan_gitops.github"
-    found = [re.fullmatch(r"\$\{\{ inputs\.([\w-]+) \}\}", v) for v in step["env"].values()]
+    # The venv's interpreter, never the caller's `python`.
+    assert step["run"].strip() == '"${TG_PYTHON}" -m titan_gitops.github'
+    env = dict(step["env"])
+    assert env.pop("TG_PYTHON") == "${{ steps.install.outputs.python }}"
+    found = [re.fullmatch(r"\$\{\{ inputs\.([\w-]+) \}\}", v) for v in env.values()]
     assert all(found), "every env value is exactly one input"
     assert {m.group(1) for m in found if m} == ISSUE_INPUTS - {"python-version"}
 
@@ -87,3 +91,10 @@ def test_apply_runs_on_main_one_at_a_time_per_environment() -> None:
     assert job["environment"] == "titan-${{ matrix.team }}"
     assert set(job["permissions"]) == {"contents", "pull-requests"}
     assert job["permissions"]["pull-requests"] == "read"
+
+
+def test_the_readme_inputs_table_lists_every_input_of_action_yml(action: Any) -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Inputs\n", 1)[1].split("\n### ", 1)[0]
+    rows = re.findall(r"^\| `([\w-]+)` \|", section, flags=re.MULTILINE)
+    assert sorted(rows) == sorted(action["inputs"])

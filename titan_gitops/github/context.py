@@ -57,6 +57,39 @@ def parse_count(value: str, *, name: str) -> int | None:
     return int(text)
 
 
+def parse_globs(value: str, *, name: str) -> tuple[str, ...]:
+    """Task-name globs, one a line or separated by commas; empty means none.
+
+    Raises:
+        ConfigError: a glob holding whitespace (task names never do).
+    """
+    globs = tuple(g.strip() for g in re.split(r"[,\n]", value) if g.strip())
+    for glob in globs:
+        if re.search(r"\s", glob):
+            raise ConfigError(
+                f"input {name}: {glob!r} holds whitespace; give one glob a line or separate "
+                "them with commas"
+            )
+    return globs
+
+
+def parse_auth_header_input(value: str) -> str:
+    """The `auth-header` input: "bearer" or "x-api-key"; empty leaves TITAN_AUTH_HEADER (or
+    bearer) in force.
+
+    Raises:
+        ConfigError: any other value.
+    """
+    from titan_gitops.settings import AUTH_HEADERS
+
+    lowered = value.strip().lower()
+    if not lowered or lowered in AUTH_HEADERS:
+        return lowered
+    accepted = " or ".join(AUTH_HEADERS)
+    shown = value.strip()[:40]
+    raise ConfigError(f"input auth-header must be {accepted}, got {shown!r}")
+
+
 @dataclass(frozen=True)
 class ActionInputs:
     """The action's inputs, parsed."""
@@ -77,6 +110,13 @@ class ActionInputs:
     preview: bool = False
     # False: an empty plan creates no pull request comment (an existing one is still updated).
     comment_on_empty: bool = True
+    # Let a plan delete every live task of the namespace when the definitions hold none.
+    allow_empty: bool = False
+    # Task-name globs the plan is narrowed to, as `--only` / `--exclude`.
+    only: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    # How the Titan token is sent ("bearer" or "x-api-key"); empty: TITAN_AUTH_HEADER or bearer.
+    auth_header: str = ""
 
 
 def read_inputs(environ: Mapping[str, str]) -> ActionInputs:
@@ -111,6 +151,10 @@ def read_inputs(environ: Mapping[str, str]) -> ActionInputs:
         comment_on_empty=parse_flag(
             _text(environ, "TG_COMMENT_ON_EMPTY"), name="comment-on-empty", default=True
         ),
+        allow_empty=parse_flag(_text(environ, "TG_ALLOW_EMPTY"), name="allow-empty", default=False),
+        only=parse_globs(environ.get("TG_ONLY", ""), name="only"),
+        exclude=parse_globs(environ.get("TG_EXCLUDE", ""), name="exclude"),
+        auth_header=parse_auth_header_input(environ.get("TG_AUTH_HEADER", "")),
     )
 
 

@@ -38,9 +38,11 @@ from titan_gitops.github.sticky import (
 from titan_gitops.render.markdown import utf8_size
 
 if TYPE_CHECKING:
+    from titan_gitops.client import TitanClient
     from titan_gitops.model import Plan
     from titan_gitops.render.markdown import Mask
     from titan_gitops.render.sections import Link
+    from titan_gitops.settings import Target
 
 
 def format_drift_marker(directory: str) -> str:
@@ -141,13 +143,29 @@ def sync_drift_issue(
     return f"closed drift issue #{issue['number']}"
 
 
+def make_action_drift_report(
+    client: TitanClient, inputs: ActionInputs, target: Target, environ: Mapping[str, str]
+) -> Plan:
+    """The drift report of the Action's directory, over the names `only` and `exclude` select."""
+    from titan_gitops.pipeline import make_drift_report
+
+    return make_drift_report(
+        Path(inputs.directory),
+        client,
+        environ=environ,
+        target=target.describe(),
+        only=inputs.only,
+        exclude=inputs.exclude,
+        action_inputs=True,
+    )
+
+
 def run_drift(
     inputs: ActionInputs, context: GitHubContext, out: Outbox, environ: Mapping[str, str]
 ) -> int:
     """Compare live with the definitions; keep one drift issue per directory up to date."""
     target = resolve_action_target(inputs, environ)
     from titan_gitops.connect import open_client
-    from titan_gitops.pipeline import make_drift_report
     from titan_gitops.render.markdown import render_plan_markdown
 
     root = Path(inputs.directory)
@@ -155,7 +173,7 @@ def run_drift(
     title = f"titan-gitops drift: {where}"
     try:
         with open_client(target, secrets=out.secrets) as client:
-            report = make_drift_report(root, client, environ=environ, target=target.describe())
+            report = make_action_drift_report(client, inputs, target, environ)
     except ValidationFailed as exc:
         return report_invalid(exc, out, root, f"{title}: invalid definitions")
     publish_plan(report, out, inputs, drift=True)

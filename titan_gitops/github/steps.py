@@ -47,7 +47,7 @@ def resolve_action_target(inputs: ActionInputs, environ: Mapping[str, str]) -> T
     Raises:
         ConfigError: no api-url, no token, or a malformed URL.
     """
-    from titan_gitops.settings import resolve_target
+    from titan_gitops.settings import normalise_api_url, resolve_target
 
     if not inputs.api_url:
         raise ConfigError(
@@ -55,6 +55,15 @@ def resolve_action_target(inputs: ActionInputs, environ: Mapping[str, str]) -> T
             "https://api.webscraping.titannet.io); the Action never plans against the embedded "
             "emulator by accident"
         )
+    # Checked here first so that a message names the input, not a CLI flag.
+    normalise_api_url(inputs.api_url, "input api-url")
+    if not (inputs.token or environ.get("TITAN_TOKEN", "").strip()):
+        raise ConfigError(
+            "input token is empty: set it to the Titan API token, for example "
+            "token: ${{ secrets.TITAN_TOKEN }}"
+        )
+    if inputs.auth_header:
+        environ = {**environ, "TITAN_AUTH_HEADER": inputs.auth_header}
     return resolve_target(environ, api_url=inputs.api_url, token=inputs.token)
 
 
@@ -91,7 +100,13 @@ def make_action_plan(
     from titan_gitops.pipeline import make_plan
     from titan_gitops.plan import PlanOptions
 
-    options = PlanOptions(allow_deletes=inputs.allow_deletes)
+    options = PlanOptions(
+        only=inputs.only,
+        exclude=inputs.exclude,
+        allow_deletes=inputs.allow_deletes,
+        allow_empty=inputs.allow_empty,
+        action_inputs=True,
+    )
     root = Path(inputs.directory)
     if inputs.strict:
         from titan_gitops.commands.validate import validate_strictly

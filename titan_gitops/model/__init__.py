@@ -6,6 +6,7 @@ Pure data: nothing here does I/O or imports a stage. Renderers import only this 
 from titan_gitops.model.desired import DesiredState, DesiredTask, SourceDocument, SourceLocation
 from titan_gitops.model.diff import TaskDiff
 from titan_gitops.model.live import LiveState, LiveTask
+from titan_gitops.model.options import PlanOptions
 from titan_gitops.model.plan import Action, Change, FieldChange, Fingerprint, Note, Plan
 from titan_gitops.model.preview import PlanPreviews, TaskPreview
 from titan_gitops.model.report import ApplyReport, Outcome, Progress, Status
@@ -23,6 +24,7 @@ __all__ = [
     "Note",
     "Outcome",
     "Plan",
+    "PlanOptions",
     "PlanPreviews",
     "Progress",
     "SourceDocument",
