@@ -224,42 +224,32 @@ def _changed(path: str, before: Any, after: Any, shown: Shown, arrows: bool) -> 
 
 def _list_lines(path: str, before: list[Any], after: list[Any], shown: Shown) -> list[Line]:
     """A list of plain values: the items removed, then the items added; a reorder is said."""
-    removed = Counter(show_value(v) for v in before) - Counter(show_value(v) for v in after)
-    added = Counter(show_value(v) for v in after) - Counter(show_value(v) for v in before)
+    old, new = [show_value(v) for v in before], [show_value(v) for v in after]
+    removed, kept_old = _take(old, Counter(old) - Counter(new))
+    added, kept_new = _take(new, Counter(new) - Counter(old))
     lines = [Line("~", f"{path}:")]
     for items, sign in ((removed, "-"), (added, "+")):
-        for item in _in_order(before if sign == "-" else after, items):
+        for item in items:
             lines.extend(Line(sign, t, True) for t in fold([shown(item)]))
-    if _kept(before, removed) != _kept(after, added):
+    if kept_old != kept_new:
         lines[0] = Line("~", f"{path}: (order changed)")
         lines.extend(Line("-", t, True) for t in fold([shown(show_value(before))]))
         lines.extend(Line("+", t, True) for t in fold([shown(show_value(after))]))
     return lines
 
 
-def _in_order(values: list[Any], wanted: Counter[str]) -> list[str]:
-    """The items of `values` that `wanted` counts, in list order, each copy as often as counted."""
-    left = Counter(wanted)
-    out = []
-    for value in values:
-        text = show_value(value)
-        if left[text] > 0:
-            left[text] -= 1
-            out.append(text)
-    return out
-
-
-def _kept(values: list[Any], dropped: Counter[str]) -> list[str]:
-    """The items of `values` left once the copies `dropped` counts are taken out, in order."""
-    left = Counter(dropped)
-    out = []
-    for value in values:
-        text = show_value(value)
-        if left[text] > 0:
-            left[text] -= 1
+def _take(items: list[str], counted: Counter[str]) -> tuple[list[str], list[str]]:
+    """The copies of `items` that `counted` counts, and the rest, each in list order."""
+    left = Counter(counted)
+    taken: list[str] = []
+    rest: list[str] = []
+    for item in items:
+        if left[item] > 0:
+            left[item] -= 1
+            taken.append(item)
         else:
-            out.append(text)
-    return out
+            rest.append(item)
+    return taken, rest
 
 
 def _text_lines(path: str, before: str, after: str, shown: Shown) -> list[Line]:
