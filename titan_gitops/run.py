@@ -17,8 +17,9 @@ from titan_gitops.errors import InputError, NotFound, list_names
 if TYPE_CHECKING:
     from titan_gitops.client import TitanClient
 
-# A media id becomes a file name only when it is plainly one: no separator, no leading dot.
-_MEDIA_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+# A media id becomes a file name only when it is plainly one: no separator, no leading dot
+# (matched whole with fullmatch: `$` would let a final newline through into the name).
+_MEDIA_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 # Extensions come from this fixed table, never from the service's strings.
 MEDIA_EXTENSIONS = {
     "image/jpeg": ".jpg",
@@ -82,7 +83,7 @@ def name_media_files(items: Iterable[dict[str, Any]]) -> list[str]:
     seen: dict[str, str] = {}
     for item in items:
         media_id = item.get("id")
-        if not isinstance(media_id, str) or not _MEDIA_ID.match(media_id):
+        if not isinstance(media_id, str) or not _MEDIA_ID.fullmatch(media_id):
             raise ApiError(
                 f"the service listed a media id {json.dumps(media_id)[:120]} that is not a plain "
                 "file name (letters, digits, '.', '_', '-'); nothing was downloaded"

@@ -200,7 +200,10 @@ def test_media_from_a_remote_service_are_named_by_id_and_type(
 
 @pytest.mark.parametrize(
     "media_id",
-    ["../../evil", "/etc/evil", ".hidden", "a/b", "a\\b", "..", "x" * 101, "tab\there", "a:b"],
+    [
+        *("../../evil", "/etc/evil", ".hidden", "a/b", "a\\b", "..", "x" * 101, "tab\there"),
+        *("a:b", "photo\n", "photo\r\n", "photo\x00"),
+    ],
 )
 def test_an_id_that_is_not_a_plain_file_name_is_refused_before_any_download(
     media_id: Any, service: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -214,7 +217,7 @@ def test_an_id_that_is_not_a_plain_file_name_is_refused_before_any_download(
     assert line.endswith(
         "that is not a plain file name (letters, digits, '.', '_', '-'); nothing was downloaded"
     )
-    assert "\t" not in line
+    assert not any(c in line for c in "\t\r\n\x00")
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == []
 
 
