@@ -113,6 +113,8 @@ def read_secret_payload(path: Path) -> dict[str, Any]:
     except ValueError:
         # The message of a JSON error quotes the document: never show it.
         raise InputError(f"{path}: the secret payload is not valid JSON") from None
+    except RecursionError:
+        raise InputError(f"{path}: the secret payload is nested too deeply to read") from None
     if not isinstance(data, dict):
         raise InputError(f"{path}: the secret payload must be a JSON object")
     return data
@@ -155,12 +157,14 @@ def records_of(export: bytes) -> Any:
     """The records of a JSON export: a list, or the `records`/`data` list inside an object.
 
     Raises:
-        InputError: the export is not JSON.
+        InputError: the export is not JSON, or nested too deeply to read.
     """
     try:
         data = json.loads(export)
     except ValueError:
         raise InputError("the results export is not valid JSON") from None
+    except RecursionError:
+        raise InputError("the results export is nested too deeply to read") from None
     if isinstance(data, dict):
         for key in ("records", "data", "results", "items"):
             if isinstance(data.get(key), list):

@@ -207,3 +207,35 @@ def test_a_secret_echoed_in_a_record_is_masked_and_control_characters_escaped(
         assert TOKEN not in captured.out + captured.err
         assert "\x1b" not in captured.out
         assert "x" * 100 not in captured.out
+
+
+def answer_preview_with(status: str, body: bytes) -> Callable[[WSGIApp], WSGIApp]:
+    """A faulty Titan whose task preview answers `status` and `body`, whatever was asked."""
+
+    def wrap(app: WSGIApp) -> WSGIApp:
+        def faulty(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+            if environ["PATH_INFO"] != "/api/v1/tasks/preview":
+                return app(environ, start_response)
+            headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+            start_response(status, headers)
+            return [body]
+
+        return faulty
+
+    return wrap
+
+
+def test_a_preview_answer_nested_too_deeply_to_read_is_a_note_not_a_failed_plan(
+    example: Path, served: Callable[..., None], capsys: pytest.CaptureFixture[str]
+) -> None:
+    deep = b'{"success": true, "data": {"records": ' + b"[" * 5000 + b"]" * 5000 + b"}}"
+    served(wrap=answer_preview_with("200 OK", deep))
+    assert main(["plan", "defs", "--preview", "--preview-limit", "1", "--no-color"]) == 0
+    captured = capsys.readouterr()
+    (line,) = blocks(captured.out)[PREVIEWED[0]][-1:]
+    assert line.startswith(
+        "preview: the preview failed: POST /api/v1/tasks/preview HTTP 200: the service answered "
+        "with JSON nested too deeply to read: "
+    ), line
+    assert "RecursionError" not in captured.err
+    assert "Plan: 6 to create" in captured.out
