@@ -239,3 +239,22 @@ def test_a_preview_answer_nested_too_deeply_to_read_is_a_note_not_a_failed_plan(
     ), line
     assert "RecursionError" not in captured.err
     assert "Plan: 6 to create" in captured.out
+
+
+def refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def test_records_holding_nan_or_infinity_still_give_a_json_plan_apply_reads(
+    example: Path, served: Callable[..., None], capsys: pytest.CaptureFixture[str]
+) -> None:
+    records = b'[{"price": NaN, "stock": Infinity}, {"price": -Infinity}]'
+    body = b'{"success": true, "data": {"records": ' + records + b"}}"
+    served(wrap=answer_preview_with("200 OK", body))
+    assert main(["plan", "defs", "--preview", "--preview-limit", "1", "--output", "json"]) == 0
+    out = capsys.readouterr().out
+    document = json.loads(out, parse_constant=refuse_constant)
+    preview = {c["name"]: c["preview"] for c in document["changes"]}[PREVIEWED[0]]
+    assert preview["records"] == [{"price": "NaN", "stock": "Infinity"}, {"price": "-Infinity"}]
+    Path("previewed.json").write_text(out, encoding="utf-8")
+    assert main(["apply", "defs", "--plan", "previewed.json"]) == 0
