@@ -258,3 +258,38 @@ def test_records_holding_nan_or_infinity_still_give_a_json_plan_apply_reads(
     assert preview["records"] == [{"price": "NaN", "stock": "Infinity"}, {"price": "-Infinity"}]
     Path("previewed.json").write_text(out, encoding="utf-8")
     assert main(["apply", "defs", "--plan", "previewed.json"]) == 0
+
+
+SPENT = b'{"success": false, "error": {"code": "PREVIEW_LIMIT_EXCEEDED", "message": "spent"}}'
+
+
+@pytest.mark.parametrize(
+    ("header", "renews"),
+    [
+        (("Retry-After", "7200"), " (it renews in about 2 h)"),
+        (("Retry-After", "1e300"), ""),
+        (("X-Preview-Reset", "99999999999999999999"), ""),
+    ],
+)
+def test_a_spent_quota_states_a_renewal_only_within_a_day(
+    header: tuple[str, str],
+    renews: str,
+    example: Path,
+    served: Callable[..., None],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def wrap(app: WSGIApp) -> WSGIApp:
+        inner = answer_preview_with("429 Too Many Requests", SPENT)(app)
+
+        def faulty(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+            def with_header(status: str, headers: list[tuple[str, str]]) -> Any:
+                return start_response(status, [*headers, header])
+
+            return inner(environ, with_header)
+
+        return faulty
+
+    served(wrap=wrap)
+    assert main(["plan", "defs", "--preview", "--preview-limit", "1", "--no-color"]) == 0
+    (line,) = blocks(capsys.readouterr().out)[PREVIEWED[0]][-1:]
+    assert line == f"preview: not previewed: the service's daily preview quota is used up{renews}"
