@@ -293,3 +293,32 @@ def test_a_spent_quota_states_a_renewal_only_within_a_day(
     assert main(["plan", "defs", "--preview", "--preview-limit", "1", "--no-color"]) == 0
     (line,) = blocks(capsys.readouterr().out)[PREVIEWED[0]][-1:]
     assert line == f"preview: not previewed: the service's daily preview quota is used up{renews}"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"success": false, "error": {"code": "Preview_Limit_Exceeded", "message": "spent"}}',
+        b'{"success": false, "error": {"code": " preview_limit_exceeded\\n", "message": "m"}}',
+        b'{"error": " PREVIEW_LIMIT_EXCEEDED "}',
+    ],
+)
+def test_the_quota_code_in_any_case_or_padding_is_a_spent_quota_asked_once(
+    body: bytes, example: Path, served: Callable[..., None], capsys: pytest.CaptureFixture[str]
+) -> None:
+    asked: list[str] = []
+
+    def wrap(app: WSGIApp) -> WSGIApp:
+        inner = answer_preview_with("429 Too Many Requests", body)(app)
+
+        def counting(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+            asked.append(environ["PATH_INFO"])
+            return inner(environ, start_response)
+
+        return counting
+
+    served(wrap=wrap)
+    assert main(["plan", "defs", "--preview", "--no-color"]) == 0
+    out = capsys.readouterr().out
+    assert "Note: The daily preview quota ran out after 0 of 3 previews" in out
+    assert asked.count("/api/v1/tasks/preview") == 1

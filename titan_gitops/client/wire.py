@@ -83,7 +83,7 @@ PREVIEW_QUOTA_CODE = "preview_limit_exceeded"
 
 def error_class(status: int, code: str | None = None) -> type[ApiError]:
     """The error type for an envelope's `error.code` (when documented), else the HTTP status."""
-    if code is not None and code.lower() == PREVIEW_QUOTA_CODE:
+    if code is not None and code.strip().lower() == PREVIEW_QUOTA_CODE:
         return PreviewQuotaExceeded
     by_code = _CODE_CLASSES.get(code) if code is not None else None
     if by_code is not None:
