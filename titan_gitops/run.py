@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from titan_gitops.errors import InputError, NotFound, list_names
+from titan_gitops.pointers import join_pointer
 
 if TYPE_CHECKING:
     from titan_gitops.client import TitanClient
@@ -146,7 +147,8 @@ def check_records(
     found: list[Violation] = []
     for index, record in enumerate(items):
         for error in sorted(validator.iter_errors(record), key=lambda e: list(e.absolute_path)):
-            pointer = "".join(f"/{p}" for p in error.absolute_path)
+            # Escaped (RFC 6901): a record's key may itself hold '/' or '~'.
+            pointer = join_pointer(error.absolute_path)
             found.append(Violation(index, pointer, error.message))
             if len(found) >= limit:
                 return found

@@ -115,6 +115,7 @@ class Service:
     base_url: str = ""
     media: list[dict[str, Any]] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
+    schema: dict[str, Any] = field(default_factory=lambda: {"type": "object"})
     # Bodies answered as they are for a route, in place of the envelope.
     raw: dict[str, bytes] = field(default_factory=dict)
 
@@ -122,7 +123,7 @@ class Service:
 def answer(service: Service, path: str) -> tuple[int, bytes]:
     route = path.split("?")[0]
     api = "/api/v1"
-    task = {"id": TASK_ID, "name": TASK, "output_schema": {"type": "object"}}
+    task = {"id": TASK_ID, "name": TASK, "output_schema": service.schema}
     execution = {"id": EXECUTION_ID, "task_id": TASK_ID, "status": "completed"}
     data: Any = {
         f"{api}/tasks/{TASK_ID}": task,
@@ -299,3 +300,14 @@ def test_a_secret_payload_nested_too_deeply_to_read_is_one_error_and_starts_noth
     err = capsys.readouterr().err
     assert error_lines(err) == ["error: deep.json: the secret payload is nested too deeply to read"]
     assert "Started execution" not in err
+
+
+def test_a_record_key_holding_a_slash_or_tilde_is_named_by_an_escaped_pointer(
+    service: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    service.schema = {"type": "object", "additionalProperties": {"type": "number"}}
+    export = f"/api/v1/executions/{EXECUTION_ID}/results/export"
+    service.raw = {export: json.dumps([{"price/usd": 1, "a~b/c": "cheap"}]).encode()}
+    assert main(["run", TASK_ID, "--interval", "0.01", "--check-schema"]) == 1
+    err = capsys.readouterr().err
+    assert "schema: record 0: /a~0b~1c: 'cheap' is not of type 'number'" in err.splitlines(), err
