@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 DEFAULT_PREVIEW_LIMIT = 3
 # Records kept per preview for display; the rest are counted and checked, not shown.
 SHOWN_RECORDS = 3
+_DAY_SECONDS = 24 * 3600
 # A change under one of these pointers changes what the task produces.
 _OUTPUT_POINTERS = ("/urls", "/objective", "/output_schema", "/execution_plan/steps")
 
@@ -101,7 +102,8 @@ def read_preview(change: Change, answer: dict[str, Any]) -> TaskPreview:
 
 
 def _renews(error: PreviewQuotaExceeded) -> str:
-    if error.resets_in is None:
+    # A daily quota renews within a day: a later time (Retry-After: 1e300) is not worth quoting.
+    if error.resets_in is None or error.resets_in > _DAY_SECONDS:
         return ""
     minutes = max(1, round(error.resets_in / 60))
     if minutes < 120:

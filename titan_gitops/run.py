@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from titan_gitops.errors import InputError, NotFound, list_names
+from titan_gitops.pointers import join_pointer
 
 if TYPE_CHECKING:
     from titan_gitops.client import TitanClient
 
-# A media id becomes a file name only when it is plainly one: no separator, no leading dot.
-_MEDIA_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+# A media id becomes a file name only when it is plainly one: no separator, no leading dot
+# (matched whole with fullmatch: `$` would let a final newline through into the name).
+_MEDIA_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 # Extensions come from this fixed table, never from the service's strings.
 MEDIA_EXTENSIONS = {
     "image/jpeg": ".jpg",
@@ -82,7 +84,7 @@ def name_media_files(items: Iterable[dict[str, Any]]) -> list[str]:
     seen: dict[str, str] = {}
     for item in items:
         media_id = item.get("id")
-        if not isinstance(media_id, str) or not _MEDIA_ID.match(media_id):
+        if not isinstance(media_id, str) or not _MEDIA_ID.fullmatch(media_id):
             raise ApiError(
                 f"the service listed a media id {json.dumps(media_id)[:120]} that is not a plain "
                 "file name (letters, digits, '.', '_', '-'); nothing was downloaded"
@@ -112,6 +114,8 @@ def read_secret_payload(path: Path) -> dict[str, Any]:
     except ValueError:
         # The message of a JSON error quotes the document: never show it.
         raise InputError(f"{path}: the secret payload is not valid JSON") from None
+    except RecursionError:
+        raise InputError(f"{path}: the secret payload is nested too deeply to read") from None
     if not isinstance(data, dict):
         raise InputError(f"{path}: the secret payload must be a JSON object")
     return data
@@ -143,7 +147,8 @@ def check_records(
     found: list[Violation] = []
     for index, record in enumerate(items):
         for error in sorted(validator.iter_errors(record), key=lambda e: list(e.absolute_path)):
-            pointer = "".join(f"/{p}" for p in error.absolute_path)
+            # Escaped (RFC 6901): a record's key may itself hold '/' or '~'.
+            pointer = join_pointer(error.absolute_path)
             found.append(Violation(index, pointer, error.message))
             if len(found) >= limit:
                 return found
@@ -154,12 +159,14 @@ def records_of(export: bytes) -> Any:
     """The records of a JSON export: a list, or the `records`/`data` list inside an object.
 
     Raises:
-        InputError: the export is not JSON.
+        InputError: the export is not JSON, or nested too deeply to read.
     """
     try:
         data = json.loads(export)
     except ValueError:
         raise InputError("the results export is not valid JSON") from None
+    except RecursionError:
+        raise InputError("the results export is nested too deeply to read") from None
     if isinstance(data, dict):
         for key in ("records", "data", "results", "items"):
             if isinstance(data.get(key), list):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ import pytest
 from testing.emulator import start_background_server
 from titan_gitops.client import MediaMismatch, MediaRecord, ReadLimitExceeded, TitanClient
 from titan_gitops.emulator import Clock, EmulatorConfig, create_app
-from titan_gitops.errors import ApiError, AuthError, NotFound
+from titan_gitops.errors import ApiError, ApiUnavailable, AuthError, NotFound
 
 TOKEN = "media-client-token-9c2e"
 EXECUTION = "5b0e7c1a-4d2f-4f8e-9a61-2c7d3e9f0b14"
@@ -268,3 +269,21 @@ def test_a_listing_with_a_malformed_size_is_refused(
     api.listing = [listed(f"{api.base_url}/files/1", size=size)]
     with pytest.raises(ApiError, match="malformed record: size"):
         download_one(api, tmp_path)
+
+
+@pytest.mark.parametrize("userinfo", ["", "someone:s3cr3t-pass@"])
+def test_a_link_on_an_unreachable_host_names_that_host_not_the_api(
+    hostile: tuple[Hostile, Hostile], tmp_path: Path, userinfo: str
+) -> None:
+    api, _ = hostile
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    api.listing = [listed(f"http://{userinfo}127.0.0.1:{closed}/files/1?sig=s3cr3t-link-token")]
+    with pytest.raises(ApiUnavailable) as caught:
+        download_one(api, tmp_path)
+    text = str(caught.value)
+    assert f"could not connect to 127.0.0.1:{closed}" in text, text
+    assert api.base_url.rsplit(":", 1)[1] not in text
+    assert "s3cr3t" not in text
+    assert list(tmp_path.iterdir()) == []

@@ -140,6 +140,18 @@ def test_a_link_with_a_moved_expiry_is_refused(served: Served) -> None:
     assert response.json() == {"error": "invalid media token"}
 
 
+@pytest.mark.parametrize("token", ["\u00e9" * 40, "\u0430" + "0" * 39, "%FF" * 40])
+def test_a_link_token_outside_ascii_is_refused_like_any_wrong_token(
+    served: Served, token: str
+) -> None:
+    execution_id = served.finished_run()
+    link = list_media(served, execution_id).json()["data"][0]["download_url"]
+    signed = link.split("token=")[1]
+    response = httpx.get(link.replace(f"token={signed}", f"token={token}"))
+    assert response.status_code == 403
+    assert response.json() == {"error": "invalid media token"}
+
+
 def test_listing_pages_like_every_other_list(served: Served) -> None:
     execution_id = served.finished_run()
     every = list_media(served, execution_id, limit=100).json()["data"]

@@ -115,12 +115,15 @@ class Service:
     base_url: str = ""
     media: list[dict[str, Any]] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
+    schema: dict[str, Any] = field(default_factory=lambda: {"type": "object"})
+    # Bodies answered as they are for a route, in place of the envelope.
+    raw: dict[str, bytes] = field(default_factory=dict)
 
 
 def answer(service: Service, path: str) -> tuple[int, bytes]:
     route = path.split("?")[0]
     api = "/api/v1"
-    task = {"id": TASK_ID, "name": TASK}
+    task = {"id": TASK_ID, "name": TASK, "output_schema": service.schema}
     execution = {"id": EXECUTION_ID, "task_id": TASK_ID, "status": "completed"}
     data: Any = {
         f"{api}/tasks/{TASK_ID}": task,
@@ -128,6 +131,8 @@ def answer(service: Service, path: str) -> tuple[int, bytes]:
         f"{api}/executions/{EXECUTION_ID}": execution,
         f"{api}/executions/{EXECUTION_ID}/media": service.media,
     }.get(route)
+    if route in service.raw:
+        return 200, service.raw[route]
     if data is not None:
         return 200, json.dumps({"success": True, "data": data}).encode()
     if route in service.files:
@@ -200,7 +205,10 @@ def test_media_from_a_remote_service_are_named_by_id_and_type(
 
 @pytest.mark.parametrize(
     "media_id",
-    ["../../evil", "/etc/evil", ".hidden", "a/b", "a\\b", "..", "x" * 101, "tab\there", "a:b"],
+    [
+        *("../../evil", "/etc/evil", ".hidden", "a/b", "a\\b", "..", "x" * 101, "tab\there"),
+        *("a:b", "photo\n", "photo\r\n", "photo\x00"),
+    ],
 )
 def test_an_id_that_is_not_a_plain_file_name_is_refused_before_any_download(
     media_id: Any, service: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -214,7 +222,7 @@ def test_an_id_that_is_not_a_plain_file_name_is_refused_before_any_download(
     assert line.endswith(
         "that is not a plain file name (letters, digits, '.', '_', '-'); nothing was downloaded"
     )
-    assert "\t" not in line
+    assert not any(c in line for c in "\t\r\n\x00")
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == []
 
 
@@ -258,3 +266,48 @@ def test_a_file_unlike_its_listing_is_one_error_naming_the_host_and_no_file(
         f"listing gave 8 bytes; nothing was written to {Path('media') / 'photo-1.jpg'}"
     ]
     assert list((tmp_path / "media").iterdir()) == []
+
+
+def test_a_listing_nested_too_deeply_to_read_is_one_error_naming_the_route(
+    service: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    route = f"/api/v1/executions/{EXECUTION_ID}/media"
+    service.raw = {route: b'{"success": true, "data": ' + b"[" * 5000 + b"]" * 5000 + b"}"}
+    code, err = run_media(tmp_path, capsys)
+    assert code == 1
+    (line,) = error_lines(err)
+    assert line.startswith(
+        f"error: GET {route} HTTP 200: the service answered with JSON nested too deeply to read: "
+    ), line
+    assert not (tmp_path / "media").exists()
+
+
+def test_an_export_nested_too_deeply_to_read_is_one_error(
+    service: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = f"/api/v1/executions/{EXECUTION_ID}/results/export"
+    service.raw = {export: b"[" * 5000 + b"]" * 5000}
+    assert main(["run", TASK_ID, "--interval", "0.01", "--check-schema"]) == 1
+    err = capsys.readouterr().err
+    assert error_lines(err) == ["error: the results export is nested too deeply to read"], err
+
+
+def test_a_secret_payload_nested_too_deeply_to_read_is_one_error_and_starts_nothing(
+    service: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "deep.json").write_text("[" * 5000 + "]" * 5000, encoding="utf-8")
+    assert main(["run", TASK_ID, "--secret-payload", "deep.json"]) == 1
+    err = capsys.readouterr().err
+    assert error_lines(err) == ["error: deep.json: the secret payload is nested too deeply to read"]
+    assert "Started execution" not in err
+
+
+def test_a_record_key_holding_a_slash_or_tilde_is_named_by_an_escaped_pointer(
+    service: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    service.schema = {"type": "object", "additionalProperties": {"type": "number"}}
+    export = f"/api/v1/executions/{EXECUTION_ID}/results/export"
+    service.raw = {export: json.dumps([{"price/usd": 1, "a~b/c": "cheap"}]).encode()}
+    assert main(["run", TASK_ID, "--interval", "0.01", "--check-schema"]) == 1
+    err = capsys.readouterr().err
+    assert "schema: record 0: /a~0b~1c: 'cheap' is not of type 'number'" in err.splitlines(), err

@@ -207,3 +207,118 @@ def test_a_secret_echoed_in_a_record_is_masked_and_control_characters_escaped(
         assert TOKEN not in captured.out + captured.err
         assert "\x1b" not in captured.out
         assert "x" * 100 not in captured.out
+
+
+def answer_preview_with(status: str, body: bytes) -> Callable[[WSGIApp], WSGIApp]:
+    """A faulty Titan whose task preview answers `status` and `body`, whatever was asked."""
+
+    def wrap(app: WSGIApp) -> WSGIApp:
+        def faulty(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+            if environ["PATH_INFO"] != "/api/v1/tasks/preview":
+                return app(environ, start_response)
+            headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+            start_response(status, headers)
+            return [body]
+
+        return faulty
+
+    return wrap
+
+
+def test_a_preview_answer_nested_too_deeply_to_read_is_a_note_not_a_failed_plan(
+    example: Path, served: Callable[..., None], capsys: pytest.CaptureFixture[str]
+) -> None:
+    deep = b'{"success": true, "data": {"records": ' + b"[" * 5000 + b"]" * 5000 + b"}}"
+    served(wrap=answer_preview_with("200 OK", deep))
+    assert main(["plan", "defs", "--preview", "--preview-limit", "1", "--no-color"]) == 0
+    captured = capsys.readouterr()
+    (line,) = blocks(captured.out)[PREVIEWED[0]][-1:]
+    assert line.startswith(
+        "preview: the preview failed: POST /api/v1/tasks/preview HTTP 200: the service answered "
+        "with JSON nested too deeply to read: "
+    ), line
+    assert "RecursionError" not in captured.err
+    assert "Plan: 6 to create" in captured.out
+
+
+def refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def test_records_holding_nan_or_infinity_still_give_a_json_plan_apply_reads(
+    example: Path, served: Callable[..., None], capsys: pytest.CaptureFixture[str]
+) -> None:
+    records = b'[{"price": NaN, "stock": Infinity}, {"price": -Infinity}]'
+    body = b'{"success": true, "data": {"records": ' + records + b"}}"
+    served(wrap=answer_preview_with("200 OK", body))
+    assert main(["plan", "defs", "--preview", "--preview-limit", "1", "--output", "json"]) == 0
+    out = capsys.readouterr().out
+    document = json.loads(out, parse_constant=refuse_constant)
+    preview = {c["name"]: c["preview"] for c in document["changes"]}[PREVIEWED[0]]
+    assert preview["records"] == [{"price": "NaN", "stock": "Infinity"}, {"price": "-Infinity"}]
+    Path("previewed.json").write_text(out, encoding="utf-8")
+    assert main(["apply", "defs", "--plan", "previewed.json"]) == 0
+
+
+SPENT = b'{"success": false, "error": {"code": "PREVIEW_LIMIT_EXCEEDED", "message": "spent"}}'
+
+
+@pytest.mark.parametrize(
+    ("header", "renews"),
+    [
+        (("Retry-After", "7200"), " (it renews in about 2 h)"),
+        (("Retry-After", "1e300"), ""),
+        (("X-Preview-Reset", "99999999999999999999"), ""),
+    ],
+)
+def test_a_spent_quota_states_a_renewal_only_within_a_day(
+    header: tuple[str, str],
+    renews: str,
+    example: Path,
+    served: Callable[..., None],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def wrap(app: WSGIApp) -> WSGIApp:
+        inner = answer_preview_with("429 Too Many Requests", SPENT)(app)
+
+        def faulty(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+            def with_header(status: str, headers: list[tuple[str, str]]) -> Any:
+                return start_response(status, [*headers, header])
+
+            return inner(environ, with_header)
+
+        return faulty
+
+    served(wrap=wrap)
+    assert main(["plan", "defs", "--preview", "--preview-limit", "1", "--no-color"]) == 0
+    (line,) = blocks(capsys.readouterr().out)[PREVIEWED[0]][-1:]
+    assert line == f"preview: not previewed: the service's daily preview quota is used up{renews}"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"success": false, "error": {"code": "Preview_Limit_Exceeded", "message": "spent"}}',
+        b'{"success": false, "error": {"code": " preview_limit_exceeded\\n", "message": "m"}}',
+        b'{"error": " PREVIEW_LIMIT_EXCEEDED "}',
+    ],
+)
+def test_the_quota_code_in_any_case_or_padding_is_a_spent_quota_asked_once(
+    body: bytes, example: Path, served: Callable[..., None], capsys: pytest.CaptureFixture[str]
+) -> None:
+    asked: list[str] = []
+
+    def wrap(app: WSGIApp) -> WSGIApp:
+        inner = answer_preview_with("429 Too Many Requests", body)(app)
+
+        def counting(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+            asked.append(environ["PATH_INFO"])
+            return inner(environ, start_response)
+
+        return counting
+
+    served(wrap=wrap)
+    assert main(["plan", "defs", "--preview", "--no-color"]) == 0
+    out = capsys.readouterr().out
+    assert "Note: The daily preview quota ran out after 0 of 3 previews" in out
+    assert asked.count("/api/v1/tasks/preview") == 1

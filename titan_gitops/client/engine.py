@@ -260,7 +260,9 @@ class RequestEngine:
                 may_still_land=failure.timed_out,
             ) from None
         if attempt >= self._policy.max_retries:
-            host = urlsplit(self._origin).netloc
+            # The host actually tried: a media link may point away from the API's origin.
+            host = urlsplit(request.target).netloc or urlsplit(self._origin).netloc
+            host = host.rsplit("@", 1)[-1]
             reason = (
                 f"{failure.reason} to {host}"
                 if host and not failure.maybe_sent

@@ -45,9 +45,24 @@ def quote_prefix(content: bytes, secrets: SecretSet) -> str:
     return repr(text) if text else "an empty body"
 
 
+class JsonTooDeep(ValueError):
+    """A JSON body nested deeper than the parser can follow."""
+
+
 def parse_json(content: bytes) -> Any:
-    """The JSON value of a body, or raise ValueError."""
-    return json.loads(content.decode("utf-8"))
+    """The JSON value of a body, or raise ValueError (JsonTooDeep for too deep a nesting)."""
+    try:
+        return json.loads(content.decode("utf-8"))
+    except RecursionError:
+        # A few kilobytes of '[' exhaust the parser's recursion: as unreadable as any non-JSON.
+        raise JsonTooDeep("nested too deeply") from None
+
+
+def describe_unreadable(exc: ValueError) -> str:
+    """What was wrong with a body `parse_json` refused, as the start of a message."""
+    if isinstance(exc, JsonTooDeep):
+        return "the service answered with JSON nested too deeply to read"
+    return "the service answered with a non-JSON body"
 
 
 # The documented `error.code` values and the class each names. The class follows the code first
@@ -68,7 +83,7 @@ PREVIEW_QUOTA_CODE = "preview_limit_exceeded"
 
 def error_class(status: int, code: str | None = None) -> type[ApiError]:
     """The error type for an envelope's `error.code` (when documented), else the HTTP status."""
-    if code is not None and code.lower() == PREVIEW_QUOTA_CODE:
+    if code is not None and code.strip().lower() == PREVIEW_QUOTA_CODE:
         return PreviewQuotaExceeded
     by_code = _CODE_CLASSES.get(code) if code is not None else None
     if by_code is not None:
@@ -94,8 +109,8 @@ def read_error(content: bytes, secrets: SecretSet) -> tuple[str | None, str]:
     """
     try:
         payload = parse_json(content)
-    except ValueError:
-        return None, f"the service answered with a non-JSON body: {quote_prefix(content, secrets)}"
+    except ValueError as exc:
+        return None, f"{describe_unreadable(exc)}: {quote_prefix(content, secrets)}"
     if isinstance(payload, dict):
         error = payload.get("error")
         if isinstance(error, dict):
@@ -187,8 +202,8 @@ def unwrap_envelope(
 
     try:
         payload = parse_json(content)
-    except ValueError:
-        raise malformed("the service answered with a non-JSON body") from None
+    except ValueError as exc:
+        raise malformed(describe_unreadable(exc)) from None
     if not isinstance(payload, dict) or not isinstance(payload.get("success"), bool):
         raise malformed("the service answered without the success envelope")
     if payload["success"] is not True:

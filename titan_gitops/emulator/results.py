@@ -196,7 +196,8 @@ class ResultStore:
             expected = self.sign_media_link(canonical, key, int(expires))
         else:
             raise MediaRefused(403, "invalid media token")
-        if not hmac.compare_digest(token, expected):
+        # As bytes: compare_digest refuses str outside ASCII (a TypeError, answered 500).
+        if not hmac.compare_digest(token.encode(), expected.encode()):
             raise MediaRefused(403, "invalid media token")
         if expires is not None and self.runtime.clock.time() >= int(expires):
             raise MediaRefused(403, "media link expired")

@@ -8,6 +8,7 @@ never leaves part of a secret the mask would have found.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -32,7 +33,8 @@ def _cut(text: str, limit: int) -> str:
 
 
 def shorten_value(value: Any, mask: Mask, depth: int = 0) -> Any:
-    """A record's value for display: strings masked then cut, nesting bounded."""
+    """A record's value for display: strings masked then cut, nesting bounded, NaN and
+    Infinity as strings."""
     if isinstance(value, str):
         return _cut(mask(value), VALUE_CHARS)
     if depth >= MAX_DEPTH and isinstance(value, dict | list):
@@ -44,6 +46,9 @@ def shorten_value(value: Any, mask: Mask, depth: int = 0) -> Any:
         }
     if isinstance(value, list):
         return [shorten_value(item, mask, depth + 1) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        # NaN and Infinity are not JSON: shown as their words, the JSON plan stays JSON.
+        return json.dumps(value)
     return value
 
 
