@@ -192,7 +192,9 @@ def test_a_push_that_creates_the_branch_and_a_schedule_list_every_directory(repo
     sha = git(repo, "rev-parse", "HEAD")
     event = {**push_event(sha), "before": "0" * 40}
     assert listed(changed(repo, "push", event, sha=sha)) == list(TEAMS)
-    assert listed(changed(repo, "schedule", {}, sha=sha)) == list(TEAMS)
+    run = changed(repo, "schedule", {}, sha=sha)
+    assert listed(run) == list(TEAMS)
+    assert "- <code>teams/ads</code>\n" in run.summary
 
 
 def test_an_unchanged_pull_request_lists_nothing(repo: Path) -> None:

@@ -267,9 +267,10 @@ def publish_changes(
         more = len(change.files) - _SHOWN_FILES
         tail = f" and {more} more" if more > 0 else ""
         state = " (titan-gitops.yaml removed)" if change.deleted else ""
-        out.log(f"  {change.path}{state}: {shown}{tail}")
+        sep = ": " if change.files else ""
+        out.log(f"  {change.path}{state}{sep}{shown}{tail}")
         files = ", ".join(f"<code>{escape_code(f)}</code>" for f in change.files[:_SHOWN_FILES])
-        lines.append(f"- <code>{escape_code(change.path)}</code>{state}: {files}{tail}")
+        lines.append(f"- <code>{escape_code(change.path)}</code>{state}{sep}{files}{tail}")
     if not listed:
         lines.append("No definition directory changed.")
     out.summary("\n".join(lines) + "\n")
