@@ -18,9 +18,11 @@ ISSUE_INPUTS = {
     "allow-empty", "only", "exclude", "auth-header",
 }  # fmt: skip
 ISSUE_INPUTS |= {"comment-on-empty"}  # issue 17, robust GitHub I/O
+ISSUE_INPUTS |= {"directories"}  # issue 17, only what changed
 ISSUE_OUTPUTS = {
     "exit-code", "has-changes", "creates", "updates", "renames", "deletes", "plan-json", "drift",
 }  # fmt: skip
+ISSUE_OUTPUTS |= {"directories", "deleted-directories", "any-changed"}  # only what changed
 
 
 def load(path: Path) -> Any:
@@ -69,11 +71,14 @@ def test_setup_python_is_pinned_by_sha_to_v6_or_later() -> None:
 def test_workflows_are_least_privilege_and_pinned(path: Path) -> None:
     workflow = load(path)
     assert workflow["permissions"] == {}
-    for job in workflow["jobs"].values():
+    for name, job in workflow["jobs"].items():
         assert job["permissions"], "each job names what it needs"
         assert "write-all" not in str(job["permissions"])
-        assert job["environment"].startswith("titan-${{ matrix.team }}")
-        assert len(job["strategy"]["matrix"]["include"]) >= 2
+        if name != "changes":
+            assert job["environment"] in (
+                "titan/${{ matrix.directory }}",
+                "titan-read/${{ matrix.directory }}",
+            )
         for step in job["steps"]:
             if "uses" in step:
                 assert PINNED.match(step["uses"]), step["uses"]
@@ -86,11 +91,33 @@ def test_apply_runs_on_main_one_at_a_time_per_environment() -> None:
     workflow = load(REPO / "examples" / "workflows" / "apply.yml")
     assert workflow["on"]["push"]["branches"] == ["main"]
     job = workflow["jobs"]["apply"]
-    assert job["concurrency"]["group"] == "titan-gitops-apply-${{ matrix.team }}"
+    assert job["concurrency"]["group"] == "titan-gitops-apply-${{ matrix.directory }}"
     assert job["concurrency"]["cancel-in-progress"] is False
-    assert job["environment"] == "titan-${{ matrix.team }}"
+    assert job["environment"] == "titan/${{ matrix.directory }}"
     assert set(job["permissions"]) == {"contents", "pull-requests"}
     assert job["permissions"]["pull-requests"] == "read"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_workflows_run_only_the_directories_a_first_job_lists(path: Path) -> None:
+    workflow = load(path)
+    changes = workflow["jobs"]["changes"]
+    assert set(changes["permissions"]) == {"contents"}
+    step = next(s for s in changes["steps"] if s.get("id") == "changed")
+    assert step["with"]["command"] == "changed"
+    assert step["with"]["directories"] == "teams/*"
+    checkout = changes["steps"][0]["with"]
+    # Plan and apply compare two commits: the whole history; drift lists every directory.
+    assert checkout.get("fetch-depth") == (None if path.name == "drift.yml" else 0)
+    for name, job in workflow["jobs"].items():
+        if name == "changes":
+            continue
+        assert job["needs"] == "changes"
+        assert job["if"] == "needs.changes.outputs.any-changed == 'true'"
+        matrix = job["strategy"]["matrix"]
+        assert matrix == {"directory": "${{ fromJSON(needs.changes.outputs.directories) }}"}
+        titan = next(s for s in job["steps"] if s.get("id") == "titan")
+        assert titan["with"]["directory"] == "${{ matrix.directory }}"
 
 
 def test_the_readme_inputs_table_lists_every_input_of_action_yml(action: Any) -> None:

@@ -89,6 +89,10 @@ def dispatch_command(
     if inputs.command == "validate":
         return run_validate(inputs, context, out, environ)
     refuse_pull_request_target(context)
+    if inputs.command == "changed":
+        from titan_gitops.github.changed import run_changed
+
+        return run_changed(inputs, context, out)
     # Each command imports its machinery only when it runs.
     if inputs.command == "plan":
         from titan_gitops.github.review import run_plan

@@ -16,7 +16,7 @@ from typing import Any
 
 from titan_gitops.errors import ConfigError
 
-COMMANDS = ("plan", "apply", "drift", "validate")
+COMMANDS = ("plan", "apply", "drift", "validate", "changed")
 # A pull request carrying this label is planned with previews, as with the `preview` input.
 PREVIEW_LABEL = "titan-gitops:preview"
 _TRUE = ("true", "yes", "1", "on")
@@ -117,6 +117,8 @@ class ActionInputs:
     exclude: tuple[str, ...] = ()
     # How the Titan token is sent ("bearer" or "x-api-key"); empty: TITAN_AUTH_HEADER or bearer.
     auth_header: str = ""
+    # Directory globs `command: changed` lists the changed definition directories of.
+    directories: tuple[str, ...] = ()
 
 
 def read_inputs(environ: Mapping[str, str]) -> ActionInputs:
@@ -155,7 +157,14 @@ def read_inputs(environ: Mapping[str, str]) -> ActionInputs:
         only=parse_globs(environ.get("TG_ONLY", ""), name="only"),
         exclude=parse_globs(environ.get("TG_EXCLUDE", ""), name="exclude"),
         auth_header=parse_auth_header_input(environ.get("TG_AUTH_HEADER", "")),
+        directories=_directory_globs(environ.get("TG_DIRECTORIES", "")),
     )
+
+
+def _directory_globs(value: str) -> tuple[str, ...]:
+    from titan_gitops.github.changed import parse_directory_globs
+
+    return parse_directory_globs(value)
 
 
 def _get(data: Any, *path: str) -> Any:
@@ -184,6 +193,9 @@ class GitHubContext:
     default_branch: str = ""
     pull_number: int | None = None
     pull_head_sha: str = ""
+    # The pull request's base commit, and a push's `before`: what `command: changed` compares.
+    pull_base_sha: str = ""
+    push_before: str = ""
     is_fork: bool = False
     # The names of the pull request's labels when the event was sent.
     labels: tuple[str, ...] = ()
@@ -268,6 +280,8 @@ def read_context(environ: Mapping[str, str]) -> GitHubContext:
         default_branch=_str(_get(event, "repository", "default_branch")),
         pull_number=number if isinstance(number, int) and not isinstance(number, bool) else None,
         pull_head_sha=_str(_get(pull, "head", "sha")),
+        pull_base_sha=_str(_get(pull, "base", "sha")),
+        push_before=_str(event.get("before")),
         # A deleted fork has no head repo: treat it as a fork too (its token is read-only).
         is_fork=isinstance(pull, dict) and (not head_repo or head_repo != base_repo),
         labels=_label_names(_get(pull, "labels")),
