@@ -18,9 +18,11 @@ ISSUE_INPUTS = {
     "allow-empty", "only", "exclude", "auth-header",
 }  # fmt: skip
 ISSUE_INPUTS |= {"comment-on-empty"}  # issue 17, robust GitHub I/O
+ISSUE_INPUTS |= {"environment"}  # issue 17, order-safe apply, recorded
 ISSUE_OUTPUTS = {
     "exit-code", "has-changes", "creates", "updates", "renames", "deletes", "plan-json", "drift",
 }  # fmt: skip
+ISSUE_OUTPUTS |= {"change-digest"}  # issue 17, order-safe apply, recorded
 
 
 def load(path: Path) -> Any:
@@ -86,11 +88,21 @@ def test_apply_runs_on_main_one_at_a_time_per_environment() -> None:
     workflow = load(REPO / "examples" / "workflows" / "apply.yml")
     assert workflow["on"]["push"]["branches"] == ["main"]
     job = workflow["jobs"]["apply"]
-    assert job["concurrency"]["group"] == "titan-gitops-apply-${{ matrix.team }}"
-    assert job["concurrency"]["cancel-in-progress"] is False
     assert job["environment"] == "titan-${{ matrix.team }}"
-    assert set(job["permissions"]) == {"contents", "pull-requests"}
+    assert set(job["permissions"]) == {"contents", "pull-requests", "deployments"}
     assert job["permissions"]["pull-requests"] == "read"
+    assert job["permissions"]["deployments"] == "write"  # each apply is recorded
+
+
+def test_apply_and_drift_of_a_directory_share_one_queue_that_never_cancels() -> None:
+    groups = set()
+    for name in ("apply", "drift"):
+        job = load(REPO / "examples" / "workflows" / f"{name}.yml")["jobs"][name]
+        # queue: max keeps every pending run (the default keeps one and cancels the rest).
+        assert job["concurrency"]["queue"] == "max"
+        assert job["concurrency"]["cancel-in-progress"] is False
+        groups.add(job["concurrency"]["group"])
+    assert groups == {"titan-gitops-${{ matrix.team }}"}
 
 
 def test_the_readme_inputs_table_lists_every_input_of_action_yml(action: Any) -> None:

@@ -1,4 +1,5 @@
-"""The apply command on a merge: only on the default branch, only what the review saw."""
+"""The apply command on a merge: only the default branch's newest commit, only what the review
+saw, recorded as a GitHub deployment."""
 
 from __future__ import annotations
 
@@ -8,11 +9,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from titan_gitops import exit_codes
-from titan_gitops.errors import ConfigError, ValidationFailed
+from titan_gitops.errors import ConfigError, TitanGitopsError, ValidationFailed
 from titan_gitops.escape import escape_code, escape_text, fence
 from titan_gitops.github.approval import ApprovalVerdict, decide_approval, find_merged_pull
 from titan_gitops.github.context import ActionInputs, GitHubContext
+from titan_gitops.github.deployments import (
+    Deployment,
+    check_order,
+    environment_name,
+    short,
+    start_deployment,
+)
 from titan_gitops.github.outbox import Outbox
+from titan_gitops.github.rest import GitHubRest
 from titan_gitops.github.steps import (
     SUMMARY_PLAN_CHARS,
     make_action_plan,
@@ -26,12 +35,14 @@ from titan_gitops.github.sticky import ApprovalRecord, find_sticky_comment, norm
 if TYPE_CHECKING:
     from titan_gitops.client import TitanClient
     from titan_gitops.model import ApplyReport, Outcome, Plan
+    from titan_gitops.settings import Target
 
 
 def run_apply_command(
     inputs: ActionInputs, context: GitHubContext, out: Outbox, environ: Mapping[str, str]
 ) -> int:
-    """Apply on a push to the default branch, only what the merged pull request's review saw."""
+    """Apply on a push to the default branch: only the branch's newest commit, only what the
+    merged pull request's review saw, recorded as a deployment."""
     if not context.on_default_branch_push:
         branch = context.default_branch or "unknown"
         raise ConfigError(
@@ -40,41 +51,120 @@ def run_apply_command(
             "merge a reviewed pull request instead"
         )
     target = resolve_action_target(inputs, environ)
-    # Imported only once the run is allowed: a refusal needs none of the planning machinery.
+    rest = open_github(inputs, context)
+    if rest is None:
+        raise ConfigError(
+            "input github-token is empty: apply needs it to check that the commit is the head "
+            f"of {context.default_branch} and to record the deployment"
+        )
+    environment = environment_name(inputs)
+    with rest:
+        order = check_order(rest, context, environment)
+        if order.refusal:
+            return refuse_out_of_order(order.refusal, inputs, out)
+        if order.last is not None:
+            out.log(f"last successful deployment to {environment}: commit {short(order.last.sha)}")
+        return plan_and_apply(inputs, context, out, environ, target, rest, environment)
+
+
+def refuse_out_of_order(reason: str, inputs: ActionInputs, out: Outbox) -> int:
+    """Say why this run writes nothing to Titan; returns the exit code."""
+    where = normalise_directory(inputs.directory)
+    message = f"Refusing to apply: {reason}."
+    out.summary(
+        f"### ⛔ titan-gitops apply: <code>{escape_code(where)}</code>\n\n"
+        f"**{html.escape(message)}**\n\nNothing was written to Titan.\n"
+    )
+    out.error(message)
+    return exit_codes.ERROR
+
+
+def plan_and_apply(
+    inputs: ActionInputs,
+    context: GitHubContext,
+    out: Outbox,
+    environ: Mapping[str, str],
+    target: Target,
+    rest: GitHubRest,
+    environment: str,
+) -> int:
+    """Plan, record the deployment with the change digest, check the approval, apply, and
+    record the outcome."""
     from titan_gitops.connect import open_client
-    from titan_gitops.render.markdown import render_plan_markdown
-    from titan_gitops.render.report import render_report_text, summary_line
 
     root = Path(inputs.directory)
-    where = normalise_directory(inputs.directory)
-    title = f"titan-gitops apply: {where}"
+    title = f"titan-gitops apply: {normalise_directory(inputs.directory)}"
+
+    def start(digest: str | None) -> Deployment:
+        return start_deployment(rest, context, environment, inputs.directory, digest, out)
+
+    def record_error(description: str) -> None:
+        # The failure being reported matters more than the record of it.
+        try:
+            start(None).set_status("error", description, out)
+        except TitanGitopsError as exc:
+            out.warning(f"could not record the failed apply as a deployment: {exc}")
+
     with open_client(target, secrets=out.secrets) as client:
         try:
             plan = make_action_plan(client, inputs, target, environ)
         except ValidationFailed as exc:
+            record_error("the definitions are invalid")
             return report_invalid(exc, out, root, f"{title}: invalid definitions")
+        except TitanGitopsError:
+            record_error("no plan could be made")
+            raise
         publish_plan(plan, out, inputs)
-        if not plan.has_changes:
-            out.summary(
-                f"### {escape_text(title)}\n\n**No changes.** Live tasks match the definitions.\n"
+        out.set_outputs({"change-digest": plan.change_digest})
+        deployment = start(plan.change_digest)
+        try:
+            state, description, code = approve_and_apply(
+                plan, client, rest, inputs, context, out, environ, title
             )
-            return exit_codes.OK
-        verdict = check_approval(plan, inputs, context)
-        summary = out.secrets.mask(
-            render_plan_markdown(
-                plan,
-                title=title,
-                max_chars=SUMMARY_PLAN_CHARS,
-                mask=out.secrets.mask,
-                full_plan="the job log",
-            )
+        except BaseException:
+            deployment.set_status("error", "the apply stopped with an error", out)
+            raise
+    deployment.set_status(state, description, out)
+    out.summary(
+        f"Recorded as deployment {deployment.id} to <code>{escape_code(environment)}</code>: "
+        f"**{state}**.\n"
+    )
+    return code
+
+
+def approve_and_apply(
+    plan: Plan,
+    client: TitanClient,
+    rest: GitHubRest,
+    inputs: ActionInputs,
+    context: GitHubContext,
+    out: Outbox,
+    environ: Mapping[str, str],
+    title: str,
+) -> tuple[str, str, int]:
+    """Check the approval and apply: the deployment state, its description and the exit code."""
+    from titan_gitops.render.markdown import render_plan_markdown
+    from titan_gitops.render.report import render_report_text, summary_line
+
+    if not plan.has_changes:
+        out.summary(
+            f"### {escape_text(title)}\n\n**No changes.** Live tasks match the definitions.\n"
         )
-        out.summary(summary + "\n" + render_verdict(verdict))
-        if not verdict.approved:
-            out.error(verdict.message)
-            return exit_codes.ERROR
-        out.log(verdict.message)
-        report = apply_until_cancelled(plan, client, environ, inputs.parallelism, out)
+        return "success", "no changes: live tasks match the definitions", exit_codes.OK
+    verdict = check_approval(plan, inputs, context, rest)
+    summary = render_plan_markdown(
+        plan,
+        title=title,
+        max_chars=SUMMARY_PLAN_CHARS,
+        mask=out.secrets.mask,
+        full_plan="the job log",
+    )
+    out.summary(out.secrets.mask(summary) + "\n" + render_verdict(verdict))
+    if not verdict.approved:
+        out.error(verdict.message)
+        return "failure", "refused: the plan holds changes nobody reviewed", exit_codes.ERROR
+    out.log(verdict.message)
+    report = apply_until_cancelled(plan, client, environ, inputs.parallelism, out)
     text = render_report_text(report)
     out.log(text)
     line = summary_line(report)
@@ -82,8 +172,8 @@ def run_apply_command(
     out.summary(f"#### Apply report\n\n{fence(masked_text)}\n\n**{escape_text(masked_line)}**\n")
     if not report.ok:
         out.error(line)
-        return exit_codes.ERROR
-    return exit_codes.OK
+        return "failure", "some changes failed: see the run", exit_codes.ERROR
+    return "success", f"applied change set {plan.change_digest[:12]}", exit_codes.OK
 
 
 def apply_until_cancelled(
@@ -111,22 +201,19 @@ def apply_until_cancelled(
     )
 
 
-def check_approval(plan: Plan, inputs: ActionInputs, context: GitHubContext) -> ApprovalVerdict:
+def check_approval(
+    plan: Plan, inputs: ActionInputs, context: GitHubContext, rest: GitHubRest
+) -> ApprovalVerdict:
     """Find the merged pull request's reviewed change set and compare the fresh plan with it."""
     record: ApprovalRecord | None = None
-    rest = open_github(inputs, context)
-    if rest is None:
-        source = "no github-token was given to read the pull request"
+    pull = find_merged_pull(rest.list_commit_pulls(context.sha), context.sha)
+    if pull is None:
+        source = f"no merged pull request produced commit {context.sha[:12]}"
     else:
-        with rest:
-            pull = find_merged_pull(rest.list_commit_pulls(context.sha), context.sha)
-            if pull is None:
-                source = f"no merged pull request produced commit {context.sha[:12]}"
-            else:
-                number = int(pull["number"])
-                source = f"pull request #{number}"
-                found = find_sticky_comment(rest.list_issue_comments(number), inputs.directory)
-                record = found[1] if found is not None else None
+        number = int(pull["number"])
+        source = f"pull request #{number}"
+        found = find_sticky_comment(rest.list_issue_comments(number), inputs.directory)
+        record = found[1] if found is not None else None
     return decide_approval(plan, record, allow_unreviewed=inputs.allow_unreviewed, source=source)
 
 
