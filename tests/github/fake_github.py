@@ -121,6 +121,13 @@ class FakeGitHub:
                 todo.extend(self.parents.get(commit, []))
         return seen
 
+    def ancestry(self, sha: str) -> list[str]:
+        """`sha` and its first-parent ancestors, oldest first."""
+        chain = [sha]
+        while self.parents.get(chain[-1]):
+            chain.append(self.parents[chain[-1]][0])
+        return chain[::-1]
+
     def compare(self, base: str, head: str) -> str:
         if base == head:
             return "identical"
@@ -237,7 +244,12 @@ class FakeGitHub:
                 return 404, {"message": "Branch not found"}
             return 200, {"name": urllib.parse.unquote(m.group(1)), "commit": {"sha": head}}
         if (m := re.fullmatch(r"/compare/([0-9a-f]+)\.\.\.([0-9a-f]+)", rest)) and method == "GET":
-            return 200, {"status": self.compare(m.group(1), m.group(2))}
+            base, head = m.group(1), m.group(2)
+            ahead = self.ancestors(head) | {head}
+            ahead -= self.ancestors(base) | {base}
+            order = self.ancestry(head)
+            commits = [{"sha": c} for c in order if c in ahead]
+            return 200, {"status": self.compare(base, head), "commits": commits}
         if rest.startswith("/deployments") and (
             answer := self._deployments(method, rest, query, body)
         ):

@@ -190,3 +190,50 @@ def test_the_environment_input_names_the_deployment_environment(
     )
     assert run.returncode == 0, run.stdout
     assert [d["environment"] for d in github.deployments] == ["titan-prod/shop"]
+
+
+SHA_C, HEAD_C = "c1" * 20, "c2" * 20
+
+
+def test_a_queued_third_merge_applies_what_the_merges_since_the_last_deployment_reviewed(
+    workspace: Path, github: FakeGitHub, titan_url: str
+) -> None:
+    root = workspace / DIRECTORY
+    set_objective(workspace, "Version A")
+    plan(workspace, github, titan_url, 1, HEAD_A)
+    merge(github, 1, SHA_A, HEAD_A)
+    assert apply(workspace, github, titan_url, SHA_A).returncode == 0
+    # PR B edits shop-stock, PR C (branched from A) adds shop-new; both merge while queued.
+    write_task(root, "shop-stock", objective="Stock, version B.")
+    plan(workspace, github, titan_url, 2, HEAD_B)
+    write_task(root, "shop-stock", objective="Extract stock levels.")
+    write_task(root, "shop-new", objective="New in C.")
+    plan(workspace, github, titan_url, 3, HEAD_C)
+    merge(github, 2, SHA_B, HEAD_B, parent=SHA_A)
+    merge(github, 3, SHA_C, HEAD_C, parent=SHA_B)
+    write_task(root, "shop-stock", objective="Stock, version B.")  # main at C holds both
+    queued_b = apply(workspace, github, titan_url, SHA_B)
+    assert queued_b.returncode == 1
+    assert f"no longer the head of main ({SHA_C[:12]} is)" in queued_b.summary
+    applied_c = apply(workspace, github, titan_url, SHA_C)
+    assert applied_c.returncode == 0, applied_c.stdout
+    assert "reviewed on pull requests #2, #3" in applied_c.summary
+    live = titan_tasks(titan_url)
+    assert live["shop-stock"]["objective"] == "Stock, version B."
+    assert live["shop-new"]["objective"] == "New in C."
+    assert github.deployments[-1]["sha"] == SHA_C
+
+
+def test_a_change_no_merge_since_the_last_deployment_reviewed_is_still_refused(
+    workspace: Path, github: FakeGitHub, titan_url: str
+) -> None:
+    apply_a_then_b(workspace, github, titan_url)
+    write_task(workspace / DIRECTORY, "shop-new", objective="New in C.")
+    plan(workspace, github, titan_url, 3, HEAD_C)
+    set_objective(workspace, "Version C, pushed without review")
+    merge(github, 3, SHA_C, HEAD_C, parent=SHA_B)
+    run = apply(workspace, github, titan_url, SHA_C)
+    assert run.returncode == 1
+    assert "Not reviewed: <code>shop-prices</code>" in run.summary
+    assert objective(titan_url) == "Version B"
+    assert github.states(github.deployments[-1]["id"]) == ["in_progress", "failure"]

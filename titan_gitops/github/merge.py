@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,7 +31,15 @@ from titan_gitops.github.steps import (
     report_invalid,
     resolve_action_target,
 )
-from titan_gitops.github.sticky import ApprovalRecord, find_sticky_comment, normalise_directory
+from titan_gitops.github.sticky import (
+    NO_DIGEST,
+    ApprovalRecord,
+    find_sticky_comment,
+    normalise_directory,
+)
+
+# The digest of a change set put together from several reviews: it never equals a plan's.
+COMBINED_DIGEST = "combined"
 
 if TYPE_CHECKING:
     from titan_gitops.client import TitanClient
@@ -64,7 +73,9 @@ def run_apply_command(
             return refuse_out_of_order(order.refusal, inputs, out)
         if order.last is not None:
             out.log(f"last successful deployment to {environment}: commit {short(order.last.sha)}")
-        return plan_and_apply(inputs, context, out, environ, target, rest, environment)
+        last_sha = order.last.sha if order.last is not None else ""
+        run = ApplyRun(inputs, context, out, environ, rest, environment, last_sha)
+        return plan_and_apply(run, target)
 
 
 def refuse_out_of_order(reason: str, inputs: ActionInputs, out: Outbox) -> int:
@@ -79,18 +90,27 @@ def refuse_out_of_order(reason: str, inputs: ActionInputs, out: Outbox) -> int:
     return exit_codes.ERROR
 
 
-def plan_and_apply(
-    inputs: ActionInputs,
-    context: GitHubContext,
-    out: Outbox,
-    environ: Mapping[str, str],
-    target: Target,
-    rest: GitHubRest,
-    environment: str,
-) -> int:
+@dataclass(frozen=True)
+class ApplyRun:
+    """What one apply run works with, once it is known to be in order."""
+
+    inputs: ActionInputs
+    context: GitHubContext
+    out: Outbox
+    environ: Mapping[str, str]
+    rest: GitHubRest
+    environment: str
+    # The commit of the environment's last successful deployment ("" when none).
+    last_sha: str
+
+
+def plan_and_apply(run: ApplyRun, target: Target) -> int:
     """Plan, record the deployment with the change digest, check the approval, apply, and
     record the outcome."""
     from titan_gitops.connect import open_client
+
+    inputs, context, out, environ = run.inputs, run.context, run.out, run.environ
+    rest, environment = run.rest, run.environment
 
     root = Path(inputs.directory)
     title = f"titan-gitops apply: {normalise_directory(inputs.directory)}"
@@ -118,9 +138,7 @@ def plan_and_apply(
         out.set_outputs({"change-digest": plan.change_digest})
         deployment = start(plan.change_digest)
         try:
-            state, description, code = approve_and_apply(
-                plan, client, rest, inputs, context, out, environ, title
-            )
+            state, description, code = approve_and_apply(run, plan, client, title)
         except BaseException:
             deployment.set_status("error", "the apply stopped with an error", out)
             raise
@@ -133,16 +151,10 @@ def plan_and_apply(
 
 
 def approve_and_apply(
-    plan: Plan,
-    client: TitanClient,
-    rest: GitHubRest,
-    inputs: ActionInputs,
-    context: GitHubContext,
-    out: Outbox,
-    environ: Mapping[str, str],
-    title: str,
+    run: ApplyRun, plan: Plan, client: TitanClient, title: str
 ) -> tuple[str, str, int]:
     """Check the approval and apply: the deployment state, its description and the exit code."""
+    inputs, out = run.inputs, run.out
     from titan_gitops.render.markdown import render_plan_markdown
     from titan_gitops.render.report import render_report_text, summary_line
 
@@ -151,7 +163,7 @@ def approve_and_apply(
             f"### {escape_text(title)}\n\n**No changes.** Live tasks match the definitions.\n"
         )
         return "success", "no changes: live tasks match the definitions", exit_codes.OK
-    verdict = check_approval(plan, inputs, context, rest)
+    verdict = check_approval(plan, inputs, run.context, run.rest, run.last_sha)
     summary = render_plan_markdown(
         plan,
         title=title,
@@ -164,7 +176,7 @@ def approve_and_apply(
         out.error(verdict.message)
         return "failure", "refused: the plan holds changes nobody reviewed", exit_codes.ERROR
     out.log(verdict.message)
-    report = apply_until_cancelled(plan, client, environ, inputs.parallelism, out)
+    report = apply_until_cancelled(plan, client, run.environ, inputs.parallelism, out)
     text = render_report_text(report)
     out.log(text)
     line = summary_line(report)
@@ -202,9 +214,14 @@ def apply_until_cancelled(
 
 
 def check_approval(
-    plan: Plan, inputs: ActionInputs, context: GitHubContext, rest: GitHubRest
+    plan: Plan, inputs: ActionInputs, context: GitHubContext, rest: GitHubRest, last_sha: str
 ) -> ApprovalVerdict:
-    """Find the merged pull request's reviewed change set and compare the fresh plan with it."""
+    """Find the merged pull request's reviewed change set and compare the fresh plan with it.
+
+    When that alone does not approve the plan and other pull requests were merged since the
+    last successful deployment (their own apply runs were refused as no longer the head), the
+    change sets reviewed on all of them together may.
+    """
     record: ApprovalRecord | None = None
     pull = find_merged_pull(rest.list_commit_pulls(context.sha), context.sha)
     if pull is None:
@@ -214,7 +231,47 @@ def check_approval(
         source = f"pull request #{number}"
         found = find_sticky_comment(rest.list_issue_comments(number), inputs.directory)
         record = found[1] if found is not None else None
-    return decide_approval(plan, record, allow_unreviewed=inputs.allow_unreviewed, source=source)
+    allow = inputs.allow_unreviewed
+    verdict = decide_approval(plan, record, allow_unreviewed=False, source=source)
+    if not verdict.approved and last_sha and last_sha != context.sha:
+        combined = reviewed_since(rest, last_sha, context.sha, inputs.directory)
+        if combined is not None:
+            verdict = decide_approval(plan, combined[0], allow_unreviewed=False, source=combined[1])
+    if verdict.approved:
+        return verdict
+    return decide_approval(plan, record, allow_unreviewed=allow, source=source)
+
+
+# Commits after the last deployment searched for reviewed pull requests; past it, none are.
+MAX_QUEUED_COMMITS = 50
+
+
+def reviewed_since(
+    rest: GitHubRest, last_sha: str, sha: str, directory: str
+) -> tuple[ApprovalRecord, str] | None:
+    """The union of the change sets reviewed for `directory` on the pull requests merged after
+    commit `last_sha` up to `sha`, and where they were found; None when one of them recorded no
+    per-change list, or fewer than two were found."""
+    commits = rest.compare_commits(last_sha, sha)
+    if not commits or len(commits) > MAX_QUEUED_COMMITS:
+        return None
+    items: set[str] = set()
+    numbers: list[str] = []
+    for commit in commits:
+        pull = find_merged_pull(rest.list_commit_pulls(commit), commit)
+        if pull is None:
+            continue  # a direct push: nothing of it was reviewed
+        found = find_sticky_comment(rest.list_issue_comments(int(pull["number"])), directory)
+        if found is None:
+            continue  # the pull request did not touch this directory
+        if found[1].items is None or found[1].digest == NO_DIGEST:
+            return None
+        items |= found[1].items
+        numbers.append(f"#{int(pull['number'])}")
+    if len(numbers) < 2:
+        return None
+    source = f"pull requests {', '.join(numbers)} (merged since commit {short(last_sha)})"
+    return ApprovalRecord(directory, COMBINED_DIGEST, sha, frozenset(items)), source
 
 
 def render_verdict(verdict: ApprovalVerdict) -> str:

@@ -212,11 +212,22 @@ class GitHubRest:
     def compare_status(self, base: str, head: str) -> str:
         """How `head` relates to `base`: "ahead" (head descends from base), "behind",
         "identical" or "diverged"."""
-        quoted = urllib.parse.quote(f"{base}...{head}", safe=".")
-        status = self._get_one(f"/repos/{self._repo}/compare/{quoted}").get("status")
+        status = self._compare(base, head).get("status")
         if not isinstance(status, str):
             raise GitHubError(f"GET compare {base[:12]}...{head[:12]}: the answer has no status")
         return status
+
+    def compare_commits(self, base: str, head: str) -> list[str]:
+        """The SHAs of the commits reachable from `head` but not from `base`, oldest first (the
+        first 250: GitHub's first page)."""
+        commits = self._compare(base, head).get("commits")
+        if not isinstance(commits, list):
+            return []
+        return [c["sha"] for c in commits if isinstance(c, dict) and isinstance(c.get("sha"), str)]
+
+    def _compare(self, base: str, head: str) -> JsonObject:
+        quoted = urllib.parse.quote(f"{base}...{head}", safe=".")
+        return self._get_one(f"/repos/{self._repo}/compare/{quoted}")
 
     def list_deployments(self, environment: str, *, limit: int) -> list[JsonObject]:
         """The environment's deployments, newest first, at most `limit` of them."""
