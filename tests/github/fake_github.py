@@ -86,6 +86,9 @@ class FakeGitHub:
 
     def add_comment(self, number: int, body: str, user: dict[str, str] = BOT) -> dict[str, Any]:
         comment = {"id": self.new_id(), "body": body, "user": dict(user)}
+        comment["html_url"] = (
+            f"https://github.example/{self.repository}/pull/{number}#c{comment['id']}"
+        )
         self.comments.setdefault(number, []).append(comment)
         return comment
 

@@ -23,6 +23,9 @@ ISSUE_OUTPUTS = {
     "exit-code", "has-changes", "creates", "updates", "renames", "deletes", "plan-json", "drift",
 }  # fmt: skip
 ISSUE_OUTPUTS |= {"change-digest"}  # issue 17, order-safe apply, recorded
+ISSUE_OUTPUTS |= {"comment-url", "issue-number"} | {
+    f"applied-{action}s" for action in ("create", "update", "rename", "delete")
+}  # issue 17, close the loop
 
 
 def load(path: Path) -> Any:
@@ -89,8 +92,10 @@ def test_apply_runs_on_main_one_at_a_time_per_environment() -> None:
     assert workflow["on"]["push"]["branches"] == ["main"]
     job = workflow["jobs"]["apply"]
     assert job["environment"] == "titan-${{ matrix.team }}"
-    assert set(job["permissions"]) == {"contents", "pull-requests", "deployments"}
-    assert job["permissions"]["pull-requests"] == "read"
+    assert set(job["permissions"]) == {"contents", "pull-requests", "deployments", "issues"}
+    # The result comment on the merged pull request, the failure issue.
+    assert job["permissions"]["pull-requests"] == "write"
+    assert job["permissions"]["issues"] == "write"
     assert job["permissions"]["deployments"] == "write"  # each apply is recorded
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from titan_gitops import exit_codes
 from titan_gitops.errors import ConfigError, TitanGitopsError, ValidationFailed
 from titan_gitops.escape import escape_code, escape_text, fence
+from titan_gitops.github.apply_result import ApplyResult, applied_counts, close_the_loop
 from titan_gitops.github.approval import ApprovalVerdict, decide_approval, find_merged_pull
 from titan_gitops.github.context import ActionInputs, GitHubContext
 from titan_gitops.github.deployments import (
@@ -70,16 +71,25 @@ def run_apply_command(
     with rest:
         order = check_order(rest, context, environment)
         if order.refusal:
-            return refuse_out_of_order(order.refusal, inputs, out)
-        if order.last is not None:
-            out.log(f"last successful deployment to {environment}: commit {short(order.last.sha)}")
-        last_sha = order.last.sha if order.last is not None else ""
-        run = ApplyRun(inputs, context, out, environ, rest, environment, last_sha)
-        return plan_and_apply(run, target)
+            result = refuse_out_of_order(order.refusal, inputs, out)
+        else:
+            if order.last is not None:
+                out.log(f"last successful deployment to {environment}: {short(order.last.sha)}")
+            last_sha = order.last.sha if order.last is not None else ""
+            run = ApplyRun(inputs, context, out, environ, rest, environment, last_sha)
+            try:
+                result = plan_and_apply(run, target)
+            except TitanGitopsError as exc:
+                reason = f"The apply stopped with an error: {out.secrets.mask(str(exc))}"
+                failed = ApplyResult("failed", reason, exit_codes.ERROR, needs_issue=True)
+                close_the_loop(rest, inputs, context, out, failed)
+                raise
+        close_the_loop(rest, inputs, context, out, result)
+    return result.code
 
 
-def refuse_out_of_order(reason: str, inputs: ActionInputs, out: Outbox) -> int:
-    """Say why this run writes nothing to Titan; returns the exit code."""
+def refuse_out_of_order(reason: str, inputs: ActionInputs, out: Outbox) -> ApplyResult:
+    """Say why this run writes nothing to Titan."""
     where = normalise_directory(inputs.directory)
     message = f"Refusing to apply: {reason}."
     out.summary(
@@ -87,7 +97,7 @@ def refuse_out_of_order(reason: str, inputs: ActionInputs, out: Outbox) -> int:
         f"**{html.escape(message)}**\n\nNothing was written to Titan.\n"
     )
     out.error(message)
-    return exit_codes.ERROR
+    return ApplyResult("refused", f"Not applied by this run: {reason}.", exit_codes.ERROR)
 
 
 @dataclass(frozen=True)
@@ -104,7 +114,7 @@ class ApplyRun:
     last_sha: str
 
 
-def plan_and_apply(run: ApplyRun, target: Target) -> int:
+def plan_and_apply(run: ApplyRun, target: Target) -> ApplyResult:
     """Plan, record the deployment with the change digest, check the approval, apply, and
     record the outcome."""
     from titan_gitops.connect import open_client
@@ -130,7 +140,9 @@ def plan_and_apply(run: ApplyRun, target: Target) -> int:
             plan = make_action_plan(client, inputs, target, environ)
         except ValidationFailed as exc:
             record_error("the definitions are invalid")
-            return report_invalid(exc, out, root, f"{title}: invalid definitions")
+            code = report_invalid(exc, out, root, f"{title}: invalid definitions")
+            reason = "The definitions are invalid: see the annotations of the run."
+            return ApplyResult("failed", reason, code, "error", needs_issue=True)
         except TitanGitopsError:
             record_error("no plan could be made")
             raise
@@ -138,22 +150,20 @@ def plan_and_apply(run: ApplyRun, target: Target) -> int:
         out.set_outputs({"change-digest": plan.change_digest})
         deployment = start(plan.change_digest)
         try:
-            state, description, code = approve_and_apply(run, plan, client, title)
+            result = approve_and_apply(run, plan, client, title)
         except BaseException:
             deployment.set_status("error", "the apply stopped with an error", out)
             raise
-    deployment.set_status(state, description, out)
+    deployment.set_status(result.state, result.reason, out)
     out.summary(
         f"Recorded as deployment {deployment.id} to <code>{escape_code(environment)}</code>: "
-        f"**{state}**.\n"
+        f"**{result.state}**.\n"
     )
-    return code
+    return result
 
 
-def approve_and_apply(
-    run: ApplyRun, plan: Plan, client: TitanClient, title: str
-) -> tuple[str, str, int]:
-    """Check the approval and apply: the deployment state, its description and the exit code."""
+def approve_and_apply(run: ApplyRun, plan: Plan, client: TitanClient, title: str) -> ApplyResult:
+    """Check the approval and apply."""
     inputs, out = run.inputs, run.out
     from titan_gitops.render.markdown import render_plan_markdown
     from titan_gitops.render.report import render_report_text, summary_line
@@ -162,7 +172,8 @@ def approve_and_apply(
         out.summary(
             f"### {escape_text(title)}\n\n**No changes.** Live tasks match the definitions.\n"
         )
-        return "success", "no changes: live tasks match the definitions", exit_codes.OK
+        reason = "No changes: the live tasks already match the definitions."
+        return ApplyResult("applied", reason, exit_codes.OK, "success", digest=plan.change_digest)
     verdict = check_approval(plan, inputs, run.context, run.rest, run.last_sha)
     summary = render_plan_markdown(
         plan,
@@ -174,7 +185,14 @@ def approve_and_apply(
     out.summary(out.secrets.mask(summary) + "\n" + render_verdict(verdict))
     if not verdict.approved:
         out.error(verdict.message)
-        return "failure", "refused: the plan holds changes nobody reviewed", exit_codes.ERROR
+        return ApplyResult(
+            "refused",
+            verdict.message,
+            exit_codes.ERROR,
+            "failure",
+            digest=plan.change_digest,
+            needs_issue=True,
+        )
     out.log(verdict.message)
     report = apply_until_cancelled(plan, client, run.environ, inputs.parallelism, out)
     text = render_report_text(report)
@@ -182,10 +200,13 @@ def approve_and_apply(
     line = summary_line(report)
     masked_text, masked_line = out.secrets.mask(text), out.secrets.mask(line)
     out.summary(f"#### Apply report\n\n{fence(masked_text)}\n\n**{escape_text(masked_line)}**\n")
+    counts, digest = applied_counts(report), plan.change_digest
     if not report.ok:
         out.error(line)
-        return "failure", "some changes failed: see the run", exit_codes.ERROR
-    return "success", f"applied change set {plan.change_digest[:12]}", exit_codes.OK
+        reason = f"Some changes failed: {masked_line}"
+        return ApplyResult("failed", reason, exit_codes.ERROR, "failure", counts, digest, True)
+    reason = f"Applied: {masked_line}"
+    return ApplyResult("applied", reason, exit_codes.OK, "success", counts, digest)
 
 
 def apply_until_cancelled(
