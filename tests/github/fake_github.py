@@ -2,6 +2,8 @@
 
 Comments and issues created through it are written by a bot account, as GITHUB_TOKEN's are.
 Lists are paginated with a small page size and `Link: rel="next"`, so pagination is exercised.
+Branches, a commit graph for compare, and deployments with their statuses (a success marks the
+environment's earlier ones inactive, as GitHub does) back apply's order check and record.
 Rate limits are scripted with `Refusal`s (status, headers, message, how many times), and a
 `threading.Barrier` can hold the first comment lists until concurrent runs have all asked.
 """
@@ -64,6 +66,12 @@ class FakeGitHub:
     issues: dict[int, dict[str, Any]] = field(default_factory=dict)
     commit_pulls: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
+    # Branch name -> head commit; commit -> its parents (for compare).
+    branches: dict[str, str] = field(default_factory=dict)
+    parents: dict[str, list[str]] = field(default_factory=dict)
+    # Newest last; statuses by deployment id, newest last.
+    deployments: list[dict[str, Any]] = field(default_factory=list)
+    deployment_statuses: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     refusals: list[Refusal] = field(default_factory=list)
     # When set, the first `gated` comment lists wait for each other here (a race, made certain).
     list_gate: threading.Barrier | None = None
@@ -78,6 +86,9 @@ class FakeGitHub:
 
     def add_comment(self, number: int, body: str, user: dict[str, str] = BOT) -> dict[str, Any]:
         comment = {"id": self.new_id(), "body": body, "user": dict(user)}
+        comment["html_url"] = (
+            f"https://github.example/{self.repository}/pull/{number}#c{comment['id']}"
+        )
         self.comments.setdefault(number, []).append(comment)
         return comment
 
@@ -96,6 +107,85 @@ class FakeGitHub:
                 return None
             self.gated -= 1
             return self.list_gate
+
+    def push(self, sha: str, parent: str = "", branch: str = "main") -> None:
+        """Commit `sha` (child of `parent`) becomes the head of `branch`."""
+        self.branches[branch] = sha
+        if parent:
+            self.parents[sha] = [parent]
+
+    def ancestors(self, sha: str) -> set[str]:
+        seen: set[str] = set()
+        todo = list(self.parents.get(sha, []))
+        while todo:
+            commit = todo.pop()
+            if commit not in seen:
+                seen.add(commit)
+                todo.extend(self.parents.get(commit, []))
+        return seen
+
+    def ancestry(self, sha: str) -> list[str]:
+        """`sha` and its first-parent ancestors, oldest first."""
+        chain = [sha]
+        while self.parents.get(chain[-1]):
+            chain.append(self.parents[chain[-1]][0])
+        return chain[::-1]
+
+    def compare(self, base: str, head: str) -> str:
+        if base == head:
+            return "identical"
+        if base in self.ancestors(head):
+            return "ahead"
+        if head in self.ancestors(base):
+            return "behind"
+        return "diverged"
+
+    def states(self, deployment_id: int) -> list[str]:
+        """A deployment's status states, oldest first."""
+        return [s["state"] for s in self.deployment_statuses.get(deployment_id, [])]
+
+    def add_deployment_status(self, deployment_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        status = {"id": self.new_id(), **body}
+        if body.get("state") == "success" and body.get("auto_inactive", True):
+            # GitHub: a success marks the environment's earlier successful deployments inactive.
+            env = next(d for d in self.deployments if d["id"] == deployment_id)["environment"]
+            for other in self.deployments:
+                states = self.states(other["id"])
+                mine = other["environment"] == env and other["id"] != deployment_id
+                if mine and states[-1:] == ["success"]:
+                    inactive = {"id": self.new_id(), "state": "inactive"}
+                    self.deployment_statuses[other["id"]].append(inactive)
+        self.deployment_statuses.setdefault(deployment_id, []).append(status)
+        return status
+
+    def _deployments(
+        self, method: str, rest: str, query: dict[str, str], body: Any
+    ) -> tuple[int, Any] | None:
+        if rest == "/deployments" and method == "GET":
+            env = query.get("environment")
+            found = [d for d in self.deployments if env is None or d["environment"] == env]
+            return 200, list(reversed(found))
+        if rest == "/deployments" and method == "POST":
+            deployment = {
+                "id": self.new_id(),
+                "sha": body["ref"],
+                "ref": body["ref"],
+                "environment": body.get("environment", "production"),
+                "payload": body.get("payload", {}),
+                "description": body.get("description"),
+                "creator": dict(BOT),
+            }
+            self.deployments.append(deployment)
+            return 201, deployment
+        m = re.fullmatch(r"/deployments/(\d+)/statuses", rest)
+        if m is None or not any(d["id"] == int(m.group(1)) for d in self.deployments):
+            return None
+        number = int(m.group(1))
+        if method == "GET":
+            return 200, list(reversed(self.deployment_statuses.get(number, [])))
+        if method == "POST":
+            return 201, self.add_deployment_status(number, body)
+        return None
 
     def posted_bodies(self) -> list[str]:
         return [json.dumps(r.body) for r in self.requests if r.body is not None]
@@ -151,6 +241,22 @@ class FakeGitHub:
             return 200, found
         if (m := re.fullmatch(r"/commits/([0-9a-f]+)/pulls", rest)) and method == "GET":
             return 200, list(self.commit_pulls.get(m.group(1), []))
+        if (m := re.fullmatch(r"/branches/([^/]+)", rest)) and method == "GET":
+            head = self.branches.get(urllib.parse.unquote(m.group(1)))
+            if head is None:
+                return 404, {"message": "Branch not found"}
+            return 200, {"name": urllib.parse.unquote(m.group(1)), "commit": {"sha": head}}
+        if (m := re.fullmatch(r"/compare/([0-9a-f]+)\.\.\.([0-9a-f]+)", rest)) and method == "GET":
+            base, head = m.group(1), m.group(2)
+            ahead = self.ancestors(head) | {head}
+            ahead -= self.ancestors(base) | {base}
+            order = self.ancestry(head)
+            commits = [{"sha": c} for c in order if c in ahead]
+            return 200, {"status": self.compare(base, head), "commits": commits}
+        if rest.startswith("/deployments") and (
+            answer := self._deployments(method, rest, query, body)
+        ):
+            return answer
         return 404, {"message": "Not Found"}
 
 

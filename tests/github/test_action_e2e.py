@@ -60,6 +60,7 @@ def plan_pr(workspace: Path, github: FakeGitHub, titan_url: str, **kwargs: Any) 
 
 
 def apply_merge(workspace: Path, github: FakeGitHub, titan_url: str, **kwargs: Any) -> ActionRun:
+    github.branches.setdefault("main", MERGE)  # the merge commit is the head of main
     return run_action(
         workspace,
         command="apply",

@@ -19,10 +19,15 @@ ISSUE_INPUTS = {
 }  # fmt: skip
 ISSUE_INPUTS |= {"comment-on-empty"}  # issue 17, robust GitHub I/O
 ISSUE_INPUTS |= {"directories"}  # issue 17, only what changed
+ISSUE_INPUTS |= {"environment"}  # issue 17, order-safe apply, recorded
 ISSUE_OUTPUTS = {
     "exit-code", "has-changes", "creates", "updates", "renames", "deletes", "plan-json", "drift",
 }  # fmt: skip
 ISSUE_OUTPUTS |= {"directories", "deleted-directories", "any-changed"}  # only what changed
+ISSUE_OUTPUTS |= {"change-digest"}  # issue 17, order-safe apply, recorded
+ISSUE_OUTPUTS |= {"comment-url", "issue-number"} | {
+    f"applied-{action}s" for action in ("create", "update", "rename", "delete")
+}  # issue 17, close the loop
 
 
 def load(path: Path) -> Any:
@@ -91,11 +96,23 @@ def test_apply_runs_on_main_one_at_a_time_per_environment() -> None:
     workflow = load(REPO / "examples" / "workflows" / "apply.yml")
     assert workflow["on"]["push"]["branches"] == ["main"]
     job = workflow["jobs"]["apply"]
-    assert job["concurrency"]["group"] == "titan-gitops-apply-${{ matrix.directory }}"
-    assert job["concurrency"]["cancel-in-progress"] is False
     assert job["environment"] == "titan/${{ matrix.directory }}"
-    assert set(job["permissions"]) == {"contents", "pull-requests"}
-    assert job["permissions"]["pull-requests"] == "read"
+    assert set(job["permissions"]) == {"contents", "pull-requests", "deployments", "issues"}
+    # The result comment on the merged pull request, the failure issue.
+    assert job["permissions"]["pull-requests"] == "write"
+    assert job["permissions"]["issues"] == "write"
+    assert job["permissions"]["deployments"] == "write"  # each apply is recorded
+
+
+def test_apply_and_drift_of_a_directory_share_one_queue_that_never_cancels() -> None:
+    groups = set()
+    for name in ("apply", "drift"):
+        job = load(REPO / "examples" / "workflows" / f"{name}.yml")["jobs"][name]
+        # queue: max keeps every pending run (the default keeps one and cancels the rest).
+        assert job["concurrency"]["queue"] == "max"
+        assert job["concurrency"]["cancel-in-progress"] is False
+        groups.add(job["concurrency"]["group"])
+    assert groups == {"titan-gitops-${{ matrix.directory }}"}
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)

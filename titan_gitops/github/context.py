@@ -90,6 +90,21 @@ def parse_auth_header_input(value: str) -> str:
     raise ConfigError(f"input auth-header must be {accepted}, got {shown!r}")
 
 
+def parse_environment(value: str) -> str:
+    """The `environment` input: a GitHub deployment environment name; empty means the default.
+
+    Raises:
+        ConfigError: longer than GitHub allows, or holding control characters.
+    """
+    text = value.strip()
+    if len(text) > 255 or any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise ConfigError(
+            "input environment must be a deployment environment name of at most 255 "
+            "characters on one line"
+        )
+    return text
+
+
 @dataclass(frozen=True)
 class ActionInputs:
     """The action's inputs, parsed."""
@@ -119,6 +134,8 @@ class ActionInputs:
     auth_header: str = ""
     # Directory globs `command: changed` lists the changed definition directories of.
     directories: tuple[str, ...] = ()
+    # The deployment environment apply records to; empty: titan-gitops/<directory>.
+    environment: str = ""
 
 
 def read_inputs(environ: Mapping[str, str]) -> ActionInputs:
@@ -158,6 +175,7 @@ def read_inputs(environ: Mapping[str, str]) -> ActionInputs:
         exclude=parse_globs(environ.get("TG_EXCLUDE", ""), name="exclude"),
         auth_header=parse_auth_header_input(environ.get("TG_AUTH_HEADER", "")),
         directories=_directory_globs(environ.get("TG_DIRECTORIES", "")),
+        environment=parse_environment(environ.get("TG_ENVIRONMENT", "")),
     )
 
 

@@ -1,18 +1,29 @@
-"""The apply command on a merge: only on the default branch, only what the review saw."""
+"""The apply command on a merge: only the default branch's newest commit, only what the review
+saw, recorded as a GitHub deployment."""
 
 from __future__ import annotations
 
 import html
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from titan_gitops import exit_codes
-from titan_gitops.errors import ConfigError, ValidationFailed
+from titan_gitops.errors import ConfigError, TitanGitopsError, ValidationFailed
 from titan_gitops.escape import escape_code, escape_text, fence
+from titan_gitops.github.apply_result import ApplyResult, applied_counts, close_the_loop
 from titan_gitops.github.approval import ApprovalVerdict, decide_approval, find_merged_pull
 from titan_gitops.github.context import ActionInputs, GitHubContext
+from titan_gitops.github.deployments import (
+    Deployment,
+    check_order,
+    environment_name,
+    short,
+    start_deployment,
+)
 from titan_gitops.github.outbox import Outbox
+from titan_gitops.github.rest import GitHubRest
 from titan_gitops.github.steps import (
     SUMMARY_PLAN_CHARS,
     make_action_plan,
@@ -21,17 +32,27 @@ from titan_gitops.github.steps import (
     report_invalid,
     resolve_action_target,
 )
-from titan_gitops.github.sticky import ApprovalRecord, find_sticky_comment, normalise_directory
+from titan_gitops.github.sticky import (
+    NO_DIGEST,
+    ApprovalRecord,
+    find_sticky_comment,
+    normalise_directory,
+)
+
+# The digest of a change set put together from several reviews: it never equals a plan's.
+COMBINED_DIGEST = "combined"
 
 if TYPE_CHECKING:
     from titan_gitops.client import TitanClient
     from titan_gitops.model import ApplyReport, Outcome, Plan
+    from titan_gitops.settings import Target
 
 
 def run_apply_command(
     inputs: ActionInputs, context: GitHubContext, out: Outbox, environ: Mapping[str, str]
 ) -> int:
-    """Apply on a push to the default branch, only what the merged pull request's review saw."""
+    """Apply on a push to the default branch: only the branch's newest commit, only what the
+    merged pull request's review saw, recorded as a deployment."""
     if not context.on_default_branch_push:
         branch = context.default_branch or "unknown"
         raise ConfigError(
@@ -40,50 +61,152 @@ def run_apply_command(
             "merge a reviewed pull request instead"
         )
     target = resolve_action_target(inputs, environ)
-    # Imported only once the run is allowed: a refusal needs none of the planning machinery.
+    rest = open_github(inputs, context)
+    if rest is None:
+        raise ConfigError(
+            "input github-token is empty: apply needs it to check that the commit is the head "
+            f"of {context.default_branch} and to record the deployment"
+        )
+    environment = environment_name(inputs)
+    with rest:
+        order = check_order(rest, context, environment)
+        if order.refusal:
+            result = refuse_out_of_order(order.refusal, inputs, out)
+        else:
+            if order.last is not None:
+                out.log(f"last successful deployment to {environment}: {short(order.last.sha)}")
+            last_sha = order.last.sha if order.last is not None else ""
+            run = ApplyRun(inputs, context, out, environ, rest, environment, last_sha)
+            try:
+                result = plan_and_apply(run, target)
+            except TitanGitopsError as exc:
+                reason = f"The apply stopped with an error: {out.secrets.mask(str(exc))}"
+                failed = ApplyResult("failed", reason, exit_codes.ERROR, needs_issue=True)
+                close_the_loop(rest, inputs, context, out, failed)
+                raise
+        close_the_loop(rest, inputs, context, out, result)
+    return result.code
+
+
+def refuse_out_of_order(reason: str, inputs: ActionInputs, out: Outbox) -> ApplyResult:
+    """Say why this run writes nothing to Titan."""
+    where = normalise_directory(inputs.directory)
+    message = f"Refusing to apply: {reason}."
+    out.summary(
+        f"### ⛔ titan-gitops apply: <code>{escape_code(where)}</code>\n\n"
+        f"**{html.escape(message)}**\n\nNothing was written to Titan.\n"
+    )
+    out.error(message)
+    return ApplyResult("refused", f"Not applied by this run: {reason}.", exit_codes.ERROR)
+
+
+@dataclass(frozen=True)
+class ApplyRun:
+    """What one apply run works with, once it is known to be in order."""
+
+    inputs: ActionInputs
+    context: GitHubContext
+    out: Outbox
+    environ: Mapping[str, str]
+    rest: GitHubRest
+    environment: str
+    # The commit of the environment's last successful deployment ("" when none).
+    last_sha: str
+
+
+def plan_and_apply(run: ApplyRun, target: Target) -> ApplyResult:
+    """Plan, record the deployment with the change digest, check the approval, apply, and
+    record the outcome."""
     from titan_gitops.connect import open_client
-    from titan_gitops.render.markdown import render_plan_markdown
-    from titan_gitops.render.report import render_report_text, summary_line
+
+    inputs, context, out, environ = run.inputs, run.context, run.out, run.environ
+    rest, environment = run.rest, run.environment
 
     root = Path(inputs.directory)
-    where = normalise_directory(inputs.directory)
-    title = f"titan-gitops apply: {where}"
+    title = f"titan-gitops apply: {normalise_directory(inputs.directory)}"
+
+    def start(digest: str | None) -> Deployment:
+        return start_deployment(rest, context, environment, inputs.directory, digest, out)
+
+    def record_error(description: str) -> None:
+        # The failure being reported matters more than the record of it.
+        try:
+            start(None).set_status("error", description, out)
+        except TitanGitopsError as exc:
+            out.warning(f"could not record the failed apply as a deployment: {exc}")
+
     with open_client(target, secrets=out.secrets) as client:
         try:
             plan = make_action_plan(client, inputs, target, environ)
         except ValidationFailed as exc:
-            return report_invalid(exc, out, root, f"{title}: invalid definitions")
+            record_error("the definitions are invalid")
+            code = report_invalid(exc, out, root, f"{title}: invalid definitions")
+            reason = "The definitions are invalid: see the annotations of the run."
+            return ApplyResult("failed", reason, code, "error", needs_issue=True)
+        except TitanGitopsError:
+            record_error("no plan could be made")
+            raise
         publish_plan(plan, out, inputs)
-        if not plan.has_changes:
-            out.summary(
-                f"### {escape_text(title)}\n\n**No changes.** Live tasks match the definitions.\n"
-            )
-            return exit_codes.OK
-        verdict = check_approval(plan, inputs, context)
-        summary = out.secrets.mask(
-            render_plan_markdown(
-                plan,
-                title=title,
-                max_chars=SUMMARY_PLAN_CHARS,
-                mask=out.secrets.mask,
-                full_plan="the job log",
-            )
+        out.set_outputs({"change-digest": plan.change_digest})
+        deployment = start(plan.change_digest)
+        try:
+            result = approve_and_apply(run, plan, client, title)
+        except BaseException:
+            deployment.set_status("error", "the apply stopped with an error", out)
+            raise
+    deployment.set_status(result.state, result.reason, out)
+    out.summary(
+        f"Recorded as deployment {deployment.id} to <code>{escape_code(environment)}</code>: "
+        f"**{result.state}**.\n"
+    )
+    return result
+
+
+def approve_and_apply(run: ApplyRun, plan: Plan, client: TitanClient, title: str) -> ApplyResult:
+    """Check the approval and apply."""
+    inputs, out = run.inputs, run.out
+    from titan_gitops.render.markdown import render_plan_markdown
+    from titan_gitops.render.report import render_report_text, summary_line
+
+    if not plan.has_changes:
+        out.summary(
+            f"### {escape_text(title)}\n\n**No changes.** Live tasks match the definitions.\n"
         )
-        out.summary(summary + "\n" + render_verdict(verdict))
-        if not verdict.approved:
-            out.error(verdict.message)
-            return exit_codes.ERROR
-        out.log(verdict.message)
-        report = apply_until_cancelled(plan, client, environ, inputs.parallelism, out)
+        reason = "No changes: the live tasks already match the definitions."
+        return ApplyResult("applied", reason, exit_codes.OK, "success", digest=plan.change_digest)
+    verdict = check_approval(plan, inputs, run.context, run.rest, run.last_sha)
+    summary = render_plan_markdown(
+        plan,
+        title=title,
+        max_chars=SUMMARY_PLAN_CHARS,
+        mask=out.secrets.mask,
+        full_plan="the job log",
+    )
+    out.summary(out.secrets.mask(summary) + "\n" + render_verdict(verdict))
+    if not verdict.approved:
+        out.error(verdict.message)
+        return ApplyResult(
+            "refused",
+            verdict.message,
+            exit_codes.ERROR,
+            "failure",
+            digest=plan.change_digest,
+            needs_issue=True,
+        )
+    out.log(verdict.message)
+    report = apply_until_cancelled(plan, client, run.environ, inputs.parallelism, out)
     text = render_report_text(report)
     out.log(text)
     line = summary_line(report)
     masked_text, masked_line = out.secrets.mask(text), out.secrets.mask(line)
     out.summary(f"#### Apply report\n\n{fence(masked_text)}\n\n**{escape_text(masked_line)}**\n")
+    counts, digest = applied_counts(report), plan.change_digest
     if not report.ok:
         out.error(line)
-        return exit_codes.ERROR
-    return exit_codes.OK
+        reason = f"Some changes failed: {masked_line}"
+        return ApplyResult("failed", reason, exit_codes.ERROR, "failure", counts, digest, True)
+    reason = f"Applied: {masked_line}"
+    return ApplyResult("applied", reason, exit_codes.OK, "success", counts, digest)
 
 
 def apply_until_cancelled(
@@ -111,23 +234,65 @@ def apply_until_cancelled(
     )
 
 
-def check_approval(plan: Plan, inputs: ActionInputs, context: GitHubContext) -> ApprovalVerdict:
-    """Find the merged pull request's reviewed change set and compare the fresh plan with it."""
+def check_approval(
+    plan: Plan, inputs: ActionInputs, context: GitHubContext, rest: GitHubRest, last_sha: str
+) -> ApprovalVerdict:
+    """Find the merged pull request's reviewed change set and compare the fresh plan with it.
+
+    When that alone does not approve the plan and other pull requests were merged since the
+    last successful deployment (their own apply runs were refused as no longer the head), the
+    change sets reviewed on all of them together may.
+    """
     record: ApprovalRecord | None = None
-    rest = open_github(inputs, context)
-    if rest is None:
-        source = "no github-token was given to read the pull request"
+    pull = find_merged_pull(rest.list_commit_pulls(context.sha), context.sha)
+    if pull is None:
+        source = f"no merged pull request produced commit {context.sha[:12]}"
     else:
-        with rest:
-            pull = find_merged_pull(rest.list_commit_pulls(context.sha), context.sha)
-            if pull is None:
-                source = f"no merged pull request produced commit {context.sha[:12]}"
-            else:
-                number = int(pull["number"])
-                source = f"pull request #{number}"
-                found = find_sticky_comment(rest.list_issue_comments(number), inputs.directory)
-                record = found[1] if found is not None else None
-    return decide_approval(plan, record, allow_unreviewed=inputs.allow_unreviewed, source=source)
+        number = int(pull["number"])
+        source = f"pull request #{number}"
+        found = find_sticky_comment(rest.list_issue_comments(number), inputs.directory)
+        record = found[1] if found is not None else None
+    allow = inputs.allow_unreviewed
+    verdict = decide_approval(plan, record, allow_unreviewed=False, source=source)
+    if not verdict.approved and last_sha and last_sha != context.sha:
+        combined = reviewed_since(rest, last_sha, context.sha, inputs.directory)
+        if combined is not None:
+            verdict = decide_approval(plan, combined[0], allow_unreviewed=False, source=combined[1])
+    if verdict.approved:
+        return verdict
+    return decide_approval(plan, record, allow_unreviewed=allow, source=source)
+
+
+# Commits after the last deployment searched for reviewed pull requests; past it, none are.
+MAX_QUEUED_COMMITS = 50
+
+
+def reviewed_since(
+    rest: GitHubRest, last_sha: str, sha: str, directory: str
+) -> tuple[ApprovalRecord, str] | None:
+    """The union of the change sets reviewed for `directory` on the pull requests merged after
+    commit `last_sha` up to `sha`, and where they were found; None when one of them recorded no
+    per-change list, or fewer than two were found."""
+    commits = rest.compare_commits(last_sha, sha)
+    if not commits or len(commits) > MAX_QUEUED_COMMITS:
+        return None
+    items: set[str] = set()
+    numbers: list[str] = []
+    for commit in commits:
+        pull = find_merged_pull(rest.list_commit_pulls(commit), commit)
+        if pull is None:
+            continue  # a direct push: nothing of it was reviewed
+        found = find_sticky_comment(rest.list_issue_comments(int(pull["number"])), directory)
+        if found is None:
+            continue  # the pull request did not touch this directory
+        if found[1].items is None or found[1].digest == NO_DIGEST:
+            return None
+        items |= found[1].items
+        numbers.append(f"#{int(pull['number'])}")
+    if len(numbers) < 2:
+        return None
+    source = f"pull requests {', '.join(numbers)} (merged since commit {short(last_sha)})"
+    return ApprovalRecord(directory, COMBINED_DIGEST, sha, frozenset(items)), source
 
 
 def render_verdict(verdict: ApprovalVerdict) -> str:

@@ -1,4 +1,5 @@
-"""The GitHub REST calls the Action makes: issue comments, issues, and the pulls of a commit.
+"""The GitHub REST calls the Action makes: issue comments, issues, the pulls of a commit, and
+the branch head, commit comparison and deployments apply's order check and record need.
 
 All HTTP goes through `titan_gitops._http`. The base URL comes from `GITHUB_API_URL` (so GitHub
 Enterprise Server works); pagination follows `Link: rel="next"` only on that same origin, so the
@@ -199,6 +200,71 @@ class GitHubRest:
         quoted = urllib.parse.quote(sha, safe="")
         return self._get_all(f"/repos/{self._repo}/commits/{quoted}/pulls")
 
+    def get_branch_head(self, branch: str) -> str:
+        """The commit SHA a branch points at now."""
+        data = self._get_one(f"/repos/{self._repo}/branches/{urllib.parse.quote(branch, safe='')}")
+        commit = data.get("commit")
+        sha = commit.get("sha") if isinstance(commit, dict) else None
+        if not isinstance(sha, str) or not sha:
+            raise GitHubError(f"GET branch {branch}: the answer holds no commit sha")
+        return sha
+
+    def compare_status(self, base: str, head: str) -> str:
+        """How `head` relates to `base`: "ahead" (head descends from base), "behind",
+        "identical" or "diverged"."""
+        status = self._compare(base, head).get("status")
+        if not isinstance(status, str):
+            raise GitHubError(f"GET compare {base[:12]}...{head[:12]}: the answer has no status")
+        return status
+
+    def compare_commits(self, base: str, head: str) -> list[str]:
+        """The SHAs of the commits reachable from `head` but not from `base`, oldest first (the
+        first 250: GitHub's first page)."""
+        commits = self._compare(base, head).get("commits")
+        if not isinstance(commits, list):
+            return []
+        return [c["sha"] for c in commits if isinstance(c, dict) and isinstance(c.get("sha"), str)]
+
+    def _compare(self, base: str, head: str) -> JsonObject:
+        quoted = urllib.parse.quote(f"{base}...{head}", safe=".")
+        return self._get_one(f"/repos/{self._repo}/compare/{quoted}")
+
+    def list_deployments(self, environment: str, *, limit: int) -> list[JsonObject]:
+        """The environment's deployments, newest first, at most `limit` of them."""
+        path = f"/repos/{self._repo}/deployments"
+        return self._get_all(path, {"environment": environment}, limit=limit)
+
+    def list_deployment_statuses(self, deployment_id: int) -> list[JsonObject]:
+        """A deployment's statuses, newest first (the first page: GitHub keeps a few per run)."""
+        path = f"/repos/{self._repo}/deployments/{deployment_id}/statuses"
+        return self._get_all(path, limit=PAGE_SIZE)
+
+    def create_deployment(
+        self, sha: str, environment: str, payload: JsonObject, description: str
+    ) -> JsonObject:
+        """Record a deployment of commit `sha` (no status checks asked, no merge attempted)."""
+        body: JsonObject = {
+            "ref": sha,
+            "environment": environment,
+            "payload": payload,
+            "description": description[:140],
+            "auto_merge": False,
+            "required_contexts": [],
+            "transient_environment": False,
+        }
+        return self._write("POST", f"/repos/{self._repo}/deployments", body)
+
+    def create_deployment_status(
+        self, deployment_id: int, state: str, description: str, log_url: str = ""
+    ) -> JsonObject:
+        """Add a status to a deployment; a success marks the environment's earlier ones
+        inactive (GitHub's `auto_inactive`)."""
+        body: JsonObject = {"state": state, "description": description[:140]}
+        if log_url:
+            body["log_url"] = log_url
+        path = f"/repos/{self._repo}/deployments/{deployment_id}/statuses"
+        return self._write("POST", path, body)
+
     # --- plumbing ----------------------------------------------------------------------------
 
     def _headers(self) -> Mapping[str, str]:
@@ -268,12 +334,21 @@ class GitHubRest:
             raise GitHubError(f"{method} {path}: the answer is not a JSON object")
         return data
 
-    def _get_all(self, path: str, params: Mapping[str, str] | None = None) -> list[JsonObject]:
+    def _get_one(self, path: str) -> JsonObject:
+        _, _, data = self._send("GET", self._origin + path, None, None)
+        if not isinstance(data, dict):
+            raise GitHubError(f"GET {path}: the answer is not a JSON object")
+        return data
+
+    def _get_all(
+        self, path: str, params: Mapping[str, str] | None = None, *, limit: int | None = None
+    ) -> list[JsonObject]:
+        """Every item of a list (at most `limit`: no page past it is read)."""
         query: dict[str, str] | None = {**(params or {}), "per_page": str(PAGE_SIZE)}
         url: str | None = self._origin + path
         items: list[JsonObject] = []
         for _ in range(_MAX_PAGES):
-            if url is None:
+            if url is None or (limit is not None and len(items) >= limit):
                 break
             _, headers, data = self._send("GET", url, query, None)
             if not isinstance(data, list):
@@ -285,4 +360,4 @@ class GitHubRest:
             query = None
             if url is not None and not url.startswith(self._origin + "/"):
                 raise GitHubError(f"GET {path}: the next page points outside {self._origin}")
-        return items
+        return items if limit is None else items[:limit]
