@@ -340,7 +340,7 @@ def test_serve_arms_the_fault_file_and_guards_admin_routes(tmp_path: Path) -> No
             assert client.get("/api/v1/tasks").status_code == 429
     finally:
         process.send_signal(signal.SIGINT)
-        _, rest = process.communicate(timeout=10)
+        _, rest = process.communicate(timeout=30)
     err = "".join(lines) + rest
     assert process.returncode == 0
     assert "1 fault rule armed" in err

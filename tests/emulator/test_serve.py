@@ -188,7 +188,7 @@ def test_the_module_serves_with_a_token_and_stops_on_ctrl_c(tmp_path: Path) -> N
             assert denied.status_code == 403
     finally:
         process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=10)
+        _, err = process.communicate(timeout=30)
     assert process.returncode == 0
     assert "Traceback" not in err
     assert "cli-token" not in err
@@ -202,7 +202,7 @@ def test_the_module_without_tokens_says_it_is_open() -> None:
             assert client.get("/api/v1/tasks").status_code == 200
     finally:
         process.send_signal(signal.SIGTERM)
-        _, err = process.communicate(timeout=10)
+        _, err = process.communicate(timeout=30)
     assert process.returncode == 0
     assert "open-access mode" in first_lines[0]
     assert "Titan emulator stopped" in err
@@ -215,6 +215,6 @@ def test_the_module_takes_a_preview_quota() -> None:
             answers = [client.post("/api/v1/tasks/preview", json=task_body()) for _ in range(2)]
     finally:
         process.send_signal(signal.SIGINT)
-        process.communicate(timeout=10)
+        process.communicate(timeout=30)
     assert [a.status_code for a in answers] == [200, 429]
     assert answers[1].json()["error"]["code"] == "preview_limit_exceeded"
