@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import signal
 import socket
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
+# A suite started in the background by a shell without job control (`cmd &`, CI runners) inherits
+# SIGINT ignored, and so would every process it starts: an emulator or CLI a test stops with
+# Ctrl-C would never see it. Children get the default disposition back from this one.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 _CLEARED = (
     "TITAN_API_URL",

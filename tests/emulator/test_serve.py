@@ -7,6 +7,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -218,3 +219,15 @@ def test_the_module_takes_a_preview_quota() -> None:
         process.communicate(timeout=30)
     assert [a.status_code for a in answers] == [200, 429]
     assert answers[1].json()["error"]["code"] == "preview_limit_exceeded"
+
+
+def test_processes_the_tests_start_can_be_stopped_with_ctrl_c() -> None:
+    # Started from a shell's background job, the suite inherits SIGINT ignored; the Ctrl-C tests
+    # above rely on their children hearing it, so the suite restores it for them.
+    child = subprocess.run(
+        [sys.executable, "-c", "import signal; print(signal.getsignal(signal.SIGINT))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "default_int_handler" in child.stdout
