@@ -46,6 +46,7 @@ def test_the_merged_pull_request_hears_the_apply_once_with_counts_and_the_run(
     assert len(github.comments[7]) == 2  # the plan comment and the result comment
 
 
+@pytest.mark.slow  # several applies end to end; the result comment test stays in the default run
 def test_a_refused_apply_opens_one_issue_closed_by_the_next_success(
     workspace: Path, github: FakeGitHub, titan_url: str
 ) -> None:
@@ -67,6 +68,7 @@ def test_a_refused_apply_opens_one_issue_closed_by_the_next_success(
     no_traceback(refused, again, applied)
 
 
+@pytest.mark.slow  # several applies end to end; the result comment test stays in the default run
 def test_a_rerun_of_an_old_apply_tells_its_pull_request_why(
     workspace: Path, github: FakeGitHub, titan_url: str
 ) -> None:

@@ -79,6 +79,7 @@ def apply_a_then_b(workspace: Path, github: FakeGitHub, titan_url: str) -> list[
     return [applied_a, applied_b]
 
 
+@pytest.mark.slow  # several applies end to end; the re-run refusal below stays in the default run
 def test_each_apply_is_a_deployment_with_its_commit_digest_and_outcome(
     workspace: Path, github: FakeGitHub, titan_url: str
 ) -> None:
@@ -112,6 +113,7 @@ def test_rerunning_an_old_apply_job_is_refused_and_live_keeps_the_newer_merge(
     no_traceback(rerun)
 
 
+@pytest.mark.slow  # several applies end to end; the re-run refusal below stays in the default run
 def test_a_commit_older_than_the_last_successful_deployment_is_refused(
     workspace: Path, github: FakeGitHub, titan_url: str
 ) -> None:
@@ -125,6 +127,7 @@ def test_a_commit_older_than_the_last_successful_deployment_is_refused(
     assert any(r.path.endswith(f"/compare/{SHA_A}...{SHA_B}") for r in github.requests)
 
 
+@pytest.mark.slow  # several applies end to end; the re-run refusal below stays in the default run
 def test_reapplying_the_head_is_allowed_and_recorded(
     workspace: Path, github: FakeGitHub, titan_url: str
 ) -> None:
@@ -224,6 +227,7 @@ def test_a_queued_third_merge_applies_what_the_merges_since_the_last_deployment_
     assert github.deployments[-1]["sha"] == SHA_C
 
 
+@pytest.mark.slow  # several applies end to end; the re-run refusal below stays in the default run
 def test_a_change_no_merge_since_the_last_deployment_reviewed_is_still_refused(
     workspace: Path, github: FakeGitHub, titan_url: str
 ) -> None:
