@@ -43,7 +43,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 # One class for the whole emulator: the socket server catches this one to close without a reply.
 from titan_gitops.emulator.errors import DropConnection
@@ -70,16 +70,7 @@ FaultKind = Literal[
 ]
 AfterCommit = Literal["status", "drop"]
 
-KINDS: tuple[str, ...] = (
-    "latency",
-    "status",
-    "rate_limit",
-    "drop",
-    "commit_then_fail",
-    "truncate",
-    "non_json",
-    "drop_field",
-)
+KINDS: tuple[str, ...] = get_args(FaultKind)
 ADMIN_PREFIX = "/_emulator/"
 _ERROR_CODES = {
     500: "INTERNAL_SERVER_ERROR",
