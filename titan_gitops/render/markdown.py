@@ -28,6 +28,7 @@ from titan_gitops.render.sections import (
     Mask,
     Style,
     change_section,
+    cut_bytes,
     cut_lines,
     cut_text,
     group_key,
@@ -74,10 +75,6 @@ _NEXT_APPLY = {
 _FENCE_LINE = re.compile(r"^(`{3,})(.*)$")
 
 
-def _cut_bytes(text: str, limit: int) -> str:
-    return text.encode("utf-8")[: max(limit, 0)].decode("utf-8", "ignore")
-
-
 def _closing(head: str) -> str:
     """What closes the code fence and the <details> blocks left open at the end of `head`.
 
@@ -109,7 +106,7 @@ def cut_markdown(text: str, *, limit: int, note: str) -> str:
         return text
     room = limit - utf8_size(note) - 2
     while room > 0:
-        head = _cut_bytes(text, room)
+        head = cut_bytes(text, room)
         line_end = head.rfind("\n")
         if line_end > len(head) // 2:
             head = head[:line_end]
@@ -118,7 +115,7 @@ def cut_markdown(text: str, *, limit: int, note: str) -> str:
         if total <= limit:
             return f"{head}{closing}\n\n{note}"
         room -= total - limit
-    return _cut_bytes(note, limit)
+    return cut_bytes(note, limit)
 
 
 def verdict_line(plan: Plan, *, drift: bool = False) -> str:

@@ -68,11 +68,16 @@ def utf8_size(text: str) -> int:
     return len(text.encode("utf-8"))
 
 
+def cut_bytes(text: str, limit: int) -> str:
+    """The longest start of `text` within `limit` UTF-8 bytes (never half a character)."""
+    return text.encode("utf-8")[: max(limit, 0)].decode("utf-8", "ignore")
+
+
 def cut_lines(text: str, limit: int) -> str:
     """`text` within about `limit` bytes, cut at a line boundary, with a line saying how much."""
     if utf8_size(text) <= limit:
         return text
-    head = text.encode("utf-8")[: max(limit, 0)].decode("utf-8", "ignore")
+    head = cut_bytes(text, limit)
     if "\n" in head:
         head = head[: head.rindex("\n")]
     return f"{head}\n… ({len(text) - len(head):,} more characters)"
