@@ -26,6 +26,12 @@ _CLEARED = (
     "GITHUB_ACTIONS",
 )
 
+# CI runners set CI and GITHUB_ACTIONS for the whole job. Cleared once for the session, before any
+# fixture of any scope runs (module fixtures come before the per-test guard below), and again per
+# test for what a test sets itself.
+for _name in _CLEARED:
+    os.environ.pop(_name, None)
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
