@@ -10,13 +10,23 @@ from titan_gitops.model.options import PlanOptions
 from titan_gitops.model.plan import Action, Change, FieldChange, Fingerprint, Note, Plan
 from titan_gitops.model.preview import PlanPreviews, TaskPreview
 from titan_gitops.model.report import ApplyReport, Outcome, Progress, Status
+from titan_gitops.model.threeway import (
+    BaseInfo,
+    CommitInfo,
+    FieldAttribution,
+    TaskAttribution,
+    ThreeWay,
+)
 
 __all__ = [
     "Action",
     "ApplyReport",
+    "BaseInfo",
     "Change",
+    "CommitInfo",
     "DesiredState",
     "DesiredTask",
+    "FieldAttribution",
     "FieldChange",
     "Fingerprint",
     "LiveState",
@@ -30,6 +40,8 @@ __all__ = [
     "SourceDocument",
     "SourceLocation",
     "Status",
+    "TaskAttribution",
     "TaskDiff",
     "TaskPreview",
+    "ThreeWay",
 ]

@@ -11,6 +11,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from titan_gitops.model.threeway import ThreeWay
+
 
 class Action(enum.Enum):
     """The closed set of things a plan can do to a task, with Terraform-like display symbols."""
@@ -126,6 +128,9 @@ class Plan:
     # Desired names and previous names: with the namespace, they define the plan's scope.
     managed_names: tuple[str, ...] = ()
     directory: str = ""
+    # Who changed what since the base (`--base REV`): None for a two-way plan. Never part of the
+    # change digest: it explains the changes, it does not choose them.
+    threeway: ThreeWay | None = None
 
     @property
     def actionable(self) -> tuple[Change, ...]:
