@@ -98,7 +98,7 @@ def test_live_moved_git_did_not_is_a_live_edit_with_its_time() -> None:
     assert found.attribution == "live_edit"
     assert found.live_updated_at == "2026-11-24T09:12:00Z"
     assert found.field("objective") is not None
-    assert found.field("objective").live == "Console fix"  # type: ignore[union-attr]
+    assert found.field("objective").live == "Console fix"
     assert found.field("urls") is None
     assert found.reverts_live_edit
     assert result.reverting == (found,)
