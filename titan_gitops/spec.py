@@ -127,6 +127,9 @@ class ProjectConfig(_Strict):
     protected: tuple[StrictStr, ...] = ()
     defaults: dict[str, Any] = Field(default_factory=dict)
     max_deletes: StrictInt = Field(default=10, ge=0)
+    # What apply does with a change that would throw away an edit made in Titan since the base
+    # (a plan made with --base): refuse it (the default), or overwrite the edit on purpose.
+    live_edits: Literal["refuse", "overwrite"] = "refuse"
 
     def max_deletes_source(self, path: str) -> str:
         """Where `max_deletes` comes from, for messages: the file at `path`, or the default."""

@@ -13,7 +13,7 @@ A task takes the most urgent class of its fields; a task missing on one side has
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -35,10 +35,10 @@ from titan_gitops.model.threeway import (
 def attribute(
     base_info: BaseInfo,
     base: DesiredState,
-    diffs: Iterable[TaskDiff],
+    diffs: Sequence[TaskDiff],
     *,
     in_scope: Callable[[str], bool],
-    commits: Mapping[str, CommitInfo] | None = None,
+    overwrite: bool = False,
 ) -> ThreeWay:
     """Attribute every task of `diffs` (git against live) and every base task, against `base`.
 
@@ -48,6 +48,7 @@ def attribute(
     changed it.
     """
     base_by_name = {task.name: task for task in base.tasks}
+    git_by_name = {d.desired.name: d.desired for d in diffs if d.desired is not None}
     tasks: list[TaskAttribution] = []
     for diff in diffs:
         if diff.desired is not None:
@@ -57,10 +58,11 @@ def attribute(
         else:
             continue  # not the plan's to manage: never deleted, so nothing to attribute
         if found is not None:
-            tasks.append(_with_commit(found, diff, commits or {}))
+            tasks.append(_with_path(found, diff))
+    tasks = [_with_secrets(t, git_by_name.get(t.name), base_by_name) for t in tasks]
     # A base task that neither git nor live holds any more was deleted on both sides: converged,
     # and nothing any command would do, so it is not listed.
-    return ThreeWay(base_info, tuple(sorted(tasks, key=lambda t: t.name)))
+    return ThreeWay(base_info, tuple(sorted(tasks, key=lambda t: t.name)), overwrite)
 
 
 def _base_of(task: DesiredTask, base_by_name: Mapping[str, DesiredTask]) -> DesiredTask | None:
@@ -174,11 +176,39 @@ def _task(
     )
 
 
-def _with_commit(
-    found: TaskAttribution, diff: TaskDiff, commits: Mapping[str, CommitInfo]
-) -> TaskAttribution:
-    """The attribution with its definition file and the newest commit after the base there."""
+def _with_path(found: TaskAttribution, diff: TaskDiff) -> TaskAttribution:
+    """The attribution with the file that defines its task in git."""
     task = diff.desired
     if task is None or not task.source.path:
         return found
-    return replace(found, path=task.source.path, commit=commits.get(task.source.path))
+    return replace(found, path=task.source.path)
+
+
+def git_side_paths(threeway: ThreeWay) -> tuple[str, ...]:
+    """The definition files of the tasks git changed since the base: the ones whose history
+    says who changed them."""
+    moved = {"pending", "conflict", "converged"}
+    paths = {
+        t.path
+        for t in threeway.tasks
+        if t.path and (t.story == "added_in_git" or any(f.attribution in moved for f in t.fields))
+    }
+    return tuple(sorted(paths))
+
+
+def attach_commits(threeway: ThreeWay, commits: Mapping[str, CommitInfo]) -> ThreeWay:
+    """Each task with the newest commit after the base that changed its definition file."""
+    tasks = tuple(
+        replace(t, commit=commits[t.path]) if t.path and t.path in commits else t
+        for t in threeway.tasks
+    )
+    return replace(threeway, tasks=tasks)
+
+
+def _with_secrets(
+    found: TaskAttribution, git: DesiredTask | None, base_by_name: Mapping[str, DesiredTask]
+) -> TaskAttribution:
+    """The attribution with the secret-holding pointers of its task in git and in the base."""
+    base = base_by_name.get(found.previous_name or found.name)
+    pointers = frozenset().union(*(t.sensitive_paths for t in (git, base) if t is not None))
+    return replace(found, sensitive_pointers=pointers) if pointers else found

@@ -18,7 +18,7 @@ from titan_gitops.model import (
     ThreeWay,
 )
 from titan_gitops.spec import ProjectConfig
-from titan_gitops.threeway import attribute, compare_fields
+from titan_gitops.threeway import attach_commits, attribute, compare_fields, git_side_paths
 
 BASE = BaseInfo("main~1", "a" * 40)
 
@@ -58,7 +58,7 @@ def run(
 ) -> ThreeWay:
     diffs = diff_states(git, LiveState(tuple(lives)))
     scope = in_scope or (lambda name: name.startswith("shop-"))
-    return attribute(BASE, base, diffs, in_scope=scope, commits=commits)
+    return attach_commits(attribute(BASE, base, diffs, in_scope=scope), commits or {})
 
 
 def only(result: ThreeWay) -> Any:
@@ -239,6 +239,22 @@ def test_the_commit_that_last_changed_the_file_is_attached() -> None:
     found = only(result)
     assert (found.path, found.commit) == ("defs/a.yaml", commit)
     assert commit.short == "ccccccc"
+    assert git_side_paths(result) == ("defs/a.yaml",)
+
+
+def test_only_files_git_changed_are_looked_up_in_history() -> None:
+    edited = run(
+        state(task("shop-a", path="defs/a.yaml")),
+        state(task("shop-a", path="defs/a.yaml")),
+        live("shop-a", objective="Console"),
+    )
+    assert git_side_paths(edited) == ()
+    added = run(state(), state(task("shop-b", path="defs/b.yaml")))
+    assert git_side_paths(added) == ("defs/b.yaml",)
+    deleted = run(
+        state(task("shop-c", path="defs/c.yaml")), state(task("shop-c", path="defs/c.yaml"))
+    )
+    assert git_side_paths(deleted) == ()
 
 
 @pytest.mark.parametrize(
@@ -263,3 +279,21 @@ def test_compare_fields_truth_table(
 
     found = compare_fields(side(base), side(git), side(live_value))
     assert [f.attribution for f in found] == ([] if expected is None else [expected])
+
+
+def test_secret_holding_pointers_come_from_git_and_the_base() -> None:
+    base = DesiredTask(
+        "shop-a",
+        body("shop-a", payload={"key": "s3cret"}),
+        source=SourceLocation("defs/t.yaml", 1),
+        sensitive_paths=frozenset({"/payload/key"}),
+    )
+    now = DesiredTask(
+        "shop-a",
+        body("shop-a", payload={"key": "s3cret"}, objective="New"),
+        source=SourceLocation("defs/t.yaml", 1),
+    )
+    result = run(state(base), state(now), live("shop-a", payload={"key": "s3cret"}))
+    assert only(result).sensitive_pointers == frozenset({"/payload/key"})
+    plain = run(state(task("shop-a")), state(task("shop-a", objective="New")), live("shop-a"))
+    assert only(plain).sensitive_pointers == frozenset()

@@ -14,6 +14,11 @@ class PlanOptions:
     exclude: tuple[str, ...] = ()
     allow_deletes: int | None = None
     allow_empty: bool = False
+    # The git revision of the last applied definitions (`--base REV`): the plan then says who
+    # changed what since (three-way). None: a two-way plan.
+    base: str | None = None
+    # Let apply throw away edits made in Titan since the base (`--overwrite-live-edits`).
+    overwrite_live_edits: bool = False
     # Whose words a refusal uses to lift a guard: the CLI's flags, or the Action's inputs.
     action_inputs: bool = False
 

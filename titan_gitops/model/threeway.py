@@ -79,6 +79,9 @@ class TaskAttribution:
     commit: CommitInfo | None = None
     # The base (and live) name of a task git renamed.
     previous_name: str | None = None
+    # JSON pointers whose values are secrets (`${TITAN_VAR_...}`, in git or the base): a field
+    # that holds one is named, its values never shown.
+    sensitive_pointers: frozenset[str] = frozenset()
 
     @property
     def reverts_live_edit(self) -> bool:
@@ -106,6 +109,9 @@ class ThreeWay:
 
     base: BaseInfo
     tasks: tuple[TaskAttribution, ...] = ()
+    # True when apply may throw live edits away (--overwrite-live-edits, or `live_edits:
+    # overwrite` in the project file); apply refuses a plan that would, otherwise.
+    overwrite: bool = False
 
     def by_name(self) -> dict[str, TaskAttribution]:
         """Each attributed task by its name in git (or live, for a task git does not hold)."""
