@@ -213,6 +213,11 @@ class PlanError(TitanGitopsError):
     """The plan cannot be built safely (collisions, duplicates, guards)."""
 
 
+class LiveEditsRefused(PlanError):
+    """Applying would throw away edits made in Titan since the plan's base, and that is not
+    allowed."""
+
+
 class StalePlan(TitanGitopsError):
     """Live state changed since the saved plan was made."""
 

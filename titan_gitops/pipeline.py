@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import fnmatch
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,11 +21,21 @@ from titan_gitops.apply import (
 from titan_gitops.diff import diff_states
 from titan_gitops.errors import StalePlan, ValidationFailed
 from titan_gitops.fetch import fetch_live_state, fetch_tasks
-from titan_gitops.fingerprint import change_digest
+from titan_gitops.fingerprint import change_digest, in_namespace
+from titan_gitops.gitbase import history_since, read_base
 from titan_gitops.load import check_definitions_root, load_definition_files, load_yaml_file
-from titan_gitops.model import ApplyReport, DesiredState, Plan, Progress
-from titan_gitops.plan import PlanOptions, build_plan, managed_names_of
+from titan_gitops.model import (
+    ApplyReport,
+    BaseInfo,
+    DesiredState,
+    Plan,
+    Progress,
+    TaskDiff,
+    ThreeWay,
+)
+from titan_gitops.plan import PlanOptions, build_plan, is_protected, managed_names_of
 from titan_gitops.planfile import saved_filters
+from titan_gitops.threeway import attach_commits, attribute, git_side_paths, refuse_live_edits
 from titan_gitops.validate import validate_definitions
 
 if TYPE_CHECKING:
@@ -60,13 +70,43 @@ def make_plan(
         ApiError: the service could not be read completely.
         PlanError: the plan cannot be made safely.
     """
+    options = options or PlanOptions()
     desired = validate_directory(root, environ=environ)
+    # Read before the service, so a revision git does not know costs no request.
+    base = read_base(root, options.base, environ=environ) if options.base else None
     live = fetch_live_state(client)
     diffs = diff_states(desired, live)
     plan = build_plan(desired, live, diffs, options, target=target)
     names = {*managed_names_of(desired), *(t.name for t in live.tasks)}
-    unmatched = describe_unmatched_filters(options or PlanOptions(), names)
-    return replace(plan, directory=str(root), warnings=plan.warnings + unmatched)
+    unmatched = describe_unmatched_filters(options, names)
+    plan = replace(plan, directory=str(root), warnings=plan.warnings + unmatched)
+    if base is None:
+        return plan
+    return replace(plan, threeway=attribute_since(root, base, desired, diffs, options))
+
+
+def attribute_since(
+    root: Path,
+    base: tuple[BaseInfo, DesiredState],
+    desired: DesiredState,
+    diffs: Sequence[TaskDiff],
+    options: PlanOptions,
+) -> ThreeWay:
+    """Who changed what since `base`, over the tasks the plan covers, with the commit that last
+    changed each definition git changed (one `git log` for all of them)."""
+    project = desired.project
+
+    def in_scope(name: str) -> bool:
+        ours = in_namespace(name, project.namespace) and not is_protected(name, project.protected)
+        return ours and options.selects(name)
+
+    overwrite = options.overwrite_live_edits or project.live_edits == "overwrite"
+    found = attribute(base[0], base[1], diffs, in_scope=in_scope, overwrite=overwrite)
+    found = replace(found, tasks=tuple(t for t in found.tasks if options.selects(t.name)))
+    paths = git_side_paths(found)
+    if not paths:
+        return found
+    return attach_commits(found, history_since(root, base[0].sha, paths))
 
 
 def describe_unmatched_filters(options: PlanOptions, names: Iterable[str]) -> tuple[str, ...]:
@@ -108,6 +148,9 @@ def rederive_saved_plan(
     """
     only, exclude = saved_filters(saved)
     planning = replace(options or PlanOptions(), only=only, exclude=exclude)
+    if planning.base is None and saved.threeway is not None:
+        # Attributed against the commit the saved plan was made against, not a moving name.
+        planning = replace(planning, base=saved.threeway.base.sha)
     fresh = make_plan(root, client, planning, environ=environ, target=target)
     return match_saved_plan(saved, fresh), fresh
 
@@ -119,19 +162,23 @@ def run_apply(
     parallelism: int = 4,
     progress: Progress | None = None,
     stop: threading.Event | None = None,
+    how_to_overwrite: str = "pass --overwrite-live-edits",
 ) -> ApplyReport:
-    """Check that `plan` is still fresh, then apply it.
+    """Check that `plan` is still fresh and throws away no live edit it may not, then apply it.
 
     `plan` is one made in this run: by `make_plan`, or by `rederive_saved_plan` from a saved
     plan, so it holds the clear sensitive values.
 
     Raises:
+        LiveEditsRefused: a plan made with a base would throw away edits made in Titan since,
+            and was not made allowing that (`how_to_overwrite` says how to allow it).
         StalePlan: the plan's digest does not match its changes, it holds a saved plan's
             sensitive stand-ins, or live tasks moved since it was made.
         ApiError: the live listing could not be read.
     """
     if change_digest(plan.changes) != plan.change_digest:
         raise StalePlan("the plan's changes do not match its digest; run plan again")
+    refuse_live_edits(plan, how_to_overwrite=how_to_overwrite)
     check_no_stand_ins(plan)
     check_plan_is_fresh(plan, fetch_tasks(client))
     return apply_plan(plan, client, parallelism=parallelism, progress=progress, stop=stop)
@@ -146,6 +193,7 @@ def make_drift_report(
     only: tuple[str, ...] = (),
     exclude: tuple[str, ...] = (),
     action_inputs: bool = False,
+    base: str | None = None,
 ) -> Plan:
     """The plan that would bring live back to the definitions, read as a drift report, over the
     task names `only` and `exclude` select (warnings name them as the Action's inputs when
@@ -159,5 +207,6 @@ def make_drift_report(
         allow_deletes=2**31,
         allow_empty=True,
         action_inputs=action_inputs,
+        base=base,
     )
     return make_plan(root, client, options, environ=environ, target=target)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +19,19 @@ from titan_gitops import __version__
 from titan_gitops.atomic import write_text_atomic
 from titan_gitops.errors import InputError
 from titan_gitops.fingerprint import hide_pointers, sensitive_stand_in
-from titan_gitops.model import Action, Change, FieldChange, Fingerprint, Note, Plan
+from titan_gitops.model import (
+    Action,
+    BaseInfo,
+    Change,
+    FieldChange,
+    Fingerprint,
+    Note,
+    Plan,
+    ThreeWay,
+)
+from titan_gitops.planfields import Fields, Malformed, check_pointer, kind_of
 from titan_gitops.secrets import SecretSet
+from titan_gitops.threeway import base_to_dict, threeway_to_dict
 
 # 2: sensitive values are stood in for by `{"sensitive": true}` (1 stored a hash of the value).
 FORMAT_VERSION = "2"
@@ -101,113 +114,34 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
     }
 
 
+def plan_to_json_data(plan: Plan) -> dict[str, Any]:
+    """The JSON-ready form of a plan, with its attribution when it was made with a base: who
+    changed each field since (`attribution`), where (`base`), and on each change whether applying
+    it throws away an edit made in Titan (`reverts_live_edit`). Only the base is read back."""
+    data = plan_to_dict(plan)
+    threeway = plan.threeway
+    if threeway is None:
+        return data
+    reverting = {t.name for t in threeway.reverting}
+    for change in data["changes"]:
+        change["reverts_live_edit"] = change["name"] in reverting
+    data["summary"]["reverts_live_edits"] = sum(
+        1 for c in data["changes"] if c["reverts_live_edit"] and c["action"] != "no-op"
+    )
+    data["base"] = base_to_dict(threeway.base)
+    data["attribution"] = threeway_to_dict(threeway)
+    return data
+
+
 def render_plan_json(plan: Plan) -> str:
     """The saved-plan format as text (`plan --out`, `plan --output json`): indented, sorted keys."""
-    return json.dumps(plan_to_dict(plan), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    data = plan_to_json_data(plan)
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 # --- reading, strictly -------------------------------------------------------------------------
 
 
-class _Malformed(Exception):
-    """A part of a saved plan that is missing or of the wrong type; the text names it."""
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, int | float):
-        return "a number"
-    return "a list" if isinstance(value, list) else "an object"
-
-
-class _Fields:
-    """Typed access to one JSON object of a saved plan: each error names the field's path."""
-
-    def __init__(self, value: Any, where: str, keys: frozenset[str]) -> None:
-        if not isinstance(value, dict):
-            raise _Malformed(f"{where or 'the document'} must be an object, not {_kind(value)}")
-        unknown = sorted(set(value) - keys)
-        if unknown:
-            raise _Malformed(f"{where or 'the document'} has an unknown field {unknown[0]!r}")
-        missing = sorted(keys - set(value))
-        if missing:
-            raise _Malformed(f"{self._join(where, missing[0])} is missing")
-        self._data: dict[str, Any] = value
-        self._where = where
-
-    @staticmethod
-    def _join(where: str, key: str) -> str:
-        return f"{where}.{key}" if where else key
-
-    def at(self, key: str) -> str:
-        """The located name of `key` (`changes[2].action`)."""
-        return self._join(self._where, key)
-
-    def value(self, key: str) -> Any:
-        return self._data[key]
-
-    def _typed(self, key: str, wanted: type | tuple[type, ...], what: str, null: bool) -> Any:
-        value = self._data[key]
-        if (value is None and null) or (isinstance(value, wanted) and not _is_flag(value, wanted)):
-            return value
-        raise _Malformed(f"{self.at(key)} must be {what}, not {_kind(value)}")
-
-    def text(self, key: str) -> str:
-        value: str = self._typed(key, str, "a string", null=False)
-        return value
-
-    def optional_text(self, key: str) -> str | None:
-        value: str | None = self._typed(key, str, "a string or null", null=True)
-        return value
-
-    def flag(self, key: str) -> bool:
-        value: bool = self._typed(key, bool, "true or false", null=False)
-        return value
-
-    def document(self, key: str) -> dict[str, Any] | None:
-        value: dict[str, Any] | None = self._typed(key, dict, "an object or null", null=True)
-        return value
-
-    def texts(self, key: str) -> tuple[str, ...]:
-        items: list[Any] = self._typed(key, list, "a list of strings", null=False)
-        for i, item in enumerate(items):
-            if not isinstance(item, str):
-                raise _Malformed(f"{self.at(key)}[{i}] must be a string, not {_kind(item)}")
-        return tuple(items)
-
-    def pointers(self, key: str) -> tuple[str, ...]:
-        found = self.texts(key)
-        for i, pointer in enumerate(found):
-            _check_pointer(pointer, f"{self.at(key)}[{i}]")
-        return found
-
-    def objects(self, key: str, keys: frozenset[str]) -> list[_Fields]:
-        items: list[Any] = self._typed(key, list, "a list of objects", null=False)
-        return [_Fields(item, f"{self.at(key)}[{i}]", keys) for i, item in enumerate(items)]
-
-    def digest(self, key: str) -> str:
-        value = self.text(key)
-        if len(value) != 64 or value.strip("0123456789abcdef"):
-            raise _Malformed(f"{self.at(key)} must be a SHA-256 digest (64 hex digits)")
-        return value
-
-
-def _is_flag(value: Any, wanted: type | tuple[type, ...]) -> bool:
-    """True when `value` is a bool standing where a number was wanted (bool is an int)."""
-    return isinstance(value, bool) and wanted is not bool
-
-
-def _check_pointer(pointer: str, where: str) -> None:
-    if pointer and not pointer.startswith("/"):
-        raise _Malformed(f"{where} must be a JSON pointer starting with '/', not {pointer!r}")
-
-
-# The reader expects exactly the keys the writer writes.
 _CHANGE_KEYS = frozenset(_change_to_dict(Change(Action.NO_OP, "", "")))
 _FIELD_KEYS = frozenset({"path", "pointer", "before", "after", "sensitive"})
 _NOTE_KEYS = frozenset({"name", "id", "message"})
@@ -216,15 +150,15 @@ _PLAN_KEYS = frozenset(plan_to_dict(Plan(changes=())))
 _ACTIONS = {a.value: a for a in Action}
 
 
-def _change_from_fields(c: _Fields) -> Change:
+def _change_from_fields(c: Fields) -> Change:
     action = c.text("action")
     if action not in _ACTIONS:
-        raise _Malformed(f"{c.at('action')} must be one of {', '.join(_ACTIONS)}, not {action!r}")
+        raise Malformed(f"{c.at('action')} must be one of {', '.join(_ACTIONS)}, not {action!r}")
     fields = []
     for f in c.objects("fields", _FIELD_KEYS):
         f.text("path")
         pointer = f.text("pointer")
-        _check_pointer(pointer, f.at("pointer"))
+        check_pointer(pointer, f.at("pointer"))
         fields.append(
             FieldChange(pointer, f.value("before"), f.value("after"), f.flag("sensitive"))
         )
@@ -245,29 +179,29 @@ def _change_from_fields(c: _Fields) -> Change:
     )
 
 
-def _check_filters(d: _Fields) -> tuple[str, ...]:
+def _check_filters(d: Fields) -> tuple[str, ...]:
     filters = d.texts("filters")
     for i, item in enumerate(filters):
         kind, _, glob = item.partition(" ")
         if kind not in ("only", "exclude") or not glob:
-            raise _Malformed(f"filters[{i}] must read 'only GLOB' or 'exclude GLOB', not {item!r}")
+            raise Malformed(f"filters[{i}] must read 'only GLOB' or 'exclude GLOB', not {item!r}")
     if d.flag("filtered") != bool(filters):
-        raise _Malformed("filtered must be true exactly when filters are listed")
+        raise Malformed("filtered must be true exactly when filters are listed")
     return filters
 
 
 def _check_version(data: Any) -> None:
     if not isinstance(data, dict):
-        raise _Malformed(f"the document must be an object, not {_kind(data)}")
+        raise Malformed(f"the document must be an object, not {kind_of(data)}")
     version = data.get("format_version")
     if version == FORMAT_VERSION:
         return
     if isinstance(version, str) and version.isdigit() and int(version) < int(FORMAT_VERSION):
-        raise _Malformed(
+        raise Malformed(
             f"it was written by an older titan-gitops (saved-plan format {version}; this "
             f"titan-gitops {__version__} reads format {FORMAT_VERSION})"
         )
-    raise _Malformed(
+    raise Malformed(
         f"format_version is {version!r}, which titan-gitops {__version__} does not read "
         f"(it reads {FORMAT_VERSION!r})"
     )
@@ -275,14 +209,14 @@ def _check_version(data: Any) -> None:
 
 def _plan_from_fields(data: Any) -> Plan:
     _check_version(data)
-    d = _Fields(data, "", _PLAN_KEYS)
+    d = Fields(data, "", _PLAN_KEYS)
     if d.text("tool") != "titan-gitops":
-        raise _Malformed("tool must be 'titan-gitops': this is not a titan-gitops plan")
+        raise Malformed("tool must be 'titan-gitops': this is not a titan-gitops plan")
     d.text("tool_version")
     d.document("summary")
     directory = d.text("directory")
     if "\x00" in directory:
-        raise _Malformed("directory holds a NUL character")
+        raise Malformed("directory holds a NUL character")
     fingerprints = tuple(
         Fingerprint(
             f.text("id"),
@@ -322,8 +256,10 @@ def plan_from_dict(data: Any, *, source: str = "the saved plan") -> Plan:
             names the field (`changes[2].request_body`).
     """
     try:
-        return _plan_from_fields(_set_previews_aside(data))
-    except _Malformed as exc:
+        rest, base = _set_attribution_aside(_set_previews_aside(data))
+        plan = _plan_from_fields(rest)
+        return plan if base is None else replace(plan, threeway=ThreeWay(base))
+    except Malformed as exc:
         raise InputError(f"{source} cannot be used: {exc}; {_AGAIN}") from None
 
 
@@ -340,6 +276,32 @@ def _set_previews_aside(data: Any) -> Any:
             for c in changes
         ]
     return rest
+
+
+_BASE_KEYS = frozenset(base_to_dict(BaseInfo("", "")))
+_COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
+def _set_attribution_aside(data: Any) -> tuple[Any, BaseInfo | None]:
+    """A plan made with a base, without its attribution (made again when the plan is derived
+    afresh, never taken from a file) and with its base read strictly."""
+    if not isinstance(data, dict) or "base" not in data:
+        return data, None
+    rest = {k: v for k, v in data.items() if k not in ("base", "attribution")}
+    changes = rest.get("changes")
+    if isinstance(changes, list):
+        rest["changes"] = [
+            {k: v for k, v in c.items() if k != "reverts_live_edit"} if isinstance(c, dict) else c
+            for c in changes
+        ]
+    base = Fields(data["base"], "base", _BASE_KEYS)
+    sha = base.text("sha")
+    if not _COMMIT.fullmatch(sha):
+        raise Malformed("base.sha must be a full git commit id (40 or 64 hex digits)")
+    rev = base.text("rev")
+    if not rev or rev.startswith("-") or not rev.isprintable():
+        raise Malformed("base.rev must be a printable git revision not starting with '-'")
+    return rest, BaseInfo(rev, sha, base.flag("directory_existed"))
 
 
 def saved_filters(plan: Plan) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -379,13 +341,13 @@ def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise _Malformed(f"the key {key!r} appears twice in one object")
+            raise Malformed(f"the key {key!r} appears twice in one object")
         out[key] = value
     return out
 
 
 def _refuse_constant(name: str) -> Any:
-    raise _Malformed(f"{name} is not a JSON number")
+    raise Malformed(f"{name} is not a JSON number")
 
 
 def read_plan_file(path: Path) -> Plan:
@@ -406,7 +368,7 @@ def read_plan_file(path: Path) -> Plan:
         data = json.loads(
             text, object_pairs_hook=_refuse_duplicates, parse_constant=_refuse_constant
         )
-    except _Malformed as exc:
+    except Malformed as exc:
         raise InputError(f"{path}: the saved plan is not valid: {exc}; {_AGAIN}") from None
     except RecursionError:
         raise InputError(f"{path}: the saved plan is nested too deeply; {_AGAIN}") from None

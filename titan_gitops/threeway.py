@@ -18,7 +18,9 @@ from dataclasses import replace
 from typing import Any
 
 from titan_gitops.diff import normalise_task
-from titan_gitops.model import DesiredState, DesiredTask, LiveTask, TaskDiff
+from titan_gitops.errors import LiveEditsRefused
+from titan_gitops.fingerprint import sensitive_stand_in
+from titan_gitops.model import DesiredState, DesiredTask, LiveTask, Plan, TaskDiff
 from titan_gitops.model.threeway import (
     STORY_ATTRIBUTION,
     URGENCY,
@@ -30,6 +32,7 @@ from titan_gitops.model.threeway import (
     TaskAttribution,
     ThreeWay,
 )
+from titan_gitops.pointers import join_pointer, pointers_overlap
 
 
 def attribute(
@@ -212,3 +215,105 @@ def _with_secrets(
     base = base_by_name.get(found.previous_name or found.name)
     pointers = frozenset().union(*(t.sensitive_paths for t in (git, base) if t is not None))
     return replace(found, sensitive_pointers=pointers) if pointers else found
+
+
+# --- the apply gate ---------------------------------------------------------------------------
+
+MAX_NAMED = 20
+
+
+def refuse_live_edits(plan: Plan, *, how_to_overwrite: str) -> None:
+    """Refuse a plan whose changes would throw away edits made in Titan since its base, unless
+    it was made allowing that (`ThreeWay.overwrite`). A two-way plan is never refused here.
+
+    Raises:
+        LiveEditsRefused: naming every such task and what was done to it in Titan.
+    """
+    threeway = plan.threeway
+    if threeway is None or threeway.overwrite:
+        return
+    acting = {c.name for c in plan.actionable}
+    reverting = [t for t in threeway.reverting if t.name in acting]
+    if not reverting:
+        return
+    shown = "; ".join(_what_was_done(t) for t in reverting[:MAX_NAMED])
+    more = f"; and {len(reverting) - MAX_NAMED} more" if len(reverting) > MAX_NAMED else ""
+    count = len(reverting)
+    raise LiveEditsRefused(
+        f"refusing to apply: {count} change{'s' * (count != 1)} would throw away edits made in "
+        f"Titan since the base ({threeway.base.sha[:7]}): {shown}{more}. Keep an edit by "
+        "writing its live value into the definitions (drift with the same base shows each "
+        f"value), or overwrite the edits on purpose: {how_to_overwrite}, or set "
+        "live_edits: overwrite in titan-gitops.yaml"
+    )
+
+
+def _what_was_done(task: TaskAttribution) -> str:
+    """`'shop-a' (objective, url edited in Titan at 2026-11-24T09:12Z)`, for messages."""
+    when = f" at {task.live_updated_at}" if task.live_updated_at else ""
+    edited = [f.field for f in task.fields if f.attribution in ("live_edit", "conflict")]
+    what = {
+        "deleted_in_titan": "deleted in Titan",
+        "deleted_in_titan_changed_in_git": "deleted in Titan, changed in git",
+        "created_in_titan": f"created in Titan{when}",
+    }.get(task.story, f"{', '.join(edited) or 'edited'} edited in Titan{when}")
+    return f"{task.name!r} ({what})"
+
+
+# --- the JSON form (plan --output json, drift --output json, saved plans) ----------------------
+
+
+def threeway_to_dict(threeway: ThreeWay) -> dict[str, Any]:
+    """The attribution as JSON-ready data; a secret-holding field is named, its values hidden."""
+    return {
+        "base": base_to_dict(threeway.base),
+        "overwrite_live_edits": threeway.overwrite,
+        "counts": threeway.counts(),
+        "tasks": [_task_to_dict(t) for t in threeway.tasks],
+    }
+
+
+def base_to_dict(base: BaseInfo) -> dict[str, Any]:
+    """The base revision as JSON-ready data."""
+    return {"rev": base.rev, "sha": base.sha, "directory_existed": base.directory_existed}
+
+
+def _task_to_dict(task: TaskAttribution) -> dict[str, Any]:
+    commit = task.commit
+    return {
+        "name": task.name,
+        "story": task.story,
+        "attribution": task.attribution,
+        "reverts_live_edit": task.reverts_live_edit,
+        "previous_name": task.previous_name,
+        "live_updated_at": task.live_updated_at,
+        "path": task.path,
+        "commit": None
+        if commit is None
+        else {
+            "sha": commit.sha,
+            "author": commit.author,
+            "date": commit.date,
+            "subject": commit.subject,
+        },
+        "fields": [_field_to_dict(f, task.sensitive_pointers) for f in task.fields],
+    }
+
+
+def _field_to_dict(field: FieldAttribution, sensitive: frozenset[str]) -> dict[str, Any]:
+    pointer = join_pointer([field.field])
+    if any(pointers_overlap(pointer, p) for p in sensitive):
+        hidden = {side: _stand_in(getattr(field, side)) for side in ("base", "git", "live")}
+        return {"field": field.field, "attribution": field.attribution, "sensitive": True, **hidden}
+    return {
+        "field": field.field,
+        "attribution": field.attribution,
+        "sensitive": False,
+        "base": field.base,
+        "git": field.git,
+        "live": field.live,
+    }
+
+
+def _stand_in(value: Any) -> Any:
+    return None if value is None else sensitive_stand_in()

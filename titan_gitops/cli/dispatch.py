@@ -24,7 +24,22 @@ def _planning(args: argparse.Namespace) -> PlanOptions:
         exclude=tuple(args.exclude),
         allow_deletes=args.allow_deletes,
         allow_empty=args.allow_empty,
+        base=_base(args.base),
+        overwrite_live_edits=getattr(args, "overwrite_live_edits", False),
     )
+
+
+def _base(rev: str | None) -> str | None:
+    """The --base revision, refused when git would read it as an option or it is empty."""
+    from titan_gitops.errors import ConfigError
+
+    if rev is None:
+        return None
+    if not rev or rev.startswith("-") or not rev.isprintable():
+        raise ConfigError(
+            f"--base {rev!r} is not a git revision: give a commit, tag or branch such as main~1"
+        )
+    return rev
 
 
 def run_init(args: argparse.Namespace, console: Console) -> int:
@@ -92,6 +107,8 @@ def run_drift(args: argparse.Namespace, console: Console) -> int:
         target=_target(args),
         output=args.output,
         no_color=args.no_color,
+        base=_base(args.base),
+        fail_on_pending=args.fail_on_pending,
     )
     return report_drift(options, console)
 

@@ -99,6 +99,12 @@ def _planning_options() -> argparse.ArgumentParser:
         action="store_true",
         help="allow a directory with no tasks to delete every live task of its namespace",
     )
+    group.add_argument(
+        "--base",
+        metavar="REV",
+        help="the git revision last applied (a commit, tag or branch): also say who changed "
+        "each field since, git or Titan, and refuse to apply over edits made in Titan",
+    )
     group.add_argument("--no-color", action="store_true", help="no colours (NO_COLOR works too)")
     return parent
 
@@ -178,6 +184,11 @@ def _add_apply_parser(sub: Subparsers, parents: list[argparse.ArgumentParser]) -
         "--parallelism", type=_count(1), default=4, metavar="N", help="changes in flight at once"
     )
     apply.add_argument("--output", choices=("text", "json"), default="text")
+    apply.add_argument(
+        "--overwrite-live-edits",
+        action="store_true",
+        help="with --base: apply even where that throws away edits made in Titan since the base",
+    )
     apply.set_defaults(func=run_apply)
 
 
@@ -187,10 +198,23 @@ def _add_drift_parser(sub: Subparsers, parents: list[argparse.ArgumentParser]) -
         parents=parents,
         help="report what changed behind git's back (exit 2 on drift)",
         description="Read-only: live edits made outside git, managed tasks missing live, "
-        "unmanaged tasks inside the namespace. Exit 0 in sync, 2 drift, 1 error.",
+        "unmanaged tasks inside the namespace. Exit 0 in sync, 2 drift, 1 error. With --base, "
+        "each change is told apart: pending (merged, not yet applied), live edit, conflict, "
+        "converged; exit 2 only for live edits, conflicts and unmanaged tasks.",
     )
     drift.add_argument("directory", metavar="DIR")
     drift.add_argument("--output", choices=("text", "json", "markdown"), default="text")
+    drift.add_argument(
+        "--base",
+        metavar="REV",
+        help="the git revision last applied: tell live edits and conflicts (exit 2) from merges "
+        "not yet applied (exit 0)",
+    )
+    drift.add_argument(
+        "--fail-on-pending",
+        action="store_true",
+        help="with --base: exit 2 for merges not yet applied, too",
+    )
     drift.add_argument("--no-color", action="store_true", help="no colours (NO_COLOR works too)")
     drift.set_defaults(func=run_drift)
 

@@ -37,12 +37,16 @@ class ApplyCommandOptions:
     no_color: bool = False
 
 
+_OVERWRITE = "pass --overwrite-live-edits"
+
+
 def apply_changes(options: ApplyCommandOptions, console: Console) -> int:
     """Plan (or read a saved plan), confirm, apply, and report every outcome."""
     from titan_gitops.connect import open_client
     from titan_gitops.errors import ConfigError
     from titan_gitops.render.report import render_report_json, render_report_text
     from titan_gitops.render.text import render_plan_text
+    from titan_gitops.threeway import refuse_live_edits
 
     if options.plan_file is None and options.directory is None:
         raise ConfigError("give a definitions directory, or --plan FILE to apply a saved plan")
@@ -54,6 +58,8 @@ def apply_changes(options: ApplyCommandOptions, console: Console) -> int:
             console.write(render_plan_text(plan, colour=colour, mask=console.secrets.mask))
         if not plan.has_changes:
             return exit_codes.OK
+        # Before anyone is asked: a plan that would throw away edits made in Titan is refused.
+        refuse_live_edits(plan, how_to_overwrite=_OVERWRITE)
         if options.plan_file is None and not options.auto_approve and not _confirm_apply():
             console.warn("Apply cancelled.")
             return exit_codes.ERROR
@@ -82,6 +88,7 @@ def apply_with_signals(
     progress: Progress,
     on_first_signal: Callable[[], None] | None = None,
     announce: Callable[[str], None] | None = None,
+    how_to_overwrite: str = _OVERWRITE,
 ) -> ApplyReport:
     """Apply `plan` while holding the namespace's lease, so no other apply acts at the same time.
 
@@ -92,6 +99,8 @@ def apply_with_signals(
     lease. The handlers in place before are restored after. Must run on the main thread.
 
     Raises:
+        LiveEditsRefused: the plan would throw away edits made in Titan since its base, and was
+            not made allowing that (`how_to_overwrite` says how to allow it).
         LeaseError: another apply held the lease for longer than TITAN_GITOPS_LEASE_WAIT.
         ConfigError: TITAN_GITOPS_LEASE_WAIT is not a number of seconds.
     """
@@ -122,6 +131,7 @@ def apply_with_signals(
                 parallelism=parallelism,
                 progress=progress,
                 stop=stop,
+                how_to_overwrite=how_to_overwrite,
             )
     finally:
         for sig, handler in previous.items():

@@ -90,10 +90,10 @@ def _json_with(plan: Plan, previews: PlanPreviews, mask: Mask) -> str:
     `apply --plan` reads it as the saved plan, previews left aside."""
     import json
 
-    from titan_gitops.planfile import plan_to_dict
+    from titan_gitops.planfile import plan_to_json_data
     from titan_gitops.render.previews import preview_to_dict, previews_to_dict
 
-    data = plan_to_dict(plan)
+    data = plan_to_json_data(plan)
     for change in data["changes"]:
         change["preview"] = preview_to_dict(previews.find(change["name"]), mask)
     data["previews"] = previews_to_dict(previews, mask)
