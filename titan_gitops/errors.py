@@ -3,6 +3,7 @@
 ```
 TitanGitopsError
 ├── ConfigError              bad flags or environment (target, token)
+│   └── BaseUnavailable      the definitions at a git revision (--base) cannot be read
 ├── InputError               the user must fix their definition files
 │   └── ValidationFailed     carries every Problem found, sorted by file and line
 ├── ApiError                 the Task Service refused, or could not be reached
@@ -87,6 +88,11 @@ def list_names(names: Sequence[str], limit: int = LISTING_LIMIT) -> str:
 
 class ConfigError(TitanGitopsError):
     """A flag or environment variable is missing or wrong."""
+
+
+class BaseUnavailable(ConfigError):
+    """The definitions at a git revision cannot be read: no checkout, no git, an unknown or
+    missing (shallow) commit, or definitions that did not validate at that commit."""
 
 
 class InputError(TitanGitopsError):

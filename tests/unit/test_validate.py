@@ -141,6 +141,32 @@ def test_a_file_reference_is_read_through_the_given_reader(tmp_path: Path) -> No
     assert task.body["output_schema"] == {"type": "object", "required": ["price"]}
 
 
+def test_file_references_are_located_through_the_given_tree(tmp_path: Path) -> None:
+    # A tree that is not the disk: `s.json` exists only there, and `gone.json` is refused by it.
+    text = TASK.format(name="t").split("output_schema:")[0] + "output_schema: {$file: s.json}\n"
+    other = text.replace("s.json", "gone.json").replace("name: t", "name: u")
+    root = write(tmp_path, {"t.yaml": text, "u.yaml": other})
+    asked: list[Path] = []
+
+    class Tree:
+        def real_path(self, path: Path) -> Path:
+            asked.append(path)
+            return path
+
+        def file_problem(self, path: Path) -> str | None:
+            return None if path.name == "s.json" else "is not in this tree"
+
+    def read_yaml(path: Path, display: str) -> tuple[list[SourceDocument], list[Problem]]:
+        return load_yaml_text("{type: object}", display)
+
+    loaded = load_definition_files(root)
+    with pytest.raises(ValidationFailed) as caught:
+        validate_definitions(loaded, root=root, environ={}, read_yaml=read_yaml, tree=Tree())
+    assert [p.message for p in caught.value.problems] == ["'gone.json' is not in this tree"]
+    assert root / "s.json" in asked
+    assert root in asked
+
+
 # --- merging ------------------------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ text into documents or located problems, and walk.py finds and loads the files o
 from titan_gitops.load.caps import (
     MAX_DEPTH,
     MAX_FILE_BYTES,
+    decode_definition_bytes,
     read_definition_text,
     scan_nesting_depth,
 )
@@ -26,6 +27,7 @@ from titan_gitops.load.walk import (
     is_blank_yaml,
     list_definition_files,
     load_definition_files,
+    record_definition,
 )
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "LoadResult",
     "Position",
     "check_definitions_root",
+    "decode_definition_bytes",
     "is_blank_yaml",
     "list_definition_files",
     "load_definition_files",
@@ -47,5 +50,6 @@ __all__ = [
     "load_yaml_text",
     "make_yaml",
     "read_definition_text",
+    "record_definition",
     "scan_nesting_depth",
 ]

@@ -87,6 +87,12 @@ def read_definition_text(path: Path, display: str) -> tuple[str | None, list[Pro
     raw, problem = _read_regular_file(path, display)
     if raw is None:
         return None, [problem] if problem else []
+    return decode_definition_bytes(raw, display)
+
+
+def decode_definition_bytes(raw: bytes, display: str) -> tuple[str | None, list[Problem]]:
+    """Definition bytes (read from a file or from git) as text, or a located problem: too big,
+    bad UTF-8, nested too deep. A leading byte order mark is dropped."""
     if len(raw) > MAX_FILE_BYTES:
         return None, [file_problem(display, "file is larger than the 1 MiB limit")]
     try:

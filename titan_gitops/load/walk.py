@@ -207,22 +207,27 @@ def load_definition_files(root: Path) -> LoadResult:
         if text is None:
             result.problems.extend(problems)
             continue
-        documents, problems = load_yaml_text(text, display)
-        result.problems.extend(problems)
-        if "${" in text:
-            result.variable_paths.add(display)
-        if path == project_path:
-            if documents:
-                result.project = documents[0]
-            if len(documents) > 1:
-                second = documents[1]
-                message = "the project file holds one document only"
-                result.problems.append(Problem(display, second.line, second.col, "", message))
-            continue
-        if not problems and (is_blank_yaml(text) or all(d.data is None for d in documents)):
-            result.warnings.append(
-                Problem(display, 1, 1, "", "empty file: no definitions", severity="warning")
-            )
-            continue
-        result.documents.extend(d for d in documents if d.data is not None or len(documents) == 1)
+        record_definition(result, text, display, is_project=path == project_path)
     return result
+
+
+def record_definition(result: LoadResult, text: str, display: str, *, is_project: bool) -> None:
+    """Load one definition file's text into `result`: its documents, problems and warnings."""
+    documents, problems = load_yaml_text(text, display)
+    result.problems.extend(problems)
+    if "${" in text:
+        result.variable_paths.add(display)
+    if is_project:
+        if documents:
+            result.project = documents[0]
+        if len(documents) > 1:
+            second = documents[1]
+            message = "the project file holds one document only"
+            result.problems.append(Problem(display, second.line, second.col, "", message))
+        return
+    if not problems and (is_blank_yaml(text) or all(d.data is None for d in documents)):
+        result.warnings.append(
+            Problem(display, 1, 1, "", "empty file: no definitions", severity="warning")
+        )
+        return
+    result.documents.extend(d for d in documents if d.data is not None or len(documents) == 1)

@@ -15,7 +15,7 @@ from titan_gitops.load import PROJECT_FILE, LoadResult
 from titan_gitops.model import DesiredState
 from titan_gitops.secrets import SecretSet
 from titan_gitops.spec import TemplateSpec
-from titan_gitops.validate.context import ReadYaml, Run
+from titan_gitops.validate.context import DiskTree, FileTree, ReadYaml, Run
 from titan_gitops.validate.documents import project_defaults, read_definitions, read_project
 from titan_gitops.validate.rules import check_names
 from titan_gitops.validate.tasks import build_task
@@ -28,14 +28,20 @@ from titan_gitops.validate.templates import (
 
 
 def validate_definitions(
-    loaded: LoadResult, *, root: Path, environ: Mapping[str, str], read_yaml: ReadYaml
+    loaded: LoadResult,
+    *,
+    root: Path,
+    environ: Mapping[str, str],
+    read_yaml: ReadYaml,
+    tree: FileTree | None = None,
 ) -> DesiredState:
-    """Validate the definitions loaded from `root`; `read_yaml` reads `$file` references.
+    """Validate the definitions loaded from `root`; `read_yaml` reads `$file` references, which
+    `tree` (the disk unless given, such as a base read from git) locates.
 
     Raises:
         ValidationFailed: with every problem found (load and validation), sorted by file and line.
     """
-    run = Run(root, environ, read_yaml)
+    run = Run(root, environ, read_yaml, tree=tree or DiskTree())
     run.problems.extend(loaded.problems)
     run.warnings.extend(loaded.warnings)
     project = read_project(run, loaded.project)
@@ -82,4 +88,11 @@ def _scrub(problems: list[Problem], secrets: frozenset[str]) -> list[Problem]:
     ]
 
 
-__all__ = ["PROJECT_FILE", "ReadYaml", "merge_fields", "validate_definitions"]
+__all__ = [
+    "PROJECT_FILE",
+    "DiskTree",
+    "FileTree",
+    "ReadYaml",
+    "merge_fields",
+    "validate_definitions",
+]

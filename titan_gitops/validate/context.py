@@ -2,20 +2,45 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
 from titan_gitops.errors import Problem
 from titan_gitops.load import LineDict, LineList
+from titan_gitops.load.paths import regular_file_problem
 from titan_gitops.model import SourceDocument
 
 Loc = tuple[str | int, ...]
 # Reads one YAML file as (documents, problems): load.load_yaml_file, passed in by the pipeline.
 ReadYaml = Callable[[Path, str], tuple[list[SourceDocument], list[Problem]]]
+
+
+class FileTree(Protocol):
+    """Where `$file` references are looked up: the disk, or a tree held in memory (a base read
+    from git). Paths are the ones validation builds: the root joined with a relative path."""
+
+    def real_path(self, path: Path) -> Path:
+        """`path` in one canonical form, symlinks followed: two names of one file compare equal."""
+        ...
+
+    def file_problem(self, path: Path) -> str | None:
+        """Why `path` is not a readable regular file (`does not exist`), or None when it is one."""
+        ...
+
+
+class DiskTree:
+    """The file system: realpath (never raises on a symlink loop) and a stat of the target."""
+
+    def real_path(self, path: Path) -> Path:
+        return Path(os.path.realpath(path))
+
+    def file_problem(self, path: Path) -> str | None:
+        return regular_file_problem(path)
 
 
 def locate(node: Any, loc: Loc, fallback: tuple[str, int, int]) -> tuple[str, int, int]:
@@ -59,6 +84,7 @@ class Run:
     secrets: set[str] = field(default_factory=set)
     schema_files: dict[Path, Any] = field(default_factory=dict)
     substituted: bool = False
+    tree: FileTree = field(default_factory=DiskTree)
 
     def add(self, node: Any, loc: Loc, message: str, *, at: SourceDocument | None = None) -> None:
         fallback = (at.path, at.line, at.col) if at else ("", 1, 1)

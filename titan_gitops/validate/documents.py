@@ -58,7 +58,7 @@ def read_definitions(
     templates: list[Definition] = []
     skip = schema_file_refs(run, documents)
     for document in documents:
-        if skip and Path(document.path).resolve() in skip:
+        if skip and run.tree.real_path(Path(document.path)) in skip:
             continue
         data = document.data
         if not isinstance(data, LineDict):

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from titan_gitops.load import LineDict
-from titan_gitops.load.paths import name_problem, regular_file_problem, show_name
+from titan_gitops.load.paths import name_problem, show_name
 from titan_gitops.model import SourceDocument
 from titan_gitops.validate.context import Loc, Run
 
@@ -35,12 +34,12 @@ def _check_ref(run: Run, ref: str) -> tuple[Path | None, str]:
         return None, f"the path is {len(ref)} characters long; the limit is {MAX_REF_LENGTH}"
     if ref.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", ref) or ".." in Path(ref).parts:
         return None, f"{shown} leaves the definitions directory; it must stay inside"
-    # realpath (unlike Path.resolve on Python 3.11) never raises on a symlink loop; the loop
-    # is reported below, where the target is read.
-    target = Path(os.path.realpath(run.root / ref))
-    if not target.is_relative_to(os.path.realpath(run.root)):
+    # The tree's real_path never raises on a symlink loop; the loop is reported below, where
+    # the target is read.
+    target = run.tree.real_path(run.root / ref)
+    if not target.is_relative_to(run.tree.real_path(run.root)):
         return None, f"{shown} leaves the definitions directory; it must stay inside"
-    problem = regular_file_problem(target)
+    problem = run.tree.file_problem(target)
     if problem is not None:
         return None, f"{shown} {problem}"
     return target, ""
@@ -98,7 +97,7 @@ def schema_file_refs(run: Run, documents: Sequence[SourceDocument]) -> set[Path]
     for document in documents:
         if isinstance(document.data, dict):
             if _is_definition(document.data):
-                defining.add(Path(os.path.realpath(document.path)))
+                defining.add(run.tree.real_path(Path(document.path)))
             for key in SCHEMA_FIELDS:
                 ref = file_ref(document.data.get(key))
                 if isinstance(ref, str) and (target := _schema_target(run, ref)) is not None:
