@@ -13,8 +13,10 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 import urllib.parse
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -39,6 +41,8 @@ class Refusal:
     method: str = ""  # empty: any method
     path: str = ""  # a regular expression searched in the path; empty: any path
     times: int = 1
+    # When set, `Retry-After` is sent as an HTTP date this many seconds after the answer's Date.
+    retry_in: int | None = None
 
     def matches(self, method: str, path: str) -> bool:
         return (not self.method or self.method == method) and (
@@ -263,9 +267,14 @@ class FakeGitHub:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
+    answered_at: float | None = None
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        return super().date_time_string(self.answered_at if timestamp is None else timestamp)
 
     def _serve(self) -> None:
         fake = self.server.fake
+        self.answered_at = None
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         body = json.loads(raw) if raw else None
@@ -283,6 +292,12 @@ class _Handler(BaseHTTPRequestHandler):
             elif refusal is not None:
                 status, data = refusal.status, {"message": refusal.message}
                 extra.update(refusal.headers)
+                if refusal.retry_in is not None:
+                    # The Date header send_response adds reads the same clock reading.
+                    self.answered_at = int(time.time())
+                    extra["Retry-After"] = formatdate(
+                        self.answered_at + refusal.retry_in, usegmt=True
+                    )
             else:
                 status, data = fake.handle(self.command, parts.path, query, body)
             if self.command == "GET" and isinstance(data, list):

@@ -7,7 +7,9 @@ token never travels elsewhere. Reads are retried on 5xx and broken connections; 
 
 GitHub's rate limits are waited out and the call retried, reads and writes alike (GitHub refused
 the call, so nothing was done): a 429, or a 403 that carries `Retry-After`, or
-`x-ratelimit-remaining: 0` with `x-ratelimit-reset`, or says "rate limit". The waits are bounded:
+`x-ratelimit-remaining: 0` with `x-ratelimit-reset`, or says "rate limit". `Retry-After` may be
+seconds or an HTTP date (RFC 9110), the date read against the answer's `Date` (else the clock).
+Each wait is logged as one line through `notify`. The waits are bounded:
 a few attempts per call and a cap on the seconds one client waits in all; a wait longer than what
 is left fails at once, saying how long GitHub asked for. Any other 403 (no such headers, "Resource
 not accessible by integration") is a token without the permission: `GitHubError.read_only`.
@@ -15,11 +17,13 @@ not accessible by integration") is a token without the permission: `GitHubError.
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from titan_gitops._http import HttpSession, Transport, TransportFailure
@@ -69,6 +73,32 @@ def _seconds(text: str | None) -> float | None:
     return value if value is not None and 0 <= value < 10**10 else None
 
 
+def _epoch(text: str | None) -> float | None:
+    """An HTTP date as seconds since the epoch, or None when it is not one."""
+    if not text:
+        return None
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    # HTTP dates are GMT; a "-0000" zone comes back without tzinfo.
+    return moment.replace(tzinfo=moment.tzinfo or datetime.UTC).timestamp()
+
+
+def retry_after_wait(headers: Mapping[str, str], now: float) -> float | None:
+    """`Retry-After` in seconds: a number of seconds, or an HTTP date counted from the answer's
+    `Date` (from `now`, the runner's clock, when it has none); None when absent or unreadable."""
+    value = headers.get("retry-after")
+    seconds = _seconds(value)
+    if seconds is not None:
+        return seconds
+    when = _epoch(value)
+    if when is None:
+        return None
+    sent = _epoch(headers.get("date"))
+    return max(when - (sent if sent is not None else now), 0.0)
+
+
 def rate_limit_wait(
     status: int, headers: Mapping[str, str], message: str, now: float
 ) -> float | None:
@@ -78,7 +108,7 @@ def rate_limit_wait(
     """
     if status not in (403, 429):
         return None
-    retry_after = _seconds(headers.get("retry-after"))
+    retry_after = retry_after_wait(headers, now)
     if retry_after is not None:
         return retry_after
     reset = _seconds(headers.get("x-ratelimit-reset"))
@@ -114,6 +144,7 @@ class GitHubRest:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         max_wait: float = RATE_LIMIT_WAIT,
+        notify: Callable[[str], None] | None = None,
     ) -> None:
         if not _REPOSITORY.match(repository):
             raise GitHubError(f"GITHUB_REPOSITORY must be owner/name, got {repository!r}")
@@ -124,6 +155,7 @@ class GitHubRest:
         self._sleep = sleep
         self._clock = clock
         self._wait_left = max_wait
+        self._notify = notify
         self._session = HttpSession(
             self._origin, transport=transport, timeout=timeout, user_agent="titan-gitops"
         )
@@ -311,9 +343,9 @@ class GitHubRest:
             if wait is None:
                 raise GitHubError(failure, status=response.status)
             limited += 1
-            self._wait_out(failure, response.status, wait, limited)
+            self._wait_out(failure, response.status, wait, limited, where)
 
-    def _wait_out(self, failure: str, status: int, wait: float, limited: int) -> None:
+    def _wait_out(self, failure: str, status: int, wait: float, limited: int, where: str) -> None:
         """Sleep `wait` seconds for a rate limit, or raise when the bounds would be passed."""
         if limited >= RATE_LIMIT_ATTEMPTS:
             reason = f"still rate-limited after {limited} attempts"
@@ -324,6 +356,11 @@ class GitHubRest:
             )
         else:
             self._wait_left -= wait
+            if self._notify is not None:
+                # `where` is the method and path only: no query, so nothing from a next link.
+                self._notify(
+                    f"GitHub rate limit: waiting {round(wait, 1):g} s before retrying {where}"
+                )
             self._sleep(wait)
             return
         raise GitHubError(f"{failure}; {reason}", status=status, rate_limited=True)

@@ -190,7 +190,7 @@ def post_plan_comment(
     if context.pull_number is None:
         out.log("not a pull request: the plan is in the step summary only")
         return
-    rest = open_github(inputs, context)
+    rest = open_github(inputs, context, out)
     if rest is None:
         out.warning("no github-token: the plan is in the step summary only")
         return
