@@ -77,6 +77,9 @@ class FakeGitHub:
     deployments: list[dict[str, Any]] = field(default_factory=list)
     deployment_statuses: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     refusals: list[Refusal] = field(default_factory=list)
+    # Repository labels by name, and each issue's or pull request's label names, in order.
+    labels: dict[str, dict[str, Any]] = field(default_factory=dict)
+    issue_labels: dict[int, list[str]] = field(default_factory=dict)
     # When set, the first `gated` comment lists wait for each other here (a race, made certain).
     list_gate: threading.Barrier | None = None
     gated: int = 0
@@ -191,6 +194,37 @@ class FakeGitHub:
             return 201, self.add_deployment_status(number, body)
         return None
 
+    def _labels(self, method: str, rest: str, body: Any) -> tuple[int, Any] | None:
+        """GitHub's label routes; names compare without case, as GitHub's do."""
+        known = {name.lower() for name in self.labels}
+        if rest == "/labels" and method == "POST":
+            if body["name"].lower() in known:
+                errors = [{"resource": "Label", "code": "already_exists", "field": "name"}]
+                return 422, {"message": "Validation Failed", "errors": errors}
+            self.labels[body["name"]] = dict(body)
+            return 201, dict(body)
+        m = re.fullmatch(r"/issues/(\d+)/labels(?:/([^/]+))?", rest)
+        if m is None:
+            return None
+        on = self.issue_labels.setdefault(int(m.group(1)), [])
+        if method == "GET" and m.group(2) is None:
+            return 200, [{"name": name} for name in on]
+        if method == "POST" and m.group(2) is None:
+            for name in body["labels"]:
+                if name.lower() not in known:  # GitHub creates it, grey, with no description
+                    self.labels[name] = {"name": name, "color": "ededed", "description": None}
+                if name.lower() not in {n.lower() for n in on}:
+                    on.append(name)
+            return 200, [{"name": name} for name in on]
+        if method == "DELETE" and m.group(2) is not None:
+            name = urllib.parse.unquote(m.group(2))
+            found = [n for n in on if n.lower() == name.lower()]
+            if not found:
+                return 404, {"message": "Label does not exist"}
+            on.remove(found[0])
+            return 200, [{"name": n} for n in on]
+        return None
+
     def posted_bodies(self) -> list[str]:
         return [json.dumps(r.body) for r in self.requests if r.body is not None]
 
@@ -257,6 +291,8 @@ class FakeGitHub:
             order = self.ancestry(head)
             commits = [{"sha": c} for c in order if c in ahead]
             return 200, {"status": self.compare(base, head), "commits": commits}
+        if "/labels" in rest and (answer := self._labels(method, rest, body)):
+            return answer
         if rest.startswith("/deployments") and (
             answer := self._deployments(method, rest, query, body)
         ):

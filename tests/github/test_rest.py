@@ -6,7 +6,8 @@ import dataclasses
 
 import pytest
 
-from titan_gitops.github.rest import GitHubError, GitHubRest, find_next_link, rate_limit_wait
+from titan_gitops.github.ratelimit import rate_limit_wait
+from titan_gitops.github.rest import GitHubError, GitHubRest, find_next_link
 
 from .conftest import GITHUB_TOKEN
 from .fake_github import HUMAN, FakeGitHub, Refusal, secondary_rate_limit
