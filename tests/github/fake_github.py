@@ -13,8 +13,10 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 import urllib.parse
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -39,6 +41,8 @@ class Refusal:
     method: str = ""  # empty: any method
     path: str = ""  # a regular expression searched in the path; empty: any path
     times: int = 1
+    # When set, `Retry-After` is sent as an HTTP date this many seconds after the answer's Date.
+    retry_in: int | None = None
 
     def matches(self, method: str, path: str) -> bool:
         return (not self.method or self.method == method) and (
@@ -73,6 +77,9 @@ class FakeGitHub:
     deployments: list[dict[str, Any]] = field(default_factory=list)
     deployment_statuses: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     refusals: list[Refusal] = field(default_factory=list)
+    # Repository labels by name, and each issue's or pull request's label names, in order.
+    labels: dict[str, dict[str, Any]] = field(default_factory=dict)
+    issue_labels: dict[int, list[str]] = field(default_factory=dict)
     # When set, the first `gated` comment lists wait for each other here (a race, made certain).
     list_gate: threading.Barrier | None = None
     gated: int = 0
@@ -187,6 +194,37 @@ class FakeGitHub:
             return 201, self.add_deployment_status(number, body)
         return None
 
+    def _labels(self, method: str, rest: str, body: Any) -> tuple[int, Any] | None:
+        """GitHub's label routes; names compare without case, as GitHub's do."""
+        known = {name.lower() for name in self.labels}
+        if rest == "/labels" and method == "POST":
+            if body["name"].lower() in known:
+                errors = [{"resource": "Label", "code": "already_exists", "field": "name"}]
+                return 422, {"message": "Validation Failed", "errors": errors}
+            self.labels[body["name"]] = dict(body)
+            return 201, dict(body)
+        m = re.fullmatch(r"/issues/(\d+)/labels(?:/([^/]+))?", rest)
+        if m is None:
+            return None
+        on = self.issue_labels.setdefault(int(m.group(1)), [])
+        if method == "GET" and m.group(2) is None:
+            return 200, [{"name": name} for name in on]
+        if method == "POST" and m.group(2) is None:
+            for name in body["labels"]:
+                if name.lower() not in known:  # GitHub creates it, grey, with no description
+                    self.labels[name] = {"name": name, "color": "ededed", "description": None}
+                if name.lower() not in {n.lower() for n in on}:
+                    on.append(name)
+            return 200, [{"name": name} for name in on]
+        if method == "DELETE" and m.group(2) is not None:
+            name = urllib.parse.unquote(m.group(2))
+            found = [n for n in on if n.lower() == name.lower()]
+            if not found:
+                return 404, {"message": "Label does not exist"}
+            on.remove(found[0])
+            return 200, [{"name": n} for n in on]
+        return None
+
     def posted_bodies(self) -> list[str]:
         return [json.dumps(r.body) for r in self.requests if r.body is not None]
 
@@ -253,6 +291,8 @@ class FakeGitHub:
             order = self.ancestry(head)
             commits = [{"sha": c} for c in order if c in ahead]
             return 200, {"status": self.compare(base, head), "commits": commits}
+        if "/labels" in rest and (answer := self._labels(method, rest, body)):
+            return answer
         if rest.startswith("/deployments") and (
             answer := self._deployments(method, rest, query, body)
         ):
@@ -263,9 +303,14 @@ class FakeGitHub:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
+    answered_at: float | None = None
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        return super().date_time_string(self.answered_at if timestamp is None else timestamp)
 
     def _serve(self) -> None:
         fake = self.server.fake
+        self.answered_at = None
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         body = json.loads(raw) if raw else None
@@ -283,6 +328,12 @@ class _Handler(BaseHTTPRequestHandler):
             elif refusal is not None:
                 status, data = refusal.status, {"message": refusal.message}
                 extra.update(refusal.headers)
+                if refusal.retry_in is not None:
+                    # The Date header send_response adds reads the same clock reading.
+                    self.answered_at = int(time.time())
+                    extra["Retry-After"] = formatdate(
+                        self.answered_at + refusal.retry_in, usegmt=True
+                    )
             else:
                 status, data = fake.handle(self.command, parts.path, query, body)
             if self.command == "GET" and isinstance(data, list):

@@ -42,6 +42,25 @@ def test_a_secondary_rate_limit_on_the_plan_comment_is_waited_out(
     no_traceback(run)
 
 
+def test_a_retry_after_http_date_is_waited_until_that_date_and_logged(
+    workspace: Path, github: FakeGitHub, titan_url: str
+) -> None:
+    import time
+
+    github.refusals.append(
+        Refusal(403, {}, "You have exceeded a secondary rate limit.", method="POST", retry_in=2)
+    )
+    started = time.monotonic()
+    run = plan_pr(workspace, github, titan_url)
+    assert run.returncode == 0, run.stdout + run.stderr
+    line = "GitHub rate limit: waiting 2 s before retrying POST /repos/acme/tasks/issues/7/comments"
+    assert run.stdout.count(line) == 1  # not the fixed 60 s an unread date would give
+    assert time.monotonic() - started >= 2
+    [comment] = bot_comments(github)
+    assert parse_approval(comment["body"]) is not None
+    no_traceback(run)
+
+
 def test_a_rate_limit_that_lasts_fails_the_step_and_is_not_called_read_only(
     workspace: Path, github: FakeGitHub, titan_url: str
 ) -> None:

@@ -6,7 +6,8 @@ import dataclasses
 
 import pytest
 
-from titan_gitops.github.rest import GitHubError, GitHubRest, find_next_link, rate_limit_wait
+from titan_gitops.github.ratelimit import rate_limit_wait
+from titan_gitops.github.rest import GitHubError, GitHubRest, find_next_link
 
 from .conftest import GITHUB_TOKEN
 from .fake_github import HUMAN, FakeGitHub, Refusal, secondary_rate_limit
@@ -217,3 +218,52 @@ def test_rate_limit_wait_reads_github_s_signals(
     status: int, headers: dict[str, str], message: str, wait: float | None
 ) -> None:
     assert rate_limit_wait(status, headers, message, now=100.0) == wait
+
+
+@pytest.mark.parametrize(
+    ("headers", "wait"),
+    [
+        ({"retry-after": "Wed, 21 Oct 2015 07:28:37 GMT"}, 37.0),
+        (
+            {
+                "retry-after": "Wed, 21 Oct 2015 07:28:12 GMT",
+                "date": "Wed, 21 Oct 2015 07:28:00 GMT",
+            },
+            12.0,
+        ),
+        ({"retry-after": "Wed, 21 Oct 2015 07:27:00 GMT"}, 0.0),  # already past
+        ({"retry-after": "Wed, 21 Oct 2015 07:28:09 -0000"}, 9.0),
+    ],
+)
+def test_retry_after_as_an_http_date_is_read_against_date_or_the_clock(
+    headers: dict[str, str], wait: float
+) -> None:
+    now = 1_445_412_480.0  # Wed, 21 Oct 2015 07:28:00 GMT
+    assert rate_limit_wait(403, headers, "secondary rate limit", now=now) == wait
+
+
+def test_each_rate_limit_wait_is_one_line_naming_the_call_without_its_query(
+    github: FakeGitHub,
+) -> None:
+    clock = _Clock()
+    lines: list[str] = []
+    for i in range(3):
+        github.add_comment(7, f"c{i}", HUMAN)
+    # The second page's link carries a query; the line names the path only.
+    github.refusals.append(Refusal(429, {"Retry-After": "37"}, "slow down", path="comments"))
+    github.refusals.append(Refusal(429, {"Retry-After": "5"}, "slow down", path="comments"))
+    rest = GitHubRest(
+        github.base_url,
+        GITHUB_TOKEN,
+        "acme/tasks",
+        sleep=clock.sleep,
+        clock=clock.time,
+        notify=lines.append,
+    )
+    with rest:
+        assert len(rest.list_issue_comments(7)) == 3
+    assert clock.slept == [37.0, 5.0]
+    assert lines == [
+        f"GitHub rate limit: waiting {s} s before retrying GET /repos/acme/tasks/issues/7/comments"
+        for s in (37, 5)
+    ]

@@ -86,3 +86,16 @@ def test_a_long_plan_is_cut_under_the_limit_keeping_markers_and_closing_blocks()
 
 def test_a_short_plan_is_untouched() -> None:
     assert cap_comment("short", overflow_note="x", limit=100) == "short"
+
+
+def test_the_kinds_line_is_additive_and_older_comments_still_parse() -> None:
+    markers = format_markers("teams/shop", "d1", sha="f" * 40, kinds=["deletes", "changes"])
+    assert markers.splitlines()[2] == "<!-- titan-gitops:labels kinds=changes,deletes -->"
+    record = parse_approval(markers)
+    assert record is not None
+    assert record.kinds == frozenset({"changes", "deletes"})
+    older = parse_approval(format_markers("teams/shop", "d1", sha="f" * 40))
+    assert older == ApprovalRecord("teams/shop", "d1", "f" * 40, frozenset(), None)
+    empty = parse_approval(format_markers("teams/shop", "d1", kinds=[]))
+    assert empty is not None
+    assert empty.kinds == frozenset()

@@ -136,6 +136,8 @@ class ActionInputs:
     directories: tuple[str, ...] = ()
     # The deployment environment apply records to; empty: titan-gitops/<directory>.
     environment: str = ""
+    # On plan: keep the titan-gitops:changes/deletes/breaking labels of the pull request.
+    labels: bool = False
 
 
 def read_inputs(environ: Mapping[str, str]) -> ActionInputs:
@@ -176,6 +178,7 @@ def read_inputs(environ: Mapping[str, str]) -> ActionInputs:
         auth_header=parse_auth_header_input(environ.get("TG_AUTH_HEADER", "")),
         directories=_directory_globs(environ.get("TG_DIRECTORIES", "")),
         environment=parse_environment(environ.get("TG_ENVIRONMENT", "")),
+        labels=parse_flag(_text(environ, "TG_LABELS"), name="labels", default=False),
     )
 
 

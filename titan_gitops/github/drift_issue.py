@@ -192,7 +192,7 @@ def run_drift(
         checked_at=checked_at,
     )
     out.summary(mask(summary))
-    rest = open_github(inputs, context) if inputs.comment else None
+    rest = open_github(inputs, context, out) if inputs.comment else None
     if rest is not None:
         body = compose_drift_issue(
             report,

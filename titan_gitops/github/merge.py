@@ -61,7 +61,7 @@ def run_apply_command(
             "merge a reviewed pull request instead"
         )
     target = resolve_action_target(inputs, environ)
-    rest = open_github(inputs, context)
+    rest = open_github(inputs, context, out)
     if rest is None:
         raise ConfigError(
             "input github-token is empty: apply needs it to check that the commit is the head "

@@ -1,5 +1,6 @@
-"""The GitHub REST calls the Action makes: issue comments, issues, the pulls of a commit, and
-the branch head, commit comparison and deployments apply's order check and record need.
+"""The GitHub REST calls the Action makes: issue comments, issues, the pulls of a commit, the
+branch head, commit comparison and deployments apply's order check and record need, and the
+pull request labels plan keeps.
 
 All HTTP goes through `titan_gitops._http`. The base URL comes from `GITHUB_API_URL` (so GitHub
 Enterprise Server works); pagination follows `Link: rel="next"` only on that same origin, so the
@@ -7,10 +8,12 @@ token never travels elsewhere. Reads are retried on 5xx and broken connections; 
 
 GitHub's rate limits are waited out and the call retried, reads and writes alike (GitHub refused
 the call, so nothing was done): a 429, or a 403 that carries `Retry-After`, or
-`x-ratelimit-remaining: 0` with `x-ratelimit-reset`, or says "rate limit". The waits are bounded:
-a few attempts per call and a cap on the seconds one client waits in all; a wait longer than what
-is left fails at once, saying how long GitHub asked for. Any other 403 (no such headers, "Resource
-not accessible by integration") is a token without the permission: `GitHubError.read_only`.
+`x-ratelimit-remaining: 0` with `x-ratelimit-reset`, or says "rate limit" (`github/ratelimit.py`
+reads these, `Retry-After` as seconds or an HTTP date). Each wait is logged as one line through
+`notify`. The waits are bounded: a few attempts per call and a cap on the seconds one client
+waits in all; a wait longer than what is left fails at once, saying how long GitHub asked for.
+Any other 403 (no such headers, "Resource not accessible by integration") is a token without the
+permission: `GitHubError.read_only`.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any
 
 from titan_gitops._http import HttpSession, Transport, TransportFailure
 from titan_gitops.errors import TitanGitopsError
+from titan_gitops.github.ratelimit import rate_limit_wait
 from titan_gitops.secrets import SecretSet
 from titan_gitops.settings import Secret
 
@@ -35,10 +39,6 @@ _READ_RETRIES = 2
 # (one Action step) waits for them in all; beyond either the call fails as rate-limited.
 RATE_LIMIT_ATTEMPTS = 4
 RATE_LIMIT_WAIT = 180.0
-# GitHub: a secondary rate limit without `Retry-After` asks for at least a minute.
-_SECONDARY_WAIT = 60.0
-# Added to a wait until `x-ratelimit-reset`: the runner's clock and GitHub's may differ.
-_RESET_SKEW = 1.0
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 
@@ -61,32 +61,18 @@ class GitHubError(TitanGitopsError):
         return self.status == 403 and not self.rate_limited
 
 
-def _seconds(text: str | None) -> float | None:
-    try:
-        value = float(text) if text is not None else None
-    except ValueError:
-        return None
-    return value if value is not None and 0 <= value < 10**10 else None
-
-
-def rate_limit_wait(
-    status: int, headers: Mapping[str, str], message: str, now: float
-) -> float | None:
-    """The seconds GitHub asks to wait before retrying, or None when this is no rate limit.
-
-    `headers` are lower-cased, as `HttpSession` gives them.
-    """
-    if status not in (403, 429):
-        return None
-    retry_after = _seconds(headers.get("retry-after"))
-    if retry_after is not None:
-        return retry_after
-    reset = _seconds(headers.get("x-ratelimit-reset"))
-    if headers.get("x-ratelimit-remaining", "").strip() == "0" and reset is not None:
-        return max(reset - now, 0.0) + _RESET_SKEW
-    if status == 429 or "rate limit" in message.lower():
-        return _SECONDARY_WAIT
-    return None
+def _error_detail(data: Any) -> str:
+    """GitHub's message of a refusal, with the codes of its `errors` (e.g. `already_exists`)."""
+    text = data.get("message") if isinstance(data, dict) else None
+    errors = data.get("errors") if isinstance(data, dict) else None
+    codes = (
+        [e.get("code") for e in errors if isinstance(e, dict)][:3]
+        if isinstance(errors, list)
+        else []
+    )
+    shown = ", ".join(c for c in codes if isinstance(c, str))
+    text = text if isinstance(text, str) else ""
+    return f"{text}: {shown}" if shown else text
 
 
 def find_next_link(link_header: str | None) -> str | None:
@@ -114,6 +100,7 @@ class GitHubRest:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         max_wait: float = RATE_LIMIT_WAIT,
+        notify: Callable[[str], None] | None = None,
     ) -> None:
         if not _REPOSITORY.match(repository):
             raise GitHubError(f"GITHUB_REPOSITORY must be owner/name, got {repository!r}")
@@ -124,6 +111,7 @@ class GitHubRest:
         self._sleep = sleep
         self._clock = clock
         self._wait_left = max_wait
+        self._notify = notify
         self._session = HttpSession(
             self._origin, transport=transport, timeout=timeout, user_agent="titan-gitops"
         )
@@ -159,11 +147,30 @@ class GitHubRest:
 
     def delete_issue_comment(self, comment_id: int) -> bool:
         """Delete a comment; False when it was already gone (404)."""
-        path = f"/repos/{self._repo}/issues/comments/{comment_id}"
+        return self._delete(f"/repos/{self._repo}/issues/comments/{comment_id}")
+
+    def list_issue_labels(self, number: int) -> list[str]:
+        """The names of the labels an issue or pull request carries."""
+        items = self._get_all(f"/repos/{self._repo}/issues/{number}/labels")
+        return [i["name"] for i in items if isinstance(i.get("name"), str)]
+
+    def add_issue_labels(self, number: int, names: list[str]) -> None:
+        """Add labels to an issue or pull request; the ones it carries stay."""
+        path = f"/repos/{self._repo}/issues/{number}/labels"
+        self._send("POST", self._origin + path, None, {"labels": names})
+
+    def remove_issue_label(self, number: int, name: str) -> bool:
+        """Take one label off an issue or pull request; False when it was not on it (404)."""
+        quoted = urllib.parse.quote(name, safe="")
+        return self._delete(f"/repos/{self._repo}/issues/{number}/labels/{quoted}")
+
+    def create_label(self, name: str, color: str, description: str) -> bool:
+        """Create a repository label; False when it exists already (422 `already_exists`)."""
+        body = {"name": name, "color": color, "description": description[:100]}
         try:
-            self._send("DELETE", self._origin + path, None, None)
+            self._write("POST", f"/repos/{self._repo}/labels", body)
         except GitHubError as exc:
-            if exc.status == 404:
+            if exc.status == 422 and "already_exists" in str(exc):
                 return False
             raise
         return True
@@ -302,18 +309,18 @@ class GitHubRest:
                 data = None
             if 200 <= response.status < 300:
                 return response.status, response.headers, data
-            detail = data.get("message") if isinstance(data, dict) else None
+            detail = _error_detail(data)
             # GitHub may echo what it was sent: its words never carry the token out.
-            detail = self._secrets.mask(detail) if isinstance(detail, str) else ""
+            detail = self._secrets.mask(detail)
             wait = rate_limit_wait(response.status, response.headers, detail, self._clock())
             suffix = f" ({detail})" if detail else ""
             failure = f"{where}: HTTP {response.status}{suffix}"
             if wait is None:
                 raise GitHubError(failure, status=response.status)
             limited += 1
-            self._wait_out(failure, response.status, wait, limited)
+            self._wait_out(failure, response.status, wait, limited, where)
 
-    def _wait_out(self, failure: str, status: int, wait: float, limited: int) -> None:
+    def _wait_out(self, failure: str, status: int, wait: float, limited: int, where: str) -> None:
         """Sleep `wait` seconds for a rate limit, or raise when the bounds would be passed."""
         if limited >= RATE_LIMIT_ATTEMPTS:
             reason = f"still rate-limited after {limited} attempts"
@@ -324,9 +331,23 @@ class GitHubRest:
             )
         else:
             self._wait_left -= wait
+            if self._notify is not None:
+                # `where` is the method and path only: no query, so nothing from a next link.
+                self._notify(
+                    f"GitHub rate limit: waiting {round(wait, 1):g} s before retrying {where}"
+                )
             self._sleep(wait)
             return
         raise GitHubError(f"{failure}; {reason}", status=status, rate_limited=True)
+
+    def _delete(self, path: str) -> bool:
+        try:
+            self._send("DELETE", self._origin + path, None, None)
+        except GitHubError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
 
     def _write(self, method: str, path: str, body: JsonObject) -> JsonObject:
         _, _, data = self._send(method, self._origin + path, None, body)

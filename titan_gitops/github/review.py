@@ -10,6 +10,7 @@ from titan_gitops import exit_codes
 from titan_gitops.errors import TitanGitopsError, ValidationFailed
 from titan_gitops.escape import escape_code, escape_text
 from titan_gitops.github.context import ActionInputs, GitHubContext
+from titan_gitops.github.labels import plan_kinds, sync_plan_labels
 from titan_gitops.github.outbox import Outbox
 from titan_gitops.github.previews import (
     preview_blocks,
@@ -101,6 +102,8 @@ def run_plan(
     )
     out.summary(mask(summary) + preview_notes_markdown(previews, mask))
     post_plan_comment(inputs, context, out, plan=plan, title=title, extra=extra)
+    # After the comment: the labels are read back from every directory's comment, this one's too.
+    sync_plan_labels(inputs, context, out, plan)
     return exit_codes.OK
 
 
@@ -129,7 +132,8 @@ def compose_reviewed_comment(
     from titan_gitops.render.markdown import MIN_CHARS, must_show, render_plan_markdown
 
     items = change_items(plan)
-    markers = format_markers(directory, plan.change_digest, sha=sha, items=items)
+    kinds = plan_kinds(plan)
+    markers = format_markers(directory, plan.change_digest, sha=sha, items=items, kinds=kinds)
     room = max(comment_room(markers, footer), MIN_CHARS)
     markdown = mask(
         render_plan_markdown(
@@ -148,6 +152,7 @@ def compose_reviewed_comment(
         digest=plan.change_digest,
         sha=sha,
         items=items,
+        kinds=kinds,
         footer=footer,
         overflow_note=overflow_note,
     )
@@ -190,7 +195,7 @@ def post_plan_comment(
     if context.pull_number is None:
         out.log("not a pull request: the plan is in the step summary only")
         return
-    rest = open_github(inputs, context)
+    rest = open_github(inputs, context, out)
     if rest is None:
         out.warning("no github-token: the plan is in the step summary only")
         return

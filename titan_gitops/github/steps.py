@@ -67,8 +67,11 @@ def resolve_action_target(inputs: ActionInputs, environ: Mapping[str, str]) -> T
     return resolve_target(environ, api_url=inputs.api_url, token=inputs.token)
 
 
-def open_github(inputs: ActionInputs, context: GitHubContext) -> GitHubRest | None:
-    """A GitHub REST client, or None when no github-token was given.
+def open_github(
+    inputs: ActionInputs, context: GitHubContext, out: Outbox | None = None
+) -> GitHubRest | None:
+    """A GitHub REST client, or None when no github-token was given; its rate-limit waits are
+    logged through `out`.
 
     Raises:
         ConfigError: GITHUB_API_URL would send the token in clear text off this machine.
@@ -79,7 +82,8 @@ def open_github(inputs: ActionInputs, context: GitHubContext) -> GitHubRest | No
     loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
     if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
         raise ConfigError("GITHUB_API_URL must be https (plain http only on loopback)")
-    return GitHubRest(context.api_url, inputs.github_token, context.repository)
+    notify = out.log if out is not None else None
+    return GitHubRest(context.api_url, inputs.github_token, context.repository, notify=notify)
 
 
 def save_plan(plan: Plan, out: Outbox, kind: str, directory: str) -> Path:

@@ -2,9 +2,12 @@
 
 The marker records the plan's change-set digest (the approval record apply reads later) and, on a
 second hidden line, the commit planned and a short digest of each change, so apply can accept a
-merge that does fewer of the reviewed changes but never one that does more. Only comments written
-by a bot account are trusted: a person cannot forge an approval by pasting a marker. Sizes are
-UTF-8 bytes: never fewer than the characters GitHub counts, so a byte cap holds in either unit.
+merge that does fewer of the reviewed changes but never one that does more. A third hidden line
+(added later, so older comments lack it) records the kinds of change the plan holds (`changes`,
+`deletes`, `breaking`) for the pull request labels; a failed plan's comment records none. Only
+comments written by a bot account are trusted: a person cannot forge an approval by pasting a
+marker. Sizes are UTF-8 bytes: never fewer than the characters GitHub counts, so a byte cap
+holds in either unit.
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ MAX_ITEMS = 400
 ITEM_DIGEST_LENGTH = 16
 _PLAN_MARKER = re.compile(r"<!-- titan-gitops:plan dir=(\S+) digest=([0-9a-zA-Z]+) -->")
 _CHANGES_MARKER = re.compile(r"<!-- titan-gitops:changes sha=(\S*) items=([0-9a-f,*]*) -->")
+_KINDS_MARKER = re.compile(r"<!-- titan-gitops:labels kinds=([a-z,]*) -->")
+# The kinds of change a plan comment records, in label order.
+KINDS = ("changes", "deletes", "breaking")
 
 
 class IncompleteComment(TitanGitopsError):
@@ -46,6 +52,8 @@ class ApprovalRecord:
     sha: str = ""
     # None when the comment holds no per-change list (too many changes, or none recorded).
     items: frozenset[str] | None = None
+    # The kinds of change the plan holds; None when the comment records none (an older one).
+    kinds: frozenset[str] | None = None
 
 
 def normalise_directory(directory: str) -> str:
@@ -63,14 +71,28 @@ def change_items(plan: Plan) -> list[str]:
     return [change_digest([c])[:ITEM_DIGEST_LENGTH] for c in plan.actionable]
 
 
-def format_markers(directory: str, digest: str, *, sha: str = "", items: Sequence[str] = ()) -> str:
-    """The two hidden marker lines that open a plan comment."""
+def format_markers(
+    directory: str,
+    digest: str,
+    *,
+    sha: str = "",
+    items: Sequence[str] = (),
+    kinds: Iterable[str] | None = None,
+) -> str:
+    """The hidden marker lines that open a plan comment (the kinds line only when `kinds` is
+    given, so a failed plan records none)."""
     listed = ",".join(items) if len(items) <= MAX_ITEMS else "*"
     where = quote_directory(directory)
-    return (
+    markers = (
         f"<!-- titan-gitops:plan dir={where} digest={digest or NO_DIGEST} -->\n"
         f"<!-- titan-gitops:changes sha={urllib.parse.quote(sha, safe='')} items={listed} -->"
     )
+    if kinds is not None:
+        present = set(kinds)
+        markers += (
+            f"\n<!-- titan-gitops:labels kinds={','.join(k for k in KINDS if k in present)} -->"
+        )
+    return markers
 
 
 def parse_approval(body: str) -> ApprovalRecord | None:
@@ -87,7 +109,13 @@ def parse_approval(body: str) -> ApprovalRecord | None:
         listed = changes.group(2)
         if listed != "*":
             items = frozenset(i for i in listed.split(",") if i)
-    return ApprovalRecord(directory=directory, digest=plan.group(2), sha=sha, items=items)
+    kinds_marker = _KINDS_MARKER.search(body)
+    kinds = None
+    if kinds_marker is not None:
+        kinds = frozenset(k for k in kinds_marker.group(1).split(",") if k in KINDS)
+    return ApprovalRecord(
+        directory=directory, digest=plan.group(2), sha=sha, items=items, kinds=kinds
+    )
 
 
 def is_bot_comment(comment: dict[str, Any]) -> bool:
@@ -121,6 +149,19 @@ def find_sticky_comment(
     """The first (oldest) bot comment whose marker names `directory`, with its record."""
     found = find_sticky_comments(comments, directory)
     return found[0] if found else None
+
+
+def directory_records(comments: Iterable[dict[str, Any]]) -> list[ApprovalRecord]:
+    """The record of every directory's sticky comment (its oldest bot comment), by directory."""
+    records: dict[str, ApprovalRecord] = {}
+    for comment in comments:
+        body = comment.get("body")
+        if not isinstance(body, str) or not is_bot_comment(comment):
+            continue
+        record = parse_approval(body)
+        if record is not None:
+            records.setdefault(normalise_directory(record.directory), record)
+    return [records[key] for key in sorted(records)]
 
 
 def cap_comment(body: str, *, overflow_note: str, limit: int = COMMENT_BUDGET) -> str:
@@ -158,11 +199,13 @@ def compose_plan_comment(
     digest: str,
     sha: str = "",
     items: Sequence[str] = (),
+    kinds: Iterable[str] | None = None,
     footer: str = "",
     overflow_note: str = "",
 ) -> str:
     """The full sticky comment: markers, the rendered plan, a footer; always within the budget."""
-    body = format_markers(directory, digest, sha=sha, items=items) + "\n" + markdown.rstrip()
+    markers = format_markers(directory, digest, sha=sha, items=items, kinds=kinds)
+    body = markers + "\n" + markdown.rstrip()
     tail = f"\n\n{footer}" if footer else ""
     note = overflow_note or "_The plan was cut to fit in a comment; see the step summary._"
     capped = cap_comment(body, overflow_note=note, limit=COMMENT_BUDGET - utf8_size(tail) - 1)
