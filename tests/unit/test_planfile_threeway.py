@@ -56,7 +56,8 @@ def test_two_way_json_is_unchanged() -> None:
     two_way = replace(plan(EDITED), threeway=None)
     data = json.loads(render_plan_json(two_way))
     assert data == json.loads(json.dumps(plan_to_dict(two_way)))
-    assert "base" not in data and "attribution" not in data
+    assert "base" not in data
+    assert "attribution" not in data
     assert "reverts_live_edit" not in data["changes"][0]
 
 
@@ -157,5 +158,6 @@ def test_many_reverting_tasks_are_counted_past_the_named_ones() -> None:
     with pytest.raises(LiveEditsRefused) as caught:
         refuse_live_edits(plan(*tasks), how_to_overwrite="x")
     assert "25 changes would" in str(caught.value)
-    assert "'shop-19'" in str(caught.value) and "'shop-20'" not in str(caught.value)
+    assert "'shop-19'" in str(caught.value)
+    assert "'shop-20'" not in str(caught.value)
     assert "and 5 more" in str(caught.value)
