@@ -20,6 +20,7 @@ ISSUE_INPUTS = {
 ISSUE_INPUTS |= {"comment-on-empty"}  # issue 17, robust GitHub I/O
 ISSUE_INPUTS |= {"directories"}  # issue 17, only what changed
 ISSUE_INPUTS |= {"environment"}  # issue 17, order-safe apply, recorded
+ISSUE_INPUTS |= {"plan-file"}  # issue 17, apply exactly what was approved (two jobs)
 ISSUE_OUTPUTS = {
     "exit-code", "has-changes", "creates", "updates", "renames", "deletes", "plan-json", "drift",
 }  # fmt: skip
@@ -28,6 +29,7 @@ ISSUE_OUTPUTS |= {"change-digest"}  # issue 17, order-safe apply, recorded
 ISSUE_OUTPUTS |= {"comment-url", "issue-number"} | {
     f"applied-{action}s" for action in ("create", "update", "rename", "delete")
 }  # issue 17, close the loop
+ISSUE_OUTPUTS |= {"plan-file", "approved"}  # issue 17, apply exactly what was approved
 
 
 def load(path: Path) -> Any:
