@@ -21,6 +21,7 @@ ISSUE_INPUTS |= {"comment-on-empty"}  # issue 17, robust GitHub I/O
 ISSUE_INPUTS |= {"directories"}  # issue 17, only what changed
 ISSUE_INPUTS |= {"environment"}  # issue 17, order-safe apply, recorded
 ISSUE_INPUTS |= {"labels"}  # issue 17, close the loop: optional pull request labels
+ISSUE_INPUTS |= {"plan-file"}  # issue 17, apply exactly what was approved (two jobs)
 ISSUE_OUTPUTS = {
     "exit-code", "has-changes", "creates", "updates", "renames", "deletes", "plan-json", "drift",
 }  # fmt: skip
@@ -29,6 +30,7 @@ ISSUE_OUTPUTS |= {"change-digest"}  # issue 17, order-safe apply, recorded
 ISSUE_OUTPUTS |= {"comment-url", "issue-number"} | {
     f"applied-{action}s" for action in ("create", "update", "rename", "delete")
 }  # issue 17, close the loop
+ISSUE_OUTPUTS |= {"plan-file", "approved"}  # issue 17, apply exactly what was approved
 
 
 def load(path: Path) -> Any:
@@ -130,7 +132,8 @@ def test_workflows_run_only_the_directories_a_first_job_lists(path: Path) -> Non
     for name, job in workflow["jobs"].items():
         if name == "changes":
             continue
-        assert job["needs"] == "changes"
+        # The two-job apply's second job also waits for the plan its first job approved.
+        assert job["needs"] in ("changes", ["changes", "approve"])
         assert job["if"] == "needs.changes.outputs.any-changed == 'true'"
         matrix = job["strategy"]["matrix"]
         assert matrix == {"directory": "${{ fromJSON(needs.changes.outputs.directories) }}"}
@@ -143,3 +146,35 @@ def test_the_readme_inputs_table_lists_every_input_of_action_yml(action: Any) ->
     section = readme.split("### Inputs\n", 1)[1].split("\n### ", 1)[0]
     rows = re.findall(r"^\| `([\w-]+)` \|", section, flags=re.MULTILINE)
     assert sorted(rows) == sorted(action["inputs"])
+
+
+def test_the_two_job_apply_hands_the_approved_plan_to_the_protected_job() -> None:
+    jobs = load(REPO / "examples" / "workflows" / "apply-reviewed.yml")["jobs"]
+    approve, apply = jobs["approve"], jobs["apply"]
+    assert approve["environment"] == "titan-read/${{ matrix.directory }}"
+    assert approve["permissions"] == {
+        "contents": "read", "pull-requests": "read", "deployments": "read"
+    }  # fmt: skip
+    assert apply["environment"] == "titan/${{ matrix.directory }}"
+    assert apply["needs"] == ["changes", "approve"]
+    assert (
+        apply["permissions"]
+        == load(REPO / "examples" / "workflows" / "apply.yml")["jobs"]["apply"]["permissions"]
+    )
+    for job in (approve, apply):  # the queue apply and drift share
+        assert job["concurrency"] == {
+            "group": "titan-gitops-${{ matrix.directory }}",
+            "queue": "max",
+            "cancel-in-progress": False,
+        }
+    titan = next(s for s in approve["steps"] if s.get("id") == "titan")["with"]
+    assert titan["command"] == "approve"
+    upload = next(s for s in approve["steps"] if s["uses"].startswith("actions/upload-artifact@"))
+    assert upload["with"]["path"] == "${{ steps.titan.outputs.plan-file }}"
+    assert upload["with"]["retention-days"] == 1
+    download = next(s for s in apply["steps"] if s["uses"].startswith("actions/download-artifact@"))
+    assert download["with"]["name"] == upload["with"]["name"]
+    step = next(s for s in apply["steps"] if s.get("id") == "titan")["with"]
+    assert step["command"] == "apply"
+    assert step["plan-file"] == titan["plan-file"]
+    assert step["plan-file"].startswith(download["with"]["path"] + "/")

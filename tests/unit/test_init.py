@@ -28,6 +28,8 @@ STARTER = (
     ".github/workflows/titan-gitops-drift.yml",
 )
 WORKFLOWS = {"plan.yml", "apply.yml", "drift.yml"}
+# Shipped, not written by init: it replaces apply.yml, and both would apply every merge.
+ALTERNATIVE_WORKFLOWS = {"apply-reviewed.yml"}
 
 
 def files_under(root: Path) -> list[str]:
@@ -88,16 +90,21 @@ def test_the_shipped_workflows_are_the_example_workflows(cwd: Path) -> None:
     from importlib.resources import files
 
     shipped = files("titan_gitops").joinpath("starter", "workflows")
-    assert {entry.name for entry in shipped.iterdir()} == WORKFLOWS
+    assert {entry.name for entry in shipped.iterdir()} == WORKFLOWS | ALTERNATIVE_WORKFLOWS
+    examples = {p.name for p in (REPO / "examples" / "workflows").glob("*.yml")}
+    assert examples == WORKFLOWS | ALTERNATIVE_WORKFLOWS
     assert main(["init", "d", "--namespace", "shop-"]) == 0
-    for name in sorted(WORKFLOWS):
+    for name in sorted(WORKFLOWS | ALTERNATIVE_WORKFLOWS):
         example = (REPO / "examples" / "workflows" / name).read_text(encoding="utf-8")
         assert shipped.joinpath(name).read_text(encoding="utf-8") == example, (
             f"titan_gitops/starter/workflows/{name} differs from examples/workflows/{name}: "
             "copy the example over it"
         )
         written = cwd / "d" / ".github" / "workflows" / f"titan-gitops-{name}"
-        assert written.read_text(encoding="utf-8") == example
+        if name in WORKFLOWS:
+            assert written.read_text(encoding="utf-8") == example
+        else:
+            assert not written.exists()
 
 
 def test_the_pre_commit_snippet_uses_the_offered_hook_on_the_new_directory(cwd: Path) -> None:

@@ -36,7 +36,8 @@ _MAX_NAME = 200
 MAX_NAMESPACE = _MAX_NAME - len(TASK_SUFFIX)
 EDITOR_SCHEMA = "titan-gitops.schema.json"
 # (file in titan_gitops/starter, where it goes in DIR, whether it holds placeholders); the
-# workflows are copied byte for byte.
+# workflows are copied byte for byte. workflows/apply-reviewed.yml (the two-job apply) ships but
+# is not written: it replaces apply.yml, and both would apply every merge.
 _STARTER = (
     ("titan-gitops.yaml", "titan-gitops.yaml", True),
     ("templates/product-page.yaml", "templates/product-page.yaml", False),

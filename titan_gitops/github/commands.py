@@ -1,4 +1,5 @@
-"""The Action's entry: masks first, then one command (plan, apply, drift, validate), then outputs.
+"""The Action's entry: masks first, then one command (plan, apply, approve, drift, validate,
+changed), then outputs.
 
 Exit codes: 0 success (a plan with changes included: changes go to the outputs), 1 error or refusal;
 drift exits 1 only when drift exists and fail-on-drift is true. Every input and all GitHub context
@@ -102,6 +103,10 @@ def dispatch_command(
         from titan_gitops.github.merge import run_apply_command
 
         return run_apply_command(inputs, context, out, environ)
+    if inputs.command == "approve":
+        from titan_gitops.github.saved_apply import run_approve_command
+
+        return run_approve_command(inputs, context, out, environ)
     from titan_gitops.github.drift_issue import run_drift
 
     return run_drift(inputs, context, out, environ)

@@ -16,7 +16,7 @@ from typing import Any
 
 from titan_gitops.errors import ConfigError
 
-COMMANDS = ("plan", "apply", "drift", "validate", "changed")
+COMMANDS = ("plan", "apply", "drift", "validate", "changed", "approve")
 # A pull request carrying this label is planned with previews, as with the `preview` input.
 PREVIEW_LABEL = "titan-gitops:preview"
 _TRUE = ("true", "yes", "1", "on")
@@ -105,6 +105,19 @@ def parse_environment(value: str) -> str:
     return text
 
 
+def parse_plan_file(value: str) -> str:
+    """The `plan-file` input: the path of a saved plan (approve writes it, apply reads it);
+    empty means none (approve then picks one under RUNNER_TEMP).
+
+    Raises:
+        ConfigError: not one path on one line.
+    """
+    text = value.strip()
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise ConfigError("input plan-file must be one file path on one line")
+    return text
+
+
 @dataclass(frozen=True)
 class ActionInputs:
     """The action's inputs, parsed."""
@@ -138,6 +151,8 @@ class ActionInputs:
     environment: str = ""
     # On plan: keep the titan-gitops:changes/deletes/breaking labels of the pull request.
     labels: bool = False
+    # approve: where the approved plan is saved; apply: the saved plan to apply exactly.
+    plan_file: str = ""
 
 
 def read_inputs(environ: Mapping[str, str]) -> ActionInputs:
@@ -179,6 +194,7 @@ def read_inputs(environ: Mapping[str, str]) -> ActionInputs:
         directories=_directory_globs(environ.get("TG_DIRECTORIES", "")),
         environment=parse_environment(environ.get("TG_ENVIRONMENT", "")),
         labels=parse_flag(_text(environ, "TG_LABELS"), name="labels", default=False),
+        plan_file=parse_plan_file(environ.get("TG_PLAN_FILE", "")),
     )
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from titan_gitops import exit_codes
-from titan_gitops.errors import ConfigError, TitanGitopsError, ValidationFailed
+from titan_gitops.errors import ConfigError, StalePlan, TitanGitopsError, ValidationFailed
 from titan_gitops.escape import escape_code, escape_text, fence
 from titan_gitops.github.apply_result import ApplyResult, applied_counts, close_the_loop
 from titan_gitops.github.approval import ApprovalVerdict, decide_approval, find_merged_pull
@@ -24,6 +24,13 @@ from titan_gitops.github.deployments import (
 )
 from titan_gitops.github.outbox import Outbox
 from titan_gitops.github.rest import GitHubRest
+from titan_gitops.github.saved_plan import (
+    ApprovedPlan,
+    check_inputs_for_saved_plan,
+    read_approved_plan,
+    rederive_approved,
+    refuse_stale,
+)
 from titan_gitops.github.steps import (
     SUMMARY_PLAN_CHARS,
     make_action_plan,
@@ -52,21 +59,15 @@ def run_apply_command(
     inputs: ActionInputs, context: GitHubContext, out: Outbox, environ: Mapping[str, str]
 ) -> int:
     """Apply on a push to the default branch: only the branch's newest commit, only what the
-    merged pull request's review saw, recorded as a deployment."""
-    if not context.on_default_branch_push:
-        branch = context.default_branch or "unknown"
-        raise ConfigError(
-            f"apply runs only on a push to the default branch ({branch}); this run is a "
-            f"{context.event_name or 'unknown'} event on {context.ref or 'an unknown ref'}: "
-            "merge a reviewed pull request instead"
-        )
+    merged pull request's review saw, recorded as a deployment. With plan-file, exactly the
+    plan the approve job saved, re-derived and approved again."""
+    require_default_branch_push(context, "apply")
+    approved: ApprovedPlan | None = None
+    if inputs.plan_file:
+        check_inputs_for_saved_plan(inputs)
+        approved = read_approved_plan(inputs, context)
     target = resolve_action_target(inputs, environ)
-    rest = open_github(inputs, context, out)
-    if rest is None:
-        raise ConfigError(
-            "input github-token is empty: apply needs it to check that the commit is the head "
-            f"of {context.default_branch} and to record the deployment"
-        )
+    rest = require_github(inputs, context, "record the deployment", out)
     environment = environment_name(inputs)
     with rest:
         order = check_order(rest, context, environment)
@@ -76,7 +77,7 @@ def run_apply_command(
             if order.last is not None:
                 out.log(f"last successful deployment to {environment}: {short(order.last.sha)}")
             last_sha = order.last.sha if order.last is not None else ""
-            run = ApplyRun(inputs, context, out, environ, rest, environment, last_sha)
+            run = ApplyRun(inputs, context, out, environ, rest, environment, last_sha, approved)
             try:
                 result = plan_and_apply(run, target)
             except TitanGitopsError as exc:
@@ -86,6 +87,38 @@ def run_apply_command(
                 raise
         close_the_loop(rest, inputs, context, out, result)
     return result.code
+
+
+def require_default_branch_push(context: GitHubContext, command: str) -> None:
+    """Refuse any event but a push to the default branch.
+
+    Raises:
+        ConfigError: another event or branch.
+    """
+    if not context.on_default_branch_push:
+        branch = context.default_branch or "unknown"
+        raise ConfigError(
+            f"{command} runs only on a push to the default branch ({branch}); this run is a "
+            f"{context.event_name or 'unknown'} event on {context.ref or 'an unknown ref'}: "
+            "merge a reviewed pull request instead"
+        )
+
+
+def require_github(
+    inputs: ActionInputs, context: GitHubContext, what: str, out: Outbox
+) -> GitHubRest:
+    """The GitHub client apply and approve cannot do without (its rate-limit waits logged).
+
+    Raises:
+        ConfigError: the github-token input is empty.
+    """
+    rest = open_github(inputs, context, out)
+    if rest is None:
+        raise ConfigError(
+            f"input github-token is empty: {inputs.command} needs it to check that the commit "
+            f"is the head of {context.default_branch} and to {what}"
+        )
+    return rest
 
 
 def refuse_out_of_order(reason: str, inputs: ActionInputs, out: Outbox) -> ApplyResult:
@@ -112,6 +145,14 @@ class ApplyRun:
     environment: str
     # The commit of the environment's last successful deployment ("" when none).
     last_sha: str
+    # The plan the approve job saved (the plan-file input), applied exactly; None: plan now.
+    approved: ApprovedPlan | None = None
+
+    def make_plan(self, client: TitanClient, target: Target) -> Plan:
+        """The plan to apply: made now, or the saved one re-derived now."""
+        if self.approved is None:
+            return make_action_plan(client, self.inputs, target, self.environ)
+        return rederive_approved(self.approved, self.inputs, client, target, self.environ, self.out)
 
 
 def plan_and_apply(run: ApplyRun, target: Target) -> ApplyResult:
@@ -119,7 +160,7 @@ def plan_and_apply(run: ApplyRun, target: Target) -> ApplyResult:
     record the outcome."""
     from titan_gitops.connect import open_client
 
-    inputs, context, out, environ = run.inputs, run.context, run.out, run.environ
+    inputs, context, out = run.inputs, run.context, run.out
     rest, environment = run.rest, run.environment
 
     root = Path(inputs.directory)
@@ -137,12 +178,20 @@ def plan_and_apply(run: ApplyRun, target: Target) -> ApplyResult:
 
     with open_client(target, secrets=out.secrets) as client:
         try:
-            plan = make_action_plan(client, inputs, target, environ)
+            plan = run.make_plan(client, target)
         except ValidationFailed as exc:
             record_error("the definitions are invalid")
             code = report_invalid(exc, out, root, f"{title}: invalid definitions")
             reason = "The definitions are invalid: see the annotations of the run."
             return ApplyResult("failed", reason, code, "error", needs_issue=True)
+        except StalePlan as exc:
+            if run.approved is None:
+                record_error("no plan could be made")
+                raise
+            start(run.approved.plan.change_digest).set_status(
+                "failure", "the saved plan is stale or was edited", out
+            )
+            return refuse_stale(exc, run.approved, out)
         except TitanGitopsError:
             record_error("no plan could be made")
             raise

@@ -20,6 +20,7 @@ from titan_gitops.github.sticky import normalise_directory
 if TYPE_CHECKING:
     from titan_gitops.client import TitanClient
     from titan_gitops.model import Plan, PlanPreviews
+    from titan_gitops.plan import PlanOptions
     from titan_gitops.render.sections import Link
     from titan_gitops.settings import Target
 
@@ -102,21 +103,27 @@ def make_action_plan(
 ) -> Plan:
     """The plan of the Action's directory, with the Action's deletion allowance."""
     from titan_gitops.pipeline import make_plan
+
+    root = Path(inputs.directory)
+    if inputs.strict:
+        from titan_gitops.commands.validate import validate_strictly
+
+        validate_strictly(root, environ)
+    options = action_plan_options(inputs)
+    return make_plan(root, client, options, environ=environ, target=target.describe())
+
+
+def action_plan_options(inputs: ActionInputs) -> PlanOptions:
+    """The planning options the Action's inputs give."""
     from titan_gitops.plan import PlanOptions
 
-    options = PlanOptions(
+    return PlanOptions(
         only=inputs.only,
         exclude=inputs.exclude,
         allow_deletes=inputs.allow_deletes,
         allow_empty=inputs.allow_empty,
         action_inputs=True,
     )
-    root = Path(inputs.directory)
-    if inputs.strict:
-        from titan_gitops.commands.validate import validate_strictly
-
-        validate_strictly(root, environ)
-    return make_plan(root, client, options, environ=environ, target=target.describe())
 
 
 def publish_plan(
