@@ -105,6 +105,25 @@ def parse_environment(value: str) -> str:
     return text
 
 
+APPROVAL_MODES = ("comment", "review", "codeowners")
+
+
+def parse_approval_mode(value: str) -> str:
+    """The `approval` input; empty means `comment`.
+
+    Raises:
+        ConfigError: any value but comment, review or codeowners.
+    """
+    lowered = value.strip().lower()
+    if not lowered:
+        return APPROVAL_MODES[0]
+    if lowered in APPROVAL_MODES:
+        return lowered
+    raise ConfigError(
+        f"input approval must be comment, review or codeowners, got {value.strip()[:40]!r}"
+    )
+
+
 @dataclass(frozen=True)
 class ActionInputs:
     """The action's inputs, parsed."""
@@ -136,6 +155,8 @@ class ActionInputs:
     directories: tuple[str, ...] = ()
     # The deployment environment apply records to; empty: titan-gitops/<directory>.
     environment: str = ""
+    # What approves apply beyond the reviewed change set: "comment", "review" or "codeowners".
+    approval: str = "comment"
 
 
 def read_inputs(environ: Mapping[str, str]) -> ActionInputs:
@@ -176,6 +197,7 @@ def read_inputs(environ: Mapping[str, str]) -> ActionInputs:
         auth_header=parse_auth_header_input(environ.get("TG_AUTH_HEADER", "")),
         directories=_directory_globs(environ.get("TG_DIRECTORIES", "")),
         environment=parse_environment(environ.get("TG_ENVIRONMENT", "")),
+        approval=parse_approval_mode(environ.get("TG_APPROVAL", "")),
     )
 
 
