@@ -20,6 +20,7 @@ ISSUE_INPUTS = {
 ISSUE_INPUTS |= {"comment-on-empty"}  # issue 17, robust GitHub I/O
 ISSUE_INPUTS |= {"directories"}  # issue 17, only what changed
 ISSUE_INPUTS |= {"environment"}  # issue 17, order-safe apply, recorded
+ISSUE_INPUTS |= {"approval"}  # issue 17, apply exactly what was approved
 ISSUE_OUTPUTS = {
     "exit-code", "has-changes", "creates", "updates", "renames", "deletes", "plan-json", "drift",
 }  # fmt: skip
