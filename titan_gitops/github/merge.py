@@ -311,9 +311,9 @@ def reviewed_since(
 def render_verdict(verdict: ApprovalVerdict) -> str:
     """The approval verdict for the summary, with the unreviewed changes named."""
     icon = "✅" if verdict.approved else "⛔"
-    # The message is our own wording (numbers and commit ids, no user text): HTML-escaping is
-    # enough, and keeps it readable in the raw summary.
-    text = f"{icon} **{html.escape(verdict.message)}**\n"
+    # The approval input's messages name paths a pull request changed and CODEOWNERS owners:
+    # escaped as any user text.
+    text = f"{icon} **{escape_text(verdict.message)}**\n"
     if verdict.unreviewed:
         names = ", ".join(f"<code>{escape_code(n)}</code>" for n in verdict.unreviewed)
         text += f"\nNot reviewed: {names}\n"
