@@ -4,12 +4,15 @@ Comments and issues created through it are written by a bot account, as GITHUB_T
 Lists are paginated with a small page size and `Link: rel="next"`, so pagination is exercised.
 Branches, a commit graph for compare, and deployments with their statuses (a success marks the
 environment's earlier ones inactive, as GitHub does) back apply's order check and record.
+Reviews, a pull request's files, file contents at a commit (base64, as GitHub sends them) and
+team memberships back the `approval` input's checks.
 Rate limits are scripted with `Refusal`s (status, headers, message, how many times), and a
 `threading.Barrier` can hold the first comment lists until concurrent runs have all asked.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import threading
@@ -80,6 +83,14 @@ class FakeGitHub:
     # Repository labels by name, and each issue's or pull request's label names, in order.
     labels: dict[str, dict[str, Any]] = field(default_factory=dict)
     issue_labels: dict[int, list[str]] = field(default_factory=dict)
+    # Reviews and changed paths by pull request number; file text by (commit, path); team
+    # members by "org/slug" (a team in `hidden_teams` answers 404, as to a token without
+    # read:org).
+    reviews: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    pull_files: dict[int, list[str]] = field(default_factory=dict)
+    contents: dict[tuple[str, str], str] = field(default_factory=dict)
+    teams: dict[str, set[str]] = field(default_factory=dict)
+    hidden_teams: set[str] = field(default_factory=set)
     # When set, the first `gated` comment lists wait for each other here (a race, made certain).
     list_gate: threading.Barrier | None = None
     gated: int = 0
@@ -98,6 +109,45 @@ class FakeGitHub:
         )
         self.comments.setdefault(number, []).append(comment)
         return comment
+
+    def add_review(self, number: int, login: str, state: str, commit: str) -> None:
+        """A review of pull request `number` by `login` of commit `commit`, newest last."""
+        review = {"id": self.new_id(), "user": {"login": login, "type": "User"}}
+        review.update({"state": state, "commit_id": commit, "body": ""})
+        self.reviews.setdefault(number, []).append(review)
+
+    def _approval_routes(
+        self, method: str, rest: str, query: dict[str, str]
+    ) -> tuple[int, Any] | None:
+        """(status, data) for the reviews, files and contents routes, or None."""
+        if method != "GET":
+            return None
+        if m := re.fullmatch(r"/pulls/(\d+)/reviews", rest):
+            return 200, list(self.reviews.get(int(m.group(1)), []))
+        if m := re.fullmatch(r"/pulls/(\d+)/files", rest):
+            files = self.pull_files.get(int(m.group(1)), [])
+            return 200, [{"filename": f, "status": "modified"} for f in files]
+        if m := re.fullmatch(r"/contents/(.+)", rest):
+            path = urllib.parse.unquote(m.group(1))
+            text = self.contents.get((query.get("ref", ""), path))
+            if text is None:
+                return 404, {"message": "Not Found"}
+            encoded = base64.encodebytes(text.encode()).decode()  # lines of 76, as GitHub's
+            return 200, {"type": "file", "path": path, "encoding": "base64", "content": encoded}
+        return None
+
+    def _org_routes(self, method: str, path: str) -> tuple[int, Any]:
+        m = re.fullmatch(r"/orgs/([^/]+)/teams/([^/]+)(?:/memberships/([^/]+))?", path)
+        if m is None or method != "GET":
+            return 404, {"message": "Not Found"}
+        team = f"{m.group(1)}/{m.group(2)}".lower()
+        if team not in self.teams or team in self.hidden_teams:
+            return 404, {"message": "Not Found"}
+        if m.group(3) is None:
+            return 200, {"slug": m.group(2), "organization": {"login": m.group(1)}}
+        if m.group(3).lower() not in {u.lower() for u in self.teams[team]}:
+            return 404, {"message": "Not Found"}
+        return 200, {"state": "active", "role": "member"}
 
     def refusal_for(self, method: str, path: str) -> Refusal | None:
         for refusal in self.refusals:
@@ -232,6 +282,8 @@ class FakeGitHub:
 
     def handle(self, method: str, path: str, query: dict[str, str], body: Any) -> tuple[int, Any]:
         prefix = f"/repos/{self.repository}"
+        if path.startswith("/orgs/"):
+            return self._org_routes(method, path)
         if not path.startswith(prefix + "/"):
             return 404, {"message": "Not Found"}
         rest = path[len(prefix) :]
@@ -292,6 +344,8 @@ class FakeGitHub:
             commits = [{"sha": c} for c in order if c in ahead]
             return 200, {"status": self.compare(base, head), "commits": commits}
         if "/labels" in rest and (answer := self._labels(method, rest, body)):
+            return answer
+        if answer := self._approval_routes(method, rest, query):
             return answer
         if rest.startswith("/deployments") and (
             answer := self._deployments(method, rest, query, body)

@@ -22,6 +22,7 @@ ISSUE_INPUTS |= {"directories"}  # issue 17, only what changed
 ISSUE_INPUTS |= {"environment"}  # issue 17, order-safe apply, recorded
 ISSUE_INPUTS |= {"labels"}  # issue 17, close the loop: optional pull request labels
 ISSUE_INPUTS |= {"plan-file"}  # issue 17, apply exactly what was approved (two jobs)
+ISSUE_INPUTS |= {"approval"}  # issue 17, apply exactly what was approved
 ISSUE_OUTPUTS = {
     "exit-code", "has-changes", "creates", "updates", "renames", "deletes", "plan-json", "drift",
 }  # fmt: skip

@@ -21,6 +21,11 @@ def test_defaults_when_inputs_are_empty() -> None:
     assert inputs.fail_on_drift
     assert not inputs.allow_unreviewed
     assert inputs.allow_deletes is None
+    assert inputs.approval == "comment"
+
+
+def test_the_approval_mode_ignores_case_and_spaces() -> None:
+    assert read_inputs({"TG_APPROVAL": " CodeOwners "}).approval == "codeowners"
 
 
 @pytest.mark.parametrize(
@@ -31,6 +36,7 @@ def test_defaults_when_inputs_are_empty() -> None:
         ("TG_PARALLELISM", "four", "parallelism"),
         ("TG_ALLOW_DELETES", "-1", "allow-deletes"),
         ("TG_FAIL_ON_DRIFT", "maybe", "fail-on-drift"),
+        ("TG_APPROVAL", "owners", "input approval must be comment, review or codeowners"),
     ],
 )
 def test_malformed_inputs_are_config_errors(name: str, value: str, needle: str) -> None:

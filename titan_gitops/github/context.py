@@ -118,6 +118,25 @@ def parse_plan_file(value: str) -> str:
     return text
 
 
+APPROVAL_MODES = ("comment", "review", "codeowners")
+
+
+def parse_approval_mode(value: str) -> str:
+    """The `approval` input; empty means `comment`.
+
+    Raises:
+        ConfigError: any value but comment, review or codeowners.
+    """
+    lowered = value.strip().lower()
+    if not lowered:
+        return APPROVAL_MODES[0]
+    if lowered in APPROVAL_MODES:
+        return lowered
+    raise ConfigError(
+        f"input approval must be comment, review or codeowners, got {value.strip()[:40]!r}"
+    )
+
+
 @dataclass(frozen=True)
 class ActionInputs:
     """The action's inputs, parsed."""
@@ -153,6 +172,8 @@ class ActionInputs:
     labels: bool = False
     # approve: where the approved plan is saved; apply: the saved plan to apply exactly.
     plan_file: str = ""
+    # What approves apply beyond the reviewed change set: "comment", "review" or "codeowners".
+    approval: str = "comment"
 
 
 def read_inputs(environ: Mapping[str, str]) -> ActionInputs:
@@ -195,6 +216,7 @@ def read_inputs(environ: Mapping[str, str]) -> ActionInputs:
         environment=parse_environment(environ.get("TG_ENVIRONMENT", "")),
         labels=parse_flag(_text(environ, "TG_LABELS"), name="labels", default=False),
         plan_file=parse_plan_file(environ.get("TG_PLAN_FILE", "")),
+        approval=parse_approval_mode(environ.get("TG_APPROVAL", "")),
     )
 
 

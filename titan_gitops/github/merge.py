@@ -7,7 +7,7 @@ import html
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from titan_gitops import exit_codes
 from titan_gitops.errors import ConfigError, StalePlan, TitanGitopsError, ValidationFailed
@@ -24,6 +24,7 @@ from titan_gitops.github.deployments import (
 )
 from titan_gitops.github.outbox import Outbox
 from titan_gitops.github.rest import GitHubRest
+from titan_gitops.github.reviews import require_reviews
 from titan_gitops.github.saved_plan import (
     ApprovedPlan,
     check_inputs_for_saved_plan,
@@ -303,12 +304,22 @@ def check_approval(
         record = found[1] if found is not None else None
     allow = inputs.allow_unreviewed
     verdict = decide_approval(plan, record, allow_unreviewed=False, source=source)
+    reviewed = [(pull, record)] if pull is not None and record is not None else []
     if not verdict.approved and last_sha and last_sha != context.sha:
         combined = reviewed_since(rest, last_sha, context.sha, inputs.directory)
         if combined is not None:
             verdict = decide_approval(plan, combined[0], allow_unreviewed=False, source=combined[1])
+            reviewed = combined[2]
     if verdict.approved:
-        return verdict
+        # The `approval` input: who must have approved the reviewed commit (github/reviews.py).
+        return require_reviews(
+            verdict,
+            reviewed,
+            mode=inputs.approval,
+            directory=inputs.directory,
+            allow_unreviewed=allow,
+            rest=rest,
+        )
     return decide_approval(plan, record, allow_unreviewed=allow, source=source)
 
 
@@ -318,15 +329,16 @@ MAX_QUEUED_COMMITS = 50
 
 def reviewed_since(
     rest: GitHubRest, last_sha: str, sha: str, directory: str
-) -> tuple[ApprovalRecord, str] | None:
+) -> tuple[ApprovalRecord, str, list[tuple[dict[str, Any], ApprovalRecord]]] | None:
     """The union of the change sets reviewed for `directory` on the pull requests merged after
-    commit `last_sha` up to `sha`, and where they were found; None when one of them recorded no
-    per-change list, or fewer than two were found."""
+    commit `last_sha` up to `sha`, where they were found, and each pull request with its own
+    record; None when one of them recorded no per-change list, or fewer than two were found."""
     commits = rest.compare_commits(last_sha, sha)
     if not commits or len(commits) > MAX_QUEUED_COMMITS:
         return None
     items: set[str] = set()
     numbers: list[str] = []
+    reviewed: list[tuple[dict[str, Any], ApprovalRecord]] = []
     for commit in commits:
         pull = find_merged_pull(rest.list_commit_pulls(commit), commit)
         if pull is None:
@@ -338,18 +350,19 @@ def reviewed_since(
             return None
         items |= found[1].items
         numbers.append(f"#{int(pull['number'])}")
+        reviewed.append((pull, found[1]))
     if len(numbers) < 2:
         return None
     source = f"pull requests {', '.join(numbers)} (merged since commit {short(last_sha)})"
-    return ApprovalRecord(directory, COMBINED_DIGEST, sha, frozenset(items)), source
+    return ApprovalRecord(directory, COMBINED_DIGEST, sha, frozenset(items)), source, reviewed
 
 
 def render_verdict(verdict: ApprovalVerdict) -> str:
     """The approval verdict for the summary, with the unreviewed changes named."""
     icon = "✅" if verdict.approved else "⛔"
-    # The message is our own wording (numbers and commit ids, no user text): HTML-escaping is
-    # enough, and keeps it readable in the raw summary.
-    text = f"{icon} **{html.escape(verdict.message)}**\n"
+    # The approval input's messages name paths a pull request changed and CODEOWNERS owners:
+    # escaped as any user text.
+    text = f"{icon} **{escape_text(verdict.message)}**\n"
     if verdict.unreviewed:
         names = ", ".join(f"<code>{escape_code(n)}</code>" for n in verdict.unreviewed)
         text += f"\nNot reviewed: {names}\n"

@@ -1,6 +1,7 @@
 """The GitHub REST calls the Action makes: issue comments, issues, the pulls of a commit, the
 branch head, commit comparison and deployments apply's order check and record need, and the
-pull request labels plan keeps.
+pull request labels plan keeps, and the reviews, changed files, CODEOWNERS and team memberships
+the `approval` input checks.
 
 All HTTP goes through `titan_gitops._http`. The base URL comes from `GITHUB_API_URL` (so GitHub
 Enterprise Server works); pagination follows `Link: rel="next"` only on that same origin, so the
@@ -18,6 +19,7 @@ permission: `GitHubError.read_only`.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import time
@@ -271,6 +273,58 @@ class GitHubRest:
             body["log_url"] = log_url
         path = f"/repos/{self._repo}/deployments/{deployment_id}/statuses"
         return self._write("POST", path, body)
+
+    def list_pull_reviews(self, number: int) -> list[JsonObject]:
+        """A pull request's reviews, oldest first."""
+        return self._get_all(f"/repos/{self._repo}/pulls/{number}/reviews")
+
+    def list_pull_files(self, number: int) -> list[str]:
+        """The paths a pull request changes, a renamed file's old path included."""
+        paths: list[str] = []
+        for item in self._get_all(f"/repos/{self._repo}/pulls/{number}/files"):
+            for key in ("filename", "previous_filename"):
+                if isinstance(item.get(key), str) and item[key]:
+                    paths.append(item[key])
+        return paths
+
+    def get_file_text(self, path: str, ref: str) -> str | None:
+        """A file's text at commit `ref` (the contents API), or None when it has no such file."""
+        where = f"/repos/{self._repo}/contents/{urllib.parse.quote(path, safe='/')}"
+        try:
+            _, _, data = self._send("GET", self._origin + where, {"ref": ref}, None)
+        except GitHubError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        if not isinstance(data, dict) or data.get("type") != "file":
+            return None  # a folder of that name
+        if data.get("encoding") != "base64" or not isinstance(data.get("content"), str):
+            raise GitHubError(f"GET {where}: the file is too large to read through the API")
+        return base64.b64decode(data["content"]).decode("utf-8", errors="replace")
+
+    def can_see_team(self, org: str, slug: str) -> bool:
+        """True when the token can see team org/slug (False on 403 or 404)."""
+        path = f"/orgs/{urllib.parse.quote(org, safe='')}/teams/{urllib.parse.quote(slug, safe='')}"
+        try:
+            self._get_one(path)
+        except GitHubError as exc:
+            if exc.status in (403, 404):
+                return False
+            raise
+        return True
+
+    def is_team_member(self, org: str, slug: str, login: str) -> bool:
+        """True when `login` is an active member of team org/slug (GitHub answers 404 for
+        someone who is not a member)."""
+        quoted = [urllib.parse.quote(p, safe="") for p in (org, slug, login)]
+        path = "/orgs/{}/teams/{}/memberships/{}".format(*quoted)
+        try:
+            data = self._get_one(path)
+        except GitHubError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return data.get("state") == "active"
 
     # --- plumbing ----------------------------------------------------------------------------
 
