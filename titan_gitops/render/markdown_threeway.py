@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from titan_gitops.escape import escape_html, escape_text
+from titan_gitops.escape import escape_html, escape_terminal, escape_text
 from titan_gitops.model import Action, Change, Plan, TaskAttribution
 from titan_gitops.render import threeway as tw
 from titan_gitops.render.sections import (
@@ -31,7 +31,7 @@ def words(style: Style) -> tw.Words:
     """Untrusted pieces in Markdown prose: names and values as inline code, words escaped."""
     return tw.Words(
         code=lambda text, limit: style.code(text, limit),
-        prose=lambda text, limit: escape_text(style.raw(text, limit)),
+        prose=lambda text, limit: escape_text(escape_terminal(style.raw(text, limit))),
     )
 
 
