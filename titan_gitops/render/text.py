@@ -129,12 +129,7 @@ def render_plan_text(
     for warning in plan.warnings:
         lines.append(_plain(f"Warning: {warning}"))
     words = _words(mask)
-    if plan.threeway is not None:
-        lines.append(tw.base_line(words, plan.threeway.base))
-        said = "" if drift else tw.reverting_warning(plan)
-        if said:
-            names = tw.reverting_names(words, plan)
-            lines.append(_paint(f"Warning: {said} {names}.", "1;31", colour))
+    lines.extend(_base_lines(plan, words, colour, drift))
     shown = [c for c in plan.changes if show_no_op or c.action is not Action.NO_OP]
     if drift and plan.threeway is not None:
         lines.extend(_threeway_drift(plan, words, colour, mask))
@@ -203,6 +198,18 @@ def drift_summary_line(plan: Plan) -> str:
         f"{n['delete']} unmanaged in the namespace",
     ]
     return "Drift: " + ", ".join(parts) + "."
+
+
+def _base_lines(plan: Plan, words: tw.Words, colour: bool, drift: bool) -> list[str]:
+    """`Base: a1b2c3d (main~1)` and, for a plan, the warning about the Titan edits it undoes."""
+    if plan.threeway is None:
+        return []
+    lines = [tw.base_line(words, plan.threeway.base)]
+    said = "" if drift else tw.reverting_warning(plan)
+    if said:
+        names = tw.reverting_names(words, plan)
+        lines.append(_paint(f"Warning: {said} {names}.", "1;31", colour))
+    return lines
 
 
 def _words(mask: Mask) -> tw.Words:
