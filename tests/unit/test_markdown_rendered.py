@@ -32,7 +32,7 @@ EXTENSIONS = ["table", "strikethrough", "autolink", "tagfilter", "tasklist"]
 OPTIONS = Options.CMARK_OPT_UNSAFE | Options.CMARK_OPT_GITHUB_PRE_LANG
 # Every tag and attribute our Markdown may render to; anything else came from a user string.
 TAGS = {
-    "h3", "p", "strong", "em", "code", "pre", "table", "thead", "tbody", "tr", "th", "td",
+    "h3", "h4", "p", "strong", "em", "code", "pre", "table", "thead", "tbody", "tr", "th", "td",
     "details", "summary", "b", "ul", "li", "blockquote", "a", "sub",
 }  # fmt: skip
 ATTRIBUTES = {("pre", "lang"), ("th", "align"), ("td", "align"), ("a", "href")}

@@ -17,9 +17,12 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from titan_gitops.escape import escape_text
 from titan_gitops.model import Action, Change, Plan
+from titan_gitops.render import markdown_threeway as md3
+from titan_gitops.render import threeway as tw
 from titan_gitops.render.sections import (
     DRIFT_TITLES,
     TEXT_CHARS,
@@ -121,6 +124,8 @@ def cut_markdown(text: str, *, limit: int, note: str) -> str:
 def verdict_line(plan: Plan, *, drift: bool = False) -> str:
     """The one line that comes first: `**Plan: 1 to create · 2 to update · …**`."""
     n = plan.counts()
+    if drift and plan.threeway is not None:
+        return md3.verdict(plan)
     if drift:
         if not plan.has_changes:
             return "**No drift.** Live tasks match the definitions."
@@ -133,12 +138,16 @@ def verdict_line(plan: Plan, *, drift: bool = False) -> str:
         f"{n['rename']} to rename · {n['delete']} to delete**"
     )
     breaking = sum(1 for c in plan.actionable if c.breaking)
-    return line + (f" · **⚠️ {breaking} breaking**" if breaking else "")
+    reverting = len(tw.reverting(plan))
+    line += f" · **⚠️ {breaking} breaking**" if breaking else ""
+    return line + (f" · **⚠️ {tw.reverting_count(reverting)}**" if reverting else "")
 
 
 def counts_table(plan: Plan, *, drift: bool = False) -> str:
     """The non-zero counts, most dangerous first (the approval guard looks for it verbatim)."""
     counts = plan.counts()
+    if drift and plan.threeway is not None:
+        return md3.table(plan)
     if drift:
         rows = ["| | Live | Tasks | The next apply |", "|---|---|---:|---|"]
         for action in _DRIFT_ROWS:
@@ -161,13 +170,19 @@ def _deletes_caution(count: int) -> str:
 
 def must_show(plan: Plan, *, drift: bool = False) -> list[str]:
     """What a capped comment of `plan` must still hold, verbatim: refuse to post it otherwise."""
-    if not plan.has_changes:
+    if not _reports(plan, drift):
         return []
     shown = [verdict_line(plan, drift=drift), counts_table(plan, drift=drift)]
     deletes = plan.counts()["delete"]
     if deletes and not drift:
         shown.append(_deletes_caution(deletes))
-    return shown
+    reverting = "" if drift else md3.reverting_bold(plan)
+    return shown + ([reverting] if reverting else [])
+
+
+def _reports(plan: Plan, drift: bool) -> bool:
+    """True when the render has counts to show (a drift report with a base: any class)."""
+    return md3.reports(plan) if drift and plan.threeway is not None else plan.has_changes
 
 
 def _name_list(style: Style, names: Sequence[str]) -> str:
@@ -220,6 +235,8 @@ def _head(style: Style, plan: Plan, title: str, checked_at: str | None) -> list[
     head: list[str] = [f"### {escape_text(style.raw(title, TEXT_CHARS))}"]
     head.append(verdict_line(plan, drift=style.drift))
     head.extend(_cautions(style, plan))
+    if not style.drift:
+        head.extend(md3.reverting_block(style, plan))
     where = []
     if plan.target:
         where.append(f"Target {style.code(plan.target)}")
@@ -229,15 +246,19 @@ def _head(style: Style, plan: Plan, title: str, checked_at: str | None) -> list[
         where.append(f"checked at {escape_text(checked_at)}")
     if where:
         head.append(" · ".join(where))
+    if plan.threeway is not None:
+        head.append(tw.base_line(md3.words(style), plan.threeway.base))
     if plan.filtered:
         filters = escape_text(style.raw("; ".join(plan.filters), TEXT_CHARS))
         head.append(f"**Filtered plan** ({filters}): nothing is deleted.")
     warnings = [f"> - {escape_text(style.raw(w, TEXT_CHARS))}" for w in plan.warnings]
     if warnings:
         head.append("> [!WARNING]\n" + "\n".join(_bounded_lines(warnings, "warnings", "> ")))
-    if plan.has_changes:
+    if _reports(plan, style.drift):
         head.append(counts_table(plan, drift=style.drift))
-    if style.drift and plan.has_changes:
+    if style.drift and plan.threeway is not None and md3.reports(plan):
+        head.append("Each field shows its value at the base, in git and in Titan.")
+    elif style.drift and plan.has_changes:
         head.append("In each diff, `-` is the live value and `+` the value in git.")
     notes: list[str] = []
     for note in plan.notes:
@@ -247,17 +268,24 @@ def _head(style: Style, plan: Plan, title: str, checked_at: str | None) -> list[
     return head
 
 
-def _entries(changes: Sequence[Change], drift: bool) -> list[list[Change]]:
-    """The sections in reading order: each a change, or a group of equal updates."""
+def _entries(
+    changes: Sequence[Change], drift: bool, reverting: frozenset[str] = frozenset()
+) -> list[list[Change]]:
+    """The sections in reading order: each a change, or a group of equal updates; a change that
+    undoes a Titan edit (`reverting`, by name) is read with the breaking ones, on its own."""
     order = _DRIFT_ORDER if drift else _PLAN_ORDER
 
     def rank(change: Change) -> int:
-        return 1 if change.breaking and not drift else order.get(change.action, 5)
+        if drift:
+            return order.get(change.action, 5)
+        if change.breaking or (change.name in reverting and change.action is not Action.DELETE):
+            return 1
+        return order.get(change.action, 5)
 
     groups: dict[str, list[Change]] = {}
     entries: list[list[Change]] = []
     for change in sorted(changes, key=rank):
-        key = None if drift else group_key(change)
+        key = None if drift or change.name in reverting else group_key(change)
         if key is None:
             entries.append([change])
         elif key in groups:
@@ -268,13 +296,17 @@ def _entries(changes: Sequence[Change], drift: bool) -> list[list[Change]]:
     return entries
 
 
-def _must_keep(entry: Sequence[Change]) -> bool:
-    """A delete (in a drift report: what the next apply deletes) or a breaking change."""
-    return any(c.action is Action.DELETE or c.breaking for c in entry)
+def _must_keep(entry: Sequence[Change], reverting: frozenset[str] = frozenset()) -> bool:
+    """A delete (in a drift report: what the next apply deletes), a breaking change, or one that
+    undoes an edit made in Titan."""
+    return any(c.action is Action.DELETE or c.breaking or c.name in reverting for c in entry)
 
 
 def _fit_sections(
-    style: Style, entries: Sequence[list[Change]], room: int
+    style: Style,
+    entries: Sequence[list[Change]],
+    room: int,
+    reverting: frozenset[str] = frozenset(),
 ) -> tuple[list[str], list[Change], int]:
     """The sections that fit in `room` bytes, in reading order; the changes left out; how many
     deletes and breaking changes are shown by their one-line entry only.
@@ -284,7 +316,7 @@ def _fit_sections(
     """
     chosen: dict[int, str] = {}
     for index, entry in enumerate(entries):
-        if _must_keep(entry):
+        if _must_keep(entry, reverting):
             line = "\n".join(f"- {summary_line(style, c, markdown=True)}" for c in entry)
             if utf8_size(line) + 2 <= room:
                 chosen[index] = line
@@ -349,13 +381,19 @@ def render_plan_markdown(
         link=link,
         extra=extra,
     )
+    if not drift:
+        style = replace(style, marks=md3.marks_for(plan, style))
     head = "\n\n".join(_head(style, plan, title, checked_at))
     room = max_chars - utf8_size(head) - NOTE_ROOM - 1
-    entries = _entries(plan.actionable, drift)
-    sections, left_out, brief = _fit_sections(style, entries, room)
-    parts = [head, *sections]
-    if left_out or brief:
-        parts.append(_left_out_note(style, left_out, brief, full_plan))
+    if drift and plan.threeway is not None:
+        parts = [head, *md3.sections(style, plan, room, full_plan)]
+    else:
+        reverting = frozenset(c.name for c, _task in tw.reverting(plan))
+        entries = _entries(plan.actionable, drift, reverting)
+        sections, left_out, brief = _fit_sections(style, entries, room, reverting)
+        parts = [head, *sections]
+        if left_out or brief:
+            parts.append(_left_out_note(style, left_out, brief, full_plan))
     return cut_markdown(
         "\n\n".join(parts) + "\n",
         limit=max_chars,

@@ -94,6 +94,9 @@ class Style:
     link: Link | None = None
     # More blocks at the end of a change's section (`plan --preview`'s sample), or None.
     extra: Callable[[Change], list[str]] | None = None
+    # The `!` sentences of a change that undoes an edit made in Titan, escaped for Markdown
+    # (a plan made with a base), or None.
+    marks: Callable[[Change], list[str]] | None = None
 
     def raw(self, text: str, limit: int) -> str:
         # Masked before the cut: a cut through a secret would leave a prefix no mask recognises.
@@ -108,8 +111,11 @@ class Style:
         return f"<code>{escape_html(self.raw(text, limit))}</code>"
 
 
-def badge(change: Change) -> str:
-    return " ⚠️ <b>breaking</b>" if change.breaking else ""
+def badge(change: Change, style: Style | None = None) -> str:
+    said = " ⚠️ <b>breaking</b>" if change.breaking else ""
+    if style is not None and style.marks is not None and style.marks(change):
+        said += " ⚠️ <b>reverts a live edit</b>"
+    return said
 
 
 def summary_line(style: Style, change: Change, *, markdown: bool = False) -> str:
@@ -124,7 +130,7 @@ def summary_line(style: Style, change: Change, *, markdown: bool = False) -> str
     if markdown and sign in "-+":
         sign = "\\" + sign
     title = style.titles[change.action]
-    return f"{sign} <b>{title}</b> {code(change.name)}{extra}{badge(change)}"
+    return f"{sign} <b>{title}</b> {code(change.name)}{extra}{badge(change, style)}"
 
 
 def _details(summary: str, body: Sequence[str]) -> str:
@@ -168,6 +174,9 @@ def _body(style: Style, change: Change) -> list[str]:
     where = _where(style, change)
     if where:
         body.append(where)
+    marks = style.marks(change) if style.marks is not None else []
+    if marks:
+        body.append("\n".join(f"- ⚠️ {mark}" for mark in marks))
     # Creates and updates say nothing a reader needs beyond the diff; renames and deletes do.
     if change.action in (Action.RENAME, Action.DELETE) and not style.drift:
         body.append(f"_{escape_text(style.raw(change.reason, TEXT_CHARS))}_")

@@ -6,10 +6,11 @@ is escaped (`escape_terminal`) before our own colour is put around it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from titan_gitops.escape import escape_output, escape_terminal
-from titan_gitops.model import Action, Change, FieldChange, Plan, PlanPreviews
+from titan_gitops.model import Action, Change, FieldChange, Plan, PlanPreviews, TaskAttribution
+from titan_gitops.render import threeway as tw
 from titan_gitops.render.fields import NESTED_INDENT, field_lines
 from titan_gitops.render.previews import preview_summary_lines, preview_text_lines
 
@@ -78,11 +79,21 @@ def _heading(change: Change, drift: bool = False) -> str:
 
 
 def render_change_text(
-    change: Change, *, colour: bool = False, drift: bool = False, mask: Mask = _unmasked
+    change: Change,
+    *,
+    colour: bool = False,
+    drift: bool = False,
+    mask: Mask = _unmasked,
+    marks: Sequence[str] = (),
 ) -> list[str]:
-    """The lines of one change block; `mask` hides secrets in each value before it is folded."""
+    """The lines of one change block; `mask` hides secrets in each value before it is folded.
+
+    `marks` are the `!` sentences of a change that undoes an edit made in Titan (render.threeway),
+    already escaped: each goes on its own line right under the heading.
+    """
     code = _COLOURS[change.action]
     lines = [_paint(_heading(change, drift), code, colour)]
+    lines.extend(_paint(f"      ! {mark}", "1;31", colour) for mark in marks)
     if not drift:
         source = f" ({change.source})" if change.source else ""
         lines.append(_plain(f"      # {change.reason}{source}"))
@@ -117,17 +128,26 @@ def render_plan_text(
         lines.append(_plain(f"Filtered plan ({'; '.join(plan.filters)}): nothing is deleted."))
     for warning in plan.warnings:
         lines.append(_plain(f"Warning: {warning}"))
+    words = _words(mask)
+    lines.extend(_base_lines(plan, words, colour, drift))
     shown = [c for c in plan.changes if show_no_op or c.action is not Action.NO_OP]
-    if shown:
+    if drift and plan.threeway is not None:
+        lines.extend(_threeway_drift(plan, words, colour, mask))
+    elif shown:
         lines.append("")
         lines.append(
             "Live tasks differ from the definitions (field: live → definition):"
             if drift
             else "titan-gitops will perform the following actions:"
         )
+        attributed = plan.threeway.by_name() if plan.threeway is not None else {}
         for change in shown:
+            found = attributed.get(change.name)
+            marks = tw.markers(words, found) if found and change.action is not Action.NO_OP else []
             lines.append("")
-            lines.extend(render_change_text(change, colour=colour, drift=drift, mask=mask))
+            lines.extend(
+                render_change_text(change, colour=colour, drift=drift, mask=mask, marks=marks)
+            )
             if previews is not None:
                 lines.extend(preview_text_lines(previews.find(change.name), mask))
     if plan.notes:
@@ -150,9 +170,11 @@ def summary_line(plan: Plan) -> str:
     if not plan.has_changes:
         return "No changes. Live tasks match the definitions."
     n = plan.counts()
+    reverting = len(tw.reverting(plan))
+    said = f" (⚠ {tw.reverting_count(reverting)})" if reverting else ""
     return (
         f"Plan: {n['create']} to create, {n['update']} to update, "
-        f"{n['rename']} to rename, {n['delete']} to delete{_breaking(plan)}."
+        f"{n['rename']} to rename, {n['delete']} to delete{_breaking(plan)}{said}."
     )
 
 
@@ -162,7 +184,10 @@ def _breaking(plan: Plan) -> str:
 
 
 def drift_summary_line(plan: Plan) -> str:
-    """`Drift: 1 changed outside git, …` or `No drift. …`."""
+    """`Drift: 1 changed outside git, …` or `No drift. …`; with a base, by who changed what."""
+    if plan.threeway is not None:
+        counted = tw.drift_counts(plan)
+        return f"Drift: {counted}." if counted else "No drift. Live tasks match the definitions."
     if not plan.has_changes:
         return "No drift. Live tasks match the definitions."
     n = plan.counts()
@@ -173,3 +198,58 @@ def drift_summary_line(plan: Plan) -> str:
         f"{n['delete']} unmanaged in the namespace",
     ]
     return "Drift: " + ", ".join(parts) + "."
+
+
+def _base_lines(plan: Plan, words: tw.Words, colour: bool, drift: bool) -> list[str]:
+    """`Base: a1b2c3d (main~1)` and, for a plan, the warning about the Titan edits it undoes."""
+    if plan.threeway is None:
+        return []
+    lines = [tw.base_line(words, plan.threeway.base)]
+    said = "" if drift else tw.reverting_warning(plan)
+    if said:
+        names = tw.reverting_names(words, plan)
+        lines.append(_paint(f"Warning: {said} {names}.", "1;31", colour))
+    return lines
+
+
+def _words(mask: Mask) -> tw.Words:
+    """Untrusted pieces for a terminal: masked whole, then cut, then escaped."""
+
+    def shown(text: str, limit: int) -> str:
+        return escape_terminal(tw.shorten(mask(text), limit))
+
+    return tw.Words(code=shown, prose=shown)
+
+
+_CLASS_COLOURS = {"conflict": "1;31", "live_edit": "33", "pending": "36", "converged": "0"}
+
+
+def _threeway_drift(plan: Plan, words: tw.Words, colour: bool, mask: Mask) -> list[str]:
+    """A drift report with a base: each class on its own, most urgent first."""
+    assert plan.threeway is not None
+    changes = {c.name: c for c in plan.changes}
+    lines: list[str] = []
+    for kind, tasks in tw.by_class(plan.threeway):
+        lines.extend(["", f"{tw.class_heading(kind)}:"])
+        for task in tasks:
+            lines.append("")
+            lines.extend(_task_block(task, changes.get(task.name), words, colour))
+    other = tw.unattributed(plan)
+    if other:
+        lines.extend(["", "Other differences (field: live → definition):"])
+        for change in other:
+            lines.append("")
+            lines.extend(render_change_text(change, colour=colour, drift=True, mask=mask))
+    return lines
+
+
+def _task_block(
+    task: TaskAttribution, change: Change | None, words: tw.Words, colour: bool
+) -> list[str]:
+    """One attributed task: its story in words, its fields on three sides, who and when."""
+    ident = f", id {change.task_id}" if change is not None and change.task_id else ""
+    name = words.code(task.name, 120)
+    heading = f"  {tw.SYMBOLS[task.attribution]} {name}  ({tw.story_words(words, task)}{ident})"
+    lines = [_paint(heading, _CLASS_COLOURS[task.attribution], colour)]
+    lines.extend(_plain(f"      {line}") for line in tw.task_lines(words, task, change))
+    return lines
