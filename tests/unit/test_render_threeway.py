@@ -486,3 +486,19 @@ def test_times_are_shown_to_the_minute(stamp: str, shown: str) -> None:
         code=lambda t, n: escape_terminal(t[:n]), prose=lambda t, n: escape_terminal(t[:n])
     )
     assert tw.minutes(words, stamp) == shown
+
+
+def test_a_field_secret_in_the_base_only_shows_no_value_even_without_a_change() -> None:
+    from titan_gitops.model import FieldAttribution, TaskAttribution
+    from titan_gitops.render.threeway import is_sensitive
+
+    task = TaskAttribution(
+        "shop-a",
+        "changed",
+        "converged",
+        (FieldAttribution("payload", "converged", {"k": "old"}, {"k": "new"}, {"k": "new"}),),
+        sensitive_pointers=frozenset({"/payload/k"}),
+    )
+    assert is_sensitive("payload", None, task)
+    assert not is_sensitive("objective", None, task)
+    assert not is_sensitive("payload", None, None)

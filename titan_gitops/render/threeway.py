@@ -224,12 +224,13 @@ def story_words(words: Words, task: TaskAttribution) -> str:
     }[task.story]
 
 
-def is_sensitive(field: str, change: Change | None) -> bool:
-    """True when a sensitive pointer of `change` is the field or lies inside it."""
-    if change is None:
-        return False
+def is_sensitive(field: str, change: Change | None, task: TaskAttribution | None = None) -> bool:
+    """True when a secret-holding pointer of `change` or `task` (in git or the base) is the
+    field or lies inside it."""
+    pointers = set(change.sensitive_pointers if change is not None else ())
+    pointers |= task.sensitive_pointers if task is not None else frozenset()
     pointer = join_pointer([field])
-    return any(pointers_overlap(pointer, p) for p in change.sensitive_pointers)
+    return any(pointers_overlap(pointer, p) for p in pointers)
 
 
 def _value(words: Words, value: Any) -> str:
@@ -242,7 +243,7 @@ def field_line(
     """`objective: base "X" · git "Y" · Titan "Z" (conflict)`; a sensitive field shows no value."""
     name = words.code(field.field, 120)
     kind = FIELD_WORDS[field.attribution]
-    if is_sensitive(field.field, change):
+    if is_sensitive(field.field, change, task):
         return f"{name}: {SENSITIVE} ({kind})"
     git = "(task removed)" if task.story.startswith("removed_in_git") else _value(words, field.git)
     base, live = _value(words, field.base), _value(words, field.live)
