@@ -13,6 +13,7 @@ A task takes the most urgent class of its fields; a task missing on one side has
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -248,9 +249,15 @@ def refuse_live_edits(plan: Plan, *, how_to_overwrite: str) -> None:
     )
 
 
+def _to_the_minute(stamp: str) -> str:
+    """`2026-11-24T09:12:33.5Z` as `2026-11-24T09:12Z`; anything else as it is."""
+    found = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d)(?::\d\d(?:\.\d+)?)?(Z|\+00:00)", stamp)
+    return f"{found.group(1)}Z" if found else stamp
+
+
 def _what_was_done(task: TaskAttribution) -> str:
     """`'shop-a' (objective, url edited in Titan at 2026-11-24T09:12Z)`, for messages."""
-    when = f" at {task.live_updated_at}" if task.live_updated_at else ""
+    when = f" at {_to_the_minute(task.live_updated_at)}" if task.live_updated_at else ""
     edited = [f.field for f in task.fields if f.attribution in ("live_edit", "conflict")]
     what = {
         "deleted_in_titan": "deleted in Titan",

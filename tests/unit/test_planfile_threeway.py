@@ -124,7 +124,7 @@ def test_apply_refuses_a_plan_that_reverts_a_live_edit_naming_it_and_the_way_out
         refuse_live_edits(plan(EDITED, PENDING), how_to_overwrite="pass --overwrite-live-edits")
     message = str(caught.value)
     assert "1 change would throw away edits made in Titan since the base (a1b2c3d)" in message
-    assert "'shop-a' (objective edited in Titan at 2026-11-24T09:12:00Z)" in message
+    assert "'shop-a' (objective edited in Titan at 2026-11-24T09:12Z)" in message
     assert "shop-b" not in message
     assert "pass --overwrite-live-edits" in message
     assert "live_edits: overwrite in titan-gitops.yaml" in message
@@ -143,7 +143,7 @@ def test_apply_goes_ahead_when_allowed_two_way_or_nothing_reverts() -> None:
     ("story", "said"),
     [
         ("deleted_in_titan", "'shop-a' (deleted in Titan)"),
-        ("created_in_titan", "'shop-a' (created in Titan at 2026-11-24T09:12:00Z)"),
+        ("created_in_titan", "'shop-a' (created in Titan at 2026-11-24T09:12Z)"),
         ("deleted_in_titan_changed_in_git", "'shop-a' (deleted in Titan, changed in git)"),
     ],
 )
