@@ -17,6 +17,17 @@ options.json may set "kind" (default "plan"):
   "export"  no definitions/: the live tasks are exported ("namespace" and "only" from
             options.json) and the written files are checked against export.txt; exporting again
             changes nothing, a fresh export is byte-identical, and a plan against it is empty.
+  "threeway" a real git repository is built in a temporary folder: base/ is committed as its
+            definitions/ directory (commit 1; no base/ means no such directory then) and applied
+            to a fresh emulator (live-before.json, when present, is seeded first), live-edits.json
+            is played as for "drift", then definitions/ is committed over it (commit 2). With
+            --base commit 1 ("base" in options.json names another revision; "shallow": true
+            reads from a --depth=1 clone), the drift report (drift.txt/md/json, its exit code
+            "drift_exit", and "drift_exit_fail_on_pending" when given) and the plan
+            (plan.txt/md/json) are checked; then apply either is refused (apply-error.txt), and
+            then allowed to overwrite, or goes ahead; live-after.json, and a fresh plan is empty.
+            error.txt instead: the base cannot be read, and no request was made.
+            Commit ids show as <commit-1> and <commit-2>.
 Run `pytest tests/scenarios --update-goldens` to rewrite the expected files.
 """
 
@@ -24,6 +35,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,24 +44,31 @@ import pytest
 
 from titan_gitops.apply import apply_plan
 from titan_gitops.client import TitanClient
+from titan_gitops.commands.drift import drift_found
 from titan_gitops.emulator import EmulatorConfig, create_app
-from titan_gitops.errors import PlanError
+from titan_gitops.errors import BaseUnavailable, LiveEditsRefused, PlanError
 from titan_gitops.export import export_tasks
 from titan_gitops.fetch import fetch_tasks
 from titan_gitops.model import ApplyReport
-from titan_gitops.pipeline import make_drift_report, make_plan
+from titan_gitops.pipeline import make_drift_report, make_plan, run_apply
 from titan_gitops.plan import PlanOptions
-from titan_gitops.planfile import plan_to_dict, render_plan_json
+from titan_gitops.planfile import plan_to_dict, plan_to_json_data, render_plan_json
 from titan_gitops.render.markdown import render_plan_markdown
 from titan_gitops.render.text import render_plan_text
 from titan_gitops.secrets import SecretSet
 
+from .gitrepo import commit_definitions, new_repository, shallow_clone
+
 HERE = Path(__file__).parent
 SCENARIOS = sorted(
-    p for p in HERE.iterdir() if (p / "definitions").is_dir() or (p / "live-before.json").is_file()
+    p
+    for p in HERE.iterdir()
+    if (p / "definitions").is_dir() or (p / "live-before.json").is_file() or (p / "base").is_dir()
 )
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z")
+# Times shown to the minute (`changed in Titan at 2026-11-24T09:12Z`).
+_MINUTE = re.compile(r"\b\d{4}-\d\d-\d\dT\d\d:\d\dZ")
 _HEX64 = re.compile(r"\b[0-9a-f]{64}\b")
 SERVER_FIELDS = ("id", "status", "created_at", "updated_at")
 
@@ -71,6 +90,7 @@ def stabilise(text: str) -> str:
 
     text = _UUID.sub(token("id"), text)
     text = _TIME.sub(token("time"), text)
+    text = _MINUTE.sub(token("minute"), text)
     return _HEX64.sub(token("sha"), text)
 
 
@@ -206,6 +226,126 @@ def run_export_scenario(
     assert live_snapshot(client) == before
 
 
+class CountingApp:
+    """The emulator, counting the requests made to it."""
+
+    def __init__(self, app: Any) -> None:
+        self.app, self.requests = app, 0
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        self.requests += 1
+        return self.app(environ, start_response)
+
+
+def name_commits(text: str, commits: list[str]) -> str:
+    """Each commit id (whole, or cut to 12 or 7 characters) as <commit-N>."""
+    for number, sha in enumerate(commits, 1):
+        for width in (40, 12, 7):
+            text = text.replace(sha[:width], f"<commit-{number}>")
+    return text
+
+
+def run_threeway_scenario(
+    folder: Path,
+    spec: dict[str, Any],
+    env: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    update: bool,
+) -> None:
+    app = CountingApp(create_app(EmulatorConfig(db_path=":memory:", tokens={"t": None})))
+    with TitanClient("http://titan.test", "t", transport=httpx.WSGITransport(app=app)) as client:
+        repo = new_repository(tmp_path / "origin")
+        base_dir = folder / "base"
+        first = commit_definitions(repo, base_dir if base_dir.is_dir() else None, "Apply", 1)
+        if (folder / "live-before.json").is_file():
+            for body in json.loads((folder / "live-before.json").read_text()):
+                client.create_task(body)
+        monkeypatch.chdir(repo)
+        root, options = Path("definitions"), plan_options_of(spec)
+        if base_dir.is_dir():
+            apply_cleanly(make_plan(root, client, options, environ=env), client)
+        if (folder / "live-edits.json").is_file():
+            play_live_edits(client, json.loads((folder / "live-edits.json").read_text()))
+        second = commit_definitions(repo, folder / "definitions", "Change the tasks", 2)
+        if spec.get("shallow"):
+            monkeypatch.chdir(shallow_clone(repo, tmp_path / "clone"))
+        options = replace(options, base=spec.get("base", first))
+
+        def golden(name: str, text: str) -> None:
+            check_golden(folder / name, name_commits(stabilise(text), [first, second]), update)
+
+        if (folder / "error.txt").exists() or spec.get("expect_error"):
+            check_unreadable_base(root, client, app, options, env, golden)
+            return
+        check_threeway_reports(folder, root, client, options, env, spec, golden)
+        check_threeway_apply(folder, root, client, options, env, spec, golden)
+
+
+def check_unreadable_base(
+    root: Path, client: TitanClient, app: CountingApp, options: PlanOptions, env: Any, golden: Any
+) -> None:
+    """Plan and drift stop at the base, before a single request."""
+    before = app.requests
+    with pytest.raises(BaseUnavailable) as err:
+        make_plan(root, client, options, environ=env)
+    golden("error.txt", str(err.value) + "\n")
+    with pytest.raises(BaseUnavailable) as again:
+        make_drift_report(root, client, environ=env, base=options.base)
+    assert str(again.value) == str(err.value)
+    assert app.requests == before, "a base git cannot read must cost no request"
+
+
+def check_threeway_reports(
+    folder: Path,
+    root: Path,
+    client: TitanClient,
+    options: PlanOptions,
+    env: dict[str, str],
+    spec: dict[str, Any],
+    golden: Any,
+) -> None:
+    report = make_drift_report(root, client, environ=env, target="scenario", base=options.base)
+    golden("drift.txt", render_plan_text(report, drift=True))
+    golden("drift.md", render_plan_markdown(report, title="titan-gitops drift", drift=True))
+    # What `titan-gitops drift --output json` prints.
+    data = {"drift": report.has_changes, **plan_to_json_data(report)}
+    golden("drift.json", json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    assert (2 if drift_found(report) else 0) == spec["drift_exit"], "drift's exit code"
+    if "drift_exit_fail_on_pending" in spec:
+        found = drift_found(report, fail_on_pending=True)
+        assert (2 if found else 0) == spec["drift_exit_fail_on_pending"]
+    plan = make_plan(root, client, options, environ=env, target="scenario")
+    golden("plan.txt", render_plan_text(plan))
+    golden("plan.json", render_plan_json(plan))
+    golden("plan.md", render_plan_markdown(plan))
+
+
+def check_threeway_apply(
+    folder: Path,
+    root: Path,
+    client: TitanClient,
+    options: PlanOptions,
+    env: dict[str, str],
+    spec: dict[str, Any],
+    golden: Any,
+) -> None:
+    """Apply refuses to throw a live edit away, unless told to; then live is as git says."""
+    plan = make_plan(root, client, options, environ=env)
+    if (folder / "apply-error.txt").exists() or spec.get("expect_refused"):
+        before = live_snapshot(client)
+        with pytest.raises(LiveEditsRefused) as err:
+            run_apply(plan, client)
+        golden("apply-error.txt", str(err.value) + "\n")
+        assert live_snapshot(client) == before, "a refused apply changes nothing"
+        options = replace(options, overwrite_live_edits=True)
+        plan = make_plan(root, client, options, environ=env)
+    assert run_apply(plan, client).ok
+    golden("live-after.json", live_snapshot(client))
+    again = make_plan(root, client, options, environ=env)
+    assert not again.has_changes, render_plan_text(again)
+
+
 @pytest.mark.parametrize("folder", SCENARIOS, ids=[p.name for p in SCENARIOS])
 def test_scenario(
     folder: Path,
@@ -215,11 +355,14 @@ def test_scenario(
     tmp_path: Path,
 ) -> None:
     update = bool(request.config.getoption("--update-goldens"))
-    for body in json.loads((folder / "live-before.json").read_text()):
-        client.create_task(body)
     spec = read_options(folder)
     env = {str(k): str(v) for k, v in spec.pop("env", {}).items()}
     kind = spec.pop("kind", "plan")
+    if kind == "threeway":
+        run_threeway_scenario(folder, spec, env, tmp_path, monkeypatch, update)
+        return
+    for body in json.loads((folder / "live-before.json").read_text()):
+        client.create_task(body)
     options = plan_options_of(spec)
     monkeypatch.chdir(folder)
     if kind == "export":
