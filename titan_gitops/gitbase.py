@@ -23,6 +23,7 @@ from pathlib import Path
 
 from titan_gitops.errors import BaseUnavailable, Problem, ValidationFailed
 from titan_gitops.escape import escape_terminal
+from titan_gitops.load import LoadResult
 from titan_gitops.load.tree import MemoryTree, TreeEntry, load_tree, wanted_blobs
 from titan_gitops.model import DesiredState
 from titan_gitops.model.threeway import BaseInfo, CommitInfo
@@ -196,12 +197,15 @@ def _read_blobs(git: _Git, entries: Iterable[TreeEntry], rev: str) -> dict[str, 
     return blobs
 
 
-def read_base(root: Path, rev: str, *, environ: Mapping[str, str]) -> tuple[BaseInfo, DesiredState]:
+def read_base(
+    root: Path, rev: str, *, environ: Mapping[str, str], reuse: LoadResult | None = None
+) -> tuple[BaseInfo, DesiredState]:
     """The definitions directory `root` as it was at git revision `rev`, validated in memory
     exactly as `pipeline.validate_directory` validates a checkout of it (same display paths,
     `$file` references read inside the base), and the commit it names.
 
-    Three git calls whatever the number of files; nothing is checked out or written. A directory
+    Three git calls whatever the number of files; nothing is checked out or written. A file with
+    the same path and text as in `reuse` (the load of the checkout) is not parsed again. A directory
     that did not exist at `rev` gives `BaseInfo(directory_existed=False)` and an empty state.
 
     Raises:
@@ -222,7 +226,11 @@ def read_base(root: Path, rev: str, *, environ: Mapping[str, str]) -> tuple[Base
     tree = MemoryTree(root, entries, _read_blobs(git, wanted_blobs(entries.values()), rev))
     try:
         desired = validate_definitions(
-            load_tree(tree), root=root, environ=environ, read_yaml=tree.read_yaml, tree=tree
+            load_tree(tree, reuse=reuse),
+            root=root,
+            environ=environ,
+            read_yaml=tree.read_yaml,
+            tree=tree,
         )
     except ValidationFailed as exc:
         raise BaseUnavailable(_describe_invalid(exc, rev, sha, tree, prefix)) from None

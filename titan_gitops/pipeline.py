@@ -23,7 +23,12 @@ from titan_gitops.errors import StalePlan, ValidationFailed
 from titan_gitops.fetch import fetch_live_state, fetch_tasks
 from titan_gitops.fingerprint import change_digest, in_namespace
 from titan_gitops.gitbase import history_since, read_base
-from titan_gitops.load import check_definitions_root, load_definition_files, load_yaml_file
+from titan_gitops.load import (
+    LoadResult,
+    check_definitions_root,
+    load_definition_files,
+    load_yaml_file,
+)
 from titan_gitops.model import (
     ApplyReport,
     BaseInfo,
@@ -48,11 +53,19 @@ def validate_directory(root: Path, *, environ: Mapping[str, str]) -> DesiredStat
     Raises:
         ValidationFailed: with every problem found (load and validation), sorted by file and line.
     """
+    return _load_and_validate(root, environ=environ)[1]
+
+
+def _load_and_validate(
+    root: Path, *, environ: Mapping[str, str]
+) -> tuple[LoadResult, DesiredState]:
+    """What loading `root` gave (a base read later shares its unchanged files), and the state."""
     problem = check_definitions_root(root)
     if problem is not None:
         raise ValidationFailed([problem])
     loaded = load_definition_files(root)
-    return validate_definitions(loaded, root=root, environ=environ, read_yaml=load_yaml_file)
+    desired = validate_definitions(loaded, root=root, environ=environ, read_yaml=load_yaml_file)
+    return loaded, desired
 
 
 def make_plan(
@@ -71,9 +84,13 @@ def make_plan(
         PlanError: the plan cannot be made safely.
     """
     options = options or PlanOptions()
-    desired = validate_directory(root, environ=environ)
-    # Read before the service, so a revision git does not know costs no request.
-    base = read_base(root, options.base, environ=environ) if options.base else None
+    loaded, desired = _load_and_validate(root, environ=environ)
+    # Read before the service, so a revision git does not know costs no request; a file the
+    # same at the base as now is parsed once.
+    base = None
+    if options.base:
+        base = read_base(root, options.base, environ=environ, reuse=loaded)
+    del loaded
     live = fetch_live_state(client)
     diffs = diff_states(desired, live)
     plan = build_plan(desired, live, diffs, options, target=target)

@@ -243,9 +243,9 @@ def refuse_live_edits(plan: Plan, *, how_to_overwrite: str) -> None:
     raise LiveEditsRefused(
         f"refusing to apply: {count} change{'s' * (count != 1)} would throw away edits made in "
         f"Titan since the base ({threeway.base.sha[:7]}): {shown}{more}. Keep an edit by "
-        "writing its live value into the definitions (drift with the same base shows each "
-        f"value), or overwrite the edits on purpose: {how_to_overwrite}, or set "
-        "live_edits: overwrite in titan-gitops.yaml"
+        "writing it into the definitions (a live value as drift with the same base shows it; a "
+        "task deleted in Titan by removing its definition), or overwrite the edits on purpose: "
+        f"{how_to_overwrite}, or set live_edits: overwrite in titan-gitops.yaml"
     )
 
 
@@ -264,7 +264,8 @@ def _what_was_done(task: TaskAttribution) -> str:
         "deleted_in_titan_changed_in_git": "deleted in Titan, changed in git",
         "created_in_titan": f"created in Titan{when}",
     }.get(task.story, f"{', '.join(edited) or 'edited'} edited in Titan{when}")
-    return f"{task.name!r} ({what})"
+    was = f"was {task.previous_name!r} in Titan; " if task.previous_name else ""
+    return f"{task.name!r} ({was}{what})"
 
 
 # --- the JSON form (plan --output json, drift --output json, saved plans) ----------------------

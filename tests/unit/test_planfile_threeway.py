@@ -161,3 +161,9 @@ def test_many_reverting_tasks_are_counted_past_the_named_ones() -> None:
     assert "'shop-19'" in str(caught.value)
     assert "'shop-20'" not in str(caught.value)
     assert "and 5 more" in str(caught.value)
+
+
+def test_a_renamed_task_is_named_as_titan_still_calls_it() -> None:
+    renamed = replace(EDITED, name="shop-new", previous_name="shop-old")
+    with pytest.raises(LiveEditsRefused, match=r"'shop-new' \(was 'shop-old' in Titan; objective"):
+        refuse_live_edits(plan(renamed), how_to_overwrite="x")

@@ -47,7 +47,7 @@ def report_drift(options: DriftCommandOptions, console: Console) -> int:
             base=options.base,
         )
     if options.output == "json":
-        data = {"drift": report.has_changes, **plan_to_json_data(report)}
+        data = {"drift": drift_found(report, options.fail_on_pending), **plan_to_json_data(report)}
         text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
         console.write(escape_json_text(text))
     elif options.output == "markdown":

@@ -251,9 +251,10 @@ class _TreeWalk:
             self.files.append((path, real))
 
 
-def load_tree(tree: MemoryTree) -> LoadResult:
+def load_tree(tree: MemoryTree, *, reuse: LoadResult | None = None) -> LoadResult:
     """Load every definition file of `tree`, and the project file at its top, as
-    `load_definition_files` loads a checkout of it: same rules, same display paths."""
+    `load_definition_files` loads a checkout of it: same rules, same display paths. A file whose
+    path and text `reuse` (the load of the checkout) parsed already is not parsed again."""
     walk = _TreeWalk(tree)
     for path in sorted(tree.entries, key=_walk_order):
         walk.visit(tree.entries[path])
@@ -265,5 +266,6 @@ def load_tree(tree: MemoryTree) -> LoadResult:
         if text is None:
             result.problems.extend(problems)
             continue
-        record_definition(result, text, display, is_project=path == PROJECT_FILE)
+        parsed = reuse.parsed if reuse is not None else None
+        record_definition(result, text, display, is_project=path == PROJECT_FILE, reuse=parsed)
     return result

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +52,17 @@ class LoadResult:
     variable_paths: set[str] = field(default_factory=set)
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    # What each file's text parsed to, by (display path, text), for files validation never
+    # changes: no `${` (substituted in place) and no `$file` (resolved in place). Loading the same
+    # directory at another commit (a plan's base) takes a file with the same text from here.
+    parsed: dict[tuple[str, str], tuple[list[SourceDocument], list[Problem]]] = field(
+        default_factory=dict
+    )
+
+
+def is_shareable(text: str) -> bool:
+    """True when validation reads the documents of `text` without changing them."""
+    return "${" not in text and "$file" not in text
 
 
 def is_blank_yaml(text: str) -> bool:
@@ -211,9 +223,24 @@ def load_definition_files(root: Path) -> LoadResult:
     return result
 
 
-def record_definition(result: LoadResult, text: str, display: str, *, is_project: bool) -> None:
-    """Load one definition file's text into `result`: its documents, problems and warnings."""
-    documents, problems = load_yaml_text(text, display)
+def record_definition(
+    result: LoadResult,
+    text: str,
+    display: str,
+    *,
+    is_project: bool,
+    reuse: Mapping[tuple[str, str], tuple[list[SourceDocument], list[Problem]]] | None = None,
+) -> None:
+    """Load one definition file's text into `result`: its documents, problems and warnings.
+
+    A file whose display path and text are in `reuse` (another load's `parsed`) is not parsed
+    again: its documents are shared, which is safe because validation never changes them.
+    """
+    key = (display, text)
+    found = reuse.get(key) if reuse is not None else None
+    documents, problems = found if found is not None else load_yaml_text(text, display)
+    if is_shareable(text):
+        result.parsed[key] = (documents, problems)
     result.problems.extend(problems)
     if "${" in text:
         result.variable_paths.add(display)
