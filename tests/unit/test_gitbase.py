@@ -22,7 +22,12 @@ from titan_gitops.gitbase import (
     history_since,
     read_base,
 )
-from titan_gitops.load import INCOMPLETE_EXPORT_MARKER, MAX_FILE_BYTES, MAX_FOLDER_DEPTH
+from titan_gitops.load import (
+    INCOMPLETE_EXPORT_MARKER,
+    MAX_FILE_BYTES,
+    MAX_FOLDER_DEPTH,
+    LoadResult,
+)
 from titan_gitops.load.tree import MemoryTree, load_tree, wanted_blobs
 from titan_gitops.model import DesiredState
 from titan_gitops.pipeline import validate_directory
@@ -642,3 +647,63 @@ def test_the_memory_tree_outside_its_root() -> None:
     assert tree.file_problem(Path("other/x.json")) == "does not exist"
     (problem,) = tree.read_yaml(Path("defs/x.json"), "defs/x.json")[1]
     assert problem.message == "the file does not exist"
+
+
+# --- files unchanged since the base are parsed once -----------------------------------------------
+
+PLAIN = (
+    "kind: task\nname: {name}\nurls: ['https://shop.example.com/{name}']\nobjective: {objective}\n"
+)
+PLAIN += "execution_type: single\noutput_schema: {{type: object}}\n"
+SECRET = PLAIN.replace("objective: {objective}", "objective: '{objective} ${{TITAN_VAR_KEY}}'")
+
+
+def test_a_base_read_with_the_checkout_load_shares_only_what_validation_leaves_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from titan_gitops.load import load_definition_files
+
+    path = new_repo(tmp_path / "repo")
+    files = {
+        "defs/titan-gitops.yaml": PROJECT,
+        "defs/plain.yaml": PLAIN.format(name="plain", objective="Same."),
+        "defs/secret.yaml": SECRET.format(name="secret", objective="Same."),
+        "defs/schemas/price.json": SCHEMA.format(kind="number"),
+        "defs/ref.yaml": TASK.format(name="ref", objective="Same."),
+        "defs/moved.yaml": PLAIN.format(name="moved", objective="Old."),
+    }
+    first = commit(path, files, "first")
+    commit(path, {"defs/moved.yaml": PLAIN.format(name="moved", objective="New.")}, "second")
+    monkeypatch.chdir(path)
+    environ = {"TITAN_VAR_KEY": "k3y-value"}
+    loaded = load_definition_files(Path("defs"))
+    shared = {display for display, _text in loaded.parsed}
+    # Substituted (${) or resolved ($file) in place by validation: never shared.
+    assert shared == {"defs/titan-gitops.yaml", "defs/plain.yaml", "defs/moved.yaml"}
+    reused = load_tree_of(path, first, reuse=loaded)
+    fresh = load_tree_of(path, first, reuse=None)
+    by_path = {d.path: d for d in reused.documents}
+    current = {d.path: d for d in loaded.documents}
+    assert by_path["defs/plain.yaml"] is current["defs/plain.yaml"]
+    assert by_path["defs/moved.yaml"] is not current["defs/moved.yaml"]  # its text differs
+    assert by_path["defs/secret.yaml"] is not current["defs/secret.yaml"]
+    assert reused.project is loaded.project
+    assert [d.data for d in reused.documents] == [d.data for d in fresh.documents]
+    # The whole base is the same with and without sharing, secrets still known as secrets.
+    with_reuse = read_base(Path("defs"), first, environ=environ, reuse=loaded)[1]
+    without = read_base(Path("defs"), first, environ=environ)[1]
+    same_state(with_reuse, without)
+    secret = next(t for t in with_reuse.tasks if t.name == "secret")
+    assert secret.sensitive_paths == frozenset({"/objective"})
+    assert next(t for t in with_reuse.tasks if t.name == "moved").body["objective"] == "Old."
+
+
+def load_tree_of(repo: Path, sha: str, *, reuse: LoadResult | None) -> LoadResult:
+    """The base's LoadResult, as read_base loads it."""
+    from titan_gitops.gitbase import _Git, _list_tree, _read_blobs
+
+    git_ = _Git(repo)
+    entries = _list_tree(git_, sha, "defs", sha)
+    assert entries is not None
+    tree = MemoryTree(Path("defs"), entries, _read_blobs(git_, wanted_blobs(entries.values()), sha))
+    return load_tree(tree, reuse=reuse)
