@@ -52,7 +52,8 @@ CORE: dict[str, tuple[str, ...]] = {
     ),
     "secrets": ("titan_gitops/secrets.py",),
     "fingerprint": ("titan_gitops/fingerprint.py",),
-    "planfile": ("titan_gitops/planfile.py",),
+    "planfile": ("titan_gitops/planfile.py", "titan_gitops/planfields.py"),
+    "threeway": ("titan_gitops/threeway.py",),
 }
 SELECTION = ["tests"]
 EQUIVALENTS = Path(__file__).resolve().parent / "mutation-equivalents.txt"
