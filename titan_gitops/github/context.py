@@ -174,6 +174,10 @@ class ActionInputs:
     plan_file: str = ""
     # What approves apply beyond the reviewed change set: "comment", "review" or "codeowners".
     approval: str = "comment"
+    # Let apply throw away edits made in Titan since the base (the last successful deployment).
+    overwrite_live_edits: bool = False
+    # Drift with a base: merges not yet applied fail the step too (else they are only reported).
+    fail_on_pending: bool = False
 
 
 def read_inputs(environ: Mapping[str, str]) -> ActionInputs:
@@ -217,6 +221,12 @@ def read_inputs(environ: Mapping[str, str]) -> ActionInputs:
         labels=parse_flag(_text(environ, "TG_LABELS"), name="labels", default=False),
         plan_file=parse_plan_file(environ.get("TG_PLAN_FILE", "")),
         approval=parse_approval_mode(environ.get("TG_APPROVAL", "")),
+        overwrite_live_edits=parse_flag(
+            _text(environ, "TG_OVERWRITE_LIVE_EDITS"), name="overwrite-live-edits", default=False
+        ),
+        fail_on_pending=parse_flag(
+            _text(environ, "TG_FAIL_ON_PENDING"), name="fail-on-pending", default=False
+        ),
     )
 
 

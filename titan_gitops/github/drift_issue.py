@@ -13,9 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from titan_gitops import exit_codes
+from titan_gitops.commands.drift import drift_found
 from titan_gitops.errors import ValidationFailed
 from titan_gitops.escape import escape_code
+from titan_gitops.github.base import find_base, plan_with_base
 from titan_gitops.github.context import ActionInputs, GitHubContext
+from titan_gitops.github.deployments import environment_name
 from titan_gitops.github.outbox import Outbox
 from titan_gitops.github.rest import GitHubError, GitHubRest
 from titan_gitops.github.steps import (
@@ -118,7 +121,13 @@ def compose_drift_issue(
 
 
 def sync_drift_issue(
-    rest: GitHubRest, *, directory: str, drift: bool, body: str, run_url: str
+    rest: GitHubRest,
+    *,
+    directory: str,
+    drift: bool,
+    body: str,
+    run_url: str,
+    pending: int = 0,
 ) -> str:
     """Open, update or close the directory's drift issue; returns what was done, for the log.
 
@@ -135,18 +144,36 @@ def sync_drift_issue(
     if issue is None:
         return "no drift issue to close"
     where = f" ([run]({run_url}))" if run_url else ""
-    rest.create_issue_comment(
-        int(issue["number"]),
-        f"Drift is gone{where}: the live tasks match the definitions again. Closing.",
-    )
+    gone = f"Drift is gone{where}: the live tasks match the definitions again. Closing."
+    if pending:
+        gone = (
+            f"Drift is gone{where}: nothing was changed in Titan outside git any more. "
+            f"{pending_line(pending)} Closing."
+        )
+    rest.create_issue_comment(int(issue["number"]), gone)
     rest.update_issue(int(issue["number"]), state="closed", state_reason="completed")
     return f"closed drift issue #{issue['number']}"
 
 
+def pending_line(pending: int) -> str:
+    """What merges not yet applied are: reported, not drift."""
+    tasks = f"{pending} task{'s' * (pending != 1)}"
+    return (
+        f"Merges not yet applied are pending for {tasks}: git changed since the last "
+        "successful deployment and live still matches it, so this is not drift; the next "
+        "apply puts them live."
+    )
+
+
 def make_action_drift_report(
-    client: TitanClient, inputs: ActionInputs, target: Target, environ: Mapping[str, str]
+    client: TitanClient,
+    inputs: ActionInputs,
+    target: Target,
+    environ: Mapping[str, str],
+    base: str | None = None,
 ) -> Plan:
-    """The drift report of the Action's directory, over the names `only` and `exclude` select."""
+    """The drift report of the Action's directory, over the names `only` and `exclude` select;
+    three-way since commit `base` when given."""
     from titan_gitops.pipeline import make_drift_report
 
     return make_drift_report(
@@ -157,6 +184,7 @@ def make_action_drift_report(
         only=inputs.only,
         exclude=inputs.exclude,
         action_inputs=True,
+        base=base,
     )
 
 
@@ -171,13 +199,23 @@ def run_drift(
     root = Path(inputs.directory)
     where = normalise_directory(inputs.directory)
     title = f"titan-gitops drift: {where}"
+    base = find_base(inputs, context, out)
     try:
         with open_client(target, secrets=out.secrets) as client:
-            report = make_action_drift_report(client, inputs, target, environ)
+            report = plan_with_base(
+                lambda sha: make_action_drift_report(client, inputs, target, environ, sha),
+                base,
+                out,
+                environment_name(inputs),
+            )
     except ValidationFailed as exc:
         return report_invalid(exc, out, root, f"{title}: invalid definitions")
     publish_plan(report, out, inputs, drift=True)
-    drift = report.has_changes
+    # With a base, only live edits, conflicts and unmanaged tasks are drift (and merges not yet
+    # applied with fail-on-pending); without one, any difference is.
+    drift = drift_found(report, inputs.fail_on_pending)
+    pending = report.threeway.counts()["pending"] if report.threeway is not None else 0
+    out.set_outputs({"drift": "true" if drift else "false"})
     mask = out.secrets.mask
     checked_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     links = source_links(context)
@@ -192,6 +230,9 @@ def run_drift(
         checked_at=checked_at,
     )
     out.summary(mask(summary))
+    if pending and not drift:
+        out.log(pending_line(pending))
+        out.summary(f"\n**{html.escape(pending_line(pending))}**\n")
     rest = open_github(inputs, context, out) if inputs.comment else None
     if rest is not None:
         body = compose_drift_issue(
@@ -212,6 +253,7 @@ def run_drift(
                     drift=drift,
                     body=body,
                     run_url=context.run_url,
+                    pending=pending,
                 )
             except GitHubError as exc:
                 if not exc.read_only:

@@ -5,15 +5,22 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from titan_gitops import exit_codes
-from titan_gitops.errors import ConfigError, StalePlan, TitanGitopsError, ValidationFailed
+from titan_gitops.errors import (
+    ConfigError,
+    LiveEditsRefused,
+    StalePlan,
+    TitanGitopsError,
+    ValidationFailed,
+)
 from titan_gitops.escape import escape_code, escape_text, fence
 from titan_gitops.github.apply_result import ApplyResult, applied_counts, close_the_loop
 from titan_gitops.github.approval import ApprovalVerdict, decide_approval, find_merged_pull
+from titan_gitops.github.base import ActionBase, base_of_deployment, plan_with_base
 from titan_gitops.github.context import ActionInputs, GitHubContext
 from titan_gitops.github.deployments import (
     Deployment,
@@ -46,7 +53,10 @@ from titan_gitops.github.sticky import (
     find_sticky_comment,
     normalise_directory,
 )
+from titan_gitops.threeway import refuse_live_edits
 
+# How a refusal to throw away live edits says to allow it.
+HOW_TO_OVERWRITE = "set the input overwrite-live-edits: true"
 # The digest of a change set put together from several reviews: it never equals a plan's.
 COMBINED_DIGEST = "combined"
 
@@ -78,7 +88,10 @@ def run_apply_command(
             if order.last is not None:
                 out.log(f"last successful deployment to {environment}: {short(order.last.sha)}")
             last_sha = order.last.sha if order.last is not None else ""
-            run = ApplyRun(inputs, context, out, environ, rest, environment, last_sha, approved)
+            base = base_of_deployment(inputs, order.last, environment)
+            run = ApplyRun(
+                inputs, context, out, environ, rest, environment, last_sha, approved, base
+            )
             try:
                 result = plan_and_apply(run, target)
             except TitanGitopsError as exc:
@@ -148,12 +161,20 @@ class ApplyRun:
     last_sha: str
     # The plan the approve job saved (the plan-file input), applied exactly; None: plan now.
     approved: ApprovedPlan | None = None
+    # The base of the three-way plan (the last successful deployment's commit), or why none.
+    base: ActionBase = field(default_factory=lambda: ActionBase(None))
 
     def make_plan(self, client: TitanClient, target: Target) -> Plan:
-        """The plan to apply: made now, or the saved one re-derived now."""
-        if self.approved is None:
-            return make_action_plan(client, self.inputs, target, self.environ)
-        return rederive_approved(self.approved, self.inputs, client, target, self.environ, self.out)
+        """The plan to apply, three-way since the base: made now, or the saved one re-derived
+        now."""
+        inputs, environ, out, approved = self.inputs, self.environ, self.out, self.approved
+
+        def make(sha: str | None) -> Plan:
+            if approved is None:
+                return make_action_plan(client, inputs, target, environ, sha)
+            return rederive_approved(approved, inputs, client, target, environ, out, sha)
+
+        return plan_with_base(make, self.base, out, self.environment)
 
 
 def plan_and_apply(run: ApplyRun, target: Target) -> ApplyResult:
@@ -244,7 +265,11 @@ def approve_and_apply(run: ApplyRun, plan: Plan, client: TitanClient, title: str
             needs_issue=True,
         )
     out.log(verdict.message)
-    report = apply_until_cancelled(plan, client, run.environ, inputs.parallelism, out)
+    try:
+        refuse_live_edits(plan, how_to_overwrite=HOW_TO_OVERWRITE)
+        report = apply_until_cancelled(plan, client, run.environ, inputs.parallelism, out)
+    except LiveEditsRefused as exc:
+        return refuse_live_edit_revert(exc, plan, out)
     text = render_report_text(report)
     out.log(text)
     line = summary_line(report)
@@ -257,6 +282,23 @@ def approve_and_apply(run: ApplyRun, plan: Plan, client: TitanClient, title: str
         return ApplyResult("failed", reason, exit_codes.ERROR, "failure", counts, digest, True)
     reason = f"Applied: {masked_line}"
     return ApplyResult("applied", reason, exit_codes.OK, "success", counts, digest)
+
+
+def refuse_live_edit_revert(exc: LiveEditsRefused, plan: Plan, out: Outbox) -> ApplyResult:
+    """An apply that would throw away edits made in Titan: an ordinary refusal, nothing
+    written."""
+    reason = out.secrets.mask(str(exc))
+    reason = reason[:1].upper() + reason[1:]
+    out.summary(f"\n⛔ **{escape_text(reason)}**\n\nNothing was written to Titan.\n")
+    out.error(reason)
+    return ApplyResult(
+        "refused",
+        reason,
+        exit_codes.ERROR,
+        "failure",
+        digest=plan.change_digest,
+        needs_issue=True,
+    )
 
 
 def apply_until_cancelled(
@@ -281,6 +323,7 @@ def apply_until_cancelled(
         parallelism=parallelism,
         progress=log_progress,
         announce=out.log,
+        how_to_overwrite=HOW_TO_OVERWRITE,
     )
 
 

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING
 from titan_gitops import exit_codes
 from titan_gitops.errors import TitanGitopsError, ValidationFailed
 from titan_gitops.escape import escape_code, escape_text
+from titan_gitops.github.base import find_base, plan_with_base
 from titan_gitops.github.context import ActionInputs, GitHubContext
+from titan_gitops.github.deployments import environment_name
 from titan_gitops.github.labels import plan_kinds, sync_plan_labels
 from titan_gitops.github.outbox import Outbox
 from titan_gitops.github.previews import (
@@ -67,9 +69,15 @@ def run_plan(
     root = Path(inputs.directory)
     where = normalise_directory(inputs.directory)
     title = f"titan-gitops plan: {where}"
+    base = find_base(inputs, context, out)
     try:
         with open_client(target, secrets=out.secrets) as client:
-            plan = make_action_plan(client, inputs, target, environ)
+            plan = plan_with_base(
+                lambda sha: make_action_plan(client, inputs, target, environ, sha),
+                base,
+                out,
+                environment_name(inputs),
+            )
             # After the plan and apart from it: its change digest is already fixed.
             previews = preview_pull_request(plan, client, inputs, context, out)
     except ValidationFailed as exc:

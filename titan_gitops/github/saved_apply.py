@@ -12,6 +12,7 @@ from pathlib import Path
 from titan_gitops import exit_codes
 from titan_gitops.errors import ValidationFailed
 from titan_gitops.escape import escape_code
+from titan_gitops.github.base import base_of_deployment, plan_with_base
 from titan_gitops.github.context import ActionInputs, GitHubContext
 from titan_gitops.github.deployments import check_order, environment_name, short
 from titan_gitops.github.merge import (
@@ -54,9 +55,16 @@ def run_approve_command(
         if order.refusal:
             return refuse_out_of_order(order.refusal, inputs, out).code
         last_sha = order.last.sha if order.last is not None else ""
+        environment = environment_name(inputs)
+        base = base_of_deployment(inputs, order.last, environment)
         with open_client(target, secrets=out.secrets) as client:
             try:
-                plan = make_action_plan(client, inputs, target, environ)
+                plan = plan_with_base(
+                    lambda sha: make_action_plan(client, inputs, target, environ, sha),
+                    base,
+                    out,
+                    environment,
+                )
             except ValidationFailed as exc:
                 return report_invalid(exc, out, Path(inputs.directory), f"{title}: invalid")
         publish_plan(plan, out, inputs)

@@ -172,9 +172,10 @@ def rederive_approved(
     target: Target,
     environ: Mapping[str, str],
     out: Outbox,
+    base: str | None = None,
 ) -> Plan:
-    """The saved plan derived again from the definitions and the live tasks: only the fresh
-    changes it asks for exactly.
+    """The saved plan derived again from the definitions and the live tasks (three-way since
+    commit `base` when given): only the fresh changes it asks for exactly.
 
     Raises:
         StalePlan: made against another Titan, edited, or live moved since it was made.
@@ -197,7 +198,7 @@ def rederive_approved(
         saved,
         root,
         client,
-        action_plan_options(inputs),
+        action_plan_options(inputs, base),
         environ=environ,
         target=target.describe(),
     )

@@ -99,9 +99,14 @@ def save_plan(plan: Plan, out: Outbox, kind: str, directory: str) -> Path:
 
 
 def make_action_plan(
-    client: TitanClient, inputs: ActionInputs, target: Target, environ: Mapping[str, str]
+    client: TitanClient,
+    inputs: ActionInputs,
+    target: Target,
+    environ: Mapping[str, str],
+    base: str | None = None,
 ) -> Plan:
-    """The plan of the Action's directory, with the Action's deletion allowance."""
+    """The plan of the Action's directory, with the Action's deletion allowance; three-way
+    since commit `base` when given (github/base.py finds it)."""
     from titan_gitops.pipeline import make_plan
 
     root = Path(inputs.directory)
@@ -109,12 +114,12 @@ def make_action_plan(
         from titan_gitops.commands.validate import validate_strictly
 
         validate_strictly(root, environ)
-    options = action_plan_options(inputs)
+    options = action_plan_options(inputs, base)
     return make_plan(root, client, options, environ=environ, target=target.describe())
 
 
-def action_plan_options(inputs: ActionInputs) -> PlanOptions:
-    """The planning options the Action's inputs give."""
+def action_plan_options(inputs: ActionInputs, base: str | None = None) -> PlanOptions:
+    """The planning options the Action's inputs give (and the base, when one was found)."""
     from titan_gitops.plan import PlanOptions
 
     return PlanOptions(
@@ -122,6 +127,8 @@ def action_plan_options(inputs: ActionInputs) -> PlanOptions:
         exclude=inputs.exclude,
         allow_deletes=inputs.allow_deletes,
         allow_empty=inputs.allow_empty,
+        base=base,
+        overwrite_live_edits=inputs.overwrite_live_edits,
         action_inputs=True,
     )
 
