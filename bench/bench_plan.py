@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -144,7 +145,7 @@ def time_with_base(root: Path, client: TitanClient, base: str, runs: int) -> dic
     for _ in range(runs):
         for label, options in (("without", PlanOptions()), ("with", PlanOptions(base=base))):
             before = client.request_count
-            seconds, plan = time_call(lambda o=options: make_plan(root, client, o, environ={}))
+            seconds, plan = time_call(partial(make_plan, root, client, options, environ={}))
             requests[label] = client.request_count - before
             (without if label == "without" else with_base).append(seconds)
             if plan.threeway is not None:

@@ -56,7 +56,9 @@ def apply(workspace: Path, github: FakeGitHub, titan_url: str, sha: str, **kw: A
     )
 
 
-def drift(workspace: Path, github: FakeGitHub, titan_url: str, sha: str) -> ActionRun:
+def drift(
+    workspace: Path, github: FakeGitHub, titan_url: str, sha: str, **inputs: str
+) -> ActionRun:
     return run_action(
         workspace,
         command="drift",
@@ -66,6 +68,7 @@ def drift(workspace: Path, github: FakeGitHub, titan_url: str, sha: str) -> Acti
         titan_url=titan_url,
         sha=sha,
         ref="refs/heads/main",
+        inputs=inputs,
     )
 
 
@@ -181,4 +184,67 @@ def test_a_shallow_clone_fetches_the_base_commit(
     assert "No base" not in run.stdout
     assert "pending for 1 task" in run.summary
     assert git(clone, "cat-file", "-t", github.deployments[0]["sha"]) == "commit"
+    no_traceback(run)
+
+
+def test_fail_on_pending_makes_a_merge_not_yet_applied_fail_the_check(
+    workspace: Path, github: FakeGitHub, titan_url: str
+) -> None:
+    sha_b = deployed_a_then_merged_b(workspace, github, titan_url)
+    run = drift(workspace, github, titan_url, sha_b, TG_FAIL_ON_PENDING="true")
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert run.outputs["drift"] == "true"
+    no_traceback(run)
+
+
+def test_an_open_drift_issue_closes_when_only_merges_are_pending(
+    workspace: Path, github: FakeGitHub, titan_url: str
+) -> None:
+    sha_b = deployed_a_then_merged_b(workspace, github, titan_url)
+    edit_in_console(titan_url, "shop-prices", "Extract prices in EUR.")
+    opened = drift(workspace, github, titan_url, sha_b)
+    assert opened.returncode == 1
+    [issue] = drift_issues(github)
+    assert issue["state"] == "open"
+    # The console edit is put back by hand; the merge of B is still waiting for its apply.
+    edit_in_console(titan_url, "shop-prices", titan_tasks_objective_at_a(workspace))
+    quiet = drift(workspace, github, titan_url, sha_b)
+    assert quiet.returncode == 0, quiet.stdout + quiet.stderr
+    [issue] = drift_issues(github)
+    assert issue["state"] == "closed"
+    no_traceback(quiet)
+
+
+def titan_tasks_objective_at_a(workspace: Path) -> str:
+    """shop-prices' objective as commit A (the deployed one) defines it."""
+    text = git(workspace, "show", f"HEAD~1:{DIRECTORY}/tasks/shop-prices.yaml")
+    line = next(x for x in text.splitlines() if x.startswith("objective:"))
+    return line.split(":", 1)[1].strip().strip("'\"")
+
+
+def test_approve_refuses_a_plan_that_would_revert_a_console_edit(
+    workspace: Path, github: FakeGitHub, titan_url: str
+) -> None:
+    sha_b = deployed_a_then_merged_b(workspace, github, titan_url)
+    edit_in_console(titan_url, "shop-prices", "Extract prices in EUR.")
+    write_task(workspace / DIRECTORY, "shop-prices", objective="Extract prices and currency.")
+    sha_c = commit(workspace, "C: prices and currency")
+    github.push(sha_c, sha_b)
+    github.branches["main"] = sha_c
+    run = run_action(
+        workspace,
+        command="approve",
+        event_name="push",
+        event=push_event(sha_c),
+        github=github,
+        titan_url=titan_url,
+        sha=sha_c,
+        ref="refs/heads/main",
+        inputs=ALLOW,
+    )
+    assert run.returncode == 1
+    assert "would throw away edits made in Titan" in run.stdout
+    assert "No plan was saved" in run.summary
+    assert run.outputs["approved"] == "false"
+    assert titan_tasks(titan_url)["shop-prices"]["objective"] == "Extract prices in EUR."
     no_traceback(run)

@@ -10,12 +10,13 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from titan_gitops import exit_codes
-from titan_gitops.errors import ValidationFailed
-from titan_gitops.escape import escape_code
+from titan_gitops.errors import LiveEditsRefused, ValidationFailed
+from titan_gitops.escape import escape_code, escape_text
 from titan_gitops.github.base import base_of_deployment, plan_with_base
 from titan_gitops.github.context import ActionInputs, GitHubContext
 from titan_gitops.github.deployments import check_order, environment_name, short
 from titan_gitops.github.merge import (
+    HOW_TO_OVERWRITE,
     check_approval,
     refuse_out_of_order,
     render_verdict,
@@ -32,6 +33,7 @@ from titan_gitops.github.steps import (
     resolve_action_target,
 )
 from titan_gitops.github.sticky import normalise_directory
+from titan_gitops.threeway import refuse_live_edits
 
 
 def run_approve_command(
@@ -83,6 +85,14 @@ def run_approve_command(
     if not verdict.approved:
         out.error(verdict.message)
         out.summary("\nNo plan was saved: the apply job has nothing to apply.\n")
+        return exit_codes.ERROR
+    try:
+        # The apply job would refuse it: say so here, before anyone approves the environment.
+        refuse_live_edits(plan, how_to_overwrite=HOW_TO_OVERWRITE)
+    except LiveEditsRefused as exc:
+        message = out.secrets.mask(str(exc))
+        out.error(message)
+        out.summary(f"\n⛔ **{escape_text(message)}**\n\nNo plan was saved.\n")
         return exit_codes.ERROR
     out.log(verdict.message)
     path = Path(inputs.plan_file) if inputs.plan_file else default_plan_path(context, where)
