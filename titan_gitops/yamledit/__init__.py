@@ -121,16 +121,36 @@ def _layout(document: Document) -> tuple[int, int]:
     return indent, dash if 0 <= dash <= indent else default
 
 
+def _literal_fits(file: _File, follows: int, column: int, value: Any) -> bool:
+    """Whether a literal block (`|`) at the end of the new lines would keep its text: not when
+    an indented comment or spaces follow (they would join the block), nor blank lines after
+    a `|+`."""
+    keeps = '\\n\\n"' in json.dumps(value)
+    for line in file.lines[follows:]:
+        if line.strip() and not line.lstrip().startswith("#"):
+            break
+        if len(line) - len(line.lstrip()) > column or (keeps and not line.strip()):
+            return False
+    return True
+
+
 def _new_lines(
-    file: _File, document: Document, key: str, value: Any, entry: Entry | None
+    file: _File, document: Document, key: str, value: Any, entry: Entry | None, follows: int
 ) -> list[str]:
+    """The lines of `key: value` in the document's layout, to go before line `follows`."""
     indent, dash = _layout(document)
+    column = document.entries[0].key_col
     # An edited value keeps its quotes, or its one-line flow form, when the new value allows.
     style = entry.style if entry is not None else ""
-    quote = style if style in ("'", '"') else ""
-    flow = style == "flow" and entry is not None and entry.single_line
-    lines = dump_value(key, value, indent=indent, sequence_dash_offset=dash, quote=quote, flow=flow)
-    column = document.entries[0].key_col
+    lines = dump_value(
+        key,
+        value,
+        indent=indent,
+        sequence_dash_offset=dash,
+        quote=style if style in ("'", '"') else "",
+        flow=style == "flow" and entry is not None and entry.single_line,
+        literal=_literal_fits(file, follows, column, value),
+    )
     if entry is not None:
         # The key as the file spells it (quoted or not), and the comment after its value.
         spelled = file.lines[entry.key_line][entry.key_col : entry.key_end]
@@ -158,16 +178,22 @@ def _splices(
         if entry is None:
             if key in current:
                 file.refuse("it is not a plain key of the task's mapping", key)
-            added += _new_lines(file, document, key, value, None)
+            added += _new_lines(file, document, key, value, None, _end(document))
             continue
         if file.lines[entry.key_line][: entry.key_col].strip():
             file.refuse("it shares its line with other text (such as `---`)", key)
-        new = [] if value is REMOVE else _new_lines(file, document, key, value, entry)
+        new = (
+            [] if value is REMOVE else _new_lines(file, document, key, value, entry, entry.last + 1)
+        )
         splices.append((entry.first, entry.last + 1, new))
     if added:
-        after = max(e.last for e in document.entries) + 1
-        splices.append((after, after, added))
+        splices.append((_end(document), _end(document), added))
     return splices
+
+
+def _end(document: Document) -> int:
+    """The line after the mapping's last value: where a new key goes."""
+    return max(e.last for e in document.entries) + 1
 
 
 def _apply(file: _File, splices: list[tuple[int, int, list[str]]]) -> list[str]:
@@ -257,18 +283,9 @@ def remove_task(text: str, *, display: str, name: str) -> str:
 
 
 def _starts(documents: list[Document]) -> list[int]:
-    """The first line of each document: its `---`, else the line after the last one's `...`."""
-    starts: list[int] = []
-    for i, document in enumerate(documents):
-        if i == 0:
-            starts.append(0)  # the file's head comes with its first document
-        elif document.separator is not None:
-            starts.append(document.separator)
-        elif i > 0 and documents[i - 1].end_marker is not None:
-            starts.append(documents[i - 1].end_marker + 1)  # type: ignore[operator]
-        else:
-            starts.append(starts[-1] + 1)
-    return starts
+    """The first line of each document: the file's first for the first, else its `---`."""
+    # Only the first document may go without `---` (after `...`, the loader wants one too).
+    return [0] + [d.separator or 0 for d in documents[1:]]
 
 
 def _bare(line: str) -> bool:

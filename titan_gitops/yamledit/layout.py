@@ -40,10 +40,9 @@ class Entry:
 
 @dataclass
 class Document:
-    """One document of the file: its `---` line, its `...` line and its top-level mapping."""
+    """One document of the file: its `---` line and its top-level mapping."""
 
     separator: int | None  # the line of its explicit `---`
-    end_marker: int | None  # the line of its explicit `...`
     kind: str  # "block mapping", "flow mapping" or "other"
     entries: list[Entry] = field(default_factory=list)
     merge: bool = False  # a `<<` key at the top
@@ -168,9 +167,9 @@ def _entry(key: _Node, value: _Node, lines: list[str]) -> Entry:
 def _document(walker: _Walker, separator: int | None) -> Document:
     if walker._peek() != "MappingStartEvent":
         walker.node()
-        return Document(separator, None, "other")
+        return Document(separator, "other")
     flow = walker._next().flow_style
-    document = Document(separator, None, "flow mapping" if flow else "block mapping")
+    document = Document(separator, "flow mapping" if flow else "block mapping")
     while walker._peek() != "MappingEndEvent":
         key = walker.node()
         if key.kind == "scalar" and key.value == "<<" and walker._is_plain(key):
@@ -204,8 +203,5 @@ def read_layout(text: str, lines: list[str]) -> list[Document]:
         # Each document gets its own walker, so its layout is read from itself alone.
         document = _document(walker, separator)
         index = walker.index
-        end = events[index]
-        if end.explicit:
-            document.end_marker = end.start_mark.line
         documents.append(document)
     return documents

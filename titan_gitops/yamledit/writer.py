@@ -28,8 +28,9 @@ _WIDTH = 4096
 _FLOW_WIDTH = 120
 
 
-def _prepared(value: Any) -> Any:
-    """`value` with each string marked for the style it must be written in."""
+def _prepared(value: Any, literal: bool = True) -> Any:
+    """`value` with each string marked for the style it must be written in (multi-line text in
+    double quotes, not literal blocks, without `literal`)."""
     from ruamel.yaml.scalarstring import (
         DoubleQuotedScalarString,
         LiteralScalarString,
@@ -37,9 +38,9 @@ def _prepared(value: Any) -> Any:
     )
 
     if isinstance(value, Mapping):
-        return {_prepared(k): _prepared(v) for k, v in value.items()}
+        return {_prepared(k, literal): _prepared(v, literal) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_prepared(v) for v in value]
+        return [_prepared(v, literal) for v in value]
     if not isinstance(value, str):
         return value
     if NOT_PLAIN.search(value):
@@ -47,6 +48,8 @@ def _prepared(value: Any) -> Any:
         # them; escaped in double quotes (\b, \N, \L, \P) they read back as they are.
         return DoubleQuotedScalarString(value)
     if "\n" in value:
+        if not literal:
+            return DoubleQuotedScalarString(value)
         if not any(line != line.rstrip() for line in value.split("\n")):
             return LiteralScalarString(value)
         return value
@@ -89,13 +92,15 @@ def dump_value(
     sequence_dash_offset: int,
     quote: str = "",
     flow: bool = False,
+    literal: bool = True,
 ) -> list[str]:
     """The lines (without line ends) of `key: value` at column 0, in the given layout.
 
     `quote` (`'` or `"`) writes a one-line string in those quotes when they can hold it; `flow`
-    writes a list or mapping of scalars on one line (`[a, b]`, `{a: 1}`) when it fits.
+    writes a list or mapping of scalars on one line (`[a, b]`, `{a: 1}`) when it fits; without
+    `literal`, multi-line text goes in double quotes, not in a literal block (`|`).
     """
-    written = _prepared(value)
+    written = _prepared(value, literal)
     if flow and _flat(value):
         from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
@@ -110,7 +115,8 @@ def dump_value(
 
         written = (DoubleQuotedScalarString if quote == '"' else SingleQuotedScalarString)(value)
     text = _emit({_prepared(key): written}, indent, sequence_dash_offset)
-    return text.removesuffix("\n").split("\n")
+    # After a `|+` block at the end, ruamel ends the document (`...`); a spliced value goes on.
+    return text.removesuffix("\n").removesuffix("\n...").split("\n")
 
 
 def _flat(value: Any) -> bool:
