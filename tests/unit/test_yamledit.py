@@ -155,3 +155,27 @@ def test_a_document_after_an_end_marker_is_removed_with_its_comments() -> None:
     assert remove_task(text, display="a.yaml", name="shop-b") == TASK + "...\n"
     first = remove_task(text, display="a.yaml", name="shop-a")
     assert first == "# b\n" + TASK.replace("shop-a", "shop-b")
+
+
+def test_export_writes_yaml11_traps_quoted_so_validate_has_nothing_to_warn(
+    tmp_path: Path,
+) -> None:
+    from titan_gitops.export import export_tasks, file_name
+    from titan_gitops.model import LiveTask
+    from titan_gitops.pipeline import validate_directory
+    from titan_gitops.secrets import SecretSet
+
+    payload = {"on": "yes", "time": "1:30", "word": "inf", "text": "plain"}
+    body = {"id": "i1", "name": "shop-a", "objective": "Prices.", "payload": payload}
+    body |= {"urls": ["https://shop.example/"], "execution_type": "single"}
+    body["output_schema"] = {"type": "object", "properties": {"price": {"type": "number"}}}
+    task = LiveTask(task_id="i1", name="shop-a", updated_at=None, body=body)
+    export_tasks([task], tmp_path, secrets=SecretSet())
+    text = (tmp_path / "tasks" / file_name("shop-a")).read_text(encoding="utf-8")
+    assert "'on': 'yes'\n" in text
+    assert "time: '1:30'\n" in text
+    assert "word: 'inf'\n" in text
+    assert "text: plain\n" in text
+    desired = validate_directory(tmp_path, environ={})
+    assert desired.warnings == ()
+    assert desired.tasks[0].body["payload"] == payload
