@@ -179,3 +179,11 @@ def test_export_writes_yaml11_traps_quoted_so_validate_has_nothing_to_warn(
     desired = validate_directory(tmp_path, environ={})
     assert desired.warnings == ()
     assert desired.tasks[0].body["payload"] == payload
+
+
+def test_each_untouched_line_keeps_its_own_line_end() -> None:
+    text = "kind: task\nname: shop-a\r\nobjective: Old.\n# note\r\nschedule: '0 * * * *'\r\n"
+    after = edit_task(text, display="a.yaml", name="shop-a", changes={"objective": "New."})
+    assert after == text.replace("Old.", "New.")
+    second = "---\r\nkind: task\r\nname: shop-b\r\n"
+    assert remove_task(text + second, display="a.yaml", name="shop-b") == text

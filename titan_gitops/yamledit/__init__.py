@@ -38,17 +38,25 @@ _OPENS_BLOCK = re.compile(r".*:(\s+[|>][-+0-9]*)?")
 
 
 class _File:
-    """A file's text split into lines, keeping its byte order mark and line ends aside."""
+    """A file's text split into lines, keeping its byte order mark and each line's end aside.
+
+    `lines` are the lines without their ends (what positions point into); `full` the same
+    lines with their own ends, the last given the file's end even where the file has none.
+    """
 
     def __init__(self, text: str, display: str, name: str) -> None:
         self.display, self.name = display, name
         self.bom = _BOM if text.startswith(_BOM) else ""
         self.text = text.removeprefix(self.bom)
+        # New lines end as the file's first line does.
         self.newline = "\r\n" if self.text.split("\n", 1)[0].endswith("\r") else "\n"
         self.ends_open = bool(self.text) and not self.text.endswith("\n")
         body = self.text.removesuffix("\n").split("\n") if self.text else []
         self.lines = [line.removesuffix("\r") for line in body]
-        if any(c in line for line in self.lines for c in _ODD_BREAKS):
+        self.full = [line + "\n" for line in body]
+        if self.ends_open:
+            self.full[-1] = self.lines[-1] + self.newline
+        if any(c in line for line in self.lines for c in _ODD_BREAKS) or self.text.endswith("\r"):
             self.refuse("it holds line breaks other than \\n and \\r\\n")
 
     def refuse(self, why: str, *keys: str) -> NoReturn:
@@ -59,11 +67,16 @@ class _File:
             f"{escape_terminal(self.display)}: {why}; make this change by hand"
         )
 
-    def join(self, lines: list[str]) -> str:
-        if not lines:
-            return ""
-        text = self.newline.join(lines)
-        return self.bom + (text if self.ends_open else text + self.newline)
+    def ended(self, lines: list[str]) -> list[str]:
+        """New lines, with the file's line end."""
+        return [line + self.newline for line in lines]
+
+    def join(self, full: list[str]) -> str:
+        """The text of these lines (with their ends), as open at its end as the file was."""
+        text = "".join(full)
+        if self.ends_open:
+            text = text.removesuffix("\n").removesuffix("\r")
+        return self.bom + text if text else ""
 
 
 def _data(text: str, display: str) -> tuple[list[Any], str | None]:
@@ -197,9 +210,9 @@ def _end(document: Document) -> int:
 
 
 def _apply(file: _File, splices: list[tuple[int, int, list[str]]]) -> list[str]:
-    lines = list(file.lines)
+    lines = list(file.full)
     for first, after, new in sorted(splices, key=lambda s: (s[0], s[1]), reverse=True):
-        lines[first:after] = new
+        lines[first:after] = file.ended(new)
     return lines
 
 
@@ -271,14 +284,14 @@ def remove_task(text: str, *, display: str, name: str) -> str:
     first, after = starts[index], [*starts, len(file.lines)][index + 1]
     if index == 0:
         # A schema modeline speaks for the file, not for its first document.
-        kept = [line for line in file.lines[first:after] if line.startswith(_HEADER_COMMENT)][:1]
+        kept = [line for line in file.full[first:after] if line.startswith(_HEADER_COMMENT)][:1]
         if documents[0].separator is None and index + 1 < len(documents):
             separator = documents[1].separator
             if separator is not None and _bare(file.lines[separator]):
                 after = separator + 1
-        lines = kept + file.lines[after:]
+        lines = kept + file.full[after:]
     else:
-        lines = file.lines[:first] + file.lines[after:]
+        lines = file.full[:first] + file.full[after:]
     return _checked(file, file.join(lines), rest)
 
 
