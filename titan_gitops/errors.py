@@ -16,7 +16,8 @@ TitanGitopsError
 │   └── OutcomeUnknown       a write whose effect on the server is unknown (never blindly re-sent)
 ├── PlanError                the plan cannot be built safely
 ├── StalePlan                live state moved since the plan was made
-└── LeaseError               another apply holds the namespace's lease, or this run lost it
+├── LeaseError               another apply holds the namespace's lease, or this run lost it
+└── CannotEdit               a definition file cannot be edited in place safely; edit it by hand
 ```
 
 Messages never contain the bearer token or a substituted secret value: the client builds its
@@ -230,3 +231,9 @@ class StalePlan(TitanGitopsError):
 
 class LeaseError(TitanGitopsError):
     """Another apply holds the namespace's lease (after the wait), or it could not be taken."""
+
+
+class CannotEdit(TitanGitopsError):
+    """A definition file cannot be edited in place without guessing (a flow-style task, an
+    anchor, alias or merge key, a missing or doubled task, a file that does not read cleanly),
+    or the edit would not read back as intended; the message names the file, task and key."""

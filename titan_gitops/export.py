@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-import io
 import os
 import re
 import stat
@@ -46,6 +45,7 @@ from titan_gitops.validate.placeholders import (
     with_placeholders,
 )
 from titan_gitops.validate.rules import MAX_NAME
+from titan_gitops.yamledit.writer import dump_text
 
 MARKER = "# Written by titan-gitops export."
 PROJECT_FILE = "titan-gitops.yaml"
@@ -65,7 +65,6 @@ _PLAIN = re.compile(r"[a-z0-9][a-z0-9.-]{0,79}")
 _UNSAFE_STEM = re.compile(r"[^a-z0-9.-]+")
 _MAX_STEM = 80
 _HASH_CHARS = 16
-_NOT_PLAIN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
@@ -179,33 +178,7 @@ def text_problem(body: dict[str, Any]) -> str | None:
 
 
 def _yaml_text(document: dict[str, Any], header: str) -> str:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
-
-    def literal_strings(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {literal_strings(k): literal_strings(v) for k, v in value.items()}
-        if isinstance(value, str) and _NOT_PLAIN.search(value):
-            # ruamel may write controls and line breaks raw, where a reader refuses or folds
-            # them; escaped in double quotes (\b, \N, \L, \P) they read back as they are.
-            return DoubleQuotedScalarString(value)
-        if isinstance(value, list):
-            return [literal_strings(v) for v in value]
-        if (
-            isinstance(value, str)
-            and "\n" in value
-            and not any(line != line.rstrip() for line in value.split("\n"))
-        ):
-            return LiteralScalarString(value)
-        return value
-
-    yaml = YAML(typ="rt")
-    yaml.default_flow_style = False
-    yaml.width = 4096
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    buffer = io.StringIO()
-    yaml.dump(literal_strings(document), buffer)
-    return header + "\n" + buffer.getvalue()
+    return header + "\n" + dump_text(document)
 
 
 def task_document(task: LiveTask) -> dict[str, Any]:
