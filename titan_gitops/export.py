@@ -259,6 +259,20 @@ def _task_file(
     return text, None
 
 
+def adoptable_file(
+    task: LiveTask, secrets: SecretSet, placeholders: Placeholders
+) -> tuple[str | None, str | None, str | None]:
+    """One live task as export writes it: (file name under `tasks/`, text, None), or
+    (None, None, why a definition cannot hold it)."""
+    problem = name_problem(task.name, secrets) or text_problem(task.body)
+    if problem:
+        return None, None, problem
+    text, problem = _task_file(task, secrets, placeholders)
+    if text is None:
+        return None, None, problem or "would not read back from YAML exactly as Titan holds it"
+    return file_name(task.name), text, None
+
+
 def _plan_files(
     selected: list[LiveTask],
     out: Path,
@@ -270,13 +284,9 @@ def _plan_files(
     refused: list[RefusedTask] = []
     accepted: list[tuple[LiveTask, str]] = []
     for task in selected:
-        problem = name_problem(task.name, secrets) or text_problem(task.body)
-        text = None
-        if not problem:
-            text, problem = _task_file(task, secrets, placeholders)
+        _, text, problem = adoptable_file(task, secrets, placeholders)
         if text is None:
-            reason = problem or "would not read back from YAML exactly as Titan holds it"
-            refused.append(RefusedTask(shown(task.name), shown(task.task_id), reason))
+            refused.append(RefusedTask(shown(task.name), shown(task.task_id), problem or ""))
             continue
         accepted.append((task, text))
     files = _file_names(task for task, _ in accepted)

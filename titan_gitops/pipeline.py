@@ -12,6 +12,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from titan_gitops.adopt import (
+    AdoptOptions,
+    AdoptReport,
+    check_adopted,
+    plan_adoption,
+    validate_with,
+)
 from titan_gitops.apply import (
     apply_plan,
     check_no_stand_ins,
@@ -19,7 +26,7 @@ from titan_gitops.apply import (
     match_saved_plan,
 )
 from titan_gitops.diff import diff_states
-from titan_gitops.errors import StalePlan, ValidationFailed
+from titan_gitops.errors import ConfigError, StalePlan, ValidationFailed
 from titan_gitops.fetch import fetch_live_state, fetch_tasks
 from titan_gitops.fingerprint import change_digest, in_namespace
 from titan_gitops.gitbase import history_since, read_base
@@ -40,6 +47,7 @@ from titan_gitops.model import (
 )
 from titan_gitops.plan import PlanOptions, build_plan, is_protected, managed_names_of
 from titan_gitops.planfile import saved_filters
+from titan_gitops.secrets import SecretSet
 from titan_gitops.threeway import attach_commits, attribute, git_side_paths, refuse_live_edits
 from titan_gitops.validate import validate_definitions
 
@@ -227,3 +235,42 @@ def make_drift_report(
         base=base,
     )
     return make_plan(root, client, options, environ=environ, target=target)
+
+
+def make_adoption(
+    root: Path,
+    client: TitanClient,
+    options: PlanOptions,
+    adopt: AdoptOptions,
+    *,
+    environ: Mapping[str, str],
+    secrets: SecretSet,
+) -> AdoptReport:
+    """The file edits that write what was changed in Titan since `options.base` into the
+    definitions under `root`, checked (they validate, and the adopted fields then equal
+    Titan's) but not written.
+
+    Raises:
+        ConfigError: no base was given (without one, a merge not yet applied would look like a
+            Titan edit, and adopting it would undo the merge in git).
+        ValidationFailed: the definitions are invalid (nothing was fetched).
+        BaseUnavailable: git cannot give the definitions at the base.
+        ApiError: the service could not be read completely.
+        AdoptError: the edits would not validate or not match Titan.
+    """
+    if not options.base:
+        raise ConfigError(
+            "adopt needs --base REV, the commit last applied: without it, a merge not yet "
+            "applied would look like an edit made in Titan, and adopting it would undo the merge"
+        )
+    loaded, desired = _load_and_validate(root, environ=environ)
+    base = read_base(root, options.base, environ=environ, reuse=loaded)
+    del loaded
+    live = fetch_live_state(client)
+    diffs = diff_states(desired, live)
+    threeway = attribute_since(root, base, desired, diffs, options)
+    report = plan_adoption(
+        root, threeway, desired, live.tasks, adopt, secrets=secrets, variables=environ
+    )
+    check_adopted(report, lambda texts: validate_with(root, texts, environ=environ), live.tasks)
+    return report

@@ -169,8 +169,9 @@ def golden_id(path: Path) -> str:
 
 @pytest.mark.parametrize("path", GOLDENS, ids=[golden_id(p) for p in GOLDENS])
 def test_every_golden_renders_as_a_reviewer_reads_it(path: Path) -> None:
-    # The goldens hold `<id-1>` for ids, which HTML would read as a tag.
-    markdown = re.sub(r"<(id|time|sha)-(\d+)>", r"\1-\2", path.read_text(encoding="utf-8"))
+    # The goldens hold `<id-1>` for ids (and commits, minutes), which HTML would read as a tag.
+    tokens = r"<(id|time|sha|commit|minute)-(\d+)>"
+    markdown = re.sub(tokens, r"\1-\2", path.read_text(encoding="utf-8"))
     document = parse(markdown)
     assert_only_our_html(document, hrefs=())
     assert_clean_text(document)
@@ -188,11 +189,13 @@ def test_every_golden_renders_as_a_reviewer_reads_it(path: Path) -> None:
     if "| Tasks |" in markdown:
         (table,) = document.find_all("table")
         rows = table.find_all("tbody")[0].find_all("tr")
-        counted = re.findall(r"^\| [-+~→] \|", markdown, flags=re.MULTILINE)
+        counted = re.findall(r"^\| (?:[-+~→=]|!!?) \|", markdown, flags=re.MULTILINE)
         assert len(rows) == len(counted) > 0
         assert all(int(row.elements()[2].text()) > 0 for row in rows)
-    # Every folded section renders folded.
-    assert len(document.find_all("details")) == markdown.count("<details>\n<summary>") > 0
+    # Every folded section renders folded (a plan with no change has none).
+    folded = markdown.count("<details>\n<summary>")
+    assert len(document.find_all("details")) == folded
+    assert (folded > 0) is not verdict.text().startswith(("No changes.", "No drift."))
 
 
 def rendered_comment(plan: Plan) -> tuple[str, Node]:

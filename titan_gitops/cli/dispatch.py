@@ -113,6 +113,24 @@ def run_drift(args: argparse.Namespace, console: Console) -> int:
     return report_drift(options, console)
 
 
+def run_adopt(args: argparse.Namespace, console: Console) -> int:
+    from titan_gitops.commands.adopt import AdoptCommandOptions, adopt_live_edits
+    from titan_gitops.plan import PlanOptions
+
+    planning = PlanOptions(
+        only=tuple(args.only), exclude=tuple(args.exclude), base=_base(args.base)
+    )
+    options = AdoptCommandOptions(
+        directory=Path(args.directory),
+        target=_target(args),
+        planning=planning,
+        include_conflicts=args.include_conflicts,
+        include_deletes=args.include_deletes,
+        dry_run=args.dry_run,
+    )
+    return adopt_live_edits(options, console)
+
+
 def run_export(args: argparse.Namespace, console: Console) -> int:
     from titan_gitops.commands.export import ExportCommandOptions, export_live_tasks
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from titan_gitops import __version__, exit_codes
 from titan_gitops.cli.dispatch import (
+    run_adopt,
     run_apply,
     run_drift,
     run_emulator_serve,
@@ -237,6 +238,38 @@ def _add_export_parser(sub: Subparsers, parents: list[argparse.ArgumentParser]) 
     export.set_defaults(func=run_export)
 
 
+def _add_adopt_parser(sub: Subparsers, parents: list[argparse.ArgumentParser]) -> None:
+    adopt = sub.add_parser(
+        "adopt",
+        parents=parents,
+        help="keep edits made in Titan: write their live values into the definition files",
+        description="Write the live values of edits made in Titan since the base into the "
+        "definition files, in place: only the changed keys, every comment and format kept.",
+    )
+    adopt.add_argument("directory", metavar="DIR")
+    adopt.add_argument("--base", required=True, metavar="REV", help="the git revision last applied")
+    adopt.add_argument(
+        "--only", action="append", default=[], metavar="GLOB", help="only these task names"
+    )
+    adopt.add_argument(
+        "--exclude", action="append", default=[], metavar="GLOB", help="leave these names out"
+    )
+    adopt.add_argument(
+        "--include-conflicts",
+        action="store_true",
+        help="also take Titan's value where git changed the field too",
+    )
+    adopt.add_argument(
+        "--include-deletes",
+        action="store_true",
+        help="remove the definitions of tasks deleted in Titan",
+    )
+    adopt.add_argument(
+        "--dry-run", action="store_true", help="print the diff of the files; write nothing"
+    )
+    adopt.set_defaults(func=run_adopt)
+
+
 def _add_run_parser(sub: Subparsers, parents: list[argparse.ArgumentParser]) -> None:
     run = sub.add_parser(
         "run",
@@ -379,6 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_apply_parser(sub, [common, target, planning])
     _add_drift_parser(sub, [common, target])
     _add_export_parser(sub, [common, target])
+    _add_adopt_parser(sub, [common, target])
     _add_run_parser(sub, [common, target])
     _add_executions_parser(sub, common, target)
     _add_selftest_parser(sub, [common, target])
