@@ -231,14 +231,13 @@ def _edit_fields(
         if reason:
             plan.skipped.append(NotAdopted(task.name, reason, f.field))
             continue
-        if f.field not in own:
-            if f.live is None:
-                reason = (
-                    f"comes from {_origin(f.field, definition, desired)} and was unset in Titan"
-                )
-                plan.skipped.append(NotAdopted(task.name, reason + "; unset it by hand", f.field))
-                continue
-            overrides.append((f.field, _origin(f.field, definition, desired)))
+        origin = "" if f.field in own else _origin(f.field, definition, desired)
+        if origin and f.live is None:
+            reason = f"comes from {origin} and was unset in Titan; unset it by hand"
+            plan.skipped.append(NotAdopted(task.name, reason, f.field))
+            continue
+        if origin:
+            overrides.append((f.field, origin))
         value = REMOVE if f.live is None else _as_written(f.field, f.live, placeholders)
         if value is None:
             reason = "holds a value two TITAN_VAR_ variables share; set it by hand"
@@ -275,7 +274,8 @@ def _why_not(key: str, own: LineDict, definition: DesiredTask) -> str:
 
 
 def _origin(key: str, definition: DesiredTask, desired: DesiredState) -> str:
-    """Where a key a task's own document does not hold came from."""
+    """Where a key a task's own document does not hold came from: a template it extends, the
+    project's defaults, or "" (nowhere: the key is new)."""
     name = definition.extends
     while name is not None:
         template = desired.templates.get(name)
@@ -284,7 +284,7 @@ def _origin(key: str, definition: DesiredTask, desired: DesiredState) -> str:
         if key in template.model_fields_set:
             return f"template '{name}'"
         name = template.extends
-    return "the project's defaults"
+    return "the project's defaults" if key in desired.project.defaults else ""
 
 
 def _as_written(key: str, value: Any, placeholders: Placeholders) -> Any:
