@@ -74,7 +74,7 @@ def state(root: Path) -> DesiredState:
     return validate_directory(root, environ=ENV)
 
 
-def live_of(desired: DesiredState, **edits: dict[str, Any]) -> list[LiveTask]:
+def live_of(desired: DesiredState, **edits: Any) -> list[LiveTask]:
     """The live tasks as applied from `desired`, then `edits` made in Titan (name → fields;
     None as a value: the task deleted)."""
     out = []
