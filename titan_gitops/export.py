@@ -90,8 +90,10 @@ class ExportReport:
 
 
 def visible(text: str) -> str:
-    """`text` with every control, invisible and bidirectional character shown as an escape."""
-    return escape_terminal(text)
+    """`text` with every control, invisible and bidirectional character shown as an escape, and
+    the two noncharacters YAML's reader refuses anywhere in a file (U+FFFE, U+FFFF) too: this
+    text goes into header comments."""
+    return escape_terminal(text).replace("\ufffe", "<U+FFFE>").replace("\uffff", "<U+FFFF>")
 
 
 def shown(text: str, limit: int = 200) -> str:

@@ -493,3 +493,19 @@ def test_a_schema_that_reads_as_a_file_reference_is_refused(tmp_path: Path) -> N
     assert not (tmp_path / "tasks" / "shop-a.yaml").exists()
     assert [r.task_id for r in report.refused] == [task.task_id]
     assert "reads as a reference to a schema file" in report.refused[0].reason
+
+
+@pytest.mark.parametrize("name", ["\uffff", "shop-\ufffe-x"])
+def test_a_name_holding_a_character_yaml_cannot_hold_raw_is_exported_and_reads_back(
+    tmp_path: Path, name: str
+) -> None:
+    # U+FFFE and U+FFFF are valid in a name, but YAML's reader refuses them raw anywhere in a
+    # file, the header comment included: there they are written as escapes.
+    report = export_tasks([live(name)], tmp_path, secrets=NO_SECRETS)
+    assert report.refused == ()
+    (path,) = [p for p in report.written if p.parent.name == "tasks"]
+    text = path.read_text(encoding="utf-8")
+    assert "\uffff" not in text.split("\n", 2)[1]
+    assert "\ufffe" not in text.split("\n", 2)[1]
+    desired = validate_directory(tmp_path, environ={})
+    assert [t.name for t in desired.tasks] == [name]
