@@ -106,8 +106,10 @@ def _base_body(
     """The base body in the form git's is compared in; git's own when the two are the same."""
     if base_task is None:
         return None
-    if base_task.body == task.body and base_task.ignore_fields == task.ignore_fields:
-        return git  # the cheap path: most tasks did not change in git since the base
+    if base_task.body == task.body:
+        # The cheap path: most tasks did not change in git since the base (the base body is
+        # normalised with git's ignore_fields either way, so those need not match).
+        return git
     return normalise_task(base_task.body, ignore_fields=task.ignore_fields)
 
 

@@ -297,3 +297,12 @@ def test_secret_holding_pointers_come_from_git_and_the_base() -> None:
     assert only(result).sensitive_pointers == frozenset({"/payload/key"})
     plain = run(state(task("shop-a")), state(task("shop-a", objective="New")), live("shop-a"))
     assert only(plain).sensitive_pointers == frozenset()
+
+
+def test_attribution_allows_no_overwrite_unless_told() -> None:
+    diffs = diff_states(state(task("shop-a")), LiveState((live("shop-a", objective="X"),)))
+    told = attribute(BASE, state(task("shop-a")), diffs, in_scope=lambda _n: True, overwrite=True)
+    assert told.overwrite is True
+    assert (
+        attribute(BASE, state(task("shop-a")), diffs, in_scope=lambda _n: True).overwrite is False
+    )
