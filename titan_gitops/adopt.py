@@ -389,13 +389,16 @@ def check_adopted(
     after = validate({edit.path: edit.after for edit in report.edits})
     tasks = {t.name: t for t in after.tasks}
     live_by_name = {t.name: t for t in live}
+    # A task git renamed still has its old name in Titan until the next apply.
+    titan_names = {t.name: t.previous_name or t.name for t in report.threeway.tasks}
     wrong: list[str] = []
     for adopted in report.adopted:
         if adopted.how == "removed":
             if adopted.name in tasks:
                 wrong.append(f"{adopted.name!r} is still defined")
             continue
-        task, current = tasks.get(adopted.name), live_by_name.get(adopted.name)
+        task = tasks.get(adopted.name)
+        current = live_by_name.get(titan_names.get(adopted.name, adopted.name))
         if task is None or current is None:
             wrong.append(f"{adopted.name!r} is not defined after adopting")
             continue

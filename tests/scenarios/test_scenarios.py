@@ -42,22 +42,24 @@ from typing import Any
 import httpx
 import pytest
 
+from titan_gitops.adopt import AdoptOptions
 from titan_gitops.apply import apply_plan
 from titan_gitops.client import TitanClient
+from titan_gitops.commands.adopt import describe_adoption, write_edit
 from titan_gitops.commands.drift import drift_found
 from titan_gitops.emulator import EmulatorConfig, create_app
 from titan_gitops.errors import BaseUnavailable, LiveEditsRefused, PlanError
 from titan_gitops.export import export_tasks
 from titan_gitops.fetch import fetch_tasks
 from titan_gitops.model import ApplyReport
-from titan_gitops.pipeline import make_drift_report, make_plan, run_apply
+from titan_gitops.pipeline import make_adoption, make_drift_report, make_plan, run_apply
 from titan_gitops.plan import PlanOptions
 from titan_gitops.planfile import plan_to_dict, plan_to_json_data, render_plan_json
 from titan_gitops.render.markdown import render_plan_markdown
 from titan_gitops.render.text import render_plan_text
 from titan_gitops.secrets import SecretSet
 
-from .gitrepo import commit_definitions, new_repository, shallow_clone
+from .gitrepo import commit_definitions, git, new_repository, shallow_clone
 
 HERE = Path(__file__).parent
 SCENARIOS = sorted(
@@ -279,6 +281,8 @@ def run_threeway_scenario(
             check_unreadable_base(root, client, app, options, env, golden)
             return
         check_threeway_reports(folder, root, client, options, env, spec, golden)
+        if "adopt" in spec:
+            check_adoption(repo, root, client, options, env, spec["adopt"], golden)
         check_threeway_apply(folder, root, client, options, env, spec, golden)
 
 
@@ -309,7 +313,7 @@ def check_threeway_reports(
     golden("drift.txt", render_plan_text(report, drift=True))
     golden("drift.md", render_plan_markdown(report, title="titan-gitops drift", drift=True))
     # What `titan-gitops drift --output json` prints.
-    data = {"drift": report.has_changes, **plan_to_json_data(report)}
+    data = {"drift": drift_found(report), **plan_to_json_data(report)}
     golden("drift.json", json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
     assert (2 if drift_found(report) else 0) == spec["drift_exit"], "drift's exit code"
     if "drift_exit_fail_on_pending" in spec:
@@ -319,6 +323,48 @@ def check_threeway_reports(
     golden("plan.txt", render_plan_text(plan))
     golden("plan.json", render_plan_json(plan))
     golden("plan.md", render_plan_markdown(plan))
+
+
+def check_adoption(
+    repo: Path,
+    root: Path,
+    client: TitanClient,
+    options: PlanOptions,
+    env: dict[str, str],
+    flags: dict[str, bool],
+    golden: Any,
+) -> None:
+    """adopt: the diff of every file it writes and what it says are the goldens; written, the
+    definitions validate and a plan shows no change for the adopted tasks. The files are put
+    back after, for the apply that follows."""
+    report = make_adoption(
+        root,
+        client,
+        options,
+        AdoptOptions(**flags),
+        environ=env,
+        secrets=SecretSet.from_environ(env),
+    )
+    golden("adopt.diff", "".join(edit.unified_diff() for edit in report.edits))
+    golden("adopt.txt", describe_adoption(report, dry_run=False))
+    for edit in report.edits:
+        write_edit(edit)
+    try:
+        plan = make_plan(root, client, replace(options, base=None), environ=env)
+        # No adopted field still differs from Titan (a merge not yet applied still may).
+        adopted = {a.name: set(a.fields) for a in report.adopted if a.how == "edited"}
+        left = [
+            (c.name, f.path)
+            for c in plan.actionable
+            for f in c.fields
+            if f.pointer.split("/")[1] in adopted.get(c.name, set())
+        ]
+        assert left == [], render_plan_text(plan)
+        gone = {a.name for a in report.adopted if a.how != "edited"}
+        assert not [c.name for c in plan.actionable if c.name in gone], render_plan_text(plan)
+    finally:
+        git(repo, "checkout", "-q", "--", ".")
+        git(repo, "clean", "-q", "-fd")
 
 
 def check_threeway_apply(

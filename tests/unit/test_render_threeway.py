@@ -284,7 +284,7 @@ def test_drift_with_a_base_reads_class_by_class_most_urgent_first() -> None:
     block = text.split("  !! shop-b  (changed in git and in Titan, id 2)\n")[1].split("\n\n")[0]
     assert block.splitlines() == [
         '      objective: base "X" · git "Git" · Titan "Console" (conflict)',
-        '      urls: base ["u"] · git ["v"] · Titan ["u"] (pending)',
+        '      urls: base ["u"] · git +"v" −"u" · Titan as base (pending)',
         "      changed in Titan at 2026-11-24T09:12Z",
         '      git: c0ffee1 by Ada, 2026-11-20 "raise the limit"',
     ]
@@ -356,7 +356,7 @@ def test_markdown_drift_verdict_table_and_sections() -> None:
     assert positions == sorted(positions)
     assert "<summary>! <b>edited in Titan</b> <code>shop-a</code></summary>" in text
     assert (
-        '- <code>objective</code>: base <code>"Extract"</code> · git <code>"Extract"</code> · '
+        '- <code>objective</code>: base <code>"Extract"</code> · git as base · '
         'Titan <code>"Console fix"</code> (live edit)\n- changed in Titan at 2026-11-24T09:12Z'
     ) in text
     assert "Defined in <code>defs/a.yaml</code> · id <code>1</code>" in text
@@ -502,3 +502,24 @@ def test_a_field_secret_in_the_base_only_shows_no_value_even_without_a_change() 
     assert is_sensitive("payload", None, task)
     assert not is_sensitive("objective", None, task)
     assert not is_sensitive("payload", None, None)
+
+
+def test_a_list_side_shows_the_items_it_added_and_removed_not_a_cut_list() -> None:
+    from titan_gitops.render.threeway import _side
+
+    words = tw.Words(code=lambda t, _n: t, prose=lambda t, _n: t)
+    long = [f"https://shop.example/catalogue?page={n}" for n in range(1, 4)]
+    assert _side(words, long, long) == "as base"
+    assert _side(words, long, [*long, "https://shop.example/x"]) == '+"https://shop.example/x"'
+    assert _side(words, long, long[1:]) == '−"https://shop.example/catalogue?page=1"'
+    assert _side(words, long, long[::-1]).endswith("(reordered)")
+    assert _side(words, "a", "b") == '"b"'
+
+
+def test_a_string_with_double_quotes_is_shown_in_single_quotes_without_backslashes() -> None:
+    from titan_gitops.render.threeway import _shown
+
+    assert _shown('the "now" price') == "'the \"now\" price'"
+    assert _shown('it\'s "now"') == '"it\'s \\"now\\""'
+    assert _shown("plain") == '"plain"'
+    assert _shown(["a"]) == '["a"]'

@@ -233,36 +233,56 @@ def run_drift(
     if pending and not drift:
         out.log(pending_line(pending))
         out.summary(f"\n**{html.escape(pending_line(pending))}**\n")
-    rest = open_github(inputs, context, out) if inputs.comment else None
-    if rest is not None:
-        body = compose_drift_issue(
-            report,
-            title=title,
-            directory=inputs.directory,
-            run_url=context.run_url,
-            mask=out.secrets.mask,
-            checked_at=checked_at,
-            link=links,
+    if inputs.comment:
+        keep_drift_issue(
+            inputs, context, out, report, drift=drift, pending=pending, title=title, at=checked_at
         )
-        out.check(body, what="drift issue")
-        with rest:
-            try:
-                done = sync_drift_issue(
-                    rest,
-                    directory=inputs.directory,
-                    drift=drift,
-                    body=body,
-                    run_url=context.run_url,
-                    pending=pending,
-                )
-            except GitHubError as exc:
-                if not exc.read_only:
-                    raise
-                done = "could not update the drift issue (HTTP 403: the token lacks issues: write)"
-                out.warning(done)
-        out.log(done)
-        out.summary(f"_{html.escape(done)}._\n")
     if drift and inputs.fail_on_drift:
         out.error(f"drift found in {where}: see the step summary")
         return exit_codes.ERROR
     return exit_codes.OK
+
+
+def keep_drift_issue(
+    inputs: ActionInputs,
+    context: GitHubContext,
+    out: Outbox,
+    report: Plan,
+    *,
+    drift: bool,
+    pending: int,
+    title: str,
+    at: str,
+) -> None:
+    """Open, update or close the directory's one drift issue (checked `at`), and say what was
+    done."""
+    rest = open_github(inputs, context, out)
+    if rest is None:
+        return
+    body = compose_drift_issue(
+        report,
+        title=title,
+        directory=inputs.directory,
+        run_url=context.run_url,
+        mask=out.secrets.mask,
+        checked_at=at,
+        link=source_links(context),
+    )
+    out.check(body, what="drift issue")
+    with rest:
+        try:
+            done = sync_drift_issue(
+                rest,
+                directory=inputs.directory,
+                drift=drift,
+                body=body,
+                run_url=context.run_url,
+                pending=pending,
+            )
+        except GitHubError as exc:
+            if not exc.read_only:
+                raise
+            done = "could not update the drift issue (HTTP 403: the token lacks issues: write)"
+            out.warning(done)
+    out.log(done)
+    out.summary(f"_{html.escape(done)}._\n")

@@ -234,7 +234,15 @@ def is_sensitive(field: str, change: Change | None, task: TaskAttribution | None
 
 
 def _value(words: Words, value: Any) -> str:
-    return "unset" if value is None else words.code(show_value(value), VALUE_CHARS)
+    return "unset" if value is None else words.code(_shown(value), VALUE_CHARS)
+
+
+def _shown(value: Any) -> str:
+    """A value as JSON, but a string holding double quotes (and no single quote or backslash)
+    in single quotes: `'the "now" price'` reads better than `"the \\"now\\" price"`."""
+    if isinstance(value, str) and '"' in value and "'" not in value and "\\" not in value:
+        return f"'{value}'"
+    return show_value(value)
 
 
 def field_line(
@@ -245,9 +253,30 @@ def field_line(
     kind = FIELD_WORDS[field.attribution]
     if is_sensitive(field.field, change, task):
         return f"{name}: {SENSITIVE} ({kind})"
-    git = "(task removed)" if task.story.startswith("removed_in_git") else _value(words, field.git)
-    base, live = _value(words, field.base), _value(words, field.live)
+    if task.story.startswith("removed_in_git"):
+        git = "(task removed)"
+    else:
+        git = _side(words, field.base, field.git)
+    base, live = _value(words, field.base), _side(words, field.base, field.live)
     return f"{name}: base {base} · git {git} · Titan {live} ({kind})"
+
+
+def _side(words: Words, base: Any, value: Any) -> str:
+    """One side's value against the base: `as base`; a list of plain values by the items it
+    added and removed (a long list cut short would hide them); anything else whole."""
+    if value == base:
+        return "as base"
+    plain = (str, int, float, bool)
+    lists = isinstance(value, list) and isinstance(base, list)
+    if lists and all(isinstance(v, plain) for v in [*value, *base]):
+        added = [v for v in value if v not in base]
+        removed = [v for v in base if v not in value]
+        if added or removed:
+            shown = [f"+{words.code(_shown(v), VALUE_CHARS)}" for v in added]
+            shown += [f"−{words.code(_shown(v), VALUE_CHARS)}" for v in removed]
+            return " ".join(shown)
+        return f"{words.code(_shown(value), VALUE_CHARS)} (reordered)"
+    return _value(words, value)
 
 
 def who_lines(words: Words, task: TaskAttribution) -> list[str]:

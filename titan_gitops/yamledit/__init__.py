@@ -198,10 +198,23 @@ def _splices(
         new = (
             [] if value is REMOVE else _new_lines(file, document, key, value, entry, entry.last + 1)
         )
-        splices.append((entry.first, entry.last + 1, new))
+        splices.append((entry.first, entry.last + 1, _keep_leading_comments(file, entry, new)))
     if added:
         splices.append((_end(document), _end(document), added))
     return splices
+
+
+def _keep_leading_comments(file: _File, entry: Entry, new: list[str]) -> list[str]:
+    """`new` with the whole-line comments that opened the old block value (between the key's
+    line and its first item) kept under the key, when the new value is a block too."""
+    if len(new) < 2 or not new[0].split(" #", 1)[0].rstrip().endswith(":"):
+        return new
+    kept: list[str] = []
+    for line in file.lines[entry.key_line + 1 : entry.last + 1]:
+        if not line.lstrip().startswith("#"):
+            break
+        kept.append(line)
+    return [new[0], *kept, *new[1:]]
 
 
 def _end(document: Document) -> int:
