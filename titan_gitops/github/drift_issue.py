@@ -233,7 +233,8 @@ def run_drift(
     if pending and not drift:
         out.log(pending_line(pending))
         out.summary(f"\n**{html.escape(pending_line(pending))}**\n")
-    rest = open_github(inputs, context, out) if inputs.comment else None
+    wants_issue = inputs.on_drift in ("issue", "both")
+    rest = open_github(inputs, context, out) if inputs.comment and wants_issue else None
     if rest is not None:
         body = compose_drift_issue(
             report,
@@ -262,6 +263,10 @@ def run_drift(
                 out.warning(done)
         out.log(done)
         out.summary(f"_{html.escape(done)}._\n")
+    if inputs.on_drift in ("pull-request", "both"):
+        from titan_gitops.github.adopt_pr import run_adopt_pull
+
+        run_adopt_pull(inputs, context, out, environ, report=report, target=target)
     if drift and inputs.fail_on_drift:
         out.error(f"drift found in {where}: see the step summary")
         return exit_codes.ERROR
