@@ -236,31 +236,10 @@ def run_drift(
     wants_issue = inputs.on_drift in ("issue", "both")
     rest = open_github(inputs, context, out) if inputs.comment and wants_issue else None
     if rest is not None:
-        body = compose_drift_issue(
-            report,
-            title=title,
-            directory=inputs.directory,
-            run_url=context.run_url,
-            mask=out.secrets.mask,
-            checked_at=checked_at,
-            link=links,
-        )
-        out.check(body, what="drift issue")
         with rest:
-            try:
-                done = sync_drift_issue(
-                    rest,
-                    directory=inputs.directory,
-                    drift=drift,
-                    body=body,
-                    run_url=context.run_url,
-                    pending=pending,
-                )
-            except GitHubError as exc:
-                if not exc.read_only:
-                    raise
-                done = "could not update the drift issue (HTTP 403: the token lacks issues: write)"
-                out.warning(done)
+            done = keep_drift_issue(
+                rest, report, inputs, context, out, title=title, checked_at=checked_at, link=links
+            )
         out.log(done)
         out.summary(f"_{html.escape(done)}._\n")
     if inputs.on_drift in ("pull-request", "both"):
@@ -271,3 +250,44 @@ def run_drift(
         out.error(f"drift found in {where}: see the step summary")
         return exit_codes.ERROR
     return exit_codes.OK
+
+
+def keep_drift_issue(
+    rest: GitHubRest,
+    report: Plan,
+    inputs: ActionInputs,
+    context: GitHubContext,
+    out: Outbox,
+    *,
+    title: str,
+    checked_at: str,
+    link: Link | None,
+) -> str:
+    """Open, update or close the drift issue of the report; what was done (a token that may
+    not write issues: a warning)."""
+    body = compose_drift_issue(
+        report,
+        title=title,
+        directory=inputs.directory,
+        run_url=context.run_url,
+        mask=out.secrets.mask,
+        checked_at=checked_at,
+        link=link,
+    )
+    out.check(body, what="drift issue")
+    pending = report.threeway.counts()["pending"] if report.threeway is not None else 0
+    try:
+        return sync_drift_issue(
+            rest,
+            directory=inputs.directory,
+            drift=drift_found(report, inputs.fail_on_pending),
+            body=body,
+            run_url=context.run_url,
+            pending=pending,
+        )
+    except GitHubError as exc:
+        if not exc.read_only:
+            raise
+        done = "could not update the drift issue (HTTP 403: the token lacks issues: write)"
+        out.warning(done)
+        return done
