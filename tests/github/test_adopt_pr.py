@@ -258,3 +258,14 @@ def test_merging_the_adopt_pull_request_closes_it_and_deletes_the_branch(
     assert run.returncode == 0, run.stdout
     assert github.pulls[pull["number"]]["state"] == "closed"
     assert branch_head(origin) is None
+
+
+def test_the_branch_names_the_directory_and_a_directory_no_branch_can_name_is_refused() -> None:
+    from titan_gitops.errors import ConfigError
+    from titan_gitops.github.adopt_git import adopt_branch
+
+    assert adopt_branch("./teams/shop/") == BRANCH
+    assert adopt_branch(".") == "titan-gitops/adopt-root"
+    for bad in ("teams/shop.lock", "teams/a..b", "teams/sh op", "../shop"):
+        with pytest.raises(ConfigError, match=r"^input directory: .* on-drift: pull-request"):
+            adopt_branch(bad)
