@@ -5,7 +5,8 @@ Lists are paginated with a small page size and `Link: rel="next"`, so pagination
 Branches, a commit graph for compare, and deployments with their statuses (a success marks the
 environment's earlier ones inactive, as GitHub does) back apply's order check and record.
 Reviews, a pull request's files, file contents at a commit (base64, as GitHub sends them) and
-team memberships back the `approval` input's checks.
+team memberships back the `approval` input's checks. Pull requests (list by head, open, update,
+close) and the repository's default branch back the adopt pull request of `on-drift`.
 Rate limits are scripted with `Refusal`s (status, headers, message, how many times), and a
 `threading.Barrier` can hold the first comment lists until concurrent runs have all asked.
 """
@@ -23,7 +24,8 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-BOT = {"login": "github-actions[bot]", "type": "Bot"}
+from .fake_pulls import BOT, PullRoutes
+
 HUMAN = {"login": "octocat", "type": "User"}
 
 
@@ -64,7 +66,7 @@ def secondary_rate_limit(**kwargs: Any) -> Refusal:
 
 
 @dataclass
-class FakeGitHub:
+class FakeGitHub(PullRoutes):
     token: str
     repository: str = "acme/tasks"
     page_size: int = 2
@@ -91,6 +93,8 @@ class FakeGitHub:
     contents: dict[tuple[str, str], str] = field(default_factory=dict)
     teams: dict[str, set[str]] = field(default_factory=dict)
     hidden_teams: set[str] = field(default_factory=set)
+    # Pull requests by number (`head` a branch of this repository unless `head_repo` is given).
+    pulls: dict[int, dict[str, Any]] = field(default_factory=dict)
     # When set, the first `gated` comment lists wait for each other here (a race, made certain).
     list_gate: threading.Barrier | None = None
     gated: int = 0
@@ -284,6 +288,8 @@ class FakeGitHub:
         prefix = f"/repos/{self.repository}"
         if path.startswith("/orgs/"):
             return self._org_routes(method, path)
+        if path == prefix and method == "GET":
+            return 200, {"full_name": self.repository, "default_branch": "main"}
         if not path.startswith(prefix + "/"):
             return 404, {"message": "Not Found"}
         rest = path[len(prefix) :]
@@ -346,6 +352,8 @@ class FakeGitHub:
         if "/labels" in rest and (answer := self._labels(method, rest, body)):
             return answer
         if answer := self._approval_routes(method, rest, query):
+            return answer
+        if rest.startswith("/pulls") and (answer := self._pull_routes(method, rest, query, body)):
             return answer
         if rest.startswith("/deployments") and (
             answer := self._deployments(method, rest, query, body)

@@ -24,6 +24,7 @@ ISSUE_INPUTS |= {"labels"}  # issue 17, close the loop: optional pull request la
 ISSUE_INPUTS |= {"plan-file"}  # issue 17, apply exactly what was approved (two jobs)
 ISSUE_INPUTS |= {"approval"}  # issue 17, apply exactly what was approved
 ISSUE_INPUTS |= {"overwrite-live-edits", "fail-on-pending"}  # issue 18, three-way drift
+ISSUE_INPUTS |= {"on-drift"}  # issue 19, drift opens an adopt pull request
 ISSUE_OUTPUTS = {
     "exit-code", "has-changes", "creates", "updates", "renames", "deletes", "plan-json", "drift",
 }  # fmt: skip

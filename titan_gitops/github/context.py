@@ -119,6 +119,23 @@ def parse_plan_file(value: str) -> str:
 
 
 APPROVAL_MODES = ("comment", "review", "codeowners")
+ON_DRIFT = ("issue", "pull-request", "both")
+
+
+def parse_on_drift(value: str) -> str:
+    """The `on-drift` input; empty means `issue`.
+
+    Raises:
+        ConfigError: any value but issue, pull-request or both.
+    """
+    lowered = value.strip().lower()
+    if not lowered:
+        return ON_DRIFT[0]
+    if lowered in ON_DRIFT:
+        return lowered
+    raise ConfigError(
+        f"input on-drift must be issue, pull-request or both, got {value.strip()[:40]!r}"
+    )
 
 
 def parse_approval_mode(value: str) -> str:
@@ -178,6 +195,8 @@ class ActionInputs:
     overwrite_live_edits: bool = False
     # Drift with a base: merges not yet applied fail the step too (else they are only reported).
     fail_on_pending: bool = False
+    # What drift does: keep an issue, propose the live edits in a pull request, or both.
+    on_drift: str = "issue"
 
 
 def read_inputs(environ: Mapping[str, str]) -> ActionInputs:
@@ -227,6 +246,7 @@ def read_inputs(environ: Mapping[str, str]) -> ActionInputs:
         fail_on_pending=parse_flag(
             _text(environ, "TG_FAIL_ON_PENDING"), name="fail-on-pending", default=False
         ),
+        on_drift=parse_on_drift(environ.get("TG_ON_DRIFT", "")),
     )
 
 

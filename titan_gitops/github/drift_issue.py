@@ -233,10 +233,19 @@ def run_drift(
     if pending and not drift:
         out.log(pending_line(pending))
         out.summary(f"\n**{html.escape(pending_line(pending))}**\n")
-    if inputs.comment:
-        keep_drift_issue(
-            inputs, context, out, report, drift=drift, pending=pending, title=title, at=checked_at
-        )
+    wants_issue = inputs.on_drift in ("issue", "both")
+    rest = open_github(inputs, context, out) if inputs.comment and wants_issue else None
+    if rest is not None:
+        with rest:
+            done = keep_drift_issue(
+                rest, report, inputs, context, out, title=title, checked_at=checked_at, link=links
+            )
+        out.log(done)
+        out.summary(f"_{html.escape(done)}._\n")
+    if inputs.on_drift in ("pull-request", "both"):
+        from titan_gitops.github.adopt_pr import run_adopt_pull
+
+        run_adopt_pull(inputs, context, out, environ, report=report, target=target)
     if drift and inputs.fail_on_drift:
         out.error(f"drift found in {where}: see the step summary")
         return exit_codes.ERROR
@@ -244,45 +253,41 @@ def run_drift(
 
 
 def keep_drift_issue(
+    rest: GitHubRest,
+    report: Plan,
     inputs: ActionInputs,
     context: GitHubContext,
     out: Outbox,
-    report: Plan,
     *,
-    drift: bool,
-    pending: int,
     title: str,
-    at: str,
-) -> None:
-    """Open, update or close the directory's one drift issue (checked `at`), and say what was
-    done."""
-    rest = open_github(inputs, context, out)
-    if rest is None:
-        return
+    checked_at: str,
+    link: Link | None,
+) -> str:
+    """Open, update or close the drift issue of the report; what was done (a token that may
+    not write issues: a warning)."""
     body = compose_drift_issue(
         report,
         title=title,
         directory=inputs.directory,
         run_url=context.run_url,
         mask=out.secrets.mask,
-        checked_at=at,
-        link=source_links(context),
+        checked_at=checked_at,
+        link=link,
     )
     out.check(body, what="drift issue")
-    with rest:
-        try:
-            done = sync_drift_issue(
-                rest,
-                directory=inputs.directory,
-                drift=drift,
-                body=body,
-                run_url=context.run_url,
-                pending=pending,
-            )
-        except GitHubError as exc:
-            if not exc.read_only:
-                raise
-            done = "could not update the drift issue (HTTP 403: the token lacks issues: write)"
-            out.warning(done)
-    out.log(done)
-    out.summary(f"_{html.escape(done)}._\n")
+    pending = report.threeway.counts()["pending"] if report.threeway is not None else 0
+    try:
+        return sync_drift_issue(
+            rest,
+            directory=inputs.directory,
+            drift=drift_found(report, inputs.fail_on_pending),
+            body=body,
+            run_url=context.run_url,
+            pending=pending,
+        )
+    except GitHubError as exc:
+        if not exc.read_only:
+            raise
+        done = "could not update the drift issue (HTTP 403: the token lacks issues: write)"
+        out.warning(done)
+        return done
