@@ -251,12 +251,24 @@ def _edit_fields(
     except CannotEdit as exc:
         plan.skipped.append(NotAdopted(task.name, str(exc)))
         return
-    if secrets.find_leak(after) is not None and secrets.find_leak(text) is None:
+    # The values themselves, not only the file: a file that already held a form of some secret
+    # (a variable's value in a URL) must not let the token through.
+    leaks = any(secrets.find_leak(s) for s in _strings([*changes, *changes.values()]))
+    if leaks or (secrets.find_leak(after) is not None and secrets.find_leak(text) is None):
         reason = "its live value holds a secret no ${TITAN_VAR_…} placeholder stands for"
         plan.skipped.append(NotAdopted(task.name, reason))
         return
     plan.texts[path] = after
     plan.adopted.append(Adopted(task.name, str(path), tuple(changes), "edited", tuple(overrides)))
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string in `value`, mapping keys too."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping):
+        return _strings([*value.keys(), *value.values()])
+    return [s for item in value for s in _strings(item)] if isinstance(value, list) else []
 
 
 def _why_not(key: str, own: LineDict, definition: DesiredTask) -> str:

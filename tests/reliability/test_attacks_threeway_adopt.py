@@ -1,0 +1,105 @@
+"""Attacks on `adopt`: live values, files and timing an operator or a hostile console edit brings.
+
+A real git repository in a temporary folder holds tasks.example; it is applied to an emulator
+served on loopback, then edited through the API (as in the console), and `adopt --base` runs
+in-process against it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from testing.emulator import start_background_server
+from titan_gitops.cli import main
+from titan_gitops.client import TitanClient
+from titan_gitops.emulator import EmulatorConfig, create_app
+
+REPO = Path(__file__).resolve().parents[2]
+TOKEN = "adopt-attack-token-7c41"
+IMAGES = "defs/tasks/product-images.yaml"
+
+
+def git(repo: Path, *args: str) -> str:
+    environ = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "Ada",
+        "GIT_AUTHOR_EMAIL": "ada@example.com",
+        "GIT_COMMITTER_NAME": "Ada",
+        "GIT_COMMITTER_EMAIL": "ada@example.com",
+    }
+    done = subprocess.run(
+        ["git", *args], cwd=repo, env=environ, capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
+@dataclass
+class Applied:
+    repo: Path
+    base: str
+    client: TitanClient
+
+    def edit(self, name: str, fields: dict[str, Any]) -> None:
+        (task,) = [t for t in self.client.list_tasks() if t.name == name]
+        self.client.update_task(task.id, fields)
+
+
+@pytest.fixture
+def applied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Iterator[Applied]:
+    """tasks.example committed as `defs` and applied; the base is that commit."""
+    app = create_app(EmulatorConfig(tokens={TOKEN: None}))
+    server, url = start_background_server(app.serve_request)
+    client = TitanClient(
+        "http://titan.test", TOKEN, transport=httpx.WSGITransport(app=app.serve_request)
+    )
+    monkeypatch.setenv("TITAN_API_URL", url)
+    monkeypatch.setenv("TITAN_TOKEN", TOKEN)
+    for name in [k for k in os.environ if k.startswith("TITAN_VAR_")]:
+        monkeypatch.delenv(name)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    shutil.copytree(REPO / "tasks.example", repo / "defs")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "the base")
+    monkeypatch.chdir(repo)
+    try:
+        assert main(["apply", "defs", "--auto-approve"]) == 0
+        capsys.readouterr()
+        yield Applied(repo, git(repo, "rev-parse", "HEAD"), client)
+    finally:
+        client.close()
+        server.shutdown()
+
+
+def adopt(capsys: pytest.CaptureFixture[str], applied: Applied, *extra: str) -> tuple[int, str]:
+    code = main(["adopt", "defs", "--base", applied.base, *extra])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out + err
+
+
+@pytest.mark.attack(kind="adopt")
+def test_the_token_in_a_live_value_is_never_written_though_the_file_holds_a_variables_value(
+    applied: Applied, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The file already holds the value of a TITAN_VAR_ variable (in a URL): the token in the
+    # live objective must still be refused, not written because "the file leaked already".
+    monkeypatch.setenv("TITAN_VAR_MODEL", "espresso-machine")
+    applied.edit("shop-product-images", {"objective": f"use {TOKEN} to log in"})
+    code, said = adopt(capsys, applied)
+    assert code == 0
+    assert TOKEN not in (applied.repo / IMAGES).read_text(encoding="utf-8")
+    assert git(applied.repo, "status", "--porcelain") == ""
+    assert "secret" in said
