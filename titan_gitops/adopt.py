@@ -425,27 +425,3 @@ def check_adopted(
             "adopting would not bring git to Titan's values, so nothing was written: "
             + "; ".join(wrong)
         )
-
-
-def validate_with(
-    root: Path, texts: Mapping[Path, str], *, environ: Mapping[str, str]
-) -> DesiredState:
-    """The definitions under `root` validated as if `texts` were written (an empty text: the file
-    removed); nothing is written.
-
-    Raises:
-        ValidationFailed: with every problem, as validate_directory reports them.
-    """
-    from titan_gitops.load import load_definition_files, load_yaml_file, record_definition
-    from titan_gitops.validate import validate_definitions
-
-    loaded = load_definition_files(root)
-    shown = {str(path): text for path, text in texts.items()}
-    loaded.documents = [d for d in loaded.documents if d.path not in shown]
-    loaded.problems = [p for p in loaded.problems if p.path not in shown]
-    loaded.warnings = [w for w in loaded.warnings if w.path not in shown]
-    loaded.variable_paths -= shown.keys()
-    for display, text in sorted(shown.items()):
-        if text:
-            record_definition(loaded, text, display, is_project=False)
-    return validate_definitions(loaded, root=root, environ=environ, read_yaml=load_yaml_file)

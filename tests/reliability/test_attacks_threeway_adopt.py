@@ -103,3 +103,26 @@ def test_the_token_in_a_live_value_is_never_written_though_the_file_holds_a_vari
     assert TOKEN not in (applied.repo / IMAGES).read_text(encoding="utf-8")
     assert git(applied.repo, "status", "--porcelain") == ""
     assert "secret" in said
+
+
+@pytest.mark.attack(kind="adopt")
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"objective": "red \x1b[31malert"},
+        {"objective": "a\u202eb"},
+        {"objective": "x" * 10_001},
+        {"urls": ["https://user:hunter22@shop.example.com/"]},
+    ],
+    ids=["escape", "bidi", "too-long", "credentials"],
+)
+def test_a_live_value_no_definition_can_hold_is_left_and_said_and_the_other_edits_adopted(
+    applied: Applied, capsys: pytest.CaptureFixture[str], fields: dict[str, Any]
+) -> None:
+    applied.edit("shop-price-monitor", {"objective": "Fixed in the console."})
+    applied.edit("shop-product-images", fields)
+    code, said = adopt(capsys, applied)
+    assert code == 0, said
+    assert git(applied.repo, "diff", "--name-only") == "defs/tasks/price-monitor.yaml"
+    assert "shop-product-images" in said.split("Left as they are:")[1]
+    assert "hunter22" not in said
