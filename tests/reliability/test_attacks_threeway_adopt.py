@@ -19,9 +19,15 @@ import httpx
 import pytest
 
 from testing.emulator import start_background_server
+from titan_gitops.adopt import AdoptOptions
 from titan_gitops.cli import main
 from titan_gitops.client import TitanClient
+from titan_gitops.commands.adopt import write_edits
 from titan_gitops.emulator import EmulatorConfig, create_app
+from titan_gitops.errors import ConfigError
+from titan_gitops.model import PlanOptions
+from titan_gitops.pipeline import make_adoption
+from titan_gitops.secrets import SecretSet
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "adopt-attack-token-7c41"
@@ -126,3 +132,26 @@ def test_a_live_value_no_definition_can_hold_is_left_and_said_and_the_other_edit
     assert git(applied.repo, "diff", "--name-only") == "defs/tasks/price-monitor.yaml"
     assert "shop-product-images" in said.split("Left as they are:")[1]
     assert "hunter22" not in said
+
+
+@pytest.mark.attack(kind="adopt")
+def test_a_file_changed_on_disk_after_adopt_read_it_is_not_overwritten(applied: Applied) -> None:
+    applied.edit("shop-product-images", {"objective": "Fixed in the console."})
+    applied.edit("shop-price-monitor", {"objective": "Also fixed."})
+    report = make_adoption(
+        Path("defs"),
+        applied.client,
+        PlanOptions(base=applied.base),
+        AdoptOptions(),
+        environ={},
+        secrets=SecretSet.of([TOKEN]),
+    )
+    assert len(report.edits) == 2
+    path = applied.repo / IMAGES
+    changed = path.read_text(encoding="utf-8") + "# a teammate's line, saved meanwhile\n"
+    path.write_text(changed, encoding="utf-8")
+    with pytest.raises(ConfigError, match="changed on disk"):
+        write_edits(report.edits)
+    assert path.read_text(encoding="utf-8") == changed
+    # Nothing is written when one file cannot be: no half-adopted directory.
+    assert git(applied.repo, "diff", "--name-only") == IMAGES
