@@ -190,6 +190,14 @@ def _adopt_task(
         _edit_fields(plan, task, definition, wanted, desired, secrets, placeholders)
 
 
+def _linked(plan: _Plan, name: str, path: Path) -> bool:
+    """A definition file that is a symlink is left (written, it would become a copy)."""
+    if path.is_symlink():
+        reason = f"{path} is a symlink; edit the file it points to by hand"
+        plan.skipped.append(NotAdopted(name, reason))
+    return path.is_symlink()
+
+
 _CONFLICT_HINT = (
     "changed in git and in Titan to different values; pass --include-conflicts to take Titan's"
 )
@@ -219,6 +227,8 @@ def _edit_fields(
 ) -> None:
     """Write the live value of each wanted field into the task's own document."""
     path = Path(definition.source.path)
+    if _linked(plan, task.name, path):
+        return
     text = plan.text(path)
     own = _own_document(text, str(path), definition.name)
     if own is None:
@@ -378,6 +388,8 @@ def _remove_definition(
     if definition is None:
         return
     path = Path(definition.source.path)
+    if _linked(plan, task.name, path):
+        return
     text = plan.text(path)
     try:
         plan.texts[path] = remove_task(text, display=str(path), name=definition.name)

@@ -155,3 +155,22 @@ def test_a_file_changed_on_disk_after_adopt_read_it_is_not_overwritten(applied: 
     assert path.read_text(encoding="utf-8") == changed
     # Nothing is written when one file cannot be: no half-adopted directory.
     assert git(applied.repo, "diff", "--name-only") == IMAGES
+
+
+@pytest.mark.attack(kind="adopt")
+def test_a_definition_file_that_is_a_symlink_is_left_not_replaced_by_a_copy(
+    applied: Applied, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = applied.repo
+    (repo / "defs/.shared").mkdir()
+    shutil.move(repo / IMAGES, repo / "defs/.shared/images.yaml")
+    os.symlink("../.shared/images.yaml", repo / IMAGES)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "shared through a link")
+    applied.base = git(repo, "rev-parse", "HEAD")
+    applied.edit("shop-product-images", {"objective": "Fixed in the console."})
+    code, said = adopt(capsys, applied)
+    assert code == 0, said
+    assert (repo / IMAGES).is_symlink()
+    assert git(repo, "status", "--porcelain") == ""
+    assert "symlink" in said
