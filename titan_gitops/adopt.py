@@ -190,6 +190,14 @@ def _adopt_task(
         _edit_fields(plan, task, definition, wanted, desired, secrets, placeholders)
 
 
+def _linked(plan: _Plan, name: str, path: Path) -> bool:
+    """A definition file that is a symlink is left (written, it would become a copy)."""
+    if path.is_symlink():
+        reason = f"{path} is a symlink; edit the file it points to by hand"
+        plan.skipped.append(NotAdopted(name, reason))
+    return path.is_symlink()
+
+
 _CONFLICT_HINT = (
     "changed in git and in Titan to different values; pass --include-conflicts to take Titan's"
 )
@@ -219,6 +227,8 @@ def _edit_fields(
 ) -> None:
     """Write the live value of each wanted field into the task's own document."""
     path = Path(definition.source.path)
+    if _linked(plan, task.name, path):
+        return
     text = plan.text(path)
     own = _own_document(text, str(path), definition.name)
     if own is None:
@@ -251,12 +261,24 @@ def _edit_fields(
     except CannotEdit as exc:
         plan.skipped.append(NotAdopted(task.name, str(exc)))
         return
-    if secrets.find_leak(after) is not None and secrets.find_leak(text) is None:
+    # The values themselves, not only the file: a file that already held a form of some secret
+    # (a variable's value in a URL) must not let the token through.
+    leaks = any(secrets.find_leak(s) for s in _strings([*changes, *changes.values()]))
+    if leaks or (secrets.find_leak(after) is not None and secrets.find_leak(text) is None):
         reason = "its live value holds a secret no ${TITAN_VAR_…} placeholder stands for"
         plan.skipped.append(NotAdopted(task.name, reason))
         return
     plan.texts[path] = after
     plan.adopted.append(Adopted(task.name, str(path), tuple(changes), "edited", tuple(overrides)))
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string in `value`, mapping keys too."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping):
+        return _strings([*value.keys(), *value.values()])
+    return [s for item in value for s in _strings(item)] if isinstance(value, list) else []
 
 
 def _why_not(key: str, own: LineDict, definition: DesiredTask) -> str:
@@ -366,6 +388,8 @@ def _remove_definition(
     if definition is None:
         return
     path = Path(definition.source.path)
+    if _linked(plan, task.name, path):
+        return
     text = plan.text(path)
     try:
         plan.texts[path] = remove_task(text, display=str(path), name=definition.name)
@@ -413,27 +437,3 @@ def check_adopted(
             "adopting would not bring git to Titan's values, so nothing was written: "
             + "; ".join(wrong)
         )
-
-
-def validate_with(
-    root: Path, texts: Mapping[Path, str], *, environ: Mapping[str, str]
-) -> DesiredState:
-    """The definitions under `root` validated as if `texts` were written (an empty text: the file
-    removed); nothing is written.
-
-    Raises:
-        ValidationFailed: with every problem, as validate_directory reports them.
-    """
-    from titan_gitops.load import load_definition_files, load_yaml_file, record_definition
-    from titan_gitops.validate import validate_definitions
-
-    loaded = load_definition_files(root)
-    shown = {str(path): text for path, text in texts.items()}
-    loaded.documents = [d for d in loaded.documents if d.path not in shown]
-    loaded.problems = [p for p in loaded.problems if p.path not in shown]
-    loaded.warnings = [w for w in loaded.warnings if w.path not in shown]
-    loaded.variable_paths -= shown.keys()
-    for display, text in sorted(shown.items()):
-        if text:
-            record_definition(loaded, text, display, is_project=False)
-    return validate_definitions(loaded, root=root, environ=environ, read_yaml=load_yaml_file)

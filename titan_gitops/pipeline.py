@@ -7,17 +7,18 @@ from __future__ import annotations
 
 import fnmatch
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from titan_gitops.adopt import (
+    AdoptError,
     AdoptOptions,
     AdoptReport,
+    NotAdopted,
     check_adopted,
     plan_adoption,
-    validate_with,
 )
 from titan_gitops.apply import (
     apply_plan,
@@ -26,7 +27,7 @@ from titan_gitops.apply import (
     match_saved_plan,
 )
 from titan_gitops.diff import diff_states
-from titan_gitops.errors import ConfigError, StalePlan, ValidationFailed
+from titan_gitops.errors import ConfigError, Problem, StalePlan, ValidationFailed
 from titan_gitops.fetch import fetch_live_state, fetch_tasks
 from titan_gitops.fingerprint import change_digest, in_namespace
 from titan_gitops.gitbase import history_since, read_base
@@ -35,6 +36,7 @@ from titan_gitops.load import (
     check_definitions_root,
     load_definition_files,
     load_yaml_file,
+    record_definition,
 )
 from titan_gitops.model import (
     ApplyReport,
@@ -272,5 +274,76 @@ def make_adoption(
     report = plan_adoption(
         root, threeway, desired, live.tasks, adopt, secrets=secrets, variables=environ
     )
-    check_adopted(report, lambda texts: validate_with(root, texts, environ=environ), live.tasks)
+
+    def validate(texts: Mapping[Path, str]) -> DesiredState:
+        return validate_with(root, texts, environ=environ)
+
+    report = _without_invalid(report, validate)
+    check_adopted(report, validate, live.tasks)
     return report
+
+
+def _without_invalid(
+    report: AdoptReport, validate: Callable[[Mapping[Path, str]], DesiredState]
+) -> AdoptReport:
+    """`report` without the edits of files that would not validate, each of their tasks left
+    with the first problem as the reason: a live value no definition may hold (a control
+    character, a URL with credentials) leaves its task, not every other edit.
+
+    Raises:
+        AdoptError: a problem outside the edited files; nothing is written.
+    """
+    while report.edits:
+        try:
+            validate({edit.path: edit.after for edit in report.edits})
+        except ValidationFailed as exc:
+            errors = [p for p in exc.problems if p.severity == "error"]
+            edited = {str(edit.path) for edit in report.edits}
+            first = {p.path: p for p in reversed(errors) if p.path in edited}
+            if not first:
+                raise AdoptError(
+                    f"adopting would leave the definitions invalid, so nothing was written: "
+                    f"{errors[0]}"
+                ) from None
+            left = tuple(
+                NotAdopted(a.name, f"Titan's values would not validate in its file: {why}")
+                for a in report.adopted
+                if (why := _problem_words(first.get(a.path))) is not None
+            )
+            report = replace(
+                report,
+                edits=tuple(e for e in report.edits if str(e.path) not in first),
+                adopted=tuple(a for a in report.adopted if a.path not in first),
+                not_adopted=(*report.not_adopted, *left),
+            )
+            continue
+        break
+    return report
+
+
+def _problem_words(problem: Problem | None) -> str | None:
+    """A validation problem without its place (the file as it would have been written)."""
+    if problem is None:
+        return None
+    return f"{problem.field}: {problem.message}" if problem.field else problem.message
+
+
+def validate_with(
+    root: Path, texts: Mapping[Path, str], *, environ: Mapping[str, str]
+) -> DesiredState:
+    """The definitions under `root` validated as if `texts` were written (an empty text: the file
+    removed); nothing is written.
+
+    Raises:
+        ValidationFailed: with every problem, as validate_directory reports them.
+    """
+    loaded = load_definition_files(root)
+    shown = {str(path): text for path, text in texts.items()}
+    loaded.documents = [d for d in loaded.documents if d.path not in shown]
+    loaded.problems = [p for p in loaded.problems if p.path not in shown]
+    loaded.warnings = [w for w in loaded.warnings if w.path not in shown]
+    loaded.variable_paths -= shown.keys()
+    for display, text in sorted(shown.items()):
+        if text:
+            record_definition(loaded, text, display, is_project=False)
+    return validate_definitions(loaded, root=root, environ=environ, read_yaml=load_yaml_file)

@@ -11,10 +11,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from titan_gitops.adopt import AdoptOptions, check_adopted, plan_adoption, validate_with
+from titan_gitops.adopt import AdoptOptions, check_adopted, plan_adoption
 from titan_gitops.diff import diff_states, normalise_task
 from titan_gitops.model import BaseInfo, LiveState, LiveTask
-from titan_gitops.pipeline import validate_directory
+from titan_gitops.pipeline import validate_directory, validate_with
 from titan_gitops.secrets import SecretSet
 from titan_gitops.threeway import attribute
 

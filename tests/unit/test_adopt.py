@@ -13,12 +13,11 @@ from titan_gitops.adopt import (
     AdoptReport,
     check_adopted,
     plan_adoption,
-    validate_with,
 )
 from titan_gitops.diff import diff_states
 from titan_gitops.errors import ValidationFailed
 from titan_gitops.model import BaseInfo, DesiredState, LiveState, LiveTask
-from titan_gitops.pipeline import validate_directory
+from titan_gitops.pipeline import validate_directory, validate_with
 from titan_gitops.secrets import SecretSet
 from titan_gitops.threeway import attribute
 

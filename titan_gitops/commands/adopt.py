@@ -11,6 +11,8 @@ from titan_gitops import exit_codes
 from titan_gitops.commands.common import Console, TargetOptions, resolve_cli_target
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from titan_gitops.adopt import AdoptReport, FileEdit
     from titan_gitops.model import PlanOptions
 
@@ -49,10 +51,33 @@ def adopt_live_edits(options: AdoptCommandOptions, console: Console) -> int:
         for edit in report.edits:
             console.write(edit.unified_diff())
     else:
-        for edit in report.edits:
-            write_edit(edit)
+        write_edits(report.edits)
     console.write(describe_adoption(report, dry_run=options.dry_run))
     return exit_codes.OK
+
+
+def write_edits(edits: Sequence[FileEdit]) -> None:
+    """Every file as adopt leaves it, once each is still as adopt read it (checked for all
+    before any is written, so a file saved meanwhile is neither overwritten nor half-adopted).
+
+    Raises:
+        ConfigError: a file changed on disk since adopt read it (or appeared, for a new one).
+    """
+    from titan_gitops.errors import ConfigError
+    from titan_gitops.escape import escape_terminal
+
+    for edit in edits:
+        try:
+            now = edit.path.read_bytes().decode("utf-8") if os.path.lexists(edit.path) else ""
+        except (OSError, UnicodeDecodeError):
+            now = None
+        if now != edit.before:
+            raise ConfigError(
+                f"{escape_terminal(str(edit.path))} changed on disk since adopt read it; nothing "
+                "was written: run adopt again"
+            )
+    for edit in edits:
+        write_edit(edit)
 
 
 def write_edit(edit: FileEdit) -> None:
