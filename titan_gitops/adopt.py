@@ -191,11 +191,16 @@ def _adopt_task(
 
 
 def _linked(plan: _Plan, name: str, path: Path) -> bool:
-    """A definition file that is a symlink is left (written, it would become a copy)."""
+    """A definition file adopt must not rewrite is left, and said: a symlink (written, it would
+    become a copy of its target) or a read-only file (someone made it so on purpose)."""
+    reason = ""
     if path.is_symlink():
         reason = f"{path} is a symlink; edit the file it points to by hand"
+    elif path.exists() and not path.stat().st_mode & 0o222:
+        reason = f"{path} is read-only; make it writable, or edit it by hand"
+    if reason:
         plan.skipped.append(NotAdopted(name, reason))
-    return path.is_symlink()
+    return bool(reason)
 
 
 _CONFLICT_HINT = (

@@ -55,11 +55,8 @@ class _Git:
             "GIT_LITERAL_PATHSPECS": "1",
             "GIT_OPTIONAL_LOCKS": "0",
         }
-        # The repository holding the directory may belong to another user (a container job):
-        # trust the folders on its path, for this call only.
-        trusted = [self.cwd, *self.cwd.parents]
         head = ["git"]
-        for folder in trusted:
+        for folder in trusted_folders(self.cwd, env):
             head += ["-c", f"safe.directory={folder}"]
         try:
             return subprocess.run(
@@ -80,6 +77,21 @@ class _Git:
     def last_error(result: subprocess.CompletedProcess[bytes]) -> str:
         lines = result.stderr.decode("utf-8", "replace").strip().splitlines()
         return escape_terminal((lines or ["(no message)"])[-1][:300])
+
+
+def trusted_folders(cwd: Path, environ: Mapping[str, str]) -> list[Path]:
+    """The folders git may trust though another user owns them: in a GitHub Actions job (a
+    container job's checkout belongs to another user) the workspace and the folders inside it
+    on the way to `cwd`, for this call only; anywhere else none, so git's own ownership check
+    still refuses a repository someone else planted above the directory."""
+    workspace = environ.get("GITHUB_WORKSPACE", "")
+    if not workspace or environ.get("GITHUB_ACTIONS") != "true":
+        return []
+    top = Path(os.path.realpath(workspace))
+    here = Path(os.path.realpath(cwd))
+    if here != top and top not in here.parents:
+        return []
+    return [here, *(p for p in here.parents if p == top or top in p.parents)]
 
 
 def _anchor(root: Path) -> Path:

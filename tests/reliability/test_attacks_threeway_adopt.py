@@ -174,3 +174,16 @@ def test_a_definition_file_that_is_a_symlink_is_left_not_replaced_by_a_copy(
     assert (repo / IMAGES).is_symlink()
     assert git(repo, "status", "--porcelain") == ""
     assert "symlink" in said
+
+
+def test_a_read_only_definition_file_is_left_and_said(
+    applied: Applied, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = applied.repo
+    before = (repo / IMAGES).read_bytes()
+    os.chmod(repo / IMAGES, 0o444)
+    applied.edit("shop-product-images", {"objective": "Fixed in the console."})
+    code, said = adopt(capsys, applied)
+    assert code == 0, said
+    assert (repo / IMAGES).read_bytes() == before
+    assert "is read-only" in said

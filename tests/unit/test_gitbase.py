@@ -707,3 +707,21 @@ def load_tree_of(repo: Path, sha: str, *, reuse: LoadResult | None) -> LoadResul
     assert entries is not None
     tree = MemoryTree(Path("defs"), entries, _read_blobs(git_, wanted_blobs(entries.values()), sha))
     return load_tree(tree, reuse=reuse)
+
+
+def test_git_trusts_another_users_repository_only_inside_an_actions_workspace(
+    tmp_path: Path,
+) -> None:
+    from titan_gitops.gitbase import trusted_folders
+
+    workspace = tmp_path / "work"
+    inner = workspace / "repo" / "defs"
+    inner.mkdir(parents=True)
+    actions = {"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": str(workspace)}
+    real = Path(os.path.realpath(workspace))
+    assert trusted_folders(inner, actions) == [real / "repo" / "defs", real / "repo", real]
+    # Outside a job, or outside the workspace, nothing is trusted beyond git's own rules: a
+    # repository planted in a shared folder above the directory is never trusted.
+    assert trusted_folders(inner, {}) == []
+    assert trusted_folders(tmp_path, actions) == []
+    assert trusted_folders(inner, {"GITHUB_WORKSPACE": str(workspace)}) == []

@@ -100,7 +100,8 @@ def describe_adoption(report: AdoptReport, *, dry_run: bool) -> str:
         return escape_terminal(text)
 
     base = report.threeway.base
-    lines = [f"Base: {base.sha[:7]} ({show(base.rev)})"]
+    named = "" if base.sha.startswith(base.rev) else f" ({show(base.rev)})"
+    lines = [f"Base: {base.sha[:7]}{named}"]
     if report.adopted:
         verb = "Would adopt" if dry_run else "Adopted"
         lines.append(f"{verb} from Titan:")
