@@ -33,6 +33,8 @@ CHILD_CRASHED = 70
 CHILD_ARGS = [
     "-x",
     "-q",
+    "-n",
+    "0",
     "--no-header",
     "-p",
     "mutation_plugin",
@@ -150,7 +152,8 @@ def _coverage_map(paths: list[str], selection: list[str]) -> dict[str, object]:
     include = ",".join(str(REPO / path) for path in paths)
     env = {**os.environ, mutation_plugin.MAP_ENV: str(outcome), "PYTHONPATH": _pythonpath(False)}
     command = [sys.executable, "-m", "coverage", "run", f"--data-file={data_file}"]
-    command += [f"--include={include}", "-m", "pytest", "-q", "-p", "mutation_plugin", *selection]
+    command += [f"--include={include}", "-m", "pytest", "-q", "-n", "0", "-p", "mutation_plugin"]
+    command += selection
     subprocess.run(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, check=False)
     import coverage
 

@@ -68,7 +68,8 @@ def run_suites(full: bool) -> tuple[Row, dict[str, float]]:
     with tempfile.TemporaryDirectory(prefix="titan-report-") as scratch:
         counts_path = Path(scratch) / "counts.json"
         environ = {**os.environ, "TITAN_RELIABILITY_JSON": str(counts_path)}
-        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+        # One process: the counts are gathered in it (-n 0 turns the workers off).
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0"]
         command += ["tests/reliability", "-m", "slow or not slow" if full else "not slow"]
         start = time.perf_counter()
         done = subprocess.run(command, cwd=REPO, env=environ, capture_output=True, text=True)
