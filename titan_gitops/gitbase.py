@@ -21,6 +21,7 @@ import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from titan_gitops.basereuse import join_base, split_base
 from titan_gitops.errors import BaseUnavailable, Problem, ValidationFailed
 from titan_gitops.escape import escape_terminal
 from titan_gitops.load import LoadResult
@@ -210,14 +211,21 @@ def _read_blobs(git: _Git, entries: Iterable[TreeEntry], rev: str) -> dict[str, 
 
 
 def read_base(
-    root: Path, rev: str, *, environ: Mapping[str, str], reuse: LoadResult | None = None
+    root: Path,
+    rev: str,
+    *,
+    environ: Mapping[str, str],
+    reuse: LoadResult | None = None,
+    current: DesiredState | None = None,
 ) -> tuple[BaseInfo, DesiredState]:
     """The definitions directory `root` as it was at git revision `rev`, validated in memory
     exactly as `pipeline.validate_directory` validates a checkout of it (same display paths,
     `$file` references read inside the base), and the commit it names.
 
     Three git calls whatever the number of files; nothing is checked out or written. A file with
-    the same path and text as in `reuse` (the load of the checkout) is not parsed again. A directory
+    the same path and text as in `reuse` (the load of the checkout) is not parsed again, and,
+    when only task documents changed, its tasks are taken from `current` (the checkout's state)
+    rather than validated again (basereuse.py). A directory
     that did not exist at `rev` gives `BaseInfo(directory_existed=False)` and an empty state.
 
     Raises:
@@ -236,9 +244,11 @@ def read_base(
         empty = DesiredState(tasks=(), templates={}, project=ProjectConfig())
         return BaseInfo(rev=rev, sha=sha, directory_existed=False), empty
     tree = MemoryTree(root, entries, _read_blobs(git, wanted_blobs(entries.values()), rev))
+    loaded = load_tree(tree, reuse=reuse)
+    split = split_base(loaded, reuse, current) if reuse and current else None
     try:
         desired = validate_definitions(
-            load_tree(tree, reuse=reuse),
+            split[1] if split else loaded,
             root=root,
             environ=environ,
             read_yaml=tree.read_yaml,
@@ -246,6 +256,8 @@ def read_base(
         )
     except ValidationFailed as exc:
         raise BaseUnavailable(_describe_invalid(exc, rev, sha, tree, prefix)) from None
+    if split:
+        desired = join_base(loaded, split[0], desired)
     return BaseInfo(rev=rev, sha=sha), desired
 
 

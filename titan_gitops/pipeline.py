@@ -99,7 +99,7 @@ def make_plan(
     # same at the base as now is parsed once.
     base = None
     if options.base:
-        base = read_base(root, options.base, environ=environ, reuse=loaded)
+        base = read_base(root, options.base, environ=environ, reuse=loaded, current=desired)
     del loaded
     live = fetch_live_state(client)
     diffs = diff_states(desired, live)
@@ -266,7 +266,7 @@ def make_adoption(
             "applied would look like an edit made in Titan, and adopting it would undo the merge"
         )
     loaded, desired = _load_and_validate(root, environ=environ)
-    base = read_base(root, options.base, environ=environ, reuse=loaded)
+    base = read_base(root, options.base, environ=environ, reuse=loaded, current=desired)
     del loaded
     live = fetch_live_state(client)
     diffs = diff_states(desired, live)

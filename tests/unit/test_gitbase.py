@@ -725,3 +725,78 @@ def test_git_trusts_another_users_repository_only_inside_an_actions_workspace(
     assert trusted_folders(inner, {}) == []
     assert trusted_folders(tmp_path, actions) == []
     assert trusted_folders(inner, {"GITHUB_WORKSPACE": str(workspace)}) == []
+
+
+TEMPLATE_DOC = (
+    "kind: template\nname: page\nexecution_type: single\noutput_schema: {{type: {kind}}}\n"
+)
+EXTENDING = (
+    "kind: task\nname: {name}\nextends: page\n"
+    "urls: ['https://shop.example.com/{name}']\nobjective: {objective}\n"
+)
+
+
+def base_and_checkout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, second: Mapping[str, str | None]
+) -> tuple[str, DesiredState, DesiredState]:
+    """A base of three tasks on one template, then `second` committed: the base read with the
+    checkout's load and state (shortcut allowed), and read alone (every file validated)."""
+    from titan_gitops.load import load_definition_files
+    from titan_gitops.pipeline import _load_and_validate
+
+    path = new_repo(tmp_path / "repo")
+    first = commit(
+        path,
+        {
+            "defs/titan-gitops.yaml": PROJECT,
+            "defs/page.yaml": TEMPLATE_DOC.format(kind="object"),
+            "defs/a.yaml": EXTENDING.format(name="alpha", objective="A."),
+            "defs/b.yaml": EXTENDING.format(name="beta", objective="B."),
+            "defs/c.yaml": PLAIN.format(name="gamma", objective="C."),
+        },
+        "first",
+    )
+    commit(path, second, "second")
+    monkeypatch.chdir(path)
+    loaded, current = _load_and_validate(Path("defs"), environ={})
+    assert loaded.documents == load_definition_files(Path("defs")).documents
+    fast = read_base(Path("defs"), first, environ={}, reuse=loaded, current=current)[1]
+    slow = read_base(Path("defs"), first, environ={})[1]
+    assert fast.tasks == slow.tasks
+    assert [t.body for t in fast.tasks] == [t.body for t in slow.tasks]
+    assert dict(fast.templates) == dict(slow.templates)
+    assert fast.project == slow.project
+    return first, fast, current
+
+
+def test_unchanged_task_documents_take_the_checkouts_tasks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, base, current = base_and_checkout(
+        tmp_path, monkeypatch, {"defs/a.yaml": EXTENDING.format(name="alpha", objective="New.")}
+    )
+    by_name = {t.name: t for t in current.tasks}
+    kept = [t.name for t in base.tasks if t is by_name[t.name]]
+    assert kept == ["beta", "gamma"]  # alpha changed: validated at the base, not taken
+    assert next(t for t in base.tasks if t.name == "alpha").body["objective"] == "A."
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        {"defs/page.yaml": TEMPLATE_DOC.format(kind="object") + "proxy_locations: [de]\n"},
+        {"defs/titan-gitops.yaml": "max_deletes: 4\n"},  # the project file moved
+        {
+            "defs/c.yaml": PLAIN.format(name="gamma", objective="C.")
+            + "---\n"
+            + TEMPLATE_DOC.format(kind="object").replace("page", "other")
+        },
+    ],
+    ids=["template", "project", "a-template-added-to-a-task-file"],
+)
+def test_anything_but_task_documents_moving_validates_the_whole_base(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, second: Mapping[str, str | None]
+) -> None:
+    _, base, current = base_and_checkout(tmp_path, monkeypatch, second)
+    by_name = {t.name: t for t in current.tasks}
+    assert not [t.name for t in base.tasks if t is by_name.get(t.name)]
