@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from titan_gitops.errors import ConfigError
+from titan_gitops.github.gitdiff import Git
 from titan_gitops.github.sticky import normalise_directory
 
 BOT_NAME = "github-actions[bot]"
@@ -50,6 +51,7 @@ def adopt_branch(directory: str) -> str:
         text=True,
         check=False,
         env={**os.environ, "LC_ALL": "C"},
+        timeout=_GIT_TIMEOUT,
     )
     if result.returncode != 0:
         raise ConfigError(
@@ -92,6 +94,7 @@ class AdoptGit:
     def __init__(self, cwd: Path, auth: Mapping[str, str]) -> None:
         self.cwd = cwd
         self._auth = dict(auth)
+        self._git = Git(cwd.resolve(), needs="on-drift: pull-request")
 
     def run(
         self,
@@ -106,27 +109,9 @@ class AdoptGit:
         Raises:
             ConfigError: git failed (with `check`), is missing, or took too long.
         """
-        full = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **self._auth}
-        full.update(env or {})
-        head = ["git", "-c", f"safe.directory={self.cwd.resolve()}", "-c", "core.quotePath=false"]
-        try:
-            result = subprocess.run(
-                [*head, *args],
-                cwd=self.cwd,
-                env=full,
-                input=stdin,
-                capture_output=True,
-                timeout=_GIT_TIMEOUT,
-                check=False,
-            )
-        except FileNotFoundError:
-            raise ConfigError("on-drift: pull-request needs git on the runner's PATH") from None
-        except subprocess.TimeoutExpired:
-            raise ConfigError(f"git {args[0]} took longer than {_GIT_TIMEOUT:.0f} s") from None
-        if check and result.returncode != 0:
-            err = result.stderr.decode("utf-8", "replace").strip().splitlines() or ["(no message)"]
-            raise ConfigError(f"git {args[0]} failed: {err[-1][:300]}")
-        return result.stdout.decode("utf-8", "surrogateescape").strip()
+        text = stdin.decode("utf-8", "surrogateescape") if stdin is not None else None
+        done = self._git.run(args, check=check, env={**self._auth, **(env or {})}, stdin=text)
+        return done.stdout.strip()
 
     def head(self) -> str:
         """The commit checked out."""

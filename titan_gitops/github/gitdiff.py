@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from titan_gitops.errors import ConfigError
@@ -41,20 +41,30 @@ def check_sha(sha: str, *, what: str) -> str:
 
 
 class Git:
-    """git in one working directory: every call checked, stderr kept for the message."""
+    """git in one working directory: every call checked, stderr kept for the message. `needs`
+    names what needs git, for the message when it is missing."""
 
-    def __init__(self, cwd: Path) -> None:
+    def __init__(self, cwd: Path, *, needs: str = "command changed") -> None:
         self.cwd = cwd
+        self.needs = needs
 
-    def run(self, args: Sequence[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+    def run(
+        self,
+        args: Sequence[str],
+        *,
+        check: bool = True,
+        env: Mapping[str, str] | None = None,
+        stdin: str | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        full = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
         # The checkout may belong to another user (a container job): trust it for this call only.
         head = ["git", "-c", f"safe.directory={self.cwd}", "-c", "core.quotePath=false"]
         try:
             result = subprocess.run(
                 [*head, *args],
                 cwd=self.cwd,
-                env=env,
+                env=full,
+                input=stdin,
                 capture_output=True,
                 text=True,
                 encoding="utf-8",
@@ -63,7 +73,7 @@ class Git:
                 check=False,
             )
         except FileNotFoundError:
-            raise ConfigError("command changed needs git on the runner's PATH") from None
+            raise ConfigError(f"{self.needs} needs git on the runner's PATH") from None
         except subprocess.TimeoutExpired:
             raise ConfigError(f"git {args[0]} took longer than {_GIT_TIMEOUT:.0f} s") from None
         if check and result.returncode != 0:

@@ -236,7 +236,6 @@ def plan_and_apply(run: ApplyRun, target: Target) -> ApplyResult:
 def approve_and_apply(run: ApplyRun, plan: Plan, client: TitanClient, title: str) -> ApplyResult:
     """Check the approval and apply."""
     inputs, out = run.inputs, run.out
-    from titan_gitops.render.markdown import render_plan_markdown
     from titan_gitops.render.report import render_report_text, summary_line
 
     if not plan.has_changes:
@@ -246,14 +245,7 @@ def approve_and_apply(run: ApplyRun, plan: Plan, client: TitanClient, title: str
         reason = "No changes: the live tasks already match the definitions."
         return ApplyResult("applied", reason, exit_codes.OK, "success", digest=plan.change_digest)
     verdict = check_approval(plan, inputs, run.context, run.rest, run.last_sha)
-    summary = render_plan_markdown(
-        plan,
-        title=title,
-        max_chars=SUMMARY_PLAN_CHARS,
-        mask=out.secrets.mask,
-        full_plan="the job log",
-    )
-    out.summary(out.secrets.mask(summary) + "\n" + render_verdict(verdict))
+    summarise_verdict(plan, title, verdict, out)
     if not verdict.approved:
         out.error(verdict.message)
         return ApplyResult(
@@ -398,6 +390,21 @@ def reviewed_since(
         return None
     source = f"pull requests {', '.join(numbers)} (merged since commit {short(last_sha)})"
     return ApprovalRecord(directory, COMBINED_DIGEST, sha, frozenset(items)), source, reviewed
+
+
+def summarise_verdict(plan: Plan, title: str, verdict: ApprovalVerdict, out: Outbox) -> None:
+    """The whole plan in the step summary (what reviewers of a protected environment read),
+    then the approval verdict."""
+    from titan_gitops.render.markdown import render_plan_markdown
+
+    summary = render_plan_markdown(
+        plan,
+        title=title,
+        max_chars=SUMMARY_PLAN_CHARS,
+        mask=out.secrets.mask,
+        full_plan="the job log",
+    )
+    out.summary(out.secrets.mask(summary) + "\n" + render_verdict(verdict))
 
 
 def render_verdict(verdict: ApprovalVerdict) -> str:

@@ -19,14 +19,13 @@ from titan_gitops.github.merge import (
     HOW_TO_OVERWRITE,
     check_approval,
     refuse_out_of_order,
-    render_verdict,
     require_default_branch_push,
     require_github,
+    summarise_verdict,
 )
 from titan_gitops.github.outbox import Outbox
 from titan_gitops.github.saved_plan import default_plan_path, write_approved_plan
 from titan_gitops.github.steps import (
-    SUMMARY_PLAN_CHARS,
     make_action_plan,
     publish_plan,
     report_invalid,
@@ -72,16 +71,7 @@ def run_approve_command(
         publish_plan(plan, out, inputs)
         out.set_outputs({"change-digest": plan.change_digest})
         verdict = check_approval(plan, inputs, context, rest, last_sha)
-    from titan_gitops.render.markdown import render_plan_markdown
-
-    summary = render_plan_markdown(
-        plan,
-        title=title,
-        max_chars=SUMMARY_PLAN_CHARS,
-        mask=out.secrets.mask,
-        full_plan="the job log",
-    )
-    out.summary(out.secrets.mask(summary) + "\n" + render_verdict(verdict))
+    summarise_verdict(plan, title, verdict, out)
     if not verdict.approved:
         out.error(verdict.message)
         out.summary("\nNo plan was saved: the apply job has nothing to apply.\n")
