@@ -5,7 +5,8 @@
 Each case is a fresh process of the installed `titan-gitops` entry script (the worktree's package
 first on the path): `--version`, `--help`, `validate tasks.example`, and `plan tasks.example` on the
 embedded emulator (`TITAN_API_URL=local`, its state in a scratch folder, kept between rounds as a
-user's would be). One untimed round warms the caches; then rounds alternate the cases so machine
+user's would be). One untimed round warms the caches, bytecode included, as an installed
+package has it; then rounds alternate the cases so machine
 noise spreads over all of them. Printed: each median, its spread (min-max), peak RSS, and the ratio
 to the bare interpreter. Goals: `--version` at most 4x, `validate` 5x, `plan` 8x.
 """
@@ -70,6 +71,8 @@ def main(argv: list[str] | None = None) -> None:
     environ = {**os.environ, "TITAN_API_URL": "local", "NO_COLOR": "1"}
     environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
     environ.pop("TITAN_TOKEN", None)
+    # An installed package has its bytecode written (pip compiles it): so does the warm-up round.
+    environ.pop("PYTHONDONTWRITEBYTECODE", None)
     samples: dict[str, list[float]] = {name: [] for name in cases()}
     peaks: dict[str, float] = {name: 0.0 for name in cases()}
     with tempfile.TemporaryDirectory(prefix="titan-startup-") as scratch:
