@@ -78,7 +78,6 @@ def make_plan(
     """
     from titan_gitops.diff import diff_states
     from titan_gitops.fetch import fetch_live_state
-    from titan_gitops.gitbase import read_base
     from titan_gitops.plan import PlanOptions, build_plan, managed_names_of
 
     options = options or PlanOptions()
@@ -87,6 +86,8 @@ def make_plan(
     # same at the base as now is parsed once.
     base = None
     if options.base:
+        from titan_gitops.gitbase import read_base
+
         base = read_base(root, options.base, environ=environ, reuse=loaded, current=desired)
     del loaded
     live = fetch_live_state(client)
