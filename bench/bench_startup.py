@@ -6,9 +6,9 @@ Each case is a fresh process of the installed `titan-gitops` entry script (the w
 first on the path): `--version`, `--help`, `validate tasks.example`, and `plan tasks.example` on the
 embedded emulator (`TITAN_API_URL=local`, its state in a scratch folder, kept between rounds as a
 user's would be). One untimed round warms the caches, bytecode included, as an installed
-package has it; then rounds alternate the cases so machine
-noise spreads over all of them. Printed: each median, its spread (min-max), peak RSS, and the ratio
-to the bare interpreter. Goals: `--version` at most 4x, `validate` 5x, `plan` 8x.
+package has it; then rounds alternate the cases so machine noise spreads over all of them.
+Printed: each median, its spread (min-max), peak RSS, and the ratio to the bare interpreter.
+Goals: `--version` at most 4x, `validate` 5x, `plan` 8x.
 """
 
 from __future__ import annotations
