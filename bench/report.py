@@ -164,6 +164,10 @@ def build_card_line(counts: dict[str, float], benches: dict[str, dict[str, str]]
         "apply_vs_ideal="
         + pick(benches.get("bench_apply.py", {}), "apply_vs_ideal", "whole_ratio", "create_ratio"),
         f"startup_vs_python={pick(benches.get('bench_startup.py', {}), 'startup_vs_python')}",
+        *(
+            f"{key}={pick(benches.get('bench_startup.py', {}), key)}"
+            for key in ("validate_startup_x", "plan_startup_x")
+        ),
         f"validate_vs_floor={pick(benches.get('bench_validate.py', {}), 'validate_vs_floor')}",
         *mutation_scores(),
     ]

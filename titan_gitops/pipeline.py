@@ -12,25 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from titan_gitops.adopt import (
-    AdoptError,
-    AdoptOptions,
-    AdoptReport,
-    NotAdopted,
-    check_adopted,
-    plan_adoption,
-)
-from titan_gitops.apply import (
-    apply_plan,
-    check_no_stand_ins,
-    check_plan_is_fresh,
-    match_saved_plan,
-)
-from titan_gitops.diff import diff_states
 from titan_gitops.errors import ConfigError, Problem, StalePlan, ValidationFailed
-from titan_gitops.fetch import fetch_live_state, fetch_tasks
-from titan_gitops.fingerprint import change_digest, in_namespace
-from titan_gitops.gitbase import history_since, read_base
 from titan_gitops.load import (
     LoadResult,
     check_definitions_root,
@@ -38,23 +20,24 @@ from titan_gitops.load import (
     load_yaml_file,
     record_definition,
 )
-from titan_gitops.model import (
-    ApplyReport,
-    BaseInfo,
-    DesiredState,
-    Plan,
-    Progress,
-    TaskDiff,
-    ThreeWay,
-)
-from titan_gitops.plan import PlanOptions, build_plan, is_protected, managed_names_of
-from titan_gitops.planfile import saved_filters
-from titan_gitops.secrets import SecretSet
-from titan_gitops.threeway import attach_commits, attribute, git_side_paths, refuse_live_edits
 from titan_gitops.validate import validate_definitions
 
+# The stages after validation are imported where they run: `validate` needs none of them, and a
+# plan only its own (the command's start-up time is measured by bench/bench_startup.py).
 if TYPE_CHECKING:
+    from titan_gitops.adopt import AdoptOptions, AdoptReport
     from titan_gitops.client import TitanClient
+    from titan_gitops.model import (
+        ApplyReport,
+        BaseInfo,
+        DesiredState,
+        Plan,
+        Progress,
+        TaskDiff,
+        ThreeWay,
+    )
+    from titan_gitops.plan import PlanOptions
+    from titan_gitops.secrets import SecretSet
 
 
 def validate_directory(root: Path, *, environ: Mapping[str, str]) -> DesiredState:
@@ -93,12 +76,18 @@ def make_plan(
         ApiError: the service could not be read completely.
         PlanError: the plan cannot be made safely.
     """
+    from titan_gitops.diff import diff_states
+    from titan_gitops.fetch import fetch_live_state
+    from titan_gitops.plan import PlanOptions, build_plan, managed_names_of
+
     options = options or PlanOptions()
     loaded, desired = _load_and_validate(root, environ=environ)
     # Read before the service, so a revision git does not know costs no request; a file the
     # same at the base as now is parsed once.
     base = None
     if options.base:
+        from titan_gitops.gitbase import read_base
+
         base = read_base(root, options.base, environ=environ, reuse=loaded, current=desired)
     del loaded
     live = fetch_live_state(client)
@@ -121,6 +110,11 @@ def attribute_since(
 ) -> ThreeWay:
     """Who changed what since `base`, over the tasks the plan covers, with the commit that last
     changed each definition git changed (one `git log` for all of them)."""
+    from titan_gitops.fingerprint import in_namespace
+    from titan_gitops.gitbase import history_since
+    from titan_gitops.plan import is_protected
+    from titan_gitops.threeway import attach_commits, attribute, git_side_paths
+
     project = desired.project
 
     def in_scope(name: str) -> bool:
@@ -173,6 +167,10 @@ def rederive_saved_plan(
         StalePlan: the saved plan was edited, or asks for a change the fresh plan does not hold,
             or live tasks moved since it was made.
     """
+    from titan_gitops.apply import match_saved_plan
+    from titan_gitops.plan import PlanOptions
+    from titan_gitops.planfile import saved_filters
+
     only, exclude = saved_filters(saved)
     planning = replace(options or PlanOptions(), only=only, exclude=exclude)
     if planning.base is None and saved.threeway is not None:
@@ -203,6 +201,11 @@ def run_apply(
             sensitive stand-ins, or live tasks moved since it was made.
         ApiError: the live listing could not be read.
     """
+    from titan_gitops.apply import apply_plan, check_no_stand_ins, check_plan_is_fresh
+    from titan_gitops.fetch import fetch_tasks
+    from titan_gitops.fingerprint import change_digest
+    from titan_gitops.threeway import refuse_live_edits
+
     if change_digest(plan.changes) != plan.change_digest:
         raise StalePlan("the plan's changes do not match its digest; run plan again")
     refuse_live_edits(plan, how_to_overwrite=how_to_overwrite)
@@ -228,6 +231,8 @@ def make_drift_report(
 
     Read-only, and never refused by the deletion guards: drift reports, it does not act.
     """
+    from titan_gitops.plan import PlanOptions
+
     options = PlanOptions(
         only=only,
         exclude=exclude,
@@ -260,6 +265,11 @@ def make_adoption(
         ApiError: the service could not be read completely.
         AdoptError: the edits would not validate or not match Titan.
     """
+    from titan_gitops.adopt import check_adopted, plan_adoption
+    from titan_gitops.diff import diff_states
+    from titan_gitops.fetch import fetch_live_state
+    from titan_gitops.gitbase import read_base
+
     if not options.base:
         raise ConfigError(
             "adopt needs --base REV, the commit last applied: without it, a merge not yet "
@@ -293,6 +303,8 @@ def _without_invalid(
     Raises:
         AdoptError: a problem outside the edited files; nothing is written.
     """
+    from titan_gitops.adopt import AdoptError, NotAdopted
+
     while report.edits:
         try:
             validate({edit.path: edit.after for edit in report.edits})

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from titan_gitops import exit_codes
 from titan_gitops.commands.common import Console, TargetOptions, resolve_cli_target, use_colour
+from titan_gitops.escape import escape_json_text, escape_terminal
 
 if TYPE_CHECKING:
     from titan_gitops.model import Plan, PlanPreviews
@@ -34,18 +35,14 @@ class PlanCommandOptions:
 
 def show_plan(options: PlanCommandOptions, console: Console) -> int:
     """Diff the definitions against the live tasks and show the plan."""
-    from titan_gitops.atomic import check_file_target
+    # Each output and option imports what it needs, only when asked (bench/bench_startup.py).
     from titan_gitops.connect import open_client
-    from titan_gitops.escape import escape_json_text, escape_terminal
     from titan_gitops.pipeline import make_plan
-    from titan_gitops.planfile import render_plan_json, write_plan_file
-    from titan_gitops.preview import preview_plan
-    from titan_gitops.render.markdown import render_plan_markdown
-    from titan_gitops.render.previews import preview_markdown
-    from titan_gitops.render.text import render_plan_text
 
     target = resolve_cli_target(options.target)
     if options.out:
+        from titan_gitops.atomic import check_file_target
+
         # Before the service is read: a plan that cannot be saved is not worth making.
         check_file_target(Path(options.out))
     with open_client(target, secrets=console.secrets, announce=console.warn) as client:
@@ -58,15 +55,31 @@ def show_plan(options: PlanCommandOptions, console: Console) -> int:
         )
         previews = None
         if options.preview:
+            from titan_gitops.preview import preview_plan
+
             # After the plan is made and apart from it: a preview never changes what apply does.
             previews = preview_plan(plan, client, limit=options.preview_limit)
     if options.out:
+        from titan_gitops.planfile import write_plan_file
+
         write_plan_file(Path(options.out), plan, secrets=console.secrets)
+    return _show(options, console, plan, previews)
+
+
+def _show(
+    options: PlanCommandOptions, console: Console, plan: Plan, previews: PlanPreviews | None
+) -> int:
+    """Write `plan` in the output asked for; the exit code `--detailed-exitcode` asks for."""
     mask = console.secrets.mask
     if options.output == "json":
+        from titan_gitops.planfile import render_plan_json
+
         text = render_plan_json(plan) if previews is None else _json_with(plan, previews, mask)
         console.write(escape_json_text(text))
     elif options.output == "markdown":
+        from titan_gitops.render.markdown import render_plan_markdown
+        from titan_gitops.render.previews import preview_markdown
+
         extra = None
         if previews is not None:
             found = previews
@@ -76,6 +89,8 @@ def show_plan(options: PlanCommandOptions, console: Console) -> int:
 
         console.write(render_plan_markdown(plan, mask=mask, extra=extra))
     else:
+        from titan_gitops.render.text import render_plan_text
+
         colour = use_colour(options.no_color)
         console.write(render_plan_text(plan, colour=colour, mask=mask, previews=previews))
         if options.out:

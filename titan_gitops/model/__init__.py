@@ -3,20 +3,50 @@
 Pure data: nothing here does I/O or imports a stage. Renderers import only this package.
 """
 
-from titan_gitops.model.desired import DesiredState, DesiredTask, SourceDocument, SourceLocation
-from titan_gitops.model.diff import TaskDiff
-from titan_gitops.model.live import LiveState, LiveTask
-from titan_gitops.model.options import PlanOptions
-from titan_gitops.model.plan import Action, Change, FieldChange, Fingerprint, Note, Plan
-from titan_gitops.model.preview import PlanPreviews, TaskPreview
-from titan_gitops.model.report import ApplyReport, Outcome, Progress, Status
-from titan_gitops.model.threeway import (
-    BaseInfo,
-    CommitInfo,
-    FieldAttribution,
-    TaskAttribution,
-    ThreeWay,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Each class is imported from its module when first asked for: `validate` needs only the desired
+# state, not the plan, report or three-way modules (bench/bench_startup.py times the commands).
+if TYPE_CHECKING:
+    from titan_gitops.model.desired import DesiredState, DesiredTask, SourceDocument, SourceLocation
+    from titan_gitops.model.diff import TaskDiff
+    from titan_gitops.model.live import LiveState, LiveTask
+    from titan_gitops.model.options import PlanOptions
+    from titan_gitops.model.plan import Action, Change, FieldChange, Fingerprint, Note, Plan
+    from titan_gitops.model.preview import PlanPreviews, TaskPreview
+    from titan_gitops.model.report import ApplyReport, Outcome, Progress, Status
+    from titan_gitops.model.threeway import (
+        BaseInfo,
+        CommitInfo,
+        FieldAttribution,
+        TaskAttribution,
+        ThreeWay,
+    )
+
+_MODULES = {
+    "desired": ("DesiredState", "DesiredTask", "SourceDocument", "SourceLocation"),
+    "diff": ("TaskDiff",),
+    "live": ("LiveState", "LiveTask"),
+    "options": ("PlanOptions",),
+    "plan": ("Action", "Change", "FieldChange", "Fingerprint", "Note", "Plan"),
+    "preview": ("PlanPreviews", "TaskPreview"),
+    "report": ("ApplyReport", "Outcome", "Progress", "Status"),
+    "threeway": ("BaseInfo", "CommitInfo", "FieldAttribution", "TaskAttribution", "ThreeWay"),
+}
+_HOME = {name: module for module, names in _MODULES.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Action",
