@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         ApplyReport,
         BaseInfo,
         DesiredState,
+        LiveState,
         Plan,
         Progress,
         TaskDiff,
@@ -76,22 +77,10 @@ def make_plan(
         ApiError: the service could not be read completely.
         PlanError: the plan cannot be made safely.
     """
-    from titan_gitops.diff import diff_states
-    from titan_gitops.fetch import fetch_live_state
     from titan_gitops.plan import PlanOptions, build_plan, managed_names_of
 
     options = options or PlanOptions()
-    loaded, desired = _load_and_validate(root, environ=environ)
-    # Read before the service, so a revision git does not know costs no request; a file the
-    # same at the base as now is parsed once.
-    base = None
-    if options.base:
-        from titan_gitops.gitbase import read_base
-
-        base = read_base(root, options.base, environ=environ, reuse=loaded, current=desired)
-    del loaded
-    live = fetch_live_state(client)
-    diffs = diff_states(desired, live)
+    desired, base, live, diffs = _read_states(root, client, options.base, environ=environ)
     plan = build_plan(desired, live, diffs, options, target=target)
     names = {*managed_names_of(desired), *(t.name for t in live.tasks)}
     unmatched = describe_unmatched_filters(options, names)
@@ -99,6 +88,26 @@ def make_plan(
     if base is None:
         return plan
     return replace(plan, threeway=attribute_since(root, base, desired, diffs, options))
+
+
+def _read_states(
+    root: Path, client: TitanClient, base_rev: str | None, *, environ: Mapping[str, str]
+) -> tuple[DesiredState, tuple[BaseInfo, DesiredState] | None, LiveState, tuple[TaskDiff, ...]]:
+    """The definitions, the definitions at `base_rev` (None without one), the live state and
+    their diffs. The base is read before the service, so a revision git does not know costs no
+    request, and a file the same at the base as now is parsed (and validated) once."""
+    from titan_gitops.diff import diff_states
+    from titan_gitops.fetch import fetch_live_state
+
+    loaded, desired = _load_and_validate(root, environ=environ)
+    base = None
+    if base_rev:
+        from titan_gitops.gitbase import read_base
+
+        base = read_base(root, base_rev, environ=environ, reuse=loaded, current=desired)
+    del loaded
+    live = fetch_live_state(client)
+    return desired, base, live, diff_states(desired, live)
 
 
 def attribute_since(
@@ -266,20 +275,14 @@ def make_adoption(
         AdoptError: the edits would not validate or not match Titan.
     """
     from titan_gitops.adopt import check_adopted, plan_adoption
-    from titan_gitops.diff import diff_states
-    from titan_gitops.fetch import fetch_live_state
-    from titan_gitops.gitbase import read_base
 
     if not options.base:
         raise ConfigError(
             "adopt needs --base REV, the commit last applied: without it, a merge not yet "
             "applied would look like an edit made in Titan, and adopting it would undo the merge"
         )
-    loaded, desired = _load_and_validate(root, environ=environ)
-    base = read_base(root, options.base, environ=environ, reuse=loaded, current=desired)
-    del loaded
-    live = fetch_live_state(client)
-    diffs = diff_states(desired, live)
+    desired, base, live, diffs = _read_states(root, client, options.base, environ=environ)
+    assert base is not None  # options.base is set
     threeway = attribute_since(root, base, desired, diffs, options)
     report = plan_adoption(
         root, threeway, desired, live.tasks, adopt, secrets=secrets, variables=environ
