@@ -9,7 +9,6 @@ from typing import Any
 
 from titan_gitops.errors import Problem
 from titan_gitops.load.caps import file_problem, read_definition_text
-from titan_gitops.load.constructor import PureYamlLoader, YamlLoader
 from titan_gitops.load.libyaml import WITH_LIBYAML, load_fast
 from titan_gitops.model import SourceDocument
 
@@ -86,6 +85,8 @@ def load_yaml_text(text: str, display: str) -> tuple[list[SourceDocument], list[
 
 def load_yaml_text_reference(text: str, display: str) -> tuple[list[SourceDocument], list[Problem]]:
     """`load_yaml_text` through ruamel's C parser and constructor.py only: the reference path."""
+    from titan_gitops.load.constructor import PureYamlLoader, YamlLoader
+
     try:
         try:
             return _load_with(YamlLoader, text, display)

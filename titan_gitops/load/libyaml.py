@@ -25,7 +25,7 @@ except ImportError:  # pragma: no cover - PyYAML's wheels carry libyaml
     CParser = object
 
 
-from titan_gitops.load.constructor import LineDict, LineList
+from titan_gitops.load.located import LineDict, LineList
 from titan_gitops.load.yaml11 import TEXT_TRAP_FIRST, describe_trap
 from titan_gitops.model import SourceDocument
 
