@@ -1,10 +1,13 @@
 """Stage: definition files → located YAML documents, refusing hostile input before it can bite.
 
-Uses ruamel.yaml's safe loader on the C parser. Every mapping and list comes back as a
-`LineDict` / `LineList` that remembers its file and the line and column of each key and item, so
-any later stage can point into the file. Caps run on the raw text before the parser sees it.
+Uses libyaml (through PyYAML's C parser) with YAML 1.2 resolution of our own, and ruamel.yaml's
+safe loader on its C parser as the reference for what that path hands back. Every mapping and
+list comes back as a `LineDict` / `LineList` that remembers its file and the line and column of
+each key and item, so any later stage can point into the file. Caps run on the raw text before
+the parser sees it.
 
-caps.py holds the limits on raw text, constructor.py the locating YAML reader, documents.py turns
+caps.py holds the limits on raw text, located.py the located containers, libyaml.py the fast
+reader, constructor.py the locating ruamel reader (imported only when needed), documents.py turns
 text into documents or located problems, and walk.py finds and loads the files of a directory.
 """
 
@@ -15,8 +18,8 @@ from titan_gitops.load.caps import (
     read_definition_text,
     scan_nesting_depth,
 )
-from titan_gitops.load.constructor import LineDict, LineList, Position, make_yaml
 from titan_gitops.load.documents import load_yaml_file, load_yaml_text
+from titan_gitops.load.located import LineDict, LineList, Position
 from titan_gitops.load.walk import (
     INCOMPLETE_EXPORT_MARKER,
     MAX_FOLDER_DEPTH,
@@ -53,3 +56,12 @@ __all__ = [
     "record_definition",
     "scan_nesting_depth",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # ruamel is imported only by what needs it: the reference path, export, adopt.
+    if name == "make_yaml":
+        from titan_gitops.load.constructor import make_yaml
+
+        return make_yaml
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

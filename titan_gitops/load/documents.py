@@ -9,7 +9,7 @@ from typing import Any
 
 from titan_gitops.errors import Problem
 from titan_gitops.load.caps import file_problem, read_definition_text
-from titan_gitops.load.constructor import PureYamlLoader, YamlLoader
+from titan_gitops.load.libyaml import WITH_LIBYAML, load_fast
 from titan_gitops.model import SourceDocument
 
 # A `&` or `*` where an anchor or alias could start; cron's `* * *` and URL `&` do not match.
@@ -72,7 +72,21 @@ def _load_with(
 
 
 def load_yaml_text(text: str, display: str) -> tuple[list[SourceDocument], list[Problem]]:
-    """Every document of `text` with positions, or located problems; never raises for bad YAML."""
+    """Every document of `text` with positions, or located problems; never raises for bad YAML.
+
+    Takes the libyaml fast path when PyYAML has libyaml, the reference path for what it hands back.
+    """
+    if WITH_LIBYAML:
+        documents = load_fast(text, display)
+        if documents is not None:
+            return documents, []
+    return load_yaml_text_reference(text, display)
+
+
+def load_yaml_text_reference(text: str, display: str) -> tuple[list[SourceDocument], list[Problem]]:
+    """`load_yaml_text` through ruamel's C parser and constructor.py only: the reference path."""
+    from titan_gitops.load.constructor import PureYamlLoader, YamlLoader
+
     try:
         try:
             return _load_with(YamlLoader, text, display)

@@ -11,6 +11,9 @@ _YAML11_FALSE = frozenset(("n", "N", "no", "No", "NO", "off", "Off", "OFF"))
 _BOOL_WORDS = {"y": True, "yes": True, "on": True, "n": False, "no": False, "off": False}
 _NUMBER_WORDS = frozenset(("inf", "infinity", "nan"))
 _LONGEST_WORD = len("+infinity")
+# A plain scalar read as text can be a trap only when it starts with one of these: a boolean word
+# (y, yes, on, off, n, no), a number word (inf, infinity, nan, signed) or a base-60 number.
+TEXT_TRAP_FIRST = frozenset("yYoOnNiI+-0123456789")
 
 # YAML 1.1's base-60 integers and floats (`1:30` is 90 there, text in YAML 1.2).
 _SEXAGESIMAL = re.compile(
