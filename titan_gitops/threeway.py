@@ -18,10 +18,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from titan_gitops.diff import normalise_task
+from titan_gitops.diff import diff_bodies, normalise_task
 from titan_gitops.errors import LiveEditsRefused
 from titan_gitops.fingerprint import sensitive_stand_in
-from titan_gitops.model import DesiredState, DesiredTask, LiveTask, Plan, TaskDiff
+from titan_gitops.model import DesiredState, DesiredTask, FieldChange, LiveTask, Plan, TaskDiff
 from titan_gitops.model.threeway import (
     STORY_ATTRIBUTION,
     URGENCY,
@@ -152,8 +152,18 @@ def compare_fields(
             kind = "converged" if g == v else "conflict"
         else:
             kind = "pending" if git_moved else "live_edit"
-        out.append(FieldAttribution(key, kind, b, g, v))
+        git_changes = _leaves(key, b, g) if git_moved else ()
+        live_changes = _leaves(key, b, v) if live_moved else ()
+        out.append(FieldAttribution(key, kind, b, g, v, git_changes, live_changes))
     return tuple(out)
+
+
+def _leaves(key: str, before: Any, after: Any) -> tuple[FieldChange, ...]:
+    """What one side changed in field `key` since the base, down to the leaf, as a plan shows it
+    (`execution_plan.steps[0].limits.max_results: 20 → 30`)."""
+    old = {} if before is None else {key: before}
+    new = {} if after is None else {key: after}
+    return diff_bodies(old, new)
 
 
 def _story(name: str, story: Story, previous: str | None) -> TaskAttribution:

@@ -81,6 +81,11 @@ EDITED_REMOVED = attributed(
 )
 
 
+def unwrapped(text: str) -> str:
+    """`text` with each `↳` continuation line joined back to the line it continues."""
+    return re.sub(r"\n +↳ ", " ", text)
+
+
 def plan_of(*tasks: TaskAttribution, changes: tuple[Change, ...] = (), base: Any = BASE) -> Plan:
     return Plan(changes, threeway=ThreeWay(base, tasks), target="prod", namespace="shop-")
 
@@ -129,7 +134,7 @@ def test_a_plan_with_a_base_says_it_once_and_a_two_way_plan_says_nothing() -> No
 
 
 def test_each_reverting_change_carries_its_marker_under_its_heading() -> None:
-    lines = render_plan_text(everything()).splitlines()
+    lines = unwrapped(render_plan_text(everything())).splitlines()
 
     def under(heading: str) -> str:
         return lines[lines.index(heading) + 1]
@@ -183,7 +188,7 @@ def test_the_summary_and_the_warning_count_the_reverting_changes() -> None:
     assert summary_line(plan) == (
         "Plan: 1 to create, 3 to update, 0 to rename, 1 to delete (⚠ 4 reverting live edits)."
     )
-    text = render_plan_text(plan)
+    text = unwrapped(render_plan_text(plan))
     assert (
         "Warning: 4 changes would overwrite edits made in Titan since the last apply "
         "(base a1b2c3d): shop-a, shop-b, shop-d, shop-e; apply refuses them unless overwrite "
@@ -271,7 +276,7 @@ def test_a_cut_plan_keeps_every_reverting_change_and_drops_pending_ones() -> Non
 
 
 def test_drift_with_a_base_reads_class_by_class_most_urgent_first() -> None:
-    text = render_plan_text(everything(), drift=True)
+    text = unwrapped(render_plan_text(everything(), drift=True))
     headings = [line for line in text.splitlines() if " — " in line and line.endswith(":")]
     assert [h.split(" — ")[0] for h in headings] == [
         "Conflicts",
@@ -282,9 +287,16 @@ def test_drift_with_a_base_reads_class_by_class_most_urgent_first() -> None:
     assert "Live tasks differ from the definitions" not in text
     assert "changed outside git" not in text
     block = text.split("  !! shop-b  (changed in git and in Titan, id 2)\n")[1].split("\n\n")[0]
+    # Each side that moved, as a plan shows a change: one line, or the items added and removed.
     assert block.splitlines() == [
-        '      objective: base "X" · git "Git" · Titan "Console" (conflict)',
-        '      urls: base ["u"] · git +"v" −"u" · Titan as base (pending)',
+        "      # objective (conflict): git since the base",
+        '      ~ objective: "X" → "Git"',
+        "      # objective (conflict): Titan since the base",
+        '      ~ objective: "X" → "Console"',
+        "      # urls (pending): git since the base; Titan as base",
+        "      ~ urls:",
+        '          - "u"',
+        '          + "v"',
         "      changed in Titan at 2026-11-24T09:12Z",
         '      git: c0ffee1 by Ada, 2026-11-20 "raise the limit"',
     ]
@@ -324,8 +336,12 @@ def test_every_story_in_words(task: TaskAttribution, words: str) -> None:
 
 def test_a_removed_task_edited_live_shows_git_as_removed() -> None:
     text = render_plan_text(plan_of(EDITED_REMOVED), drift=True)
-    assert '      objective: base "X" · git (task removed) · Titan "Y" (live edit)' in text
-    assert '      schedule: base unset · git (task removed) · Titan "0 * * * *" (live edit)' in text
+    assert (
+        "      # objective (live edit): Titan since the base; the task is removed in git\n"
+        '      ~ objective: "X" → "Y"\n'
+        "      # schedule (live edit): Titan since the base; the task is removed in git\n"
+        '      + schedule: "0 * * * *"\n'
+    ) in text
 
 
 def test_pending_only_says_plainly_that_nothing_changed_outside_git() -> None:
@@ -356,8 +372,9 @@ def test_markdown_drift_verdict_table_and_sections() -> None:
     assert positions == sorted(positions)
     assert "<summary>! <b>edited in Titan</b> <code>shop-a</code></summary>" in text
     assert (
-        '- <code>objective</code>: base <code>"Extract"</code> · git as base · '
-        'Titan <code>"Console fix"</code> (live edit)\n- changed in Titan at 2026-11-24T09:12Z'
+        "<code>objective</code> (live edit): Titan since the base; git as base:\n\n"
+        '```diff\n- objective: "Extract"\n+ objective: "Console fix"\n```\n\n'
+        "- changed in Titan at 2026-11-24T09:12Z"
     ) in text
     assert "Defined in <code>defs/a.yaml</code> · id <code>1</code>" in text
     for said in must_show(everything(), drift=True):
@@ -436,7 +453,9 @@ def test_hostile_strings_render_inert_in_markdown() -> None:
         document = parse(text)
         assert_only_our_html(document, hrefs=())
         assert re.search(r"@[A-Za-z0-9]", document.text()) is None
-        assert text.count("<details>") == text.count("</details>")
+        # A value is shown verbatim inside a fenced diff block, where a tag is only text.
+        prose = re.sub(r"^(`{3,})diff\n.*?^\1$", "", text, flags=re.M | re.S)
+        assert prose.count("<details>") == prose.count("</details>")
         assert "evil.example" not in "".join(str(v) for n in document.walk() for _k, v in n.attrs)
 
 
@@ -505,21 +524,18 @@ def test_a_field_secret_in_the_base_only_shows_no_value_even_without_a_change() 
 
 
 def test_a_list_side_shows_the_items_it_added_and_removed_not_a_cut_list() -> None:
-    from titan_gitops.render.threeway import _side
-
-    words = tw.Words(code=lambda t, _n: t, prose=lambda t, _n: t)
     long = [f"https://shop.example/catalogue?page={n}" for n in range(1, 4)]
-    assert _side(words, long, long) == "as base"
-    assert _side(words, long, [*long, "https://shop.example/x"]) == '+"https://shop.example/x"'
-    assert _side(words, long, long[1:]) == '−"https://shop.example/catalogue?page=1"'
-    assert _side(words, long, long[::-1]).endswith("(reordered)")
-    assert _side(words, "a", "b") == '"b"'
-
-
-def test_a_string_with_double_quotes_is_shown_in_single_quotes_without_backslashes() -> None:
-    from titan_gitops.render.threeway import _shown
-
-    assert _shown('the "now" price') == "'the \"now\" price'"
-    assert _shown('it\'s "now"') == '"it\'s \\"now\\""'
-    assert _shown("plain") == '"plain"'
-    assert _shown(["a"]) == '["a"]'
+    task = attributed(
+        "shop-a",
+        "changed",
+        "conflict",
+        field("urls", "conflict", long, [*long, "https://shop.example/x"], long[1:]),
+    )
+    text = render_plan_text(plan_of(task), drift=True)
+    git_side, live_side = text.split("# urls (conflict): Titan since the base")
+    assert '          + "https://shop.example/x"' in git_side
+    assert "page=1" not in git_side
+    assert '          - "https://shop.example/catalogue?page=1"' in live_side
+    backwards = field("urls", "live_edit", long, long, long[::-1])
+    reordered = attributed("s", "changed", "live_edit", backwards)
+    assert "      ~ urls: (order changed)" in render_plan_text(plan_of(reordered), drift=True)

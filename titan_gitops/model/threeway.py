@@ -9,7 +9,10 @@ conflict) or both to the same value (converged). Nothing here does I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from titan_gitops.model.plan import FieldChange
 
 # The class of one field (or of a task, the most urgent of its fields), least urgent first.
 Attribution = Literal["converged", "pending", "live_edit", "conflict"]
@@ -62,6 +65,10 @@ class FieldAttribution:
     base: Any
     git: Any
     live: Any
+    # What each side changed since the base, down to the leaf (as a plan shows a change): empty
+    # for a side that did not move, or when not worked out (a report rebuilt from saved data).
+    git_changes: tuple[FieldChange, ...] = ()
+    live_changes: tuple[FieldChange, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,9 @@ class Line:
     sign: str
     text: str
     nested: bool = False
+    # The rest of a path too long for one line: shown under it, two columns further in, with
+    # the sign of the line it belongs to.
+    continued: bool = False
 
 
 def _identity(text: str) -> str:
@@ -58,8 +61,47 @@ def field_lines(
     """The lines of one field change. `path` is the field's path as the caller shows it.
 
     With `arrows`, a short change is one `~ path: old → new` line; without, a `-` and a `+` line
-    (the form a Markdown `diff` block colours).
+    (the form a Markdown `diff` block colours). A path too long for its line is broken before a
+    `.` or `[` (at the limit if a segment is longer still): its first part goes on a line of
+    its own, the rest on `continued` lines, and the last part carries the value.
     """
+    head = split_path(path)
+    if len(head) == 1:
+        return _field_lines(field, path, arrows, shown)
+    sign = {"added": "+", "removed": "-", "changed": "~"}[field.kind]
+    lines = [Line(sign, head[0]), *(Line(sign, part, continued=True) for part in head[1:-1])]
+    for line in _field_lines(field, head[-1], arrows, shown):
+        nested = line.nested or line.sign == "#"
+        lines.append(line if nested else Line(line.sign, line.text, continued=True))
+    return lines
+
+
+# The room, in columns, for one part of a long path (on its line or a continuation line), and
+# what is kept free after its last part: the longest word a field line puts after its path
+# (`: (sensitive value)`, `: (order changed)`).
+PATH_ROOM = WIDTH - NESTED_INDENT - 2
+_AFTER_PATH = 20
+
+
+def split_path(path: str, room: int = PATH_ROOM) -> list[str]:
+    """`path` in parts: `[path]` when it fits with room to spare after it; else parts of at most
+    `room` columns, the last one leaving that room spare, each part but the first starting at a
+    `.` or `[` where one allows (cut at the limit inside a longer segment)."""
+    last = room - _AFTER_PATH
+    if len(path) <= last:
+        return [path]
+    parts: list[str] = []
+    rest = path
+    while len(rest) > last:
+        limit = min(room, len(rest) - 1)
+        cut = max(rest.rfind(".", 1, limit + 1), rest.rfind("[", 1, limit + 1))
+        cut = limit if cut <= 0 else cut
+        parts.append(rest[:cut])
+        rest = rest[cut:]
+    return [*parts, rest]
+
+
+def _field_lines(field: FieldChange, path: str, arrows: bool, shown: Shown) -> list[Line]:
     if field.sensitive:
         sign = {"added": "+", "removed": "-", "changed": "~"}[field.kind]
         return [Line(sign, f"{path}: {SENSITIVE}")]
@@ -76,7 +118,7 @@ def field_lines(
     if path == "schedule":
         comment = schedule_comment(_cron(field.before), _cron(field.after))
         if comment:
-            lines.append(Line("#", shown(comment), nested=True))
+            lines.extend(Line("#", text, nested=True) for text in fold([shown(comment)]))
     return lines
 
 

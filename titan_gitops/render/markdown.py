@@ -257,7 +257,7 @@ def _head(style: Style, plan: Plan, title: str, checked_at: str | None) -> list[
     if _reports(plan, style.drift):
         head.append(counts_table(plan, drift=style.drift))
     if style.drift and plan.threeway is not None and md3.reports(plan):
-        head.append("Each field shows its value at the base, in git and in Titan.")
+        head.append("Each field shows what git and what Titan changed in it since the base.")
     elif style.drift and plan.has_changes:
         head.append("In each diff, `-` is the live value and `+` the value in git.")
     notes: list[str] = []

@@ -18,6 +18,7 @@ from titan_gitops.render import threeway as tw
 from titan_gitops.render.sections import (
     Style,
     change_section,
+    diff_block,
     summary_line,
     utf8_size,
 )
@@ -118,9 +119,17 @@ def _task_section(style: Style, task: TaskAttribution, change: Change | None) ->
     if change is not None and change.task_id:
         where.append(f"id {style.code(change.task_id)}")
     body = [" · ".join(where)] if where else []
-    lines = tw.task_lines(words(style), task, change)
-    if lines:
-        body.append("\n".join(f"- {line}" for line in lines))
+    items: list[str] = []
+    for part in tw.task_parts(words(style), task, change):
+        if isinstance(part, str):
+            items.append(f"- {part}")
+            continue
+        if items:
+            body.append("\n".join(items))
+            items = []
+        body.extend([f"{part.heading}:", diff_block(style, part.changes)])
+    if items:
+        body.append("\n".join(items))
     block = f"<details>\n<summary>{summary}</summary>\n\n" + "\n\n".join(body) + "\n</details>"
     line = f"- {symbol} <b>{tw.story_words(words(style), task)}</b> {style.code(task.name)}"
     return _Entry(task.attribution, line, block)

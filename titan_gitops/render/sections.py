@@ -184,7 +184,7 @@ def _body(style: Style, change: Change) -> list[str]:
     if change.action is Action.CREATE and not style.drift:
         body.extend(_created(style, change.fields))
     elif change.action is not Action.DELETE and change.fields:
-        body.append(_diff(style, change.fields))
+        body.append(diff_block(style, change.fields))
     if style.extra is not None:
         body.extend(style.extra(change))
     return body
@@ -201,13 +201,13 @@ def _breaking(style: Style, change: Change) -> list[str]:
     return ["\n".join(lines)] if lines else []
 
 
-def _diff(style: Style, fields: Sequence[FieldChange]) -> str:
+def diff_block(style: Style, fields: Sequence[FieldChange]) -> str:
     """The lines of a `diff` block: the sign first, so GitHub colours added and removed lines."""
     lines: list[str] = []
     for f in fields:
         path = style.raw(f.path, TEXT_CHARS)
         for line in field_lines(f, path, arrows=False, shown=lambda t: style.raw(t, VALUE_CHARS)):
-            indent = "    " if line.nested and line.sign != "#" else ""
+            indent = "    " if line.nested and line.sign != "#" else "  " if line.continued else ""
             lines.append(f"{line.sign} {indent}{line.text}".rstrip())
     return fence(cut_lines("\n".join(lines), DIFF_BYTES), "diff")
 
@@ -264,7 +264,7 @@ def group_section(style: Style, changes: Sequence[Change]) -> str:
         rest = len(names) - GROUP_NAMES
         body.append(_details(f"{rest:,} more", [_joined(names[GROUP_NAMES:], GROUP_NAME_BYTES)]))
     body.extend(_breaking(style, first))
-    body.append(_diff(style, first.fields))
+    body.append(diff_block(style, first.fields))
     return _details(summary, body)
 
 

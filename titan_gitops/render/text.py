@@ -13,6 +13,7 @@ from titan_gitops.model import Action, Change, FieldChange, Plan, PlanPreviews, 
 from titan_gitops.render import threeway as tw
 from titan_gitops.render.fields import NESTED_INDENT, field_lines
 from titan_gitops.render.previews import preview_summary_lines, preview_text_lines
+from titan_gitops.render.wrap import wrap
 
 Mask = Callable[[str], str]
 
@@ -34,24 +35,28 @@ def _colour(safe: str, code: str, colour: bool) -> str:
 
 
 def _paint(text: str, code: str, colour: bool) -> str:
-    return _colour(escape_terminal(text), code, colour)
+    """A line of ours holding untrusted pieces: escaped, wrapped, then each line coloured."""
+    return "\n".join(_colour(line, code, colour) for line in wrap(escape_terminal(text)))
 
 
 def _plain(text: str) -> str:
-    return escape_terminal(text)
+    return "\n".join(wrap(escape_terminal(text)))
 
 
 _SIGN_COLOURS = {"+": "32", "-": "31"}
 
 
 def _field_lines(field: FieldChange, colour: bool, mask: Mask) -> list[str]:
-    lines = []
+    lines: list[str] = []
     for line in field_lines(field, field.path, shown=mask):
         indent = " " * (NESTED_INDENT - 2 if line.nested else 6)
-        text = f"{indent}{line.sign} {line.text}".rstrip()
+        more = "  " if line.continued else ""
+        text = f"{indent}{line.sign} {more}{line.text}".rstrip()
         # A nested line of a long text keeps its tabs; nothing else unsafe passes.
         safe = escape_output(text) if line.nested else escape_terminal(text)
-        lines.append(_colour(safe, _SIGN_COLOURS.get(line.sign, "0"), colour))
+        # Escaping can lengthen a line (`\x1b` for one character): wrapped before its colour.
+        code = _SIGN_COLOURS.get(line.sign, "0")
+        lines.extend(_colour(piece, code, colour) for piece in wrap(safe))
     return lines
 
 
@@ -162,7 +167,14 @@ def render_plan_text(
         lines.extend(summary)
     lines.append("")
     lines.append(drift_summary_line(plan) if drift else summary_line(plan))
-    return "\n".join(lines).lstrip("\n") + "\n"
+    # Coloured lines were wrapped before their colour; every other line is wrapped here.
+    text = "\n".join(lines).lstrip("\n")
+    return "\n".join(_wrapped(text.split("\n"))) + "\n"
+
+
+def _wrapped(lines: list[str]) -> list[str]:
+    """Each line at most WIDTH columns: a coloured line was wrapped before its colour."""
+    return [piece for line in lines for piece in ([line] if "\x1b" in line else wrap(line))]
 
 
 def summary_line(plan: Plan) -> str:
@@ -233,7 +245,7 @@ def _threeway_drift(plan: Plan, words: tw.Words, colour: bool, mask: Mask) -> li
         lines.extend(["", f"{tw.class_heading(kind)}:"])
         for task in tasks:
             lines.append("")
-            lines.extend(_task_block(task, changes.get(task.name), words, colour))
+            lines.extend(_task_block(task, changes.get(task.name), words, colour, mask))
     other = tw.unattributed(plan)
     if other:
         lines.extend(["", "Other differences (field: live → definition):"])
@@ -244,12 +256,18 @@ def _threeway_drift(plan: Plan, words: tw.Words, colour: bool, mask: Mask) -> li
 
 
 def _task_block(
-    task: TaskAttribution, change: Change | None, words: tw.Words, colour: bool
+    task: TaskAttribution, change: Change | None, words: tw.Words, colour: bool, mask: Mask
 ) -> list[str]:
     """One attributed task: its story in words, its fields on three sides, who and when."""
     ident = f", id {change.task_id}" if change is not None and change.task_id else ""
     name = words.code(task.name, 120)
     heading = f"  {tw.SYMBOLS[task.attribution]} {name}  ({tw.story_words(words, task)}{ident})"
     lines = [_paint(heading, _CLASS_COLOURS[task.attribution], colour)]
-    lines.extend(_plain(f"      {line}") for line in tw.task_lines(words, task, change))
+    for part in tw.task_parts(words, task, change):
+        if isinstance(part, str):
+            lines.append(_plain(f"      {part}"))
+            continue
+        lines.append(_plain(f"      # {part.heading}"))
+        for field in part.changes:
+            lines.extend(_field_lines(field, colour, mask))
     return lines

@@ -13,10 +13,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from titan_gitops.model import Change, Plan, TaskAttribution, ThreeWay
+from titan_gitops.model import Change, FieldChange, Plan, TaskAttribution, ThreeWay
 from titan_gitops.model.threeway import BaseInfo, CommitInfo, FieldAttribution
 from titan_gitops.pointers import join_pointer, pointers_overlap
-from titan_gitops.render.values import show_value
 
 # Said by a caller that was asked for a base and has none.
 NO_BASE = "Base: none — two-way plan"
@@ -51,7 +50,6 @@ SENSITIVE = "(sensitive)"
 # Limits, in characters, of one untrusted piece.
 AUTHOR_CHARS = 60
 SUBJECT_CHARS = 100
-VALUE_CHARS = 60
 # At most this many marker lines per change, then one saying how many more.
 MAX_MARKERS = 10
 _MINUTES = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d)(?::\d\d(?:\.\d+)?)?(Z|[+-]\d\d:\d\d)?")
@@ -233,50 +231,47 @@ def is_sensitive(field: str, change: Change | None, task: TaskAttribution | None
     return any(pointers_overlap(pointer, p) for p in pointers)
 
 
-def _value(words: Words, value: Any) -> str:
-    return "unset" if value is None else words.code(_shown(value), VALUE_CHARS)
+@dataclass(frozen=True)
+class Side:
+    """What one side changed in one field since the base: a heading in words (escaped) and the
+    changes down to the leaf, for render.fields to lay out as a plan does."""
+
+    heading: str
+    changes: tuple[FieldChange, ...]
 
 
-def _shown(value: Any) -> str:
-    """A value as JSON, but a string holding double quotes (and no single quote or backslash)
-    in single quotes: `'the "now" price'` reads better than `"the \\"now\\" price"`."""
-    if isinstance(value, str) and '"' in value and "'" not in value and "\\" not in value:
-        return f"'{value}'"
-    return show_value(value)
+# The heading of each side shown, by the field's class: (which side, what the other side did).
+_SIDES = {
+    "pending": (("git", "Titan as base"),),
+    "live_edit": (("Titan", "git as base"),),
+    "conflict": (("git", ""), ("Titan", "")),
+    "converged": (("git and Titan alike", ""),),
+}
 
 
-def field_line(
+def field_parts(
     words: Words, task: TaskAttribution, field: FieldAttribution, change: Change | None
-) -> str:
-    """`objective: base "X" · git "Y" · Titan "Z" (conflict)`; a sensitive field shows no value."""
+) -> list[str | Side]:
+    """One field not in sync: each side that moved since the base, with its changes down to the
+    leaf; a sensitive field is named with no value."""
     name = words.code(field.field, 120)
     kind = FIELD_WORDS[field.attribution]
     if is_sensitive(field.field, change, task):
-        return f"{name}: {SENSITIVE} ({kind})"
-    if task.story.startswith("removed_in_git"):
-        git = "(task removed)"
-    else:
-        git = _side(words, field.base, field.git)
-    base, live = _value(words, field.base), _side(words, field.base, field.live)
-    return f"{name}: base {base} · git {git} · Titan {live} ({kind})"
+        return [f"{name}: {SENSITIVE} ({kind})"]
+    parts: list[str | Side] = []
+    for side, other in _SIDES[field.attribution]:
+        if task.story.startswith("removed_in_git") and side == "Titan":
+            other = "the task is removed in git"
+        moved = field.live if side == "Titan" else field.git
+        changes = field.live_changes if side == "Titan" else field.git_changes
+        heading = f"{name} ({kind}): {side} since the base" + (f"; {other}" if other else "")
+        parts.append(Side(heading, changes or _whole(field, moved)))
+    return parts
 
 
-def _side(words: Words, base: Any, value: Any) -> str:
-    """One side's value against the base: `as base`; a list of plain values by the items it
-    added and removed (a long list cut short would hide them); anything else whole."""
-    if value == base:
-        return "as base"
-    plain = (str, int, float, bool)
-    lists = isinstance(value, list) and isinstance(base, list)
-    if lists and all(isinstance(v, plain) for v in [*value, *base]):
-        added = [v for v in value if v not in base]
-        removed = [v for v in base if v not in value]
-        if added or removed:
-            shown = [f"+{words.code(_shown(v), VALUE_CHARS)}" for v in added]
-            shown += [f"−{words.code(_shown(v), VALUE_CHARS)}" for v in removed]
-            return " ".join(shown)
-        return f"{words.code(_shown(value), VALUE_CHARS)} (reordered)"
-    return _value(words, value)
+def _whole(field: FieldAttribution, moved: Any) -> tuple[FieldChange, ...]:
+    """The field's change as one, when the leaves were not worked out."""
+    return (FieldChange(join_pointer([field.field]), field.base, moved),)
 
 
 def who_lines(words: Words, task: TaskAttribution) -> list[str]:
@@ -309,14 +304,14 @@ _STORY_NEXT = {
 }
 
 
-def task_lines(words: Words, task: TaskAttribution, change: Change | None) -> list[str]:
-    """The lines under a task's heading in a drift report: its fields, who and when, and what
-    the next apply does to a task created or deleted on one side."""
-    lines = [field_line(words, task, f, change) for f in task.fields]
-    lines.extend(who_lines(words, task))
+def task_parts(words: Words, task: TaskAttribution, change: Change | None) -> list[str | Side]:
+    """What goes under a task's heading in a drift report: its fields side by side, who and when,
+    and what the next apply does to a task created or deleted on one side."""
+    parts: list[str | Side] = [p for f in task.fields for p in field_parts(words, task, f, change)]
+    parts.extend(who_lines(words, task))
     if task.story in _STORY_NEXT:
-        lines.append(_STORY_NEXT[task.story])
-    return lines
+        parts.append(_STORY_NEXT[task.story])
+    return parts
 
 
 def by_class(threeway: ThreeWay) -> list[tuple[str, list[TaskAttribution]]]:
