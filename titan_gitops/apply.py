@@ -197,6 +197,12 @@ class _Runner:
         self.client = client
         self.stop = stop
         self.refused = threading.Event()
+        # The answer to each applied create or update (by id of its change): the task as stored.
+        self.answers: dict[int, dict[str, Any]] = {}
+
+    def _applied(self, change: Change, answer: dict[str, Any]) -> Outcome:
+        self.answers[id(change)] = answer
+        return Outcome(change, Status.APPLIED, task_id=str(answer.get("id")))
 
     def run(self, change: Change) -> Outcome:
         if self.stop.is_set():
@@ -224,7 +230,7 @@ class _Runner:
         if change.action in (Action.UPDATE, Action.RENAME):
             assert change.task_id is not None
             record = self.client.update_task(change.task_id, change.request_body or {})
-            return Outcome(change, Status.APPLIED, task_id=str(record.body().get("id")))
+            return self._applied(change, record.body())
         if change.action is Action.DELETE:
             assert change.task_id is not None
             try:
@@ -237,8 +243,7 @@ class _Runner:
     def _create(self, change: Change) -> Outcome:
         body = change.request_body or {}
         try:
-            record = self.client.create_task(body)
-            return Outcome(change, Status.APPLIED, task_id=str(record.body().get("id")))
+            return self._applied(change, self.client.create_task(body).body())
         except OutcomeUnknown as exc:
             first_error = str(exc)
             may_still_land = exc.may_still_land
@@ -325,23 +330,30 @@ def _run_step(
 
 
 def _verify(
-    client: TitanClient, outcomes: Iterable[Outcome]
+    client: TitanClient, outcomes: Iterable[Outcome], answers: dict[int, dict[str, Any]]
 ) -> tuple[bool, list[tuple[str, tuple[FieldChange, ...]]]]:
-    """Re-read what was touched; report fields stored differently from the plan."""
+    """Check what was touched; report fields stored differently from the plan. A create or update
+    answered with the task as planned is not read again (the answer is the service's account of
+    what it stored); the rest are read back, and where an answer differs, the read decides."""
     converged = True
     mismatches: list[tuple[str, tuple[FieldChange, ...]]] = []
-    # Many changes: one listing (ceil(N/100) requests) instead of a GET per task, which would cost
-    # N serial round trips. A few changes: a GET each is cheaper than listing a large account.
+    unread = [
+        o
+        for o in outcomes
+        if o.status in (Status.APPLIED, Status.RECONCILED)
+        and o.task_id
+        and (id(o.change) not in answers or _stored_otherwise(o.change, answers[id(o.change)]))
+    ]
+    # Many to read: one listing (ceil(N/100) requests) instead of a GET per task, which would
+    # cost N serial round trips. A few: a GET each is cheaper than listing a large account.
     # Tasks the listing misses are read one by one.
-    touched = sum(1 for o in outcomes if o.status in (Status.APPLIED, Status.RECONCILED))
     listed: dict[str, dict[str, Any]] = {}
-    if touched > _LIST_READ_BACK_ABOVE:
+    if len(unread) > _LIST_READ_BACK_ABOVE:
         with contextlib.suppress(ApiError):  # then each task is read on its own
             listed = {t.task_id: t.body for t in fetch_tasks(client)}  # pages concurrently
-    for outcome in outcomes:
-        if outcome.status not in (Status.APPLIED, Status.RECONCILED) or not outcome.task_id:
-            continue
+    for outcome in unread:
         change = outcome.change
+        assert outcome.task_id is not None  # `unread` holds only outcomes with one
         try:
             body = listed.get(outcome.task_id) or _read_back(client, outcome.task_id, change)
         except NotFound:
@@ -355,20 +367,25 @@ def _verify(
         if change.action is Action.DELETE:
             converged = False
             continue
-        stored = normalise_task(body, ignore_fields=change.ignore_fields)
-        # A secret read back masked is compared as the stand-in on both sides, and one not read
-        # back at all is not compared: every other field is, even one in a list beside a secret
-        # (a changed list is one field).
-        hidden = change.sensitive_pointers
-        planned = hide_pointers(change.after or {}, hidden)
-        for pointer in hidden:
-            if get_pointer(stored, pointer) is None:
-                remove_pointer(planned, pointer)
-        fields = diff_bodies(hide_pointers(stored, hidden), planned, sensitive_pointers=hidden)
+        fields = _stored_otherwise(change, body)
         if fields:
             converged = False
             mismatches.append((change.name, fields))
     return converged, mismatches
+
+
+def _stored_otherwise(change: Change, body: dict[str, Any]) -> tuple[FieldChange, ...]:
+    """The fields `body`, the task as stored, holds otherwise than `change` planned."""
+    stored = normalise_task(body, ignore_fields=change.ignore_fields)
+    # A secret read back masked is compared as the stand-in on both sides, and one not read
+    # back at all is not compared: every other field is, even one in a list beside a secret
+    # (a changed list is one field).
+    hidden = change.sensitive_pointers
+    planned = hide_pointers(change.after or {}, hidden)
+    for pointer in hidden:
+        if get_pointer(stored, pointer) is None:
+            remove_pointer(planned, pointer)
+    return diff_bodies(hide_pointers(stored, hidden), planned, sensitive_pointers=hidden)
 
 
 _LIST_READ_BACK_ABOVE = 20
@@ -423,7 +440,7 @@ def apply_plan(
         outcomes = _run_step(runner, changes, parallelism, progress, done, total)
         journal.extend(outcomes)
         failed = failed or any(o.status is Status.FAILED for o in outcomes)
-    converged, mismatches = _verify(client, journal)
+    converged, mismatches = _verify(client, journal, runner.answers)
     return ApplyReport(
         outcomes=tuple(journal),
         converged=converged and not failed and not stop.is_set(),

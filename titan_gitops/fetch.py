@@ -8,6 +8,7 @@ a task; a task with a reserved name that is no lease stays, and the plan warns a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from titan_gitops.errors import ApiError, NotFound
@@ -42,7 +43,12 @@ def fetch_tasks(client: TitanClient, *, parallelism: int = 4) -> tuple[LiveTask,
     listing = client.read_task_listing(page_size=PAGE_SIZE, parallelism=max(1, parallelism))
     if listing.problem is not None:
         raise ApiError(_describe_problem(listing.problem))
-    tasks = (_live_task(r) for r in listing.records if not is_lease(r.body()))
+    return live_tasks_of(listing.records)
+
+
+def live_tasks_of(records: Iterable[Any]) -> tuple[LiveTask, ...]:
+    """The tasks of a complete listing's records, the leases dropped, oldest first."""
+    tasks = (_live_task(r) for r in records if not is_lease(r.body()))
     return tuple(sorted(tasks, key=oldest_first))
 
 

@@ -27,13 +27,14 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from titan_gitops.errors import ApiError, ConfigError, LeaseError, NotFound, TitanGitopsError
 from titan_gitops.escape import escape_terminal
+from titan_gitops.fetch import PAGE_SIZE, live_tasks_of
 from titan_gitops.reserved import (
     LEASE_MARK,
     LEASE_PREFIX,
@@ -43,7 +44,8 @@ from titan_gitops.reserved import (
 )
 
 if TYPE_CHECKING:
-    from titan_gitops.client import TitanClient
+    from titan_gitops.client import TaskRecord, TitanClient
+    from titan_gitops.model import LiveTask
 
 # How long a lease lives without renewal: long enough that one slow renewal (the client's own
 # retries take up to about a minute) does not lose it, short enough that a crashed CI runner's
@@ -65,7 +67,6 @@ BACKOFF_CAP_SECONDS = 3.0
 # A lease's objective is ours to read only up to this size; anything larger is unreadable.
 _MAX_OBJECTIVE = 10_000
 _KEY_LIMIT = 100
-_LISTING_PAGE = 100
 
 
 @dataclass(frozen=True)
@@ -183,10 +184,16 @@ def _read_record(body: Mapping[str, Any]) -> LeaseRecord:
 
 def read_leases(client: TitanClient) -> tuple[LeaseRecord, ...] | None:
     """Every lease on the account; None when the listing moved while it was read."""
-    listing = client.read_task_listing(page_size=_LISTING_PAGE, parallelism=4)
-    if listing.problem is not None:
-        return None  # a lease may have been skipped: never decide from this listing
-    return tuple(_read_record(r.body()) for r in listing.records if is_lease(r.body()))
+    return _read_listing(client)[1]
+
+
+def _read_listing(
+    client: TitanClient,
+) -> tuple[Sequence[TaskRecord], tuple[LeaseRecord, ...] | None]:
+    """Every task, and the leases among them (None: the listing moved, and may skip a lease)."""
+    listing = client.read_task_listing(page_size=PAGE_SIZE, parallelism=4)
+    leases = tuple(_read_record(r.body()) for r in listing.records if is_lease(r.body()))
+    return (listing.records, leases) if listing.problem is None else ((), None)
 
 
 def _process_is_gone(pid: int) -> bool:
@@ -203,11 +210,12 @@ def _process_is_gone(pid: int) -> bool:
 
 @dataclass(frozen=True)
 class HeldLease:
-    """The lease this run holds."""
+    """The lease this run holds, and the live tasks as the listing that won it read them."""
 
     task_id: str
     owner: LeaseOwner
     namespace: str | None
+    live: tuple[LiveTask, ...]
 
 
 def lease_wait_from(environ: Mapping[str, str]) -> float:
@@ -233,10 +241,9 @@ def lease_wait_from(environ: Mapping[str, str]) -> float:
 
 def _delete_quietly(client: TitanClient, task_id: str | None) -> None:
     """Remove a lease; one that cannot be removed now expires by itself."""
-    if not task_id:
-        return
-    with contextlib.suppress(ApiError):
-        client.delete_task(task_id)
+    if task_id:
+        with contextlib.suppress(ApiError):
+            client.delete_task(task_id)
 
 
 def _create_lease(client: TitanClient, owner: LeaseOwner, namespace: str | None) -> str | None:
@@ -271,7 +278,7 @@ def _try_once(
     """One attempt: the lease held, or None and the lease in the way (None: could not tell)."""
     mine_id = _create_lease(client, owner, namespace)
     try:
-        leases = read_leases(client)
+        records, leases = _read_listing(client)
     except BaseException:
         _delete_quietly(client, mine_id)
         raise
@@ -295,7 +302,7 @@ def _try_once(
         ):
             blocker = blocker or other
     if blocker is None:
-        return HeldLease(current.task_id, owner, namespace), None
+        return HeldLease(current.task_id, owner, namespace, live_tasks_of(records)), None
     _delete_quietly(client, current.task_id)
     return None, blocker
 
@@ -357,10 +364,8 @@ def release_lease(
     """Delete the lease; one that cannot be deleted now is reported and expires by itself."""
     try:
         client.delete_task(lease.task_id)
-    except NotFound:
-        return
     except TitanGitopsError as exc:
-        if announce is not None:
+        if announce is not None and not isinstance(exc, NotFound):  # NotFound: already gone
             announce(
                 f"could not remove the apply lease (task id {lease.task_id}): {exc}; it expires "
                 f"by itself {LEASE_TTL_SECONDS:g} s after its last renewal"

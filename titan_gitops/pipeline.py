@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         BaseInfo,
         DesiredState,
         LiveState,
+        LiveTask,
         Plan,
         Progress,
         TaskDiff,
@@ -197,11 +198,14 @@ def run_apply(
     progress: Progress | None = None,
     stop: threading.Event | None = None,
     how_to_overwrite: str = "pass --overwrite-live-edits",
+    live: Sequence[LiveTask] | None = None,
 ) -> ApplyReport:
     """Check that `plan` is still fresh and throws away no live edit it may not, then apply it.
 
     `plan` is one made in this run: by `make_plan`, or by `rederive_saved_plan` from a saved
-    plan, so it holds the clear sensitive values.
+    plan, so it holds the clear sensitive values. It is checked against `live`: the tasks as a
+    complete listing read them after the apply's lease was taken (the lease's own listing), or,
+    when None, as they are listed now.
 
     Raises:
         LiveEditsRefused: a plan made with a base would throw away edits made in Titan since,
@@ -219,7 +223,7 @@ def run_apply(
         raise StalePlan("the plan's changes do not match its digest; run plan again")
     refuse_live_edits(plan, how_to_overwrite=how_to_overwrite)
     check_no_stand_ins(plan)
-    check_plan_is_fresh(plan, fetch_tasks(client))
+    check_plan_is_fresh(plan, fetch_tasks(client) if live is None else live)
     return apply_plan(plan, client, parallelism=parallelism, progress=progress, stop=stop)
 
 

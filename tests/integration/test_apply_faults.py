@@ -273,10 +273,17 @@ def respond(
     return [body]
 
 
+# The service answers each create without its objective: the answer cannot vouch for the create,
+# so apply reads the new task back (and meets the lag).
+ANSWER_WITHOUT_OBJECTIVE = FaultRule(
+    kind="drop_field", field="objective", method="POST", path=TASKS
+)
+
+
 def test_not_found_right_after_create_is_lag_not_loss(tmp_path: Path) -> None:
     root = write_definitions(tmp_path / "defs", {s: render_task(f"shop-{s}") for s in "ab"})
     app = LaggingReads(create_app(EmulatorConfig(db_path=":memory:", tokens={TOKEN: None})))
-    server, url = start_background_server(FaultInjector().wrap(app))
+    server, url = start_background_server(FaultInjector([ANSWER_WITHOUT_OBJECTIVE]).wrap(app))
     try:
         with TitanClient(url, TOKEN, timeout=2.0, backoff_base=0.01, backoff_cap=0.05) as client:
             report = apply_plan(plan_for(root, client), client)
@@ -297,7 +304,7 @@ def test_a_listing_that_lags_behind_many_creates_is_not_loss(tmp_path: Path) -> 
     app = LaggingReads(
         create_app(EmulatorConfig(db_path=":memory:", tokens={TOKEN: None})), lag_listing=True
     )
-    server, url = start_background_server(FaultInjector().wrap(app))
+    server, url = start_background_server(FaultInjector([ANSWER_WITHOUT_OBJECTIVE]).wrap(app))
     try:
         with TitanClient(url, TOKEN, timeout=2.0, backoff_base=0.01, backoff_cap=0.05) as client:
             report = apply_plan(plan_for(root, client), client)

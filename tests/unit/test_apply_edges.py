@@ -27,6 +27,12 @@ from titan_gitops.reserved import LEASE_PREFIX
 
 TOKEN = "apply-edges-token-7d20"
 TASKS = "/api/v1/tasks"
+# A service that stores a create (POST) or an update (PATCH) but answers without its objective:
+# the answer cannot vouch for the change, so apply reads the task back.
+ANSWER_WITHOUT_OBJECTIVE = {
+    "POST": FaultRule(kind="drop_field", field="objective", method="POST", path=TASKS),
+    "PATCH": FaultRule(kind="drop_field", field="objective", method="PATCH", path=f"{TASKS}/*"),
+}
 OPTIONS = PlanOptions(allow_deletes=5)
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -231,8 +237,10 @@ def test_a_read_back_that_fails_leaves_the_apply_unconverged(
         assert run_apply(plan_for(root, client), client).ok
         write_definitions(root, {"a": render_task("shop-a")})
         plan = plan_for(root, client)
-        # Every read of one task fails from now on: the update lands, its check cannot be made.
+        # Every read of one task fails from now on: the update lands, its check cannot be made
+        # (its answer leaves the objective out, so it cannot vouch for the update either).
         injector.add(FaultRule(kind="status", method="GET", path=f"{TASKS}/*", status=503))
+        injector.add(ANSWER_WITHOUT_OBJECTIVE["PATCH"])
         report = run_apply(plan, client)
     assert outcomes(report) == [("update", "shop-a", "applied")]
     assert report.mismatches == ()
@@ -252,7 +260,9 @@ def test_a_task_gone_right_after_its_update_is_reported_missing(
             outsider.delete_task(str(environ["PATH_INFO"]).rsplit("/", 1)[1])
         return answer
 
-    with serve.client(deleted_behind_our_back) as client:
+    # The update's answer leaves the objective out, so the task is read back, and found gone.
+    answers = FaultInjector([ANSWER_WITHOUT_OBJECTIVE["PATCH"]])
+    with serve.client(answers.wrap(deleted_behind_our_back)) as client:
         assert run_apply(plan_for(root, client), client).ok
         write_definitions(root, {"a": render_task("shop-a")})
         report = run_apply(plan_for(root, client), client)
@@ -318,15 +328,22 @@ class Counting:
 
 
 @pytest.mark.parametrize(
-    ("creates", "reads"),
-    [(20, {"one task": 20, "listing": 0}), (21, {"one task": 0, "listing": 1})],
+    ("creates", "answers", "reads"),
+    [
+        (20, "without objective", {"one task": 20, "listing": 0}),
+        (21, "without objective", {"one task": 0, "listing": 1}),
+        (21, "whole", {"one task": 0, "listing": 0}),
+    ],
 )
 def test_up_to_20_changes_are_read_back_one_by_one_and_more_with_one_listing(
-    tmp_path: Path, emulator: Any, creates: int, reads: dict[str, int]
+    tmp_path: Path, emulator: Any, creates: int, answers: str, reads: dict[str, int]
 ) -> None:
+    # Only changes whose answer does not show the task as planned are read back: a create the
+    # service answered with the whole task is not read again.
     names = [f"shop-{n:02d}" for n in range(creates)]
     root = write_definitions(tmp_path / "defs", {n: render_task(n) for n in names})
-    counting = Counting(emulator)
+    injector = FaultInjector([ANSWER_WITHOUT_OBJECTIVE["POST"]] if answers != "whole" else [])
+    counting = Counting(injector.wrap(emulator))
     transport = httpx.WSGITransport(app=counting)
     with TitanClient("http://titan.test", TOKEN, transport=transport) as client:
         plan = plan_for(root, client)
@@ -790,7 +807,8 @@ def test_a_new_task_not_readable_yet_is_waited_for_not_reported_missing(
     tmp_path: Path, emulator: Any
 ) -> None:
     root = write_definitions(tmp_path / "defs", {"a": render_task("shop-a")})
-    lagging = LaggingNewTasks(emulator)
+    # The create's answer leaves the objective out, so the new task is read back.
+    lagging = LaggingNewTasks(FaultInjector([ANSWER_WITHOUT_OBJECTIVE["POST"]]).wrap(emulator))
     transport = httpx.WSGITransport(app=lagging)
     with TitanClient("http://titan.test", TOKEN, transport=transport) as client:
         report = apply_plan(plan_for(root, client), client)

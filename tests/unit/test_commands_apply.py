@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import signal
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import httpx
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from titan_gitops.client import TitanClient
 from titan_gitops.commands.apply import apply_with_signals
 from titan_gitops.emulator import EmulatorConfig, create_app
+from titan_gitops.errors import StalePlan
 from titan_gitops.model import Action, Outcome, Status
 from titan_gitops.pipeline import make_plan
 
@@ -109,3 +111,54 @@ def test_a_signal_during_apply_stops_later_steps_and_restores_the_handlers(
     assert statuses["shop-orphan"] == (Status.SKIPPED, "not started: interrupted")
     names = sorted(str(r.body().get("name")) for r in client.list_tasks())
     assert names == ["shop-new", "shop-orphan"]
+
+
+class EditsBeforeTheLease:
+    """WSGI middleware: once armed, someone edits a task in Titan just before the next create
+    (the apply's lease) reaches the service."""
+
+    def __init__(self, app: Any, edit: Callable[[], object]) -> None:
+        self.app = app
+        self.edit = edit
+        self.armed = False
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if self.armed and environ["REQUEST_METHOD"] == "POST":
+            self.armed = False
+            self.edit()
+        return self.app(environ, start_response)
+
+
+def test_a_task_edited_after_the_plan_listed_it_is_refused_by_the_leases_listing(
+    tmp_path: Path,
+) -> None:
+    # The plan reads the live tasks before the lease is taken; the listing that wins the lease
+    # is the stale check, so an edit made in between is found, and nothing is written.
+    app = create_app(EmulatorConfig(db_path=":memory:", tokens={TOKEN: None}))
+    outsider = TitanClient("http://titan.test", TOKEN, transport=httpx.WSGITransport(app=app))
+    root = tmp_path / "defs"
+    root.mkdir()
+    (root / "titan-gitops.yaml").write_text("namespace: shop-\n", encoding="utf-8")
+    write_task(root, "shop-a")
+    made = outsider.create_task(
+        {
+            "name": "shop-a",
+            "urls": ["https://shop.example/products"],
+            "objective": "Old.",
+            "output_schema": {"type": "object"},
+            "execution_type": "single",
+        }
+    ).body()
+    middle = EditsBeforeTheLease(
+        app, lambda: outsider.update_task(str(made["id"]), {"objective": "Edited in Titan."})
+    )
+    transport = httpx.WSGITransport(app=middle)
+    with outsider, TitanClient("http://titan.test", TOKEN, transport=transport) as client:
+        plan = make_plan(root, client, environ={})
+        assert [c.action for c in plan.actionable] == [Action.UPDATE]
+        middle.armed = True
+        with pytest.raises(StalePlan, match=r"'shop-a'.* was changed"):
+            apply_with_signals(plan, client, environ={}, parallelism=1, progress=lambda *_: None)
+        assert not middle.armed, "the lease was taken after the edit"
+        (stored,) = outsider.list_tasks()  # the lease was released, the update not sent
+    assert stored.body()["objective"] == "Edited in Titan."

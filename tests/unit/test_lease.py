@@ -184,3 +184,20 @@ def test_the_lease_wait_setting(raw: str, expected: float) -> None:
 def test_a_bad_lease_wait_setting_is_refused_naming_it(raw: str) -> None:
     with pytest.raises(ConfigError, match="TITAN_GITOPS_LEASE_WAIT must be a number of seconds"):
         lease_wait_from({"TITAN_GITOPS_LEASE_WAIT": raw})
+
+
+def test_the_held_lease_carries_the_live_tasks_its_own_listing_read(client: TitanClient) -> None:
+    # Another namespace's lease stands beside a task: the lease is taken, and left out of `live`.
+    client.create_task(lease_body(other_owner(), "team-"))
+    made = client.create_task(
+        {
+            "name": "shop-a",
+            "urls": ["https://shop.example/"],
+            "objective": "x",
+            "output_schema": {"type": "object"},
+            "execution_type": "single",
+        }
+    ).body()
+    held = acquire_lease(client, "shop-", wait_seconds=0)
+    assert [t.task_id for t in held.live] == [made["id"]]
+    assert held.live == fetch_tasks(client)

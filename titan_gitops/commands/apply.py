@@ -92,11 +92,14 @@ def apply_with_signals(
 ) -> ApplyReport:
     """Apply `plan` while holding the namespace's lease, so no other apply acts at the same time.
 
-    The freshness check runs inside the lease: a run that waited for another finds live moved and
-    refuses as stale rather than creating duplicates or overwriting. SIGINT or SIGTERM lets no new
-    change start, and the report still comes back (the first signal calls `on_first_signal`); a
-    second one exits at once with INTERRUPTED. `announce` hears about waiting for, or losing, the
-    lease. The handlers in place before are restored after. Must run on the main thread.
+    The freshness check runs inside the lease, on the live tasks as the listing that won the
+    lease read them (made after this run's lease was created, with no older one in the way; a
+    listing that moved while it was read wins nothing): a run that waited for another finds live
+    moved and refuses as stale rather than creating duplicates or overwriting. SIGINT or SIGTERM
+    lets no new change start, and the report still comes back (the first signal calls
+    `on_first_signal`); a second one exits at once with INTERRUPTED. `announce` hears about
+    waiting for, or losing, the lease. The handlers in place before are restored after. Must run
+    on the main thread.
 
     Raises:
         LiveEditsRefused: the plan would throw away edits made in Titan since its base, and was
@@ -124,10 +127,13 @@ def apply_with_signals(
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with hold_lease(client, plan.namespace, wait_seconds=wait, stop=stop, announce=announce):
+        with hold_lease(
+            client, plan.namespace, wait_seconds=wait, stop=stop, announce=announce
+        ) as lease:
             return run_apply(
                 plan,
                 client,
+                live=lease.live,
                 parallelism=parallelism,
                 progress=progress,
                 stop=stop,
