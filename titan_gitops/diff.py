@@ -73,6 +73,22 @@ def normalise_task(
     return out
 
 
+def same_managed_fields(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """True when `a` and `b` set the same managed fields to the same JSON (types, key order and
+    all; a field absent, null, [] or {} is not set), so that `normalise_task` makes one body of
+    both: a cheap exact pre-check that spares normalising and diffing a pair already equal."""
+    ours = _set_fields(a)
+    theirs = _set_fields(b)
+    # `==` fails fast on most differing pairs; the JSON text then tells 1 from 1.0 and True, and
+    # one key order from another, which `==` does not.
+    return ours == theirs and json.dumps(ours) == json.dumps(theirs)
+
+
+def _set_fields(body: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """The managed fields `body` sets, in the order normalise_task reads them."""
+    return [(k, body[k]) for k in MANAGED_FIELDS if k in body and body[k] not in _EMPTY]
+
+
 _ABSENT = object()
 
 
@@ -233,9 +249,9 @@ def _diff_task(
     normalised: Mapping[str, dict[str, Any]],
 ) -> TaskDiff:
     live_task, candidates = _match_live(task, by_name)
-    after = normalise_task(task.body, ignore_fields=task.ignore_fields)
     hidden = task.sensitive_paths
     if live_task is None:
+        after = normalise_task(task.body, ignore_fields=task.ignore_fields)
         # An ambiguous rename is compared with nothing: the plan refuses it.
         fields = () if candidates else diff_bodies(None, after, sensitive_pointers=hidden)
         return TaskDiff(
@@ -243,6 +259,12 @@ def _diff_task(
         )
     plain = normalised[live_task.task_id]
     before = _without(plain, task.ignore_fields)
+    if same_managed_fields(task.body, live_task.body):
+        # Equal as JSON field by field, so their normalised forms are equal too: no field differs.
+        after, fields = before, ()
+    else:
+        after = normalise_task(task.body, ignore_fields=task.ignore_fields)
+        fields = diff_bodies(before, after, sensitive_pointers=hidden)
     return TaskDiff(
         name=task.name,
         desired=task,
@@ -250,7 +272,7 @@ def _diff_task(
         previous_name=live_task.name if candidates else None,
         before=before,
         after=after,
-        fields=diff_bodies(before, after, sensitive_pointers=hidden),
+        fields=fields,
         live_normalised=plain,
         rename_candidates=candidates,
     )
