@@ -48,6 +48,12 @@ def _drop_empty(value: Any) -> Any:
     return value
 
 
+def _may_hold_empty(text: str) -> bool:
+    """False when the JSON `text` holds no null, [] or {} at any depth (then there is nothing
+    for _drop_empty to drop); True may be wrong (inside a string), which only costs time."""
+    return "null" in text or "[]" in text or "{}" in text
+
+
 def normalise_task(
     body: Mapping[str, Any],
     *,
@@ -55,19 +61,16 @@ def normalise_task(
 ) -> dict[str, Any]:
     """The comparable form of a task body, desired or live."""
     out: dict[str, Any] = {}
-    for key in MANAGED_FIELDS:
-        if key not in body:
-            continue
-        value = body[key]
-        # An absent field, null, an empty list and an empty mapping all mean "not set".
-        if value in _EMPTY:
-            continue
-        if key in SCHEMA_FIELDS:
-            value = canonicalise_schema(value)
+    for key, value in _set_fields(body):
+        out[key] = canonicalise_schema(value) if key in SCHEMA_FIELDS else value
+    text = json.dumps(out)
+    if _may_hold_empty(text):
         # payload and limits hold user data: an empty nested value is still a value there.
-        out[key] = value if key in ("payload", "limits") else _drop_empty(value)
+        for key, value in out.items():
+            out[key] = value if key in ("payload", "limits") else _drop_empty(value)
+        text = json.dumps(out)
     # Deep copy through JSON so later edits never reach the caller's data.
-    out = json.loads(json.dumps(out))
+    out = json.loads(text)
     for pointer in ignore_fields:
         remove_pointer(out, pointer)
     return out
