@@ -48,6 +48,12 @@ def _drop_empty(value: Any) -> Any:
     return value
 
 
+def _may_hold_empty(text: str) -> bool:
+    """False when the JSON `text` holds no null, [] or {} at any depth (then there is nothing
+    for _drop_empty to drop); True may be wrong (inside a string), which only costs time."""
+    return "null" in text or "[]" in text or "{}" in text
+
+
 def normalise_task(
     body: Mapping[str, Any],
     *,
@@ -55,22 +61,35 @@ def normalise_task(
 ) -> dict[str, Any]:
     """The comparable form of a task body, desired or live."""
     out: dict[str, Any] = {}
-    for key in MANAGED_FIELDS:
-        if key not in body:
-            continue
-        value = body[key]
-        # An absent field, null, an empty list and an empty mapping all mean "not set".
-        if value in _EMPTY:
-            continue
-        if key in SCHEMA_FIELDS:
-            value = canonicalise_schema(value)
+    for key, value in _set_fields(body):
+        out[key] = canonicalise_schema(value) if key in SCHEMA_FIELDS else value
+    text = json.dumps(out)
+    if _may_hold_empty(text):
         # payload and limits hold user data: an empty nested value is still a value there.
-        out[key] = value if key in ("payload", "limits") else _drop_empty(value)
+        for key, value in out.items():
+            out[key] = value if key in ("payload", "limits") else _drop_empty(value)
+        text = json.dumps(out)
     # Deep copy through JSON so later edits never reach the caller's data.
-    out = json.loads(json.dumps(out))
+    out = json.loads(text)
     for pointer in ignore_fields:
         remove_pointer(out, pointer)
     return out
+
+
+def same_managed_fields(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """True when `a` and `b` set the same managed fields to the same JSON (types, key order and
+    all; a field absent, null, [] or {} is not set), so that `normalise_task` makes one body of
+    both: a cheap exact pre-check that spares normalising and diffing a pair already equal."""
+    ours = _set_fields(a)
+    theirs = _set_fields(b)
+    # `==` fails fast on most differing pairs; the JSON text then tells 1 from 1.0 and True, and
+    # one key order from another, which `==` does not.
+    return ours == theirs and json.dumps(ours) == json.dumps(theirs)
+
+
+def _set_fields(body: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """The managed fields `body` sets, in the order normalise_task reads them."""
+    return [(k, body[k]) for k in MANAGED_FIELDS if k in body and body[k] not in _EMPTY]
 
 
 _ABSENT = object()
@@ -233,9 +252,9 @@ def _diff_task(
     normalised: Mapping[str, dict[str, Any]],
 ) -> TaskDiff:
     live_task, candidates = _match_live(task, by_name)
-    after = normalise_task(task.body, ignore_fields=task.ignore_fields)
     hidden = task.sensitive_paths
     if live_task is None:
+        after = normalise_task(task.body, ignore_fields=task.ignore_fields)
         # An ambiguous rename is compared with nothing: the plan refuses it.
         fields = () if candidates else diff_bodies(None, after, sensitive_pointers=hidden)
         return TaskDiff(
@@ -243,6 +262,12 @@ def _diff_task(
         )
     plain = normalised[live_task.task_id]
     before = _without(plain, task.ignore_fields)
+    if same_managed_fields(task.body, live_task.body):
+        # Equal as JSON field by field, so their normalised forms are equal too: no field differs.
+        after, fields = before, ()
+    else:
+        after = normalise_task(task.body, ignore_fields=task.ignore_fields)
+        fields = diff_bodies(before, after, sensitive_pointers=hidden)
     return TaskDiff(
         name=task.name,
         desired=task,
@@ -250,7 +275,7 @@ def _diff_task(
         previous_name=live_task.name if candidates else None,
         before=before,
         after=after,
-        fields=diff_bodies(before, after, sensitive_pointers=hidden),
+        fields=fields,
         live_normalised=plain,
         rename_candidates=candidates,
     )

@@ -22,8 +22,7 @@ if TYPE_CHECKING:
 PAGE_SIZE = 100
 
 
-def _live_task(record: Any) -> LiveTask:
-    body: dict[str, Any] = record.body()
+def _live_task(body: dict[str, Any]) -> LiveTask:
     return LiveTask(
         task_id=str(body.get("id", "")),
         name=str(body.get("name", "")),
@@ -48,7 +47,9 @@ def fetch_tasks(client: TitanClient, *, parallelism: int = 4) -> tuple[LiveTask,
 
 def live_tasks_of(records: Iterable[Any]) -> tuple[LiveTask, ...]:
     """The tasks of a complete listing's records, the leases dropped, oldest first."""
-    tasks = (_live_task(r) for r in records if not is_lease(r.body()))
+    # Each record is turned into plain JSON once (pydantic's dump is most of a listing's cost).
+    bodies = [r.body() for r in records]
+    tasks = (_live_task(body) for body in bodies if not is_lease(body))
     return tuple(sorted(tasks, key=oldest_first))
 
 

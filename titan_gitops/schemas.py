@@ -2,7 +2,7 @@
 Draft 2020-12 keywords only (and `x-` extension keys).
 
 jsonschema is imported only when a schema is present; meta-schema checks are cached by a hash of
-the canonical JSON of the schema, and instance validators are built once per schema.
+the JSON of the schema, and instance validators are built once per schema.
 """
 
 from __future__ import annotations
@@ -18,9 +18,14 @@ Path_ = tuple[str | int, ...]
 _REF_KEYS = ("$ref", "$dynamicRef", "$recursiveRef")
 
 
-def _digest(schema: Any) -> str:
-    canonical = json.dumps(schema, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+def _digest(schema: Any) -> bytes:
+    """The cache key of `schema`: a SHA-256 of its JSON, key order kept (the order in which
+    problems are found follows it, so a schema ordered otherwise is checked afresh)."""
+    try:
+        text = json.dumps(schema)
+    except TypeError:  # a value JSON has no form for: named by its str, and never confused
+        text = "str:" + json.dumps(schema, default=str)
+    return hashlib.sha256(text.encode()).digest()
 
 
 def find_remote_refs(schema: Any, path: Path_ = ()) -> Iterator[tuple[Path_, str]]:
@@ -128,7 +133,7 @@ def _unknown_message(key: str) -> str:
     return "unknown JSON Schema keyword (an extension key must start with x-)"
 
 
-_CHECKED: dict[str, list[tuple[Path_, str]]] = {}
+_CHECKED: dict[bytes, list[tuple[Path_, str]]] = {}
 
 
 def check_schema(schema: dict[str, Any]) -> list[tuple[Path_, str]]:
@@ -181,7 +186,7 @@ def _meta_validator(name: str) -> Any:
     return cls(cls.META_SCHEMA, format_checker=cls.FORMAT_CHECKER)
 
 
-_VALIDATORS: dict[str, Any] = {}
+_VALIDATORS: dict[bytes, Any] = {}
 
 
 def validate_instance(schema: dict[str, Any], instance: Any) -> list[tuple[Path_, str]]:
