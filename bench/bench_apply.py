@@ -1,51 +1,43 @@
-"""Benchmark: apply throughput under injected latency, and use of the service's rate-limit budget.
-
-Part 1 (latency): N creates against an emulator that delays every request by L ms, applied with
-parallelism P over a loopback socket. The floor is N * L / P; the goal (issue 6) is a create
-step within 1.25 times that. The whole apply (creates, then the read-back that checks convergence)
-is timed too, since the read-back also pays L per task.
-
-Part 2 (rate limit): creates against an emulator with `rate_limit` requests per minute (one fixed
-60 s window per caller, as emulator/ratelimit.py documents). A wrapper around the app records
-every response, so the figures are the server's view: 429s answered, budget used in each window
-the run filled, and how long after a window reset the client resumed.
+"""Benchmark: `titan-gitops apply` as whole processes against `emulator serve` with latency.
 
     python bench/bench_apply.py [--creates 500] [--latency-ms 50] [--parallelism 8]
-                                [--limited-creates 100] [--rate-limit 120] [--quick]
+                                [--rounds 3] [--quick]
 
---quick shrinks both parts (part 2 then stays inside one window: no 429s are expected). Figures
-only: it exits 0 whatever they are. The last line is a `key=value` summary.
+The emulator runs as `titan-gitops emulator serve` on 127.0.0.1, every /api/v1 request delayed
+by L ms (a `latency` fault rule), with an admin token: `POST /_emulator/reset` empties it between
+runs and `GET /_emulator/requests` tells what it received, per route. Each round runs, in an
+order that rotates, three contenders as whole processes:
+
+- the CLI, `titan-gitops apply DIR --auto-approve --parallelism P`: (a) N creates into the empty
+  emulator, (b) the no-op re-run right after, (c) 5% of the files edited and applied;
+- a sequential httpx script and an 8-thread httpx script (ThreadPoolExecutor) doing (a): each
+  file read with a bare PyYAML load, its body POSTed.
+
+Printed: per scenario the median, spread (min-max) and peak RSS, the requests the server
+counted, (a) against the ideal N*L/P, and the CLI against the peers. Goals (issue 20): (a) at
+most 1.25x N*L/P; (b) the listing pages and nothing else; (c) the writes plus at most one listing
+per phase (plan, read-back). The exit code is 0 whatever the figures (the last line says which
+goals were met); it is 1 only when the bench itself failed. --quick: 100 creates.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import math
 import sys
 import tempfile
-import threading
-import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import repo_path  # noqa: F401  (testing/ below lives at the repo root)
+import wholeproc
+from wholeproc import Samples, verdict
 
-from testing.emulator import spawn_server, start_background_server
-from titan_gitops.apply import apply_plan
-from titan_gitops.client import TitanClient
-from titan_gitops.emulator import EmulatorConfig, create_app
-from titan_gitops.emulator.faults import FaultRule
-from titan_gitops.model import ApplyReport, Outcome
-from titan_gitops.pipeline import make_plan
-
-TOKEN = "bench-token-3f9e1c"
-LATENCY_GOAL = 1.25
-BUDGET_GOAL = 0.90
-WINDOW = 60.0
+GOAL = 1.25
+PAGE = 100
+LISTING = "GET /api/v1/tasks"
 
 TASK = """\
 kind: task
@@ -61,230 +53,179 @@ output_schema:
   required: [name]
 """
 
+PEER = """\
+import os, sys
+from pathlib import Path
+from typing import Any
+import httpx, yaml
 
-def write_definitions(root: Path, count: int) -> Path:
-    """`count` one-task files in namespace `bench-`."""
+def bodies(root):
+    for path in sorted(Path(root, "tasks").glob("*.yaml")):
+        body = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+        body.pop("kind", None)
+        yield body
+
+root, threads = sys.argv[1], int(sys.argv[2])
+headers = {"Authorization": "Bearer " + os.environ["TITAN_TOKEN"]}
+limits = httpx.Limits(max_connections=max(threads, 1))
+with httpx.Client(base_url=os.environ["TITAN_API_URL"], headers=headers, limits=limits,
+                  timeout=60) as http:
+    def create(body):
+        http.post("/api/v1/tasks", json=body).raise_for_status()
+    if threads == 1:
+        for body in bodies(root):
+            create(body)
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(create, bodies(root)))
+"""
+
+
+def write_definitions(root: Path, count: int) -> list[Path]:
+    """`count` one-task files in namespace `bench-`; returns them in order."""
     (root / "tasks").mkdir(parents=True)
     (root / "titan-gitops.yaml").write_text("namespace: bench-\n", encoding="utf-8")
+    files = []
     for n in range(count):
-        (root / "tasks" / f"t{n:05d}.yaml").write_text(TASK.format(n=n), encoding="utf-8")
-    return root
+        path = root / "tasks" / f"t{n:05d}.yaml"
+        path.write_text(TASK.format(n=n), encoding="utf-8")
+        files.append(path)
+    return files
 
 
-@dataclass
-class Seen:
-    """One response as the server sent it."""
-
-    at: float
-    status: int
-    remaining: int | None
-
-
-@dataclass
-class ResponseLog:
-    """WSGI middleware recording the status and X-RateLimit-Remaining of every response."""
-
-    app: Callable[..., Iterable[bytes]]
-    seen: list[Seen] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        def record(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            remaining = next((v for k, v in headers if k.lower() == "x-ratelimit-remaining"), None)
-            entry = Seen(
-                time.monotonic(), int(status[:3]), None if remaining is None else int(remaining)
-            )
-            with self.lock:
-                self.seen.append(entry)
-            return (
-                start_response(status, headers, exc_info)
-                if exc_info
-                else start_response(status, headers)
-            )
-
-        return self.app(environ, record)
+def edit_share(files: list[Path], share: float) -> dict[Path, str]:
+    """Edit every 1/share-th file's objective; returns the originals to restore."""
+    originals = {}
+    for path in files[:: max(1, round(1 / share))]:
+        text = path.read_text(encoding="utf-8")
+        originals[path] = text
+        path.write_text(text.replace("objective: ", "objective: Edited. ", 1), encoding="utf-8")
+    return originals
 
 
-def make_client(url: str) -> TitanClient:
-    """A client with default retry settings (httpx's pool outgrows any parallelism used here)."""
-    return TitanClient(url, TOKEN, timeout=30.0)
+class ApplyBench:
+    """The contenders of one run, their samples and the requests the server counted."""
 
+    def __init__(self, admin: wholeproc.Admin, root: Path, files: list[Path], args: Any) -> None:
+        self.admin, self.root, self.files, self.args = admin, root, files, args
+        self.environ = wholeproc.cli_environ(admin.url, root.parent)
+        self.samples = {name: Samples() for name in ("create", "noop", "update", "seq", "threads")}
+        self.requests: dict[str, dict[str, int]] = {}
+        self.edited = 0
+        cli = wholeproc.entry_point()
+        self.apply = [*cli, "apply", str(root), "--auto-approve"]
+        self.apply += ["--parallelism", str(args.parallelism)]
+        self.peer = wholeproc.write_script(root.parent, "peer.py", PEER)
 
-@contextlib.contextmanager
-def served(latency_ms: int) -> Iterator[str]:
-    """`emulator serve` in its own process (as users run it), every request delayed."""
-    with tempfile.TemporaryDirectory() as tmp:
-        faults = Path(tmp) / "faults.json"
-        rule = FaultRule(kind="latency", latency_ms=latency_ms)
-        faults.write_text(json.dumps([rule.to_dict()]), encoding="utf-8")
-        process, url, _ = spawn_server("--token", TOKEN, "--faults", str(faults))
+    def timed(self, name: str, argv: list[str]) -> None:
+        self.samples[name].add(wholeproc.run(argv, self.environ))
+        self.requests[name] = self.admin.take_requests()
+
+    def cli(self) -> None:
+        self.admin.reset()
+        self.timed("create", self.apply)
+        self.timed("noop", self.apply)
+        originals = edit_share(self.files, 0.05)
+        self.edited = len(originals)
         try:
-            yield url
+            self.timed("update", self.apply)
         finally:
-            process.terminate()
-            process.communicate(timeout=10)
+            for path, text in originals.items():
+                path.write_text(text, encoding="utf-8")
+
+    def peer_run(self, name: str, threads: int) -> None:
+        self.admin.reset()
+        self.timed(name, [*self.peer, str(self.root), str(threads)])
+
+    def round(self, number: int) -> None:
+        threads = int(self.args.parallelism)
+        contenders: list[Callable[[], None]] = [
+            self.cli,
+            partial(self.peer_run, "seq", 1),
+            partial(self.peer_run, "threads", threads),
+        ]
+        shift = number % len(contenders)
+        for contender in contenders[shift:] + contenders[:shift]:
+            contender()
 
 
-def measure_latency_apply(creates: int, latency_ms: int, parallelism: int) -> dict[str, float]:
-    """Part 1: apply `creates` creates with `latency_ms` on every request."""
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        served(latency_ms) as url,
-        make_client(url) as client,
-    ):
-        root = write_definitions(Path(tmp) / "defs", creates)
-        plan = make_plan(root, client, environ={})
-        assert len(plan.actionable) == creates, "the plan should create every task"
-        marks: dict[str, float] = {}
-
-        def progress(outcome: Outcome, done: int, total: int) -> None:
-            if done == total:
-                marks["creates_done"] = time.perf_counter()
-
-        sent_before = client.request_count
-        start = time.perf_counter()
-        report = apply_plan(plan, client, parallelism=parallelism, progress=progress)
-        whole = time.perf_counter() - start
-        requests = client.request_count - sent_before
-    check_report(report, creates)
-    create_step = marks["creates_done"] - start
-    floor = creates * latency_ms / 1000 / parallelism
+def check_requests(
+    requests: dict[str, dict[str, int]], creates: int, edited: int
+) -> dict[str, bool]:
+    """The request goals, from the server's counts of the last round."""
+    pages = math.ceil(creates / PAGE)
+    noop, update = requests["noop"], requests["update"]
+    reads_only = all(key.startswith("GET ") and key.split()[1].count("/") == 3 for key in noop)
+    writes = {k: v for k, v in update.items() if not k.startswith("GET ")}
     return {
-        "create_step": create_step,
-        "whole": whole,
-        "verify": whole - create_step,
-        "floor": floor,
-        "ratio": create_step / floor,
-        "whole_ratio": whole / floor,
-        "requests": float(requests),
+        "noop": reads_only and noop.get(LISTING, 0) <= pages + 1,
+        "update": writes == {"PATCH /api/v1/tasks/{task_id}": edited}
+        and update.get(LISTING, 0) <= 2 * (pages + 1)
+        and all(k == LISTING or k.endswith("/templates") for k in update if k.startswith("GET ")),
     }
 
 
-def check_report(report: ApplyReport, creates: int) -> None:
-    if not report.ok or len(report.outcomes) != creates:
-        failed = [o.message for o in report.outcomes if o.status.value == "failed"][:3]
-        raise SystemExit(f"apply did not succeed: converged={report.converged} {failed}")
-
-
-def measure_rate_limited_apply(creates: int, rate_limit: int, parallelism: int) -> dict[str, float]:
-    """Part 2: apply `creates` creates against a service allowing `rate_limit` per minute."""
-    app = create_app(EmulatorConfig(tokens={TOKEN: None}, rate_limit=rate_limit))
-    log = ResponseLog(app)
-    server, url = start_background_server(log)
-    try:
-        with tempfile.TemporaryDirectory() as tmp, make_client(url) as client:
-            root = write_definitions(Path(tmp) / "defs", creates)
-            start = time.monotonic()
-            plan = make_plan(root, client, environ={})
-            report = apply_plan(plan, client, parallelism=parallelism)
-            elapsed = time.monotonic() - start
-            retries = client.retry_count
-    finally:
-        server.shutdown()
-    check_report(report, creates)
-    return summarise_budget(log.seen, rate_limit, elapsed, retries)
-
-
-def summarise_budget(
-    seen: list[Seen], limit: int, elapsed: float, retries: int
-) -> dict[str, float]:
-    """Budget use per window, from the server's responses.
-
-    A window opens with the request that leaves `limit - 1` remaining. Every window but the last
-    was followed by more work, so the client should have used all of it; the last one ends when
-    the work ends and says nothing about pacing.
-    """
-    metered = [s for s in seen if s.remaining is not None]
-    rejected = sum(1 for s in seen if s.status == 429)
-    opens = [s.at for s in metered if s.status != 429 and s.remaining == limit - 1]
-    allowed = [s for s in metered if s.status != 429]
-    per_window = [
-        sum(
-            1 for s in allowed if begin <= s.at < (opens[i + 1] if i + 1 < len(opens) else math.inf)
-        )
-        for i, begin in enumerate(opens)
-    ]
-    full = per_window[:-1]
-    share = sum(full) / (limit * len(full)) if full else float("nan")
-    # How long after each reset the next window's first request came.
-    resume = [opens[i + 1] - (opens[i] + WINDOW) for i in range(len(opens) - 1)]
-    ideal = WINDOW * (len(opens) - 1)
-    return {
-        "elapsed": elapsed,
-        "requests_allowed": float(len(allowed)),
-        "rejected_429": float(rejected),
-        "client_retries": float(retries),
-        "windows": float(len(opens)),
-        "budget_share": share,
-        "max_resume_delay": max(resume) if resume else 0.0,
-        "ideal": ideal,
+def report(bench: ApplyBench, creates: int, args: Any) -> str:
+    """Print the figures; returns the summary line."""
+    ideal = creates * args.latency_ms / 1000 / args.parallelism
+    s = bench.samples
+    ratio = s["create"].median / ideal
+    print(
+        f"{creates} creates, {args.latency_ms} ms per request, parallelism {args.parallelism}, "
+        f"{args.rounds} rounds alternating; ideal N*L/P = {ideal:.2f} s"
+    )
+    labels = {
+        "create": f"(a) apply: {creates} creates",
+        "noop": "(b) apply: no-op re-run",
+        "update": f"(c) apply: {bench.edited} updates (5%)",
+        "seq": "peer: sequential httpx",
+        "threads": f"peer: {args.parallelism}-thread httpx",
     }
+    for name, label in labels.items():
+        print(s[name].line(label, 36))
+        print(f"{'':36s} requests: {wholeproc.format_requests(bench.requests[name])}")
+    met = check_requests(bench.requests, creates, bench.edited)
+    vs_threads = s["create"].median / s["threads"].median
+    vs_seq = s["create"].median / s["seq"].median
+    print(f"(a) / ideal: {ratio:.2f}x (goal <= {GOAL}: {verdict(ratio, GOAL)})")
+    print(f"(b) listing pages only: {'ok' if met['noop'] else 'missed'}")
+    print(f"(c) writes + one listing per phase: {'ok' if met['update'] else 'missed'}")
+    print(
+        f"CLI / {args.parallelism}-thread peer: {vs_threads:.2f}x   CLI / sequential: {vs_seq:.2f}x"
+    )
+    goals_met = ratio <= GOAL and met["noop"] and met["update"]
+    return (
+        f"creates={creates} latency_ms={args.latency_ms} parallelism={args.parallelism} "
+        f"ideal={ideal:.2f} create={s['create'].median:.2f} noop={s['noop'].median:.2f} "
+        f"update={s['update'].median:.2f} apply_cli_vs_ideal={ratio:.2f}x "
+        f"apply_vs_threads={vs_threads:.2f}x apply_vs_sequential={vs_seq:.2f}x "
+        f"create_mib={s['create'].peak:.0f} noop_requests={sum(bench.requests['noop'].values())} "
+        f"update_requests={sum(bench.requests['update'].values())} goal={GOAL} "
+        f"goals_met={str(goals_met).lower()}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run both parts and print their figures and a one-line summary."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--creates", type=int, default=500)
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--parallelism", type=int, default=8)
-    parser.add_argument("--limited-creates", type=int, default=200)
-    parser.add_argument("--rate-limit", type=int, default=120)
-    parser.add_argument("--quick", action="store_true", help="100 creates; part 2 in one window")
-    parser.add_argument("--skip-rate-limit", action="store_true", help="part 1 only")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="100 creates")
     args = parser.parse_args(argv)
     creates = 100 if args.quick else args.creates
-    limited = 40 if args.quick else args.limited_creates
-
-    lat = measure_latency_apply(creates, args.latency_ms, args.parallelism)
-    print(
-        f"latency: {creates} creates, {args.latency_ms} ms per request, "
-        f"parallelism {args.parallelism}"
-    )
-    print(f"  floor N×L/P          {lat['floor']:7.2f} s")
-    print(
-        f"  create step          {lat['create_step']:7.2f} s  ratio {lat['ratio']:.2f} "
-        f"(goal ≤ {LATENCY_GOAL})"
-    )
-    print(f"  read-back (verify)   {lat['verify']:7.2f} s")
-    print(f"  whole apply          {lat['whole']:7.2f} s  ratio {lat['whole_ratio']:.2f}")
-    print(f"  requests             {int(lat['requests'])}")
-    summary = (
-        f"creates={creates} latency_ms={args.latency_ms} parallelism={args.parallelism} "
-        f"floor={lat['floor']:.2f} create_step={lat['create_step']:.2f} "
-        f"create_ratio={lat['ratio']:.2f} verify={lat['verify']:.2f} "
-        f"whole={lat['whole']:.2f} whole_ratio={lat['whole_ratio']:.2f} "
-        f"latency_goal={LATENCY_GOAL}"
-    )
-    if not args.skip_rate_limit:
-        rl = measure_rate_limited_apply(limited, args.rate_limit, args.parallelism)
-        print(
-            f"rate limit: {limited} creates, {args.rate_limit} requests/min, "
-            f"parallelism {args.parallelism}"
-        )
-        print(
-            f"  elapsed              {rl['elapsed']:7.2f} s  (fixed-window floor "
-            f"{rl['ideal']:.0f} s)"
-        )
-        print(
-            f"  requests allowed     {int(rl['requests_allowed'])} in "
-            f"{int(rl['windows'])} window(s)"
-        )
-        print(
-            f"  429s answered        {int(rl['rejected_429'])}  "
-            f"(client retries {int(rl['client_retries'])})"
-        )
-        print(
-            f"  budget used in filled windows {rl['budget_share']:.0%} (goal ≥ {BUDGET_GOAL:.0%})"
-        )
-        print(f"  slowest resume after a reset  {rl['max_resume_delay']:.2f} s")
-        summary += (
-            f" limited_creates={limited} rate_limit={args.rate_limit} "
-            f"rl_elapsed={rl['elapsed']:.2f} rl_windows={int(rl['windows'])} "
-            f"rl_429={int(rl['rejected_429'])} rl_retries={int(rl['client_retries'])} "
-            f"budget_share={rl['budget_share']:.2f} resume_delay={rl['max_resume_delay']:.2f} "
-            f"budget_goal={BUDGET_GOAL}"
-        )
-    print(summary)
+    with tempfile.TemporaryDirectory(prefix="titan-bench-apply-") as tmp:
+        faults = Path(tmp) / "faults.json"
+        rule = {"kind": "latency", "latency_ms": args.latency_ms, "path": "/api/v1/*"}
+        faults.write_text(json.dumps([rule]), encoding="utf-8")
+        files = write_definitions(Path(tmp) / "defs", creates)
+        with wholeproc.served("--faults", str(faults)) as admin:
+            bench = ApplyBench(admin, Path(tmp) / "defs", files, args)
+            for number in range(args.rounds):
+                bench.round(number)
+                print(f"round {number + 1} done", flush=True)
+        print(report(bench, creates, args))
     return 0
 
 

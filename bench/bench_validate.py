@@ -1,22 +1,28 @@
-"""Benchmark: `titan-gitops validate` on 2,000 generated task files vs a bare ruamel C-loader.
+"""Benchmark: `titan-gitops validate` as whole processes vs two bare loaders of the same files.
 
-Runs the two as whole processes (imports included), alternating, and prints each run and the
-medians. Goal (issue 4 §6): validate at most 1.25 times the floor.
+    python bench/bench_validate.py [--sizes 2000,20000] [--rounds 3] [--quick]
 
-    python bench/bench_validate.py [--files 2000] [--runs 5]
+Per size, N generated one-task files; three contenders, each a whole process (imports included),
+in an order that rotates every round: `titan-gitops validate DIR`, floor A (a bare ruamel
+C-loader load, `YAML(typ="safe", pure=False)`) and floor B (PyYAML's libyaml `CSafeLoader`);
+see floors.py. Printed: median, spread (min-max) and peak RSS of each, validate / floor A
+(goal, issue 4: at most 1.25) and validate / floor B. The exit code is 0 whatever the figures.
+--quick: 2,000 files only. write_files is shared with bench_plan.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
-import subprocess
+import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+import wholeproc
+from floors import floor_commands
+from wholeproc import Samples, verdict
+
+GOAL = 1.25
 
 TASK = """\
 # yaml-language-server: $schema=../schema/titan-gitops.schema.json
@@ -39,19 +45,6 @@ output_schema:
   required: [name, price]
 """
 
-FLOOR = """\
-import sys
-from pathlib import Path
-from ruamel.yaml import YAML
-yaml = YAML(typ="safe", pure=False)
-assert yaml.Parser.__name__ == "CParser"
-count = 0
-for path in sorted(Path(sys.argv[1]).rglob("*.yaml")):
-    for document in yaml.load_all(path.read_text(encoding="utf-8")):
-        count += 1
-print(count, "documents")
-"""
-
 
 def write_files(root: Path, count: int) -> None:
     """`count` one-task files; every fourth task is scheduled, schemas repeat (as in real repos)."""
@@ -68,50 +61,51 @@ def write_files(root: Path, count: int) -> None:
         (tasks / f"task-{n:05d}.yaml").write_text(text, encoding="utf-8")
 
 
-def time_command(command: list[str]) -> float:
-    """Wall time of one whole process; fails loudly if the command fails."""
-    start = time.perf_counter()
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - start
-    if done.returncode != 0:
-        sys.exit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    return elapsed
+def measure(files: int, rounds: int, scratch: Path) -> dict[str, Samples]:
+    """validate, floor A and floor B on `files` files, rotating order, as whole processes."""
+    root = scratch / f"defs-{files}"
+    root.mkdir()
+    write_files(root, files)
+    environ = wholeproc.cli_environ(None, scratch)
+    commands = {"validate": [*wholeproc.entry_point(), "validate", str(root)]}
+    commands |= {f"floor {k}": v for k, v in floor_commands(scratch, root, listing=False).items()}
+    samples = {name: Samples() for name in commands}
+    names = list(commands)
+    for number in range(rounds):
+        shift = number % len(names)
+        for name in names[shift:] + names[:shift]:
+            samples[name].add(wholeproc.run(commands[name], environ))
+    shutil.rmtree(root)
+    return samples
 
 
-def main() -> None:
-    """Generate the files, run both commands alternately, print the figures."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--files", type=int, default=2000)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--quick", action="store_true", help="500 files, 3 runs")
-    args = parser.parse_args()
-    if args.quick:
-        args.files, args.runs = 500, 3
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp) / "defs"
-        root.mkdir()
-        write_files(root, args.files)
-        floor_script = Path(tmp) / "floor.py"
-        floor_script.write_text(FLOOR, encoding="utf-8")
-        validate = [sys.executable, "-m", "titan_gitops", "validate", str(root)]
-        floor = [sys.executable, str(floor_script), str(root)]
-        times: dict[str, list[float]] = {"validate": [], "floor": []}
-        for run in range(args.runs):
-            # Alternate the order so neither side always runs on a warmer cache.
-            order = [("validate", validate), ("floor", floor)]
-            for name, command in order if run % 2 == 0 else order[::-1]:
-                elapsed = time_command(command)
-                times[name].append(elapsed)
-                print(f"run {run + 1}: {name:8s} {elapsed:6.2f} s", flush=True)
-        v, f = statistics.median(times["validate"]), statistics.median(times["floor"])
-        print(f"files: {args.files}")
-        print(f"median validate: {v:.2f} s   median floor: {f:.2f} s")
-        print(f"ratio: {v / f:.2f} (goal: at most 1.25)")
-        print(
-            f"files={args.files} validate={v:.3f} floor={f:.3f} "
-            f"validate_vs_floor={v / f:.2f}x goal=1.25"
-        )
+def main(argv: list[str] | None = None) -> int:
+    """Generate the files, run the three contenders, print the figures and a summary."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="2000,20000", help="comma-separated file counts")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="2,000 files only")
+    args = parser.parse_args(argv)
+    sizes = [2000] if args.quick else [int(n) for n in args.sizes.split(",")]
+    words: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="titan-bench-validate-") as tmp:
+        for files in sizes:
+            samples = measure(files, args.rounds, Path(tmp))
+            print(f"{files} files, {args.rounds} rounds, rotating order")
+            for name, sample in samples.items():
+                print(sample.line(name, 12))
+            v = samples["validate"]
+            a, b = v.median / samples["floor A"].median, v.median / samples["floor B"].median
+            print(f"validate / floor A (ruamel): {a:.2f}x (goal <= {GOAL}: {verdict(a, GOAL)})")
+            print(f"validate / floor B (libyaml): {b:.2f}x")
+            tag = f"{files // 1000}k" if files % 1000 == 0 else str(files)
+            if not words:
+                words = [f"files={files}", f"validate_vs_floor={a:.2f}x"]
+            words += [f"validate_{tag}_vs_floor={a:.2f}x", f"validate_{tag}_vs_libyaml={b:.2f}x"]
+            words.append(f"validate_{tag}_mib={v.peak:.0f}")
+    print(" ".join(words) + f" goal={GOAL}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -6,6 +6,10 @@ The suites (tests/reliability) run in a pytest subprocess that writes its counts
 (TITAN_RELIABILITY_JSON, see tests/reliability/counts.py); `--full` adds the tests marked slow.
 Each bench script present in bench/ runs with `--quick` when asked and ends with a one-line
 `key=value` summary, which is parsed here; a missing script, or one that fails, reads "n/a".
+`--quick` keeps the benches to a few minutes (apply 100 creates, plan 1,000 tasks, validate 2,000
+files; figures at another size than the card's are marked `@N`); the full run plans 1,000 and
+10,000 tasks and validates 2,000 and 20,000 files. The 50,000-task figures
+(`kib_per_task_50k`) come only from `python bench/bench_plan.py --tasks 50000`, run by hand.
 The mutation scores of the core come from the last full run of bench/mutation.py, which is too
 long to run here (bench/mutation-scores.json).
 Exit status: 1 when the suites failed or a safety count is not zero, else 0.
@@ -129,11 +133,21 @@ def pick(summary: dict[str, str], *keys: str) -> str:
     return "n/a"
 
 
-def pick_plan_ratio(summary: dict[str, str]) -> str:
-    """The plan-vs-floor ratio, marked with the task count when it is not the 10k run."""
-    ratio = pick(summary, "plan_10k_vs_floor", "ratio")
-    tasks = summary.get("tasks", "10000")
-    return ratio if ratio == "n/a" or tasks == "10000" else f"{ratio}@{tasks}"
+def pick_at_size(summary: dict[str, str], key_10k: str, key: str, size_key: str = "tasks") -> str:
+    """A 10k figure, or the same figure at another size marked `@N` (e.g. in --quick runs)."""
+    if key_10k in summary:
+        return pick(summary, key_10k)
+    ratio = pick(summary, key)
+    return ratio if ratio == "n/a" else f"{ratio}@{summary.get(size_key, '?')}"
+
+
+def pick_kib(summary: dict[str, str]) -> str:
+    """KiB per task at 50,000 tasks, or at the largest size run, marked `@N`."""
+    if "kib_per_task_50k" in summary:
+        return summary["kib_per_task_50k"]
+    if "kib_per_task" in summary:
+        return f"{summary['kib_per_task']}@{summary.get('kib_tasks', '?')}"
+    return "n/a"
 
 
 def mutation_scores(path: Path = MUTATION_SCORES) -> list[str]:
@@ -143,6 +157,16 @@ def mutation_scores(path: Path = MUTATION_SCORES) -> list[str]:
     record = json.loads(path.read_text(encoding="utf-8"))
     modules: dict[str, dict[str, float]] = record.get("modules", {})
     return [f"mutation_{name}={row['score']:g}%" for name, row in modules.items()]
+
+
+def plan_fields(plan: dict[str, str]) -> list[str]:
+    """The plan bench's card fields (ratios of whole processes; floor A is ruamel + listing)."""
+    return [
+        f"plan_10k_vs_floor={pick_at_size(plan, 'plan_10k_vs_floor', 'plan_vs_floor')}",
+        f"plan_10k_vs_libyaml={pick_at_size(plan, 'plan_10k_vs_libyaml', 'plan_vs_libyaml')}",
+        f"replan_5_of_10k={pick_at_size(plan, 'replan_5_of_10k', 'replan_5')}",
+        f"kib_per_task_50k={pick_kib(plan)}",
+    ]
 
 
 def build_card_line(counts: dict[str, float], benches: dict[str, dict[str, str]]) -> str:
@@ -160,9 +184,11 @@ def build_card_line(counts: dict[str, float], benches: dict[str, dict[str, str]]
         f"concurrent_dups={format_count(counts, 'concurrent_dups')}",
         f"contract_disagreements={format_count(counts, 'contract_disagreements')}",
         f"export_roundtrip_failures={format_count(counts, 'export_roundtrip_failures')}",
-        f"plan_10k_vs_floor={pick_plan_ratio(benches.get('bench_plan.py', {}))}",
-        "apply_vs_ideal="
-        + pick(benches.get("bench_apply.py", {}), "apply_vs_ideal", "whole_ratio", "create_ratio"),
+        *plan_fields(benches.get("bench_plan.py", {})),
+        *(
+            f"{key}={pick(benches.get('bench_apply.py', {}), key)}"
+            for key in ("apply_cli_vs_ideal", "apply_vs_threads", "apply_vs_sequential")
+        ),
         f"startup_vs_python={pick(benches.get('bench_startup.py', {}), 'startup_vs_python')}",
         *(
             f"{key}={pick(benches.get('bench_startup.py', {}), key)}"

@@ -1,4 +1,4 @@
-"""The emulator-only admin routes under `/_emulator/`: fault rules, the clock, and reset.
+"""The emulator-only admin routes under `/_emulator/`: faults, the clock, request counts, reset.
 
 They are not part of Titan's API. They exist only when an admin token is configured
 (`EmulatorConfig.admin_token`, `serve --admin-token`); without one every `/_emulator/` path is an
@@ -16,7 +16,12 @@ Choices where nothing is documented:
   `{"advance_seconds": N}` moves it forward (never back) without sleeping.
 - `POST /_emulator/reset` returns the emulator to how it started: every task deleted, the fault
   rules it was started with re-armed (and their draws re-seeded), rate-limit windows forgotten.
-  The clock keeps its time, as it only moves forward.
+  The clock keeps its time, as it only moves forward. It also clears the request counts.
+- `GET /_emulator/requests` tells how many requests the emulator received since it started (or
+  since the last reset), per method and route template:
+  `{"total": 3, "routes": {"GET /api/v1/tasks": 2, "POST /api/v1/tasks": 1}}`. Requests are
+  counted as received, before faults, auth and rate limits (see counts.py); admin requests are
+  not counted. `DELETE /_emulator/requests` clears the counts (`{"cleared": N}`).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from titan_gitops.emulator.clock import Clock, format_timestamp
+from titan_gitops.emulator.counts import RequestCounts
 from titan_gitops.emulator.errors import BadRequest, Unauthorized
 from titan_gitops.emulator.faults import FaultInjector, handle_admin_faults
 from titan_gitops.emulator.routes import Reply, Request, RouteTable
@@ -44,6 +50,7 @@ class AdminHooks:
     faults: FaultInjector
     clock: Clock
     reset: Callable[[], dict[str, Any]]
+    requests: RequestCounts
 
 
 def register_admin_routes(routes: RouteTable, hooks: AdminHooks) -> None:
@@ -73,6 +80,13 @@ def register_admin_routes(routes: RouteTable, hooks: AdminHooks) -> None:
     def reset(_request: Request) -> Reply:
         return Reply(data=hooks.reset())
 
+    def read_requests(_request: Request) -> Reply:
+        routes = hooks.requests.snapshot()
+        return Reply(data={"total": sum(routes.values()), "routes": routes})
+
+    def clear_requests(_request: Request) -> Reply:
+        return Reply(data={"cleared": hooks.requests.clear()})
+
     table: list[tuple[str, str, Callable[[Request], Reply]]] = [
         ("GET", "/faults", serve_faults),
         ("POST", "/faults", serve_faults),
@@ -80,6 +94,8 @@ def register_admin_routes(routes: RouteTable, hooks: AdminHooks) -> None:
         ("GET", "/clock", read_clock),
         ("POST", "/clock", advance_clock),
         ("POST", "/reset", reset),
+        ("GET", "/requests", read_requests),
+        ("DELETE", "/requests", clear_requests),
     ]
     for method, path, handler in table:
         routes.add(

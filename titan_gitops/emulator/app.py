@@ -33,6 +33,7 @@ from titan_gitops.emulator.admin import AdminHooks, register_admin_routes
 from titan_gitops.emulator.backend import TitanBackend
 from titan_gitops.emulator.clock import Clock
 from titan_gitops.emulator.config import KNOWN_SCOPES, EmulatorConfig
+from titan_gitops.emulator.counts import RequestCounts
 from titan_gitops.emulator.errors import (
     BadRequest,
     DropConnection,
@@ -93,17 +94,25 @@ class EmulatorApp:
         )
         self.faults = FaultInjector(config.faults, seed=config.fault_seed, clock=self.clock.time)
         self._faulty = self.faults.wrap(self.serve_request)
+        # Requests received per route, before faults (read through GET /_emulator/requests).
+        self.requests = RequestCounts(self.routes)
         if config.admin_token is not None:
-            hooks = AdminHooks(config.admin_token, self.faults, self.clock, self.reset)
+            hooks = AdminHooks(
+                config.admin_token, self.faults, self.clock, self.reset, self.requests
+            )
             register_admin_routes(self.routes, hooks)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        self.requests.record(
+            str(environ.get("REQUEST_METHOD", "GET")).upper(), environ.get("PATH_INFO", "") or "/"
+        )
         return self._faulty(environ, start_response)
 
     def reset(self) -> dict[str, Any]:
-        """Back to how it started: no tasks, the configured fault rules, fresh rate windows and
-        preview quotas."""
+        """Back to how it started: no tasks, the configured fault rules, fresh rate windows,
+        preview quotas and request counts."""
         self.backend.reset()
+        self.requests.clear()
         self.faults.reset(self.config.faults)
         self.previews.reset()
         if self.config.rate_limit is not None:

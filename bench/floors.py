@@ -1,0 +1,56 @@
+"""The independent floors of the plan and validate benches, as scripts run as whole processes.
+
+Floor A loads every definition file with a bare ruamel C loader (`YAML(typ="safe", pure=False)`);
+floor B with PyYAML's `yaml.CSafeLoader` (libyaml). With `--list`, each then lists every task of
+the service (`TITAN_API_URL`, `TITAN_TOKEN`) with raw paged httpx GETs of 100, as a plan needs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import wholeproc
+
+FLOOR = """\
+import os, sys
+from pathlib import Path
+
+def load_ruamel(paths):
+    from ruamel.yaml import YAML
+    yaml = YAML(typ="safe", pure=False)
+    assert yaml.Parser.__name__ == "CParser"
+    return [doc for path in paths for doc in yaml.load_all(path.read_text(encoding="utf-8"))]
+
+def load_libyaml(paths):
+    import yaml
+    return [doc for path in paths
+            for doc in yaml.load_all(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)]
+
+def list_tasks():
+    import httpx
+    headers = {"Authorization": "Bearer " + os.environ["TITAN_TOKEN"]}
+    tasks, offset = [], 0
+    with httpx.Client(base_url=os.environ["TITAN_API_URL"], headers=headers, timeout=60) as http:
+        while True:
+            page = http.get("/api/v1/tasks", params={"limit": 100, "offset": offset}).json()
+            tasks.extend(page["data"])
+            offset += len(page["data"])
+            if not page["data"] or offset >= page["meta"]["total"]:
+                return tasks
+
+loader, root = sys.argv[1], Path(sys.argv[2])
+paths = sorted(root.rglob("*.yaml"))
+documents = (load_ruamel if loader == "ruamel" else load_libyaml)(paths)
+live = list_tasks() if "--list" in sys.argv else []
+print(len(documents), "documents,", len(live), "live tasks")
+"""
+
+
+def floor_commands(folder: Path, root: Path, listing: bool) -> dict[str, list[str]]:
+    """Floor A (ruamel C loader) and floor B (libyaml) over `root`, with the listing or not."""
+    script = wholeproc.write_script(folder, "floor.py", FLOOR)
+    extra = ["--list"] if listing else []
+    return {
+        "A": [*script, "ruamel", str(root), *extra],
+        "B": [*script, "libyaml", str(root), *extra],
+    }
