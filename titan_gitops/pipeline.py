@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from titan_gitops.errors import ConfigError, Problem, StalePlan, ValidationFailed
+from titan_gitops.gcpause import pauses_collector
 from titan_gitops.load import (
     LoadResult,
     check_definitions_root,
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from titan_gitops.secrets import SecretSet
 
 
+@pauses_collector
 def validate_directory(root: Path, *, environ: Mapping[str, str]) -> DesiredState:
     """Load and validate every definition under `root`.
 
@@ -63,6 +65,7 @@ def _load_and_validate(
     return loaded, desired
 
 
+@pauses_collector
 def make_plan(
     root: Path,
     client: TitanClient,
@@ -154,6 +157,7 @@ def describe_unmatched_filters(options: PlanOptions, names: Iterable[str]) -> tu
     )
 
 
+@pauses_collector
 def rederive_saved_plan(
     saved: Plan,
     root: Path,
@@ -257,6 +261,7 @@ def make_drift_report(
     return make_plan(root, client, options, environ=environ, target=target)
 
 
+@pauses_collector
 def make_adoption(
     root: Path,
     client: TitanClient,
