@@ -1,16 +1,33 @@
-"""`python -m titan_gitops` and the `titan-gitops` command.
+"""`python -m titan_gitops` and the `titan-gitops` command (pyproject's [project.scripts]).
 
-Ctrl-C is one line and exit 130 from here on: the handler goes in before the package's own
-modules are imported (the first ~0.15 s), and `main` raises it as `KeyboardInterrupt` only inside
-its error boundary.
+Ctrl-C is one line and exit 130 from this module's first statement on: importing it is starting
+the command, so its first act installs the handler, with only what the interpreter has already
+loaded (`os` and the builtin `_signal`), before any other module of the package or the standard
+library is imported. Only the interpreter's own start and the package's `__init__` (which imports
+nothing new) come before. `main` raises Ctrl-C as `KeyboardInterrupt` only inside its error
+boundary.
 """
 
-import contextlib
+import _signal  # type: ignore[import-not-found]  # builtin, loaded at start; no typeshed stub
 import os
-import sys
 
-from titan_gitops.exit_codes import INTERRUPTED
-from titan_gitops.interrupts import exit_at_once_on_interrupt
+
+def _exit_at_once(_signum: int, _frame: object) -> None:
+    """interrupts.exit_on_interrupt's twin until that module is imported: one line, exit 130."""
+    try:  # noqa: SIM105  (contextlib may not be loaded yet)
+        os.write(2, b"interrupted\n")
+    except OSError:
+        pass
+    os._exit(130)
+
+
+_signal.signal(_signal.SIGINT, _exit_at_once)
+
+import contextlib  # noqa: E402  (after the guard, on purpose)
+import sys  # noqa: E402
+
+from titan_gitops.exit_codes import INTERRUPTED  # noqa: E402
+from titan_gitops.interrupts import exit_at_once_on_interrupt  # noqa: E402
 
 
 def run() -> int:

@@ -188,7 +188,8 @@ def normalise_api_url(url: str, name: str = "TITAN_API_URL") -> str:
     Raises:
         ConfigError: not http(s), no host, carries credentials, a query, or the `/api/v1` suffix.
     """
-    parts = urllib.parse.urlsplit(url.strip())
+    text = url.strip()
+    parts = _split_url(text, name)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(
             f"{name} must be an http(s) origin such as https://api.example.com, "
@@ -205,6 +206,58 @@ def normalise_api_url(url: str, name: str = "TITAN_API_URL") -> str:
             f"use {parts.scheme}://{parts.netloc}{path[: -len(API_PREFIX)]}"
         )
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def _split_url(text: str, name: str) -> urllib.parse.SplitResult:
+    """`text` split into its parts, its host and port readable.
+
+    Raises:
+        ConfigError: a host or port no connection could be made to (`http://[::1`,
+            `http://host:abc`, port 0 or over 65535, a space in the host).
+    """
+    problem = ""
+    try:
+        parts = urllib.parse.urlsplit(text)
+        host = parts.hostname or ""
+    except ValueError:
+        parts, host = None, ""
+        problem = _bracket_problem(text)
+    if parts is not None and not problem:
+        problem = _port_problem(parts)
+        if any(ch.isspace() or not ch.isprintable() for ch in host):
+            problem = "the host holds a space or control character"
+    if problem:
+        scheme, sep, rest = text.partition("://")
+        netloc, slash, path = rest.partition("/")
+        # Credentials never reach a message, even in a URL that carries them by mistake.
+        shown = f"{scheme}{sep}{netloc.rpartition('@')[2]}{slash}{path}" if sep else text
+        raise ConfigError(f"{name} {shown[:120]!r} is not a usable URL: {problem}")
+    assert parts is not None
+    return parts
+
+
+def _bracket_problem(text: str) -> str:
+    """Why urlsplit refused `text`: its bracketed (IPv6) host."""
+    netloc = text.partition("://")[2].split("/", 1)[0]
+    if "[" in netloc and "]" not in netloc:
+        return "an unclosed [ in the host"
+    inside = netloc[netloc.find("[") + 1 : netloc.find("]")] if "]" in netloc else netloc
+    return f"[{inside}] is not an IPv6 address"
+
+
+def _port_problem(parts: urllib.parse.SplitResult) -> str:
+    """Why the port of `parts` is unusable, or ""."""
+    written = parts.netloc.rpartition("@")[2]
+    if written.endswith("]") or ":" not in written.rpartition("]")[2]:
+        return ""
+    port = written.rpartition(":")[2]
+    if not port:
+        return ""
+    if not (port.isascii() and port.isdigit()):
+        return f"port {port!r} is not a number"
+    if not 1 <= int(port) <= 65535:
+        return f"port {int(port)} is not 1 to 65535"
+    return ""
 
 
 def resolve_target(

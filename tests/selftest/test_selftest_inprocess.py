@@ -135,9 +135,15 @@ def test_a_spent_preview_quota_is_reported_once_never_waited_for_or_retried() ->
     ctx = context(app)
     report = run_selftest(ctx, EXPECTATIONS)
     observed = {o.expectation.id: (o.passed, o.observed) for o in report.outcomes}
-    assert [o.expectation.id for o in report.outcomes if not o.passed] == ["preview-task"]
+    # Not a failure of the service: the route answered as documented; only its records are unseen.
+    assert [o.expectation.id for o in report.outcomes if not o.passed] == []
+    assert [o.expectation.id for o in report.outcomes if not o.checked] == [
+        "scopes",
+        "preview-task",
+    ]
+    assert report.passed
     assert observed["preview-task"][1].startswith(
-        "429 preview_limit_exceeded: today's previews are spent, so the route exists"
+        "not checked: 429 preview_limit_exceeded: today's previews are spent, so the route exists"
     )
     assert observed["preview-quota-shape"] == (True, "X-Preview-Limit: 0, X-Preview-Remaining: 0")
     previews = [e for e in ctx.probe.exchanges if e.path == "/api/v1/tasks/preview"]

@@ -36,8 +36,8 @@ OUTSIDE = {
 
 
 def serve(*extra: str) -> tuple[subprocess.Popen[str], str]:
-    args = ("--token", TOKEN, "--rate-limit", "600", "--execution-seconds", "0.2", *extra)
-    process, url, _ = spawn_server(*args)
+    """The README's own `emulator serve --port N --token T`, with `extra` flags after it."""
+    process, url, _ = spawn_server("--token", TOKEN, *extra)
     return process, url
 
 
@@ -101,6 +101,52 @@ def test_selftest_passes_against_emulator_serve_and_leaves_other_tasks_alone(
     assert live_tasks(url) == [outside]  # untouched: same fields, same updated_at
 
 
+def test_the_readmes_serve_command_passes_with_rate_limiting_off_shown_as_not_checked(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    process, url = serve()  # exactly the README's command: no --rate-limit
+    try:
+        assert run_selftest(url) == 0
+    finally:
+        stop(process)
+    out = capsys.readouterr().out
+    assert (
+        "–  rate-limit-headers   not checked: no X-RateLimit-Limit or X-RateLimit-Remaining on a "
+        "list or a 404: rate limiting is off on this target"
+    ) in out, out
+
+
+def test_with_rate_limiting_on_the_headers_are_checked(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    process, url = serve("--rate-limit", "600")
+    try:
+        assert run_selftest(url, "--output", "json") == 0
+    finally:
+        stop(process)
+    report = json.loads(capsys.readouterr().out)
+    (headers,) = [e for e in report["expectations"] if e["id"] == "rate-limit-headers"]
+    assert headers["checked"], headers
+    assert headers["passed"], headers
+    assert headers["observed"].startswith("present on a list and a 404 (remaining/limit ")
+
+
+def test_a_check_left_without_what_it_needs_is_not_checked_not_failed(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rule = {"kind": "non_json", "status": 200, "method": "GET", "path": "/api/v1/templates"}
+    admin = {"Authorization": f"Bearer {ADMIN}"}
+    httpx.post(f"{url}/_emulator/faults", headers=admin, json=rule).raise_for_status()
+    assert run_selftest(url) == 1
+    out = capsys.readouterr().out
+    assert "✗  templates-list" in out
+    assert "–  templates-get        not checked: needs a template from 'templates-list'" in out
+    assert (
+        "20 of 24 expectations hold; not: templates-list; "
+        "not checked: scopes, rate-limit-headers, templates-get." in out
+    ), out
+
+
 def test_text_output_is_a_table_of_expectation_observed_and_a_mark(
     url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -110,7 +156,7 @@ def test_text_output_is_a_table_of_expectation_observed_and_a_mark(
     assert "✓  patch-merge          objective changed, the other fields kept" in out
     # No read-only token given: the scopes check is said to be left out, and fails nothing.
     assert "–  scopes " in out
-    assert "23 of 24 expectations hold; not checked: scopes." in out
+    assert "22 of 24 expectations hold; not checked: scopes, rate-limit-headers." in out
     assert "selftest: removed 1 task named ci-selftest-*" in out
     assert live_tasks(url) == []
 
@@ -151,7 +197,10 @@ def test_an_answer_without_the_envelope_fails_exactly_that_expectation(
     assert "✗  templates-get" in out
     assert "GET by slug: 200 with a non-JSON body '<html>502 Bad Gateway</html>'" in out
     assert "expected: GET /api/v1/templates/{slug} and /api/v1/templates/{id}" in out
-    assert "22 of 24 expectations hold; not: templates-get; not checked: scopes." in out
+    assert (
+        "21 of 24 expectations hold; not: templates-get; not checked: scopes, rate-limit-headers."
+        in out
+    )
     assert live_tasks(url) == [outside]
 
 
@@ -207,7 +256,7 @@ def test_an_unreachable_service_is_one_line_and_exit_1(
     assert f"127.0.0.1:{port}" in err[0]
 
 
-def test_a_short_media_download_and_a_missing_preview_route_fail_exactly_those_three(
+def test_a_short_media_download_and_a_missing_preview_route_fail_exactly_those_two(
     url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     admin = {"Authorization": f"Bearer {ADMIN}"}
@@ -222,7 +271,9 @@ def test_a_short_media_download_and_a_missing_preview_route_fail_exactly_those_t
     report = json.loads(capsys.readouterr().out)
     observed = {item["id"]: item["observed"] for item in report["expectations"]}
     failed = {item["id"] for item in report["expectations"] if not item["passed"]}
-    assert failed == {"media-list", "preview-task", "preview-quota-shape"}
+    assert failed == {"media-list", "preview-task"}
+    unchecked = {item["id"] for item in report["expectations"] if not item["checked"]}
+    assert unchecked == {"scopes", "rate-limit-headers", "preview-quota-shape"}
     assert observed["media-list"].endswith(" bytes downloaded, the listing said 119")
     assert observed["preview-task"] == (
         "POST /api/v1/tasks/preview: 404 with a non-JSON body '<html>502 Bad Gateway</html>' "

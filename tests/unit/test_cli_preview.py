@@ -322,3 +322,16 @@ def test_the_quota_code_in_any_case_or_padding_is_a_spent_quota_asked_once(
     out = capsys.readouterr().out
     assert "Note: The daily preview quota ran out after 0 of 3 previews" in out
     assert asked.count("/api/v1/tasks/preview") == 1
+
+
+def test_the_preview_count_says_none_were_previewed_when_the_quota_is_spent(
+    example: Path, served: Callable[..., None], capsys: pytest.CaptureFixture[str]
+) -> None:
+    served(preview_quota=0)
+    assert main(["plan", "defs", "--preview", "--preview-limit", "5", "--no-color"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "Previews: 0 previewed, 5 without a sample (see each task), 1 not previewed over "
+        "--preview-limit 5: shop-shipping-quote"
+    ) in out, out
+    assert "Note: The daily preview quota ran out after 0 of 5 previews" in out

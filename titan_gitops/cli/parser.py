@@ -55,6 +55,14 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _path(text: str) -> str:
+    """An argparse type: a file or folder name, never empty (`''` would mean the current folder
+    or nothing at all, found out only after the work is done)."""
+    if not text:
+        raise argparse.ArgumentTypeError("an empty path: give a name")
+    return text
+
+
 def _namespace(text: str) -> str:
     """An argparse type: a name prefix the starter's task name can begin with."""
     from titan_gitops.commands.init import namespace_problem
@@ -149,7 +157,9 @@ def _add_plan_parser(sub: Subparsers, parents: list[argparse.ArgumentParser]) ->
         description="Diff the definitions against the live tasks and show the plan.",
     )
     plan.add_argument("directory", metavar="DIR")
-    plan.add_argument("--out", metavar="FILE", help="save the plan as JSON for 'apply --plan'")
+    plan.add_argument(
+        "--out", type=_path, metavar="FILE", help="save the plan as JSON for 'apply --plan'"
+    )
     plan.add_argument("--output", choices=("text", "json", "markdown"), default="text")
     plan.add_argument(
         "--detailed-exitcode",
@@ -179,7 +189,9 @@ def _add_apply_parser(sub: Subparsers, parents: list[argparse.ArgumentParser]) -
         description="Plan, confirm and apply; or apply a saved, reviewed plan with --plan.",
     )
     apply.add_argument("directory", metavar="DIR", nargs="?")
-    apply.add_argument("--plan", metavar="FILE", help="apply this saved plan without asking")
+    apply.add_argument(
+        "--plan", type=_path, metavar="FILE", help="apply this saved plan without asking"
+    )
     apply.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
     apply.add_argument(
         "--parallelism", type=_count(1), default=4, metavar="N", help="changes in flight at once"
@@ -227,7 +239,9 @@ def _add_export_parser(sub: Subparsers, parents: list[argparse.ArgumentParser]) 
         help="write live tasks out as definition files (to adopt existing tasks)",
         description="Write live tasks as definition files: a plan right after is empty.",
     )
-    export.add_argument("--out", required=True, metavar="DIR", help="where to write the files")
+    export.add_argument(
+        "--out", required=True, type=_path, metavar="DIR", help="where to write the files"
+    )
     export.add_argument("--namespace", metavar="PREFIX", help="only tasks whose name starts so")
     export.add_argument(
         "--only", action="append", default=[], metavar="GLOB", help="only these task names"
@@ -282,15 +296,18 @@ def _add_run_parser(sub: Subparsers, parents: list[argparse.ArgumentParser]) -> 
     run.add_argument("--wait", action="store_true", help="wait until the execution ends")
     run.add_argument("--timeout", type=_seconds, default=600.0, metavar="S", help="seconds to wait")
     run.add_argument("--interval", type=_seconds, default=3.0, metavar="S", help=argparse.SUPPRESS)
-    run.add_argument("--export", metavar="FILE", help="write the JSON results here (waits)")
-    run.add_argument("--csv", metavar="FILE", help="write the CSV results here (waits)")
+    run.add_argument(
+        "--export", type=_path, metavar="FILE", help="write the JSON results here (waits)"
+    )
+    run.add_argument("--csv", type=_path, metavar="FILE", help="write the CSV results here (waits)")
     run.add_argument(
         "--media",
+        type=_path,
         metavar="DIR",
         help="download every media file of the execution here, verified (waits)",
     )
     run.add_argument(
-        "--secret-payload", metavar="FILE", help="a JSON object sent as secret_payload"
+        "--secret-payload", type=_path, metavar="FILE", help="a JSON object sent as secret_payload"
     )
     run.add_argument(
         "--check-schema",
@@ -374,7 +391,10 @@ def _add_selftest_parser(sub: Subparsers, parents: list[argparse.ArgumentParser]
     )
     selftest.add_argument("--output", choices=("text", "json"), default="text")
     selftest.add_argument(
-        "--record", metavar="DIR", help="save every exchange here as JSON (secrets masked)"
+        "--record",
+        type=_path,
+        metavar="DIR",
+        help="save every exchange here as JSON (secrets masked)",
     )
     selftest.set_defaults(func=run_selftest)
 

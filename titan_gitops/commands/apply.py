@@ -11,7 +11,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, NoReturn
 
 from titan_gitops import exit_codes
-from titan_gitops.commands.common import Console, TargetOptions, resolve_cli_target, use_colour
+from titan_gitops.commands.common import (
+    Console,
+    TargetOptions,
+    redraws_in_place,
+    resolve_cli_target,
+    use_colour,
+)
 
 if TYPE_CHECKING:
     from types import FrameType
@@ -279,7 +285,7 @@ def _make_terminal_progress(console: Console) -> Progress:
     """One line per outcome; on a terminal, each overwrites the last."""
     from titan_gitops.render.report import describe_outcome
 
-    interactive = sys.stderr.isatty()
+    interactive = redraws_in_place()
 
     def progress(outcome: Outcome, done: int, total: int) -> None:
         line = f"[{done}/{total}] {describe_outcome(outcome)}"

@@ -66,6 +66,11 @@ class Console:
         sys.stderr.flush()
 
 
+def redraws_in_place() -> bool:
+    """A status line may be redrawn (`\\r ESC[K`) only on a terminal, and not a dumb one."""
+    return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+
+
 def use_colour(no_color: bool) -> bool:
     """Colour only on a terminal that shows it, and never with --no-color or NO_COLOR."""
     if no_color or os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":

@@ -8,7 +8,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from titan_gitops import exit_codes
-from titan_gitops.commands.common import Console, TargetOptions, resolve_cli_target
+from titan_gitops.commands.common import (
+    Console,
+    TargetOptions,
+    redraws_in_place,
+    resolve_cli_target,
+)
 from titan_gitops.escape import UNSAFE, escape_terminal
 
 if TYPE_CHECKING:
@@ -70,7 +75,15 @@ def run_task(options: RunCommandOptions, console: Console) -> int:
         if not wait:
             console.print(shown)
             return exit_codes.OK
-        status = _wait_for_end(client, execution_id, options, console)
+        try:
+            status = _wait_for_end(client, execution_id, options, console)
+        except KeyboardInterrupt:
+            # Only the wait stops: the execution goes on (and is billed) unless it is stopped.
+            console.warn(
+                f"Execution {shown} keeps running on the service; stop it with "
+                f"'titan-gitops executions stop {shown}'."
+            )
+            raise
         if status in ("failed", "cancelled"):
             return exit_codes.ERROR
         code = exit_codes.OK
@@ -148,7 +161,7 @@ def _wait_for_end(
     """Poll until the execution ends, showing its status; returns the final status."""
     import time
 
-    interactive = sys.stderr.isatty()
+    interactive = redraws_in_place()
     shown = escape_terminal(execution_id)
     started = time.monotonic()
     last: list[str] = [""]
@@ -164,9 +177,14 @@ def _wait_for_end(
             console.warn(f"execution {shown}: {escape_terminal(status)}")
         last[0] = status
 
-    final = client.wait_for_execution(
-        execution_id, timeout=options.timeout, interval=options.interval, on_poll=on_poll
-    ).body()
+    try:
+        final = client.wait_for_execution(
+            execution_id, timeout=options.timeout, interval=options.interval, on_poll=on_poll
+        ).body()
+    except KeyboardInterrupt:
+        if interactive:
+            sys.stderr.write("\n")  # below the status line
+        raise
     if interactive:
         sys.stderr.write("\n")
     status = str(final.get("status"))

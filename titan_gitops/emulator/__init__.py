@@ -44,9 +44,35 @@ command whether their Titan chose the same:
 
 from __future__ import annotations
 
-from titan_gitops.emulator.app import EmulatorApp, create_app
-from titan_gitops.emulator.backend import SERVER_DEFAULTS
-from titan_gitops.emulator.clock import Clock
-from titan_gitops.emulator.config import EmulatorConfig
+import importlib
+
+# Names resolve on first use: `python -m titan_gitops.emulator` runs this file before its Ctrl-C
+# guard is in place, so it imports nothing the interpreter has not already loaded.
+TYPE_CHECKING = False
+
+_LAZY: dict[str, str] = {
+    "SERVER_DEFAULTS": "titan_gitops.emulator.backend",
+    "Clock": "titan_gitops.emulator.clock",
+    "EmulatorApp": "titan_gitops.emulator.app",
+    "EmulatorConfig": "titan_gitops.emulator.config",
+    "create_app": "titan_gitops.emulator.app",
+}
 
 __all__ = ["SERVER_DEFAULTS", "Clock", "EmulatorApp", "EmulatorConfig", "create_app"]
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from titan_gitops.emulator.app import EmulatorApp, create_app
+    from titan_gitops.emulator.backend import SERVER_DEFAULTS
+    from titan_gitops.emulator.clock import Clock
+    from titan_gitops.emulator.config import EmulatorConfig
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'titan_gitops.emulator' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

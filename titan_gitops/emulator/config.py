@@ -15,6 +15,8 @@ KNOWN_SCOPES = frozenset(
 # Previews per caller per UTC day: Titan's own number is not documented; 50 lets a plan preview
 # a few tasks many times a day, and a test can still reach it.
 DEFAULT_PREVIEW_QUOTA = 50
+# The longest execution the emulator plays out: a week. Longer ones overflow its clock arithmetic.
+MAX_EXECUTION_SECONDS = 7 * 24 * 3600.0
 
 
 def normalise_tokens(
@@ -111,8 +113,8 @@ class EmulatorConfig:
             or self.preview_quota < 0
         ):
             raise ValueError("preview_quota must be a whole number, 0 or more, or None")
-        if self.execution_seconds < 0:
-            raise ValueError("execution_seconds must not be negative")
+        if not 0 <= self.execution_seconds <= MAX_EXECUTION_SECONDS:  # NaN fails it too
+            raise ValueError(f"execution_seconds must be 0 to {MAX_EXECUTION_SECONDS:g}")
 
     def scopes_of(self, token: str) -> frozenset[str] | None:
         """The scopes a known token grants (KNOWN_SCOPES for None); None when unknown."""

@@ -6,7 +6,11 @@ import argparse
 import math
 from collections.abc import Callable
 
-from titan_gitops.emulator.config import KNOWN_SCOPES
+from titan_gitops.emulator.config import KNOWN_SCOPES, MAX_EXECUTION_SECONDS
+
+# Rate limits and quotas above this are "no limit" in all but name: use the flag's off setting.
+MAX_COUNT = 1_000_000_000
+MAX_SEED = 2**63 - 1
 
 
 def parse_token(text: str) -> tuple[str, frozenset[str] | None]:
@@ -39,18 +43,21 @@ def parse_port(text: str) -> int:
 
 
 def parse_seconds(text: str) -> float:
-    """`--execution-seconds`: a finite number of seconds, zero or more."""
+    """`--execution-seconds`: a finite number of seconds, 0 to MAX_EXECUTION_SECONDS."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"{value:g} is not a number of seconds, 0 or more")
+    if not math.isfinite(value) or not 0 <= value <= MAX_EXECUTION_SECONDS:
+        raise argparse.ArgumentTypeError(
+            f"{value:g} is not a number of seconds from 0 to {MAX_EXECUTION_SECONDS:g} (a week)"
+        )
     return value
 
 
-def parse_count(minimum: int) -> Callable[[str], int]:
-    """A flag type: a whole number, `minimum` or more (`--rate-limit` 1, `--preview-quota` 0)."""
+def parse_count(minimum: int, maximum: int = MAX_COUNT) -> Callable[[str], int]:
+    """A flag type: a whole number from `minimum` to `maximum` (`--rate-limit` 1,
+    `--preview-quota` 0, `--fault-seed` 0 to 2**63 - 1)."""
 
     def parse(text: str) -> int:
         try:
@@ -59,6 +66,8 @@ def parse_count(minimum: int) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"{value} is too small: give {minimum} or more")
+        if value > maximum:
+            raise argparse.ArgumentTypeError(f"{value} is too large: give {maximum} or less")
         return value
 
     return parse

@@ -44,7 +44,13 @@ from titan_gitops.emulator.app import MAX_BODY_BYTES, EmulatorApp, create_app
 from titan_gitops.emulator.config import DEFAULT_PREVIEW_QUOTA, EmulatorConfig
 from titan_gitops.emulator.errors import DropConnection
 from titan_gitops.emulator.faults import FaultRule, load_fault_file
-from titan_gitops.emulator.flags import parse_count, parse_port, parse_seconds, parse_token
+from titan_gitops.emulator.flags import (
+    MAX_SEED,
+    parse_count,
+    parse_port,
+    parse_seconds,
+    parse_token,
+)
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 LISTENING = "Titan emulator listening on {url}"
@@ -267,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--fault-seed",
-        type=int,
+        type=parse_count(0, MAX_SEED),
         default=0,
         metavar="N",
         help="seed for fault rules with a fraction (default 0)",
@@ -335,10 +341,29 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _refuse_options(args: argparse.Namespace, host: str) -> str:
     """Why these options must not start a server, or "" when they may."""
+    unknown = _unresolvable(host)
+    if unknown:
+        return f"cannot resolve --host {host}: {unknown}; give an address or a known host name"
     if not args.public and not is_loopback(host):
         return f"refusing to listen on {host} without --public"
     if args.public and not args.token:
         return "--public needs at least one --token (open access stays on loopback)"
+    return ""
+
+
+def _unresolvable(host: str) -> str:
+    """Why `host` names no address to listen on, or "" when it does (an address always does)."""
+    try:
+        ipaddress.ip_address(host)
+        return ""
+    except ValueError:
+        pass
+    try:
+        socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except UnicodeError:  # an empty label (`a..b`) or one too long
+        return "not a valid host name"
+    except OSError as exc:
+        return (exc.strerror or type(exc).__name__).lower()
     return ""
 
 

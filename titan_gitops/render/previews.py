@@ -93,9 +93,13 @@ def preview_summary_lines(previews: PlanPreviews | None) -> list[str]:
     if previews.skipped:
         count = len(previews.skipped)
         names = ", ".join(previews.skipped[:10]) + (" …" if count > 10 else "")
+        # Previewed means a sample came back: one sent into a spent quota or a failure is not.
+        done = sum(1 for p in previews.previews if p.note is None)
+        empty = len(previews.previews) - done
         lines.append(
-            f"Previews: {len(previews.previews)} previewed, {count} not previewed over "
-            f"--preview-limit {previews.limit}: {names}"
+            f"Previews: {done} previewed"
+            + (f", {empty} without a sample (see each task)" if empty else "")
+            + f", {count} not previewed over --preview-limit {previews.limit}: {names}"
         )
     lines.extend(f"Note: {note}" for note in previews.notes)
     return [escape_terminal(line) for line in lines]

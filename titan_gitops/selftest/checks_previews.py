@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from titan_gitops.selftest.expectations import (
     Mismatch,
+    NotChecked,
     SelftestContext,
     describe,
     expect_object,
@@ -36,9 +37,9 @@ def check_preview_task(ctx: SelftestContext) -> str:
     answer = ctx.probe.send("POST", TASK_PREVIEW, body=ctx.task_body("preview"))
     ctx.preview = answer
     if answer.error_code() == QUOTA_CODE:
-        raise Mismatch(
-            f"{answer.status} {QUOTA_CODE}: today's previews are spent, so the route exists but "
-            "its records could not be seen; run again once the quota renews"
+        raise NotChecked(
+            f"not checked: {answer.status} {QUOTA_CODE}: today's previews are spent, so the "
+            "route exists but its records could not be seen; run again once the quota renews"
         )
     expect_status(answer, 200, f"POST {TASK_PREVIEW}")
     preview = expect_object(answer, f"POST {TASK_PREVIEW}")
@@ -62,10 +63,10 @@ def check_preview_task(ctx: SelftestContext) -> str:
 def check_preview_quota_shape(ctx: SelftestContext) -> str:
     answer = ctx.preview
     if answer is None:
-        raise Mismatch("not checked: needs the preview 'preview-task' sends")
+        raise NotChecked("not checked: needs the preview 'preview-task' sends")
     spent = answer.error_code() == QUOTA_CODE
     if answer.status != 200 and not spent:
-        raise Mismatch(f"not checked: the preview answered {describe(answer)}")
+        raise NotChecked(f"not checked: the preview answered {describe(answer)}")
     limit = _count_header(answer, LIMIT_HEADER)
     remaining = _count_header(answer, REMAINING_HEADER)
     if spent and remaining != 0:

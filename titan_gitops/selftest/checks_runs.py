@@ -13,6 +13,7 @@ from urllib.parse import quote as quote_segment
 from titan_gitops.selftest.expectations import (
     OUTPUT_SCHEMA,
     Mismatch,
+    NotChecked,
     SelftestContext,
     describe,
     expect_list,
@@ -36,7 +37,7 @@ _SHA256 = re.compile(r"^(?:sha256:)?([0-9a-fA-F]{64})$")
 
 def _execution(ctx: SelftestContext, made_by: str = "run") -> str:
     if not ctx.executions:
-        raise Mismatch(f"not checked: needs the execution '{made_by}' starts")
+        raise NotChecked(f"not checked: needs the execution '{made_by}' starts")
     return ctx.executions[-1]
 
 
@@ -205,7 +206,7 @@ def _download_media(ctx: SelftestContext, item: dict[str, Any]) -> str:
         raise Mismatch(f"{what}: checksum {quote(item['checksum'])} is not sha256:<64 hex>")
     size = int(item["size"])
     if size > MAX_BODY_BYTES:
-        raise Mismatch(f"not checked: the smallest media item is {size} bytes")
+        raise NotChecked(f"not checked: the smallest media item is {size} bytes")
     parts = urlsplit(str(item["download_url"]))
     if parts.scheme not in ("", "http", "https") or not parts.path.startswith("/"):
         raise Mismatch(f"{what}: download_url is not an http(s) URL or a path on the API")
@@ -257,7 +258,7 @@ def check_templates_list(ctx: SelftestContext) -> str:
 )
 def check_templates_get(ctx: SelftestContext) -> str:
     if ctx.template is None:
-        raise Mismatch("not checked: needs a template from 'templates-list'")
+        raise NotChecked("not checked: needs a template from 'templates-list'")
     slug, ident = str(ctx.template["slug"]), str(ctx.template["id"])
     for key, value in (("slug", slug), ("id", ident)):
         answer = ctx.probe.send("GET", f"{API}/templates/{_segment(value)}")

@@ -83,9 +83,10 @@ class SelftestContext:
         return body
 
     def need(self, role: str, made_by: str) -> str:
-        """The id of the task `role`, or a Mismatch saying which expectation failed to make it."""
+        """The id of the task `role`, or NotChecked naming the expectation that failed to make it
+        (that one is the failure; this one is only left unchecked)."""
         if role not in self.tasks:
-            raise Mismatch(f"not checked: needs the task '{made_by}' creates")
+            raise NotChecked(f"not checked: needs the task '{made_by}' creates")
         return self.tasks[role]
 
     def keep_created(self, exchange: Exchange) -> str | None:
