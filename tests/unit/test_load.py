@@ -14,10 +14,10 @@ from titan_gitops.load import (
     load_definition_files,
     load_yaml_file,
     load_yaml_text,
-    make_yaml,
     read_definition_text,
     scan_nesting_depth,
 )
+from titan_gitops.load.constructor import make_yaml
 
 
 def test_the_loader_uses_the_c_parser() -> None:

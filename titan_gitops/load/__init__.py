@@ -51,17 +51,7 @@ __all__ = [
     "load_definition_files",
     "load_yaml_file",
     "load_yaml_text",
-    "make_yaml",
     "read_definition_text",
     "record_definition",
     "scan_nesting_depth",
 ]
-
-
-def __getattr__(name: str) -> object:
-    # ruamel is imported only by what needs it: the reference path, export, adopt.
-    if name == "make_yaml":
-        from titan_gitops.load.constructor import make_yaml
-
-        return make_yaml
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
