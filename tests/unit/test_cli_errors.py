@@ -62,19 +62,6 @@ def test_emulator_serve_with_a_folder_as_its_database_names_the_path(
 
 # --- output paths: checked before any network call or execution, written whole or not at all ---
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "tasks.example"
-
-
-@pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of tasks.example as `defs` under a fresh working directory, the embedded target."""
-    import shutil
-
-    shutil.copytree(EXAMPLE, tmp_path / "defs")
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("TITAN_API_URL", "local")
-    return tmp_path
-
 
 def temporaries(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if p.name.endswith(".tmp")]

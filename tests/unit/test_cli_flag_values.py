@@ -14,15 +14,6 @@ from titan_gitops.cli import main
 EXAMPLE = Path(__file__).resolve().parents[2] / "tasks.example"
 
 
-@pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of tasks.example as `defs` under a fresh working directory, the embedded target."""
-    shutil.copytree(EXAMPLE, tmp_path / "defs")
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("TITAN_API_URL", "local")
-    return tmp_path
-
-
 def executions_held(capsys: pytest.CaptureFixture[str]) -> list[object]:
     capsys.readouterr()
     assert main(["executions", "list", "--output", "json"]) == 0

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,16 +21,7 @@ import pytest
 
 from titan_gitops.cli import main
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "tasks.example"
 TASK = "shop-product-images"
-
-
-@pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    shutil.copytree(EXAMPLE, tmp_path / "defs")
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("TITAN_API_URL", "local")
-    return tmp_path
 
 
 def error_lines(err: str) -> list[str]:
