@@ -10,13 +10,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml  # type: ignore[import-untyped]
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.property.loadsnap import load_snapshot
 from titan_gitops.load import load_yaml_text
 from titan_gitops.load.documents import _ANCHOR_OR_ALIAS, load_yaml_text_reference
-from titan_gitops.load.libyaml import WITH_LIBYAML, _may_hold_tags_anchors_or_directives, load_fast
+from titan_gitops.load.libyaml import (
+    WITH_LIBYAML,
+    _Builder,
+    _Defer,
+    _may_hold_tags_anchors_or_directives,
+    load_fast,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -330,3 +337,16 @@ def test_every_yaml_fixture_loads_alike_through_both_paths() -> None:
         fast += load_fast(text, "d/t.yaml") is not None
     # Most fixtures are clean definitions and take the fast path; the rest are hostile.
     assert fast > 300
+
+
+def test_a_node_shared_through_an_alias_is_never_built_twice_on_the_fast_path() -> None:
+    # The text check hands every anchor to the reference path; should it ever miss one, the
+    # builder itself refuses a node it has built already, so an alias bomb cannot expand.
+    text = "a: &x [one, {b: two}]\nc: *x\nd: *x\n"
+    node = yaml.compose(text, Loader=yaml.CSafeLoader)
+    with pytest.raises(_Defer):
+        _Builder("shared.yaml").build(node, False)
+    # Every document of a text is its own: equal shapes in two documents are built twice.
+    documents = load_fast("a: [one]\n---\na: [one]\n", "two.yaml")
+    assert documents is not None
+    assert [d.data for d in documents] == [{"a": ["one"]}, {"a": ["one"]}]

@@ -184,10 +184,14 @@ def _may_trap(node: Any, value: Any) -> bool:
 class _Builder:
     """Builds one text's documents from composed nodes; raises _Defer for anything unusual."""
 
-    __slots__ = ("src",)
+    __slots__ = ("built", "src")
 
     def __init__(self, src: str) -> None:
         self.src = src
+        # Every mapping and list built so far. The text check hands anchors and aliases to the
+        # reference; this makes sure a node shared through an alias is never built twice here even
+        # if that check missed one, so an alias bomb cannot expand on this path either.
+        self.built: set[int] = set()
 
     def build(self, node: Any, flow: bool) -> Any:
         cls = node.__class__
@@ -211,6 +215,7 @@ class _Builder:
         return self.build_list(node, flow or bool(node.flow_style))
 
     def build_dict(self, node: Any, flow: bool) -> LineDict:
+        self.first_time(node)
         mark = node.start_mark
         data = LineDict(self.src, (mark.line + 1, mark.column + 1))
         key_pos = data.key_pos
@@ -232,6 +237,7 @@ class _Builder:
         return data
 
     def build_list(self, node: Any, flow: bool) -> LineList:
+        self.first_time(node)
         mark = node.start_mark
         data = LineList(self.src, (mark.line + 1, mark.column + 1))
         item_pos = data.item_pos
@@ -247,6 +253,11 @@ class _Builder:
                     data.traps[len(data)] = trap
             data.append(value)
         return data
+
+    def first_time(self, node: Any) -> None:
+        if id(node) in self.built:
+            raise _Defer
+        self.built.add(id(node))
 
     @staticmethod
     def trap(node: Any, value: Any) -> tuple[int, int, str] | None:
@@ -268,6 +279,7 @@ def load_fast(text: str, display: str) -> list[SourceDocument] | None:
     try:
         while parser.check_node():
             node = parser.get_node()
+            builder.built.clear()  # node ids are unique within a document, not across them
             mark = node.start_mark
             data = builder.build(node, False)
             documents.append(
