@@ -89,8 +89,9 @@ class Rewriting:
     """WSGI middleware: changes the task a write stores, or the task a read returns.
 
     `on_write` edits the JSON body of every POST or PATCH of a task before the emulator stores it
-    (a service that normalises what it is sent); `on_read` edits every task a GET returns, one by
-    one or in a listing (a service that masks a value when read back).
+    (a service that normalises what it is sent); `on_read` edits every task the service returns:
+    a GET's, one by one or in a listing, and the answer to a POST or PATCH (a service that masks
+    a value whenever it shows the task, so apply's check of a write's answer meets it too).
     """
 
     def __init__(
@@ -111,10 +112,10 @@ class Rewriting:
             raw = json.dumps(sent).encode()
             environ["wsgi.input"] = io.BytesIO(raw)
             environ["CONTENT_LENGTH"] = str(len(raw))
-        if method != "GET" or self.on_read is None:
+        if method not in ("GET", "POST", "PATCH") or self.on_read is None:
             return self.app(environ, start_response)
         status, headers, document = run_json(self.app, environ)
-        if status.startswith("200"):
+        if status.startswith(("200", "201")):
             data = document["data"]
             for item in data if isinstance(data, list) else [data]:
                 self.on_read(item)
