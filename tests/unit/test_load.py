@@ -231,3 +231,23 @@ def test_yaml_1_2_urls_in_flow_lists_load_through_the_fallback_parser() -> None:
     assert urls == ["https://a.example/x", "https://b.example/"]
     assert urls.item_pos == [(1, 8), (1, 29)]
     assert [(p.line, p.col) for p in problems] == [(2, 7)]
+
+
+@pytest.mark.parametrize("opening", ["[", "{a: "])
+def test_text_nested_far_deeper_than_files_may_be_is_a_problem_not_a_crash(opening: str) -> None:
+    # Files are capped at MAX_DEPTH when read; text handed to the loader directly (the in-place
+    # editor's read-back, adopt) must not reach the C composer's stack either. Run apart, since
+    # the failure this guards against is the process dying.
+    import subprocess
+    import sys
+
+    closing = {"[": "]", "{a: ": "}"}[opening]
+    script = (
+        "from titan_gitops.load import load_yaml_text\n"
+        f"text = {opening!r} * 50000 + 'x' + {closing!r} * 50000\n"
+        "documents, problems = load_yaml_text(text, 'deep.yaml')\n"
+        "print(len(documents), [p.message for p in problems])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-500:]
+    assert done.stdout.strip() == "0 ['nesting is too deep to read']"

@@ -8,11 +8,17 @@ from pathlib import Path
 from typing import Any
 
 from titan_gitops.errors import Problem
-from titan_gitops.load.caps import file_problem, read_definition_text
+from titan_gitops.load.caps import MAX_DEPTH, file_problem, read_definition_text, scan_nesting_depth
 from titan_gitops.load.libyaml import WITH_LIBYAML, load_fast
 from titan_gitops.model import SourceDocument
 
 # A `&` or `*` where an anchor or alias could start; cron's `* * *` and URL `&` do not match.
+# Text deeper than this never reaches a parser: ruamel's C composer recurses on the C stack, and
+# tens of thousands of levels end the process. Files are capped far lower (MAX_DEPTH) when read;
+# this covers text handed to the loader directly, and is deeper than Python's own recursion
+# limit, so text between the two still ends as the RecursionError problem below.
+_DEEPEST_TEXT = 16 * MAX_DEPTH
+
 _ANCHOR_OR_ALIAS = re.compile(r"(?:^|[\s\[\]{},:?-])[&*][^\s\[\]{},'\"]")
 
 
@@ -87,6 +93,8 @@ def load_yaml_text_reference(text: str, display: str) -> tuple[list[SourceDocume
     """`load_yaml_text` through ruamel's C parser and constructor.py only: the reference path."""
     from titan_gitops.load.constructor import PureYamlLoader, YamlLoader
 
+    if scan_nesting_depth(text, _DEEPEST_TEXT)[0] > _DEEPEST_TEXT:
+        return [], [file_problem(display, "nesting is too deep to read")]
     try:
         try:
             return _load_with(YamlLoader, text, display)
