@@ -189,6 +189,13 @@ def normalise_api_url(url: str, name: str = "TITAN_API_URL") -> str:
         ConfigError: not http(s), no host, carries credentials, a query, or the `/api/v1` suffix.
     """
     text = url.strip()
+    # Checked on the text before it is split, and said without quoting it: a password holding `/`
+    # is no credential to a URL parser (`https://me:pa/ss@host` is host `me`, port `pa`), and a
+    # query may hold a token, so neither may reach a message about the rest of the URL.
+    if "@" in text:
+        raise ConfigError(f"{name} must not carry credentials (it holds '@'); use TITAN_TOKEN")
+    if "?" in text or "#" in text:
+        raise ConfigError(f"{name} must not carry a query string or fragment")
     parts = _split_url(text, name)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(

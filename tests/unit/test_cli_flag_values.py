@@ -96,14 +96,35 @@ def test_a_malformed_titan_api_url_is_named_as_the_variable(
     ], err
 
 
-def test_a_malformed_api_url_never_shows_the_credentials_it_carries(
-    workdir: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://me:hunter2@[::1/x", "must not carry credentials (it holds '@'); use TITAN_TOKEN"),
+        # A `/` in the password: no parser sees credentials here, only a port "hunter2".
+        (
+            "https://admin:hunter2/xyz@titan.example.com/",
+            "must not carry credentials (it holds '@'); use TITAN_TOKEN",
+        ),
+        ("https://titan.example.com:0/?token=hunter2", "must not carry a query string or fragment"),
+        ("https://titan.example.com:abc/#hunter2", "must not carry a query string or fragment"),
+    ],
+)
+def test_a_malformed_api_url_never_shows_the_credentials_or_query_it_carries(
+    url: str,
+    message: str,
+    workdir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert main(["plan", "defs", "--api-url", "http://me:hunter2@[::1/x", "--token", "t"]) == 1
+    assert main(["plan", "defs", "--api-url", url, "--token", "t"]) == 1
     err = capsys.readouterr().err
-    assert err.splitlines() == [
-        "error: --api-url 'http://[::1/x' is not a usable URL: an unclosed [ in the host"
-    ], err
+    assert err.splitlines() == [f"error: --api-url {message}"], err
+    monkeypatch.setenv("TITAN_API_URL", url)
+    monkeypatch.setenv("TITAN_TOKEN", "t")
+    assert main(["plan", "defs"]) == 1
+    err = capsys.readouterr().err
+    assert err.splitlines() == [f"error: TITAN_API_URL {message}"], err
+    assert "hunter2" not in err
 
 
 # --- emulator serve: every flag has a sane maximum, an unknown host is named --------------------
