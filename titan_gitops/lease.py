@@ -35,13 +35,7 @@ from typing import TYPE_CHECKING, Any
 from titan_gitops.errors import ApiError, ConfigError, LeaseError, NotFound, TitanGitopsError
 from titan_gitops.escape import escape_terminal
 from titan_gitops.fetch import PAGE_SIZE, live_tasks_of
-from titan_gitops.reserved import (
-    LEASE_MARK,
-    LEASE_PREFIX,
-    LEASE_URL,
-    is_lease,
-    server_time,
-)
+from titan_gitops.reserved import LEASE_MARK, LEASE_PREFIX, LEASE_URL, is_lease, server_time
 
 if TYPE_CHECKING:
     from titan_gitops.client import TaskRecord, TitanClient
@@ -277,8 +271,9 @@ def _try_once(
 ) -> tuple[HeldLease | None, LeaseRecord | None]:
     """One attempt: the lease held, or None and the lease in the way (None: could not tell)."""
     mine_id = _create_lease(client, owner, namespace)
-    try:
+    try:  # the listing's tasks are read here too, so a bad record cannot leave our lease behind
         records, leases = _read_listing(client)
+        live = live_tasks_of(records)
     except BaseException:
         _delete_quietly(client, mine_id)
         raise
@@ -302,7 +297,7 @@ def _try_once(
         ):
             blocker = blocker or other
     if blocker is None:
-        return HeldLease(current.task_id, owner, namespace, live_tasks_of(records)), None
+        return HeldLease(current.task_id, owner, namespace, live), None
     _delete_quietly(client, current.task_id)
     return None, blocker
 
