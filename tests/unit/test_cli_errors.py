@@ -25,6 +25,13 @@ from titan_gitops.cli import main
         (["--execution-seconds", "-1"], "--execution-seconds"),
         (["--rate-limit", "0"], "--rate-limit"),
         (["--fault-seed", "1.5"], "--fault-seed"),
+        # Every flag has a sane maximum: a week of execution, a billion requests or previews.
+        (["--execution-seconds", "1e308"], "--execution-seconds"),
+        (["--execution-seconds", "604801"], "--execution-seconds"),
+        (["--rate-limit", "1000000001"], "--rate-limit"),
+        (["--preview-quota", "1000000001"], "--preview-quota"),
+        (["--fault-seed", "-1"], "--fault-seed"),
+        (["--fault-seed", str(2**64)], "--fault-seed"),
     ],
 )
 def test_emulator_serve_refuses_an_out_of_range_value_naming_its_flag(

@@ -127,28 +127,7 @@ def test_a_malformed_api_url_never_shows_the_credentials_or_query_it_carries(
     assert "hunter2" not in err
 
 
-# --- emulator serve: every flag has a sane maximum, an unknown host is named --------------------
-
-
-@pytest.mark.parametrize(
-    ("argv", "flag"),
-    [
-        (["--execution-seconds", "1e308"], "--execution-seconds"),
-        (["--execution-seconds", "604801"], "--execution-seconds"),
-        (["--rate-limit", "1000000001"], "--rate-limit"),
-        (["--preview-quota", "1000000001"], "--preview-quota"),
-        (["--fault-seed", "-1"], "--fault-seed"),
-        (["--fault-seed", str(2**64)], "--fault-seed"),
-    ],
-)
-def test_emulator_serve_refuses_a_value_over_its_maximum(
-    argv: list[str], flag: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert main(["emulator", "serve", "--port", "0", *argv]) == 1
-    err = capsys.readouterr().err
-    assert f"argument {flag}:" in err, err
-    assert "Traceback" not in err
-    assert "listening" not in err
+# --- emulator serve: an unknown host is named (the flags' maxima are in test_cli_errors.py) -----
 
 
 def test_emulator_serve_names_a_host_it_cannot_resolve(
