@@ -8,12 +8,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 
 from testing.emulator import spawn_server
+from testing.terminal import Terminal
 from titan_gitops.cli import main
 
 from .conftest import REPO
@@ -32,35 +32,18 @@ def environment(**extra: str) -> dict[str, str]:
 
 def stderr_on_a_terminal(argv: list[str], cwd: Path, environ: dict[str, str]) -> tuple[int, str]:
     """Run the command with stderr on a pseudo-terminal: its exit code and what it received."""
-    leader, follower = os.openpty()
-    received: list[bytes] = []
-
-    def drain() -> None:
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # the follower side is closed
-                return
-            if not chunk:
-                return
-            received.append(chunk)
-
-    reader = threading.Thread(target=drain, daemon=True)
-    reader.start()
+    terminal = Terminal()
     child = subprocess.run(
         [sys.executable, "-m", "titan_gitops", *argv],
         cwd=cwd,
         env=environ,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
-        stderr=follower,
+        stderr=terminal.follower,
         timeout=120,
         check=False,
     )
-    os.close(follower)
-    reader.join(10)
-    os.close(leader)
-    return child.returncode, b"".join(received).decode("utf-8", "replace")
+    return child.returncode, terminal.received()
 
 
 @pytest.mark.parametrize("term", ["dumb", "xterm"])

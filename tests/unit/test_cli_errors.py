@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from testing.terminal import Terminal
 from titan_gitops.cli import main
 
 
@@ -511,33 +512,15 @@ def test_apply_plan_with_its_own_dir_does_not_warn(
 
 def run_on_terminal(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> str:
     """`main(argv)` with standard output on a pseudo-terminal; what the terminal received."""
-    import os
     import sys
-    import threading
 
-    leader, follower = os.openpty()
-    received: list[bytes] = []
-
-    def drain() -> None:
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # the follower side is closed
-                return
-            if not chunk:
-                return
-            received.append(chunk)
-
-    reader = threading.Thread(target=drain, daemon=True)
-    reader.start()
-    with os.fdopen(follower, "w") as terminal:
-        monkeypatch.setattr(sys, "stdout", terminal)
+    terminal = Terminal()
+    with terminal.writer() as stdout:
+        monkeypatch.setattr(sys, "stdout", stdout)
         main(argv)
-        terminal.flush()
+        stdout.flush()
         monkeypatch.undo()
-    reader.join(10)
-    os.close(leader)
-    return b"".join(received).decode("utf-8", "replace")
+    return terminal.received()
 
 
 @pytest.mark.parametrize("command", [["plan", "defs"], ["drift", "defs"], ["apply", "defs"]])
