@@ -95,7 +95,8 @@ class FakeGitHub(PullRoutes):
     hidden_teams: set[str] = field(default_factory=set)
     # Pull requests by number (`head` a branch of this repository unless `head_repo` is given).
     pulls: dict[int, dict[str, Any]] = field(default_factory=dict)
-    # When set, the first `gated` comment lists wait for each other here (a race, made certain).
+    # When set, the first `gated` comment lists are each read, then wait for one another before
+    # any answer is sent (a race, made certain).
     list_gate: threading.Barrier | None = None
     gated: int = 0
     base_url: str = ""
@@ -380,8 +381,6 @@ class _Handler(BaseHTTPRequestHandler):
         query = dict(urllib.parse.parse_qsl(parts.query))
         extra: dict[str, str] = {}
         gate = fake.take_gate(self.command, parts.path)
-        if gate is not None:
-            gate.wait(timeout=30)
         with fake._lock:
             fake.requests.append(Recorded(self.command, parts.path, body))
             refusal = fake.refusal_for(self.command, parts.path)
@@ -407,6 +406,10 @@ class _Handler(BaseHTTPRequestHandler):
                     link = f"{fake.base_url}{parts.path}?{urllib.parse.urlencode(nxt)}"
                     extra["Link"] = f'<{link}>; rel="next"'
                 data = data[start : start + per_page]
+        if gate is not None:
+            # Each gated listing is answered as it stood before any of them is sent, so every
+            # racer has read the same comments before any can act on them.
+            gate.wait(timeout=30)
         payload = b"" if status == 204 else json.dumps(data).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
