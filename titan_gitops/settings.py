@@ -202,10 +202,6 @@ def normalise_api_url(url: str, name: str = "TITAN_API_URL") -> str:
             f"{name} must be an http(s) origin such as https://api.example.com, "
             f"got {parts.scheme or 'no scheme'}://{parts.hostname or ''}"
         )
-    if parts.username or parts.password:
-        raise ConfigError(f"{name} must not carry credentials; use TITAN_TOKEN")
-    if parts.query or parts.fragment:
-        raise ConfigError(f"{name} must not carry a query string or fragment")
     path = parts.path.rstrip("/")
     if path.endswith(API_PREFIX):
         raise ConfigError(
@@ -234,11 +230,8 @@ def _split_url(text: str, name: str) -> urllib.parse.SplitResult:
         if any(ch.isspace() or not ch.isprintable() for ch in host):
             problem = "the host holds a space or control character"
     if problem:
-        scheme, sep, rest = text.partition("://")
-        netloc, slash, path = rest.partition("/")
-        # Credentials never reach a message, even in a URL that carries them by mistake.
-        shown = f"{scheme}{sep}{netloc.rpartition('@')[2]}{slash}{path}" if sep else text
-        raise ConfigError(f"{name} {shown[:120]!r} is not a usable URL: {problem}")
+        # normalise_api_url refused any '@', '?' or '#' first: nothing here is a credential.
+        raise ConfigError(f"{name} {text[:120]!r} is not a usable URL: {problem}")
     assert parts is not None
     return parts
 
@@ -254,7 +247,7 @@ def _bracket_problem(text: str) -> str:
 
 def _port_problem(parts: urllib.parse.SplitResult) -> str:
     """Why the port of `parts` is unusable, or ""."""
-    written = parts.netloc.rpartition("@")[2]
+    written = parts.netloc
     if written.endswith("]") or ":" not in written.rpartition("]")[2]:
         return ""
     port = written.rpartition(":")[2]
