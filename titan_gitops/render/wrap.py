@@ -35,8 +35,3 @@ def wrap(line: str, width: int = WIDTH) -> list[str]:
         line, start = lead + rest, len(lead)
     out.append(line)
     return out
-
-
-def wrap_all(lines: list[str], width: int = WIDTH) -> list[str]:
-    """Every line of `lines` wrapped."""
-    return [piece for line in lines for piece in wrap(line, width)]
