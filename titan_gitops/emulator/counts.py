@@ -11,9 +11,9 @@ from __future__ import annotations
 import threading
 
 from titan_gitops.emulator.errors import WireError
+from titan_gitops.emulator.faults import ADMIN_PREFIX
 from titan_gitops.emulator.routes import RouteTable
 
-ADMIN_PREFIX = "/_emulator"
 UNMATCHED = "<unmatched>"
 
 
@@ -27,7 +27,7 @@ class RequestCounts:
 
     def record(self, method: str, path: str) -> None:
         """Count one request (admin paths are skipped)."""
-        if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
+        if path.startswith(ADMIN_PREFIX) or path == ADMIN_PREFIX.rstrip("/"):
             return
         try:
             route, _ = self._routes.resolve(method, path)
