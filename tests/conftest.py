@@ -6,6 +6,7 @@ import ipaddress
 import os
 import signal
 import socket
+import tempfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +25,7 @@ _CLEARED = (
     "TITAN_SELFTEST_READ_TOKEN",
     "CI",
     "GITHUB_ACTIONS",
+    "TITAN_GITOPS_CACHE",
 )
 
 # CI runners set CI and GITHUB_ACTIONS for the whole job. Cleared once for the session, before any
@@ -31,6 +33,10 @@ _CLEARED = (
 # test for what a test sets itself.
 for _name in _CLEARED:
     os.environ.pop(_name, None)
+
+# The validated-definitions cache of every command a test runs (in process or not) goes to a
+# folder of this session's own, never the user's.
+os.environ["TITAN_GITOPS_CACHE_DIR"] = tempfile.mkdtemp(prefix="titan-gitops-test-cache-")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -42,9 +42,15 @@ def write_text_atomic(
 
 
 def write_bytes_atomic(
-    path: Path, data: bytes, *, parents: bool = False, durable: bool = True
+    path: Path,
+    data: bytes,
+    *,
+    parents: bool = False,
+    durable: bool = True,
+    private: bool = False,
 ) -> None:
-    """Write `data` to `path` atomically; `parents` creates missing folders first.
+    """Write `data` to `path` atomically; `parents` creates missing folders first. A `private`
+    file is readable and writable by its owner only, from before its first byte is written.
 
     Raises:
         ConfigError: the path cannot be written; the message names the path.
@@ -52,7 +58,7 @@ def write_bytes_atomic(
     if parents:
         make_directory(path.parent)
     _refuse_a_directory(path)
-    mode = _mode_to_keep(path)
+    mode = 0o600 if private else _mode_to_keep(path)
     temporary = path.parent / _TEMPORARY.format(name=path.name, token=os.urandom(8).hex())
     try:
         # Inside the try: a Ctrl-C landing just after the file is created still removes it. The

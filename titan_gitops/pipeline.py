@@ -12,11 +12,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from titan_gitops.defcache import load_and_validate
 from titan_gitops.errors import ConfigError, Problem, StalePlan, ValidationFailed
 from titan_gitops.gcpause import pauses_collector
 from titan_gitops.load import (
-    LoadResult,
-    check_definitions_root,
     load_definition_files,
     load_yaml_file,
     record_definition,
@@ -28,6 +27,7 @@ from titan_gitops.validate import validate_definitions
 if TYPE_CHECKING:
     from titan_gitops.adopt import AdoptOptions, AdoptReport
     from titan_gitops.client import TitanClient
+    from titan_gitops.defcache import DefinitionCache
     from titan_gitops.model import (
         ApplyReport,
         BaseInfo,
@@ -44,25 +44,16 @@ if TYPE_CHECKING:
 
 
 @pauses_collector
-def validate_directory(root: Path, *, environ: Mapping[str, str]) -> DesiredState:
-    """Load and validate every definition under `root`.
+def validate_directory(
+    root: Path, *, environ: Mapping[str, str], cache: DefinitionCache | None = None
+) -> DesiredState:
+    """Load and validate every definition under `root`, reusing what `cache` holds of files
+    unchanged since an earlier run (defcache.py).
 
     Raises:
         ValidationFailed: with every problem found (load and validation), sorted by file and line.
     """
-    return _load_and_validate(root, environ=environ)[1]
-
-
-def _load_and_validate(
-    root: Path, *, environ: Mapping[str, str]
-) -> tuple[LoadResult, DesiredState]:
-    """What loading `root` gave (a base read later shares its unchanged files), and the state."""
-    problem = check_definitions_root(root)
-    if problem is not None:
-        raise ValidationFailed([problem])
-    loaded = load_definition_files(root)
-    desired = validate_definitions(loaded, root=root, environ=environ, read_yaml=load_yaml_file)
-    return loaded, desired
+    return load_and_validate(root, environ=environ, cache=cache)[1]
 
 
 @pauses_collector
@@ -73,8 +64,10 @@ def make_plan(
     *,
     environ: Mapping[str, str],
     target: str = "",
+    cache: DefinitionCache | None = None,
 ) -> Plan:
-    """Validate the definitions under `root`, read the live tasks, and build the plan.
+    """Validate the definitions under `root` (reusing what `cache` holds), read the live tasks,
+    and build the plan. Apply's re-derivation passes no cache: it validates everything afresh.
 
     Raises:
         ValidationFailed: the definitions are invalid (nothing was fetched).
@@ -84,7 +77,9 @@ def make_plan(
     from titan_gitops.plan import PlanOptions, build_plan, managed_names_of
 
     options = options or PlanOptions()
-    desired, base, live, diffs = _read_states(root, client, options.base, environ=environ)
+    desired, base, live, diffs = _read_states(
+        root, client, options.base, environ=environ, cache=cache
+    )
     plan = build_plan(desired, live, diffs, options, target=target)
     names = {*managed_names_of(desired), *(t.name for t in live.tasks)}
     unmatched = describe_unmatched_filters(options, names)
@@ -95,7 +90,12 @@ def make_plan(
 
 
 def _read_states(
-    root: Path, client: TitanClient, base_rev: str | None, *, environ: Mapping[str, str]
+    root: Path,
+    client: TitanClient,
+    base_rev: str | None,
+    *,
+    environ: Mapping[str, str],
+    cache: DefinitionCache | None = None,
 ) -> tuple[DesiredState, tuple[BaseInfo, DesiredState] | None, LiveState, tuple[TaskDiff, ...]]:
     """The definitions, the definitions at `base_rev` (None without one), the live state and
     their diffs. The base is read before the service, so a revision git does not know costs no
@@ -103,7 +103,7 @@ def _read_states(
     from titan_gitops.diff import diff_states
     from titan_gitops.fetch import fetch_live_state
 
-    loaded, desired = _load_and_validate(root, environ=environ)
+    loaded, desired = load_and_validate(root, environ=environ, cache=cache)
     base = None
     if base_rev:
         from titan_gitops.gitbase import read_base
@@ -241,6 +241,7 @@ def make_drift_report(
     exclude: tuple[str, ...] = (),
     action_inputs: bool = False,
     base: str | None = None,
+    cache: DefinitionCache | None = None,
 ) -> Plan:
     """The plan that would bring live back to the definitions, read as a drift report, over the
     task names `only` and `exclude` select (warnings name them as the Action's inputs when
@@ -258,7 +259,7 @@ def make_drift_report(
         action_inputs=action_inputs,
         base=base,
     )
-    return make_plan(root, client, options, environ=environ, target=target)
+    return make_plan(root, client, options, environ=environ, target=target, cache=cache)
 
 
 @pauses_collector

@@ -105,6 +105,8 @@ def run_cli(*args: str, url: str, cwd: Path, token: str = TOKEN) -> str:
     environ.pop("CI", None)
     environ.pop("GITHUB_ACTIONS", None)
     environ.update({"TITAN_API_URL": url, "TITAN_TOKEN": token, "PYTHONPATH": str(REPO)})
+    # The validated-definitions cache is written under cwd, so its files are searched too.
+    environ["TITAN_GITOPS_CACHE_DIR"] = str(cwd / "cache")
     environ.update(VARIABLES)
     done = subprocess.run(
         [sys.executable, "-m", "titan_gitops", *args, "--debug"],
@@ -307,3 +309,40 @@ def test_the_canary_search_finds_each_encoding() -> None:
         for form in encodings(secret):
             assert count_hits(f"prefix {form} suffix")
     assert not count_hits("nothing to see")
+
+
+@pytest.mark.parametrize("holder", ["task", "template", "defaults"])
+def test_the_definitions_cache_holds_no_substituted_value(
+    tmp_path: Path, server: Server, holder: str
+) -> None:
+    """Plain task files are cached beside a placeholder in a task file, a template or the
+    project's defaults: no substituted value reaches the cache, and a second (cached) run
+    leaks nothing either."""
+    root = write_definitions(tmp_path / "defs")
+    (root / "tasks" / "plain.yaml").write_text(
+        "kind: task\nname: ns-plain\nextends: base\nurls: ['https://plain.example/']\n"
+        "objective: Extract the title.\noutput_schema: {type: object}\nexecution_type: single\n",
+        encoding="utf-8",
+    )
+    template_objective = (
+        "Extract with ${TITAN_VAR_OBJ_SECRET}." if holder == "template" else "Extract."
+    )
+    (root / "templates.yaml").write_text(
+        f"kind: template\nname: base\nobjective: {template_objective}\n", encoding="utf-8"
+    )
+    if holder == "defaults":
+        (root / "titan-gitops.yaml").write_text(
+            "namespace: ns-\ndefaults:\n  payload: {key: '${TITAN_VAR_SHOP_KEY}'}\n",
+            encoding="utf-8",
+        )
+    for _ in range(2):
+        text = run_cli("plan", str(root), "--output", "json", url=server.url, cwd=tmp_path)
+        assert "exit=0" in text, text[-2000:]
+        assert "ns-plain" in text
+        assert_clean(text)
+    packs = list((tmp_path / "cache").glob("*.json"))
+    # Only a run with no placeholder in the project or a template keeps a pack at all.
+    assert len(packs) == (1 if holder == "task" else 0)
+    for pack in packs:
+        assert "ns-plain" in pack.read_text(encoding="utf-8")
+        assert "ns-shop" not in pack.read_text(encoding="utf-8")

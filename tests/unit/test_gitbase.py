@@ -741,8 +741,8 @@ def base_and_checkout(
 ) -> tuple[str, DesiredState, DesiredState]:
     """A base of three tasks on one template, then `second` committed: the base read with the
     checkout's load and state (shortcut allowed), and read alone (every file validated)."""
+    from titan_gitops.defcache import load_and_validate
     from titan_gitops.load import load_definition_files
-    from titan_gitops.pipeline import _load_and_validate
 
     path = new_repo(tmp_path / "repo")
     first = commit(
@@ -758,7 +758,7 @@ def base_and_checkout(
     )
     commit(path, second, "second")
     monkeypatch.chdir(path)
-    loaded, current = _load_and_validate(Path("defs"), environ={})
+    loaded, current = load_and_validate(Path("defs"), environ={}, cache=None)
     assert loaded.documents == load_definition_files(Path("defs")).documents
     fast = read_base(Path("defs"), first, environ={}, reuse=loaded, current=current)[1]
     slow = read_base(Path("defs"), first, environ={})[1]

@@ -31,6 +31,7 @@ class DriftCommandOptions:
 def report_drift(options: DriftCommandOptions, console: Console) -> int:
     """Report live edits made outside git, missing tasks and unmanaged ones. Read-only."""
     from titan_gitops.connect import open_client
+    from titan_gitops.defcache import open_cache
     from titan_gitops.escape import escape_json_text
     from titan_gitops.pipeline import make_drift_report
     from titan_gitops.planfile import plan_to_json_data
@@ -45,6 +46,7 @@ def report_drift(options: DriftCommandOptions, console: Console) -> int:
             environ=os.environ,
             target=target.describe(),
             base=options.base,
+            cache=open_cache(os.environ),
         )
     if options.output == "json":
         data = {"drift": drift_found(report, options.fail_on_pending), **plan_to_json_data(report)}

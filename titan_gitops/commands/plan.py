@@ -37,6 +37,7 @@ def show_plan(options: PlanCommandOptions, console: Console) -> int:
     """Diff the definitions against the live tasks and show the plan."""
     # Each output and option imports what it needs, only when asked (bench/bench_startup.py).
     from titan_gitops.connect import open_client
+    from titan_gitops.defcache import open_cache
     from titan_gitops.pipeline import make_plan
 
     target = resolve_cli_target(options.target)
@@ -52,6 +53,7 @@ def show_plan(options: PlanCommandOptions, console: Console) -> int:
             options.planning,
             environ=os.environ,
             target=target.describe(),
+            cache=open_cache(os.environ),
         )
         previews = None
         if options.preview:

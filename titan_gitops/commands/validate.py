@@ -52,6 +52,7 @@ def validate_strictly(root: Path, environ: Mapping[str, str]) -> DesiredState:
 
 def validate_definitions(options: ValidateCommandOptions, console: Console) -> int:
     """Load and validate a definitions directory offline."""
+    from titan_gitops.defcache import open_cache
     from titan_gitops.pipeline import validate_directory
     from titan_gitops.render.problems import (
         render_problems_github,
@@ -61,7 +62,7 @@ def validate_definitions(options: ValidateCommandOptions, console: Console) -> i
 
     root = options.directory
     try:
-        state = validate_directory(root, environ=os.environ)
+        state = validate_directory(root, environ=os.environ, cache=open_cache(os.environ))
         if options.strict and state.warnings:
             # Made errors below, with the rest, so every output says why the run failed.
             raise ValidationFailed(list(state.warnings))

@@ -7,16 +7,17 @@ the directory: the pipeline loads the documents and passes in the reader `$file`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from titan_gitops.errors import Problem, ValidationFailed
 from titan_gitops.load import PROJECT_FILE, LoadResult
-from titan_gitops.model import DesiredState
+from titan_gitops.model import DesiredState, DesiredTask
 from titan_gitops.secrets import SecretSet
 from titan_gitops.spec import TemplateSpec
-from titan_gitops.validate.context import DiskTree, FileTree, ReadYaml, Run
+from titan_gitops.validate.context import Definition, DiskTree, FileTree, ReadYaml, Run
 from titan_gitops.validate.documents import project_defaults, read_definitions, read_project
+from titan_gitops.validate.reuse import FileResult, name_stub, stub_definition
 from titan_gitops.validate.rules import check_names
 from titan_gitops.validate.tasks import build_task
 from titan_gitops.validate.templates import (
@@ -42,20 +43,56 @@ def validate_definitions(
         ValidationFailed: with every problem found (load and validation), sorted by file and line.
     """
     run = Run(root, environ, read_yaml, tree=tree or DiskTree())
+    return _validate(run, loaded, (), {})[0]
+
+
+def validate_files(
+    loaded: LoadResult,
+    reused: Sequence[FileResult],
+    file_order: Mapping[str, int],
+    *,
+    root: Path,
+    environ: Mapping[str, str],
+    read_yaml: ReadYaml,
+    tree: FileTree | None = None,
+) -> tuple[DesiredState, dict[str, FileResult]]:
+    """`validate_definitions`, with the files of `reused` standing in for files not loaded, and
+    the result of every loaded file whose definitions are all tasks. Task definitions are taken
+    in `file_order` (path -> place in the walk), loaded and reused alike, as a whole load would
+    take them.
+
+    Raises:
+        ValidationFailed: with every problem found, as `validate_definitions` reports them.
+    """
+    run = Run(root, environ, read_yaml, tree=tree or DiskTree())
+    return _validate(run, loaded, reused, file_order)
+
+
+def _validate(
+    run: Run, loaded: LoadResult, reused: Sequence[FileResult], file_order: Mapping[str, int]
+) -> tuple[DesiredState, dict[str, FileResult]]:
     run.problems.extend(loaded.problems)
     run.warnings.extend(loaded.warnings)
     project = read_project(run, loaded.project)
     defaults = project_defaults(loaded.project)
-    task_defs, template_defs = read_definitions(run, loaded.documents, loaded.variable_paths)
+    task_defs, template_defs = read_definitions(
+        run, loaded.documents, loaded.variable_paths, [(f.path, f.refs) for f in reused]
+    )
     index = index_templates(run, template_defs)
     memo: dict[str, Resolved | None] = {}
     for name in index:
         resolve_template(run, name, index, memo)
-    tasks = [build_task(run, task, index, memo, defaults) for task in task_defs]
-    check_names(run, task_defs, project.namespace)
+    built = [build_task(run, task, index, memo, defaults) for task in task_defs]
+    stubs = [stub_definition(f.path, stub) for f in reused for stub in f.names]
+    every = task_defs + stubs
+    if stubs:
+        every.sort(key=lambda d: (file_order.get(d.document.path, -1), d.document.index))
+    check_names(run, every, project.namespace)
     secrets = frozenset(run.secrets)
     problems = _scrub(run.problems, secrets)
     warnings = _scrub(run.warnings, secrets)
+    for file in reused:
+        warnings.extend(file.warnings)
     if problems:
         raise ValidationFailed(_unique(problems + warnings))
     templates = {
@@ -63,14 +100,43 @@ def validate_definitions(
         for name, definition in sorted(index.items())
         if isinstance(definition.spec, TemplateSpec)
     }
-    return DesiredState(
-        tasks=tuple(sorted((t for t in tasks if t is not None), key=lambda t: t.name)),
+    tasks = [t for t in built if t is not None] + [t for f in reused for t in f.tasks]
+    state = DesiredState(
+        tasks=tuple(sorted(tasks, key=lambda t: t.name)),
         templates=templates,
         project=project,
         warnings=tuple(sorted(set(warnings))),
         secrets=secrets,
         project_path=loaded.project.path if loaded.project is not None else "",
     )
+    return state, _file_results(run, task_defs, built, template_defs)
+
+
+def _file_results(
+    run: Run,
+    task_defs: Sequence[Definition],
+    built: Sequence[DesiredTask | None],
+    template_defs: Sequence[Definition],
+) -> dict[str, FileResult]:
+    """The result of every file whose definitions are all tasks, built and named plainly."""
+    by_file: dict[str, list[tuple[Definition, DesiredTask | None]]] = {}
+    for definition, task in zip(task_defs, built, strict=True):
+        by_file.setdefault(definition.document.path, []).append((definition, task))
+    refused = {d.document.path for d in template_defs}
+    results: dict[str, FileResult] = {}
+    for path, pairs in by_file.items():
+        stubs = [name_stub(definition) for definition, _ in pairs]
+        tasks = [task for _, task in pairs]
+        if path in refused or None in stubs or None in tasks:
+            continue
+        results[path] = FileResult(
+            path=path,
+            tasks=tuple(t for t in tasks if t is not None),
+            names=tuple(s for s in stubs if s is not None),
+            warnings=tuple(run.file_warnings.get(path, ())),
+            refs=tuple(run.file_refs.get(path, ())),
+        )
+    return results
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:
@@ -91,8 +157,10 @@ def _scrub(problems: list[Problem], secrets: frozenset[str]) -> list[Problem]:
 __all__ = [
     "PROJECT_FILE",
     "DiskTree",
+    "FileResult",
     "FileTree",
     "ReadYaml",
     "merge_fields",
     "validate_definitions",
+    "validate_files",
 ]

@@ -12,7 +12,12 @@ from titan_gitops.load import LineDict
 from titan_gitops.model import SourceDocument
 from titan_gitops.spec import ProjectConfig, TaskFields, TaskSpec, TemplateSpec
 from titan_gitops.validate.context import Definition, Run
-from titan_gitops.validate.files import resolve_file_refs, schema_file_refs
+from titan_gitops.validate.files import (
+    SCHEMA_FIELDS,
+    file_ref,
+    resolve_file_refs,
+    schema_file_refs,
+)
 from titan_gitops.validate.shape import check_shape
 from titan_gitops.validate.traps import warn_yaml11_traps
 from titan_gitops.validate.variables import substitute_variables
@@ -48,37 +53,56 @@ def project_defaults(document: SourceDocument | None) -> LineDict | None:
 
 
 def read_definitions(
-    run: Run, documents: Sequence[SourceDocument], variable_paths: set[str]
+    run: Run,
+    documents: Sequence[SourceDocument],
+    variable_paths: set[str],
+    reused: Sequence[tuple[str, Sequence[str]]] = (),
 ) -> tuple[list[Definition], list[Definition]]:
     """(tasks, templates): every definition document substituted, resolved and shape-checked.
 
-    Documents of files that a `$file` reference names are schemas and are skipped.
+    Documents of files that a `$file` reference names are schemas and are skipped; the
+    references of files `reused` from an earlier run ((path, `$file` paths)) count too. Each
+    file's own warnings and `$file` paths are kept in `run.file_warnings` / `run.file_refs`.
     """
     tasks: list[Definition] = []
     templates: list[Definition] = []
-    skip = schema_file_refs(run, documents)
+    skip = schema_file_refs(run, documents, reused)
     for document in documents:
         if skip and run.tree.real_path(Path(document.path)) in skip:
             continue
-        data = document.data
-        if not isinstance(data, LineDict):
-            message = "a definition document must be a mapping with kind: task or template"
-            run.problems.append(Problem(document.path, document.line, document.col, "", message))
-            continue
-        kind = data.get("kind")
-        if kind not in ("task", "template"):
-            if kind is None:
-                message = "kind is required: task or template"
-            else:
-                message = f"kind must be task or template, not {kind!r}"
-            run.add(data, ("kind",) if "kind" in data else (), message, at=document)
-            continue
-        if document.path in variable_paths:
-            substitute_variables(run, data, data)
-        resolve_file_refs(run, data)
-        warn_yaml11_traps(run, data)
-        model: type[BaseModel] = TaskSpec if kind == "task" else TemplateSpec
-        spec = check_shape(run, data, model, document)
-        target = tasks if kind == "task" else templates
-        target.append(Definition(document, data, spec))
+        before = len(run.warnings)
+        _read_definition(run, document, variable_paths, tasks, templates)
+        run.file_warnings.setdefault(document.path, []).extend(run.warnings[before:])
     return tasks, templates
+
+
+def _read_definition(
+    run: Run,
+    document: SourceDocument,
+    variable_paths: set[str],
+    tasks: list[Definition],
+    templates: list[Definition],
+) -> None:
+    data = document.data
+    if not isinstance(data, LineDict):
+        message = "a definition document must be a mapping with kind: task or template"
+        run.problems.append(Problem(document.path, document.line, document.col, "", message))
+        return
+    kind = data.get("kind")
+    if kind not in ("task", "template"):
+        if kind is None:
+            message = "kind is required: task or template"
+        else:
+            message = f"kind must be task or template, not {kind!r}"
+        run.add(data, ("kind",) if "kind" in data else (), message, at=document)
+        return
+    if document.path in variable_paths:
+        substitute_variables(run, data, data)
+    refs = run.file_refs.setdefault(document.path, [])
+    refs.extend(ref for key in SCHEMA_FIELDS if isinstance(ref := file_ref(data.get(key)), str))
+    resolve_file_refs(run, data)
+    warn_yaml11_traps(run, data)
+    model: type[BaseModel] = TaskSpec if kind == "task" else TemplateSpec
+    spec = check_shape(run, data, model, document)
+    target = tasks if kind == "task" else templates
+    target.append(Definition(document, data, spec))

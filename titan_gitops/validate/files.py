@@ -86,25 +86,36 @@ def _load_schema_file(run: Run, target: Path, ref: str) -> Any:
     return documents[0].data
 
 
-def schema_file_refs(run: Run, documents: Sequence[SourceDocument]) -> set[Path]:
-    """Every file a `$file` reference names (or `defaults` did): schemas, not definitions.
+def schema_file_refs(
+    run: Run,
+    documents: Sequence[SourceDocument],
+    reused: Sequence[tuple[str, Sequence[str]]] = (),
+) -> set[Path]:
+    """Every file a `$file` reference names (or `defaults` did, or a file `reused` from an
+    earlier run does: (its path, the paths it names); it holds task definitions only): schemas,
+    not definitions.
 
     A file holding a definition stays a definition file even when named (the reference is
     refused instead): otherwise one `$file` line could make another file's tasks vanish.
     """
     refs: set[Path] = set()
-    defining: set[Path] = set()
+    defining: list[str] = []
     for document in documents:
         if isinstance(document.data, dict):
             if _is_definition(document.data):
-                defining.add(run.tree.real_path(Path(document.path)))
+                defining.append(document.path)
             for key in SCHEMA_FIELDS:
                 ref = file_ref(document.data.get(key))
                 if isinstance(ref, str) and (target := _schema_target(run, ref)) is not None:
                     refs.add(target)
+    for path, named in reused:
+        defining.append(path)
+        refs.update(target for ref in named if (target := _schema_target(run, ref)) is not None)
     # The files the project's `defaults` named, read before any definition.
     refs.update(run.schema_files)
-    return refs - defining
+    if not refs:
+        return refs  # nothing is named: no definition file needs its real path
+    return refs - {run.tree.real_path(Path(path)) for path in defining}
 
 
 def _is_definition(data: Any) -> bool:
