@@ -21,15 +21,18 @@ import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from titan_gitops.basereuse import join_base, split_base
+from titan_gitops.defcache import Pack, validate_sources
 from titan_gitops.errors import BaseUnavailable, Problem, ValidationFailed
 from titan_gitops.escape import escape_terminal
-from titan_gitops.load import LoadResult
-from titan_gitops.load.tree import MemoryTree, TreeEntry, load_tree, wanted_blobs
+from titan_gitops.load.tree import (
+    MemoryTree,
+    TreeEntry,
+    read_tree_files,
+    wanted_blobs,
+)
 from titan_gitops.model import DesiredState
 from titan_gitops.model.threeway import BaseInfo, CommitInfo
 from titan_gitops.spec import ProjectConfig
-from titan_gitops.validate import validate_definitions
 
 # Caps on one base: entries listed, and bytes read (each file is capped at MAX_FILE_BYTES too).
 MAX_BASE_FILES = 50_000
@@ -215,18 +218,17 @@ def read_base(
     rev: str,
     *,
     environ: Mapping[str, str],
-    reuse: LoadResult | None = None,
-    current: DesiredState | None = None,
+    reusable: Pack | None = None,
 ) -> tuple[BaseInfo, DesiredState]:
     """The definitions directory `root` as it was at git revision `rev`, validated in memory
     exactly as `pipeline.validate_directory` validates a checkout of it (same display paths,
     `$file` references read inside the base), and the commit it names.
 
-    Three git calls whatever the number of files; nothing is checked out or written. A file with
-    the same path and text as in `reuse` (the load of the checkout) is not parsed again, and,
-    when only task documents changed, its tasks are taken from `current` (the checkout's state)
-    rather than validated again (basereuse.py). A directory
-    that did not exist at `rev` gives `BaseInfo(directory_existed=False)` and an empty state.
+    Three git calls whatever the number of files; nothing is checked out or written. With
+    `reusable` (the pack of the checkout's run, defcache.py), a task file with the same path and
+    bytes as in the checkout, around the same project and templates, is neither parsed nor
+    validated again: the checkout's result stands in for it. A directory that did not exist at
+    `rev` gives `BaseInfo(directory_existed=False)` and an empty state.
 
     Raises:
         BaseUnavailable: `root` is not in a git checkout, git is missing, `rev` is refused,
@@ -244,20 +246,20 @@ def read_base(
         empty = DesiredState(tasks=(), templates={}, project=ProjectConfig())
         return BaseInfo(rev=rev, sha=sha, directory_existed=False), empty
     tree = MemoryTree(root, entries, _read_blobs(git, wanted_blobs(entries.values()), rev))
-    loaded = load_tree(tree, reuse=reuse)
-    split = split_base(loaded, reuse, current) if reuse and current else None
+    sources, problems = read_tree_files(tree)
     try:
-        desired = validate_definitions(
-            split[1] if split else loaded,
-            root=root,
+        _, desired, _ = validate_sources(
+            root,
+            sources,
+            problems,
+            reusable or Pack(),
+            reusable.fingerprint if reusable is not None else None,
             environ=environ,
             read_yaml=tree.read_yaml,
             tree=tree,
         )
     except ValidationFailed as exc:
         raise BaseUnavailable(_describe_invalid(exc, rev, sha, tree, prefix)) from None
-    if split:
-        desired = join_base(loaded, split[0], desired)
     return BaseInfo(rev=rev, sha=sha), desired
 
 

@@ -103,13 +103,13 @@ def _read_states(
     from titan_gitops.diff import diff_states
     from titan_gitops.fetch import fetch_live_state
 
-    loaded, desired = load_and_validate(root, environ=environ, cache=cache)
+    _, desired, reusable = load_and_validate(root, environ=environ, cache=cache)
     base = None
     if base_rev:
         from titan_gitops.gitbase import read_base
 
-        base = read_base(root, base_rev, environ=environ, reuse=loaded, current=desired)
-    del loaded
+        base = read_base(root, base_rev, environ=environ, reusable=reusable)
+    del reusable
     live = fetch_live_state(client)
     return desired, base, live, diff_states(desired, live)
 

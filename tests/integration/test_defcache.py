@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 def outcome(root: Path, cache: DefinitionCache | None) -> tuple[Any, ...]:
     """What validating `root` gives, in a comparable form: the state, or the problems."""
     try:
-        _, state = load_and_validate(root, environ={}, cache=cache)
+        _, state, _ = load_and_validate(root, environ={}, cache=cache)
     except ValidationFailed as exc:
         return ("failed", tuple(exc.problems))
     templates = {name: spec.model_dump() for name, spec in state.templates.items()}
@@ -36,7 +36,7 @@ def outcome(root: Path, cache: DefinitionCache | None) -> tuple[Any, ...]:
 
 def reused_files(root: Path, cache: DefinitionCache) -> set[str]:
     """The files whose tasks came from the cache (in the state, but not loaded)."""
-    loaded, state = load_and_validate(root, environ={}, cache=cache)
+    loaded, state, _ = load_and_validate(root, environ={}, cache=cache)
     return {t.source.path for t in state.tasks} - {d.path for d in loaded.documents}
 
 
@@ -198,7 +198,7 @@ def test_files_reading_the_environment_or_other_files_are_never_cached(
     _replace("tasks/a.yaml", "{type: object}", "{$file: schema.json}")(root)
     environ = {"TITAN_VAR_X": "from-the-environment"}
     for _ in range(2):
-        loaded, _state = load_and_validate(root, environ=environ, cache=cache)
+        loaded, _state, _ = load_and_validate(root, environ=environ, cache=cache)
     assert {d.path for d in loaded.documents} >= {f"{root}/tasks/a.yaml", f"{root}/tasks/b.yaml"}
     (pack,) = cache.folder.iterdir()
     text = pack.read_text(encoding="utf-8")
@@ -224,7 +224,9 @@ def test_a_project_or_template_reading_the_environment_or_a_file_turns_the_cache
     root = tmp_path / "defs"
     write_tree(root, {**BASE, "schema.json": '{"type": "object"}\n', shaping[0]: shaping[1]})
     for _ in range(2):
-        loaded, _state = load_and_validate(root, environ={"TITAN_VAR_X": "secret-x"}, cache=cache)
+        loaded, _state, _ = load_and_validate(
+            root, environ={"TITAN_VAR_X": "secret-x"}, cache=cache
+        )
     assert len({d.path for d in loaded.documents}) == 4
     assert not cache.folder.exists()
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from titan_gitops import gitbase
+from titan_gitops.defcache import DefinitionCache, Pack, load_and_validate, validate_sources
 from titan_gitops.errors import BaseUnavailable, Problem, ValidationFailed
 from titan_gitops.gitbase import (
     MAX_COMMIT_TEXT,
@@ -26,12 +27,10 @@ from titan_gitops.load import (
     INCOMPLETE_EXPORT_MARKER,
     MAX_FILE_BYTES,
     MAX_FOLDER_DEPTH,
-    LoadResult,
 )
-from titan_gitops.load.tree import MemoryTree, load_tree, wanted_blobs
+from titan_gitops.load.tree import MemoryTree, read_tree_files, wanted_blobs
 from titan_gitops.model import DesiredState
 from titan_gitops.pipeline import validate_directory
-from titan_gitops.validate import validate_definitions
 
 TASK = """\
 kind: task
@@ -480,12 +479,14 @@ def tree_problems(root: Path, sha: str) -> list[Problem]:
     entries = _list_tree(git_, sha, str(root), sha)
     assert entries is not None
     tree = MemoryTree(root, entries, _read_blobs(git_, wanted_blobs(entries.values()), sha))
-    loaded = load_tree(tree)
+    sources, problems = read_tree_files(tree)
     try:
-        validate_definitions(loaded, root=root, environ={}, read_yaml=tree.read_yaml, tree=tree)
+        state = validate_sources(
+            root, sources, problems, Pack(), None, environ={}, read_yaml=tree.read_yaml, tree=tree
+        )[1]
     except ValidationFailed as exc:
         return exc.problems
-    return sorted(loaded.warnings)
+    return sorted(state.warnings)
 
 
 def disk_problems(root: Path) -> list[Problem]:
@@ -658,11 +659,9 @@ PLAIN += "execution_type: single\noutput_schema: {{type: object}}\n"
 SECRET = PLAIN.replace("objective: {objective}", "objective: '{objective} ${{TITAN_VAR_KEY}}'")
 
 
-def test_a_base_read_with_the_checkout_load_shares_only_what_validation_leaves_alone(
+def test_a_base_read_with_the_checkouts_pack_shares_only_what_validation_leaves_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from titan_gitops.load import load_definition_files
-
     path = new_repo(tmp_path / "repo")
     files = {
         "defs/titan-gitops.yaml": PROJECT,
@@ -676,37 +675,19 @@ def test_a_base_read_with_the_checkout_load_shares_only_what_validation_leaves_a
     commit(path, {"defs/moved.yaml": PLAIN.format(name="moved", objective="New.")}, "second")
     monkeypatch.chdir(path)
     environ = {"TITAN_VAR_KEY": "k3y-value"}
-    loaded = load_definition_files(Path("defs"))
-    shared = {display for display, _text in loaded.parsed}
-    # Substituted (${) or resolved ($file) in place by validation: never shared.
-    assert shared == {"defs/titan-gitops.yaml", "defs/plain.yaml", "defs/moved.yaml"}
-    reused = load_tree_of(path, first, reuse=loaded)
-    fresh = load_tree_of(path, first, reuse=None)
-    by_path = {d.path: d for d in reused.documents}
-    current = {d.path: d for d in loaded.documents}
-    assert by_path["defs/plain.yaml"] is current["defs/plain.yaml"]
-    assert by_path["defs/moved.yaml"] is not current["defs/moved.yaml"]  # its text differs
-    assert by_path["defs/secret.yaml"] is not current["defs/secret.yaml"]
-    assert reused.project is loaded.project
-    assert [d.data for d in reused.documents] == [d.data for d in fresh.documents]
-    # The whole base is the same with and without sharing, secrets still known as secrets.
-    with_reuse = read_base(Path("defs"), first, environ=environ, reuse=loaded)[1]
+    _, current, pack = load_and_validate(Path("defs"), environ=environ, cache=None)
+    assert pack is not None
+    assert pack.files is not None
+    # Substituted (${) or resolved ($file) in place by validation: never in the pack.
+    assert set(pack.files) == {"defs/plain.yaml", "defs/moved.yaml"}
+    with_pack = read_base(Path("defs"), first, environ=environ, reusable=pack)[1]
     without = read_base(Path("defs"), first, environ=environ)[1]
-    same_state(with_reuse, without)
-    secret = next(t for t in with_reuse.tasks if t.name == "secret")
+    same_state(with_pack, without)
+    ours = {id(t) for t in current.tasks}
+    assert [t.name for t in with_pack.tasks if id(t) in ours] == ["plain"]
+    secret = next(t for t in with_pack.tasks if t.name == "secret")
     assert secret.sensitive_paths == frozenset({"/objective"})
-    assert next(t for t in with_reuse.tasks if t.name == "moved").body["objective"] == "Old."
-
-
-def load_tree_of(repo: Path, sha: str, *, reuse: LoadResult | None) -> LoadResult:
-    """The base's LoadResult, as read_base loads it."""
-    from titan_gitops.gitbase import _Git, _list_tree, _read_blobs
-
-    git_ = _Git(repo)
-    entries = _list_tree(git_, sha, "defs", sha)
-    assert entries is not None
-    tree = MemoryTree(Path("defs"), entries, _read_blobs(git_, wanted_blobs(entries.values()), sha))
-    return load_tree(tree, reuse=reuse)
+    assert next(t for t in with_pack.tasks if t.name == "moved").body["objective"] == "Old."
 
 
 def test_git_trusts_another_users_repository_only_inside_an_actions_workspace(
@@ -741,9 +722,6 @@ def base_and_checkout(
 ) -> tuple[str, DesiredState, DesiredState]:
     """A base of three tasks on one template, then `second` committed: the base read with the
     checkout's load and state (shortcut allowed), and read alone (every file validated)."""
-    from titan_gitops.defcache import load_and_validate
-    from titan_gitops.load import load_definition_files
-
     path = new_repo(tmp_path / "repo")
     first = commit(
         path,
@@ -758,14 +736,21 @@ def base_and_checkout(
     )
     commit(path, second, "second")
     monkeypatch.chdir(path)
-    loaded, current = load_and_validate(Path("defs"), environ={}, cache=None)
-    assert loaded.documents == load_definition_files(Path("defs")).documents
-    fast = read_base(Path("defs"), first, environ={}, reuse=loaded, current=current)[1]
+    _, current, pack = load_and_validate(Path("defs"), environ={}, cache=None)
+    fast = read_base(Path("defs"), first, environ={}, reusable=pack)[1]
     slow = read_base(Path("defs"), first, environ={})[1]
-    assert fast.tasks == slow.tasks
-    assert [t.body for t in fast.tasks] == [t.body for t in slow.tasks]
-    assert dict(fast.templates) == dict(slow.templates)
-    assert fast.project == slow.project
+    # Through a cache on disk, written and read back: the same.
+    cache = DefinitionCache(tmp_path / "cache")
+    load_and_validate(Path("defs"), environ={}, cache=cache)
+    _, cached, stored = load_and_validate(Path("defs"), environ={}, cache=cache)
+    assert cached == current
+    packed = read_base(Path("defs"), first, environ={}, reusable=stored)[1]
+    for other in (fast, packed):
+        assert other.tasks == slow.tasks
+        assert [t.body for t in other.tasks] == [t.body for t in slow.tasks]
+        assert dict(other.templates) == dict(slow.templates)
+        assert other.project == slow.project
+        assert other.warnings == slow.warnings
     return first, fast, current
 
 
@@ -800,3 +785,32 @@ def test_anything_but_task_documents_moving_validates_the_whole_base(
     _, base, current = base_and_checkout(tmp_path, monkeypatch, second)
     by_name = {t.name: t for t in current.tasks}
     assert not [t.name for t in base.tasks if t is by_name.get(t.name)]
+
+
+def test_the_checkouts_pack_stands_in_for_the_bases_unchanged_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = new_repo(tmp_path / "repo")
+    files = {
+        "defs/titan-gitops.yaml": PROJECT,
+        "defs/page.yaml": TEMPLATE_DOC.format(kind="object"),
+        "defs/a.yaml": EXTENDING.format(name="alpha", objective="A."),
+        "defs/b.yaml": EXTENDING.format(name="beta", objective="B."),
+        "defs/c.yaml": PLAIN.format(name="gamma", objective="C."),
+    }
+    first = commit(path, files, "first")
+    commit(path, {"defs/a.yaml": EXTENDING.format(name="alpha", objective="New.")}, "second")
+    monkeypatch.chdir(path)
+    cache = DefinitionCache(tmp_path / "cache")
+    _, current, pack = load_and_validate(Path("defs"), environ={}, cache=cache)
+    base = read_base(Path("defs"), first, environ={}, reusable=pack)[1]
+    ours = {id(t) for t in current.tasks}
+    assert [t.name for t in base.tasks if id(t) in ours] == ["beta", "gamma"]
+    assert next(t for t in base.tasks if t.name == "alpha").body["objective"] == "A."
+    # A template that moved since the base: nothing is taken from the pack.
+    moved = TEMPLATE_DOC.format(kind="object") + "proxy_locations: [de]\n"
+    commit(path, {"defs/page.yaml": moved}, "third")
+    _, current, pack = load_and_validate(Path("defs"), environ={}, cache=cache)
+    base = read_base(Path("defs"), first, environ={}, reusable=pack)[1]
+    assert not {id(t) for t in base.tasks} & {id(t) for t in current.tasks}
+    assert base == read_base(Path("defs"), first, environ={})[1]

@@ -26,10 +26,12 @@ from titan_gitops.load.walk import (
     PROJECT_FILE,
     YAML_SUFFIXES,
     LoadResult,
+    SourceBytes,
     check_definitions_root,
     is_blank_yaml,
     list_definition_files,
     load_definition_files,
+    read_definition_files,
     record_definition,
 )
 
@@ -44,6 +46,7 @@ __all__ = [
     "LineList",
     "LoadResult",
     "Position",
+    "SourceBytes",
     "check_definitions_root",
     "decode_definition_bytes",
     "is_blank_yaml",
@@ -51,6 +54,7 @@ __all__ = [
     "load_definition_files",
     "load_yaml_file",
     "load_yaml_text",
+    "read_definition_files",
     "read_definition_text",
     "record_definition",
     "scan_nesting_depth",

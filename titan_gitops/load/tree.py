@@ -28,8 +28,7 @@ from titan_gitops.load.walk import (
     MAX_FOLDER_DEPTH,
     PROJECT_FILE,
     YAML_SUFFIXES,
-    LoadResult,
-    record_definition,
+    SourceBytes,
 )
 from titan_gitops.model import SourceDocument
 
@@ -139,11 +138,18 @@ class MemoryTree:
 
     def read_text(self, real: str, display: str) -> tuple[str | None, list[Problem]]:
         """The text of the regular file at `real` (a resolved path), or a located problem."""
+        raw, problems = self.read_bytes(real, display)
+        if raw is None:
+            return None, problems
+        return decode_definition_bytes(raw, display)
+
+    def read_bytes(self, real: str, display: str) -> tuple[bytes | None, list[Problem]]:
+        """The bytes of the regular file at `real` (not yet decoded), or a located problem."""
         entry = self.entries[real]
         if entry.size is not None and entry.size > MAX_FILE_BYTES:
             message = f"file is {entry.size} bytes; the limit is 1 MiB"
             return None, [file_problem(display, message)]
-        return decode_definition_bytes(self.blobs[entry.oid], display)
+        return self.blobs[entry.oid], []
 
     def read_yaml(self, path: Path, display: str) -> tuple[list[SourceDocument], list[Problem]]:
         """validate's `ReadYaml` over the tree: `path` is one `real_path` gave, a regular file."""
@@ -251,21 +257,19 @@ class _TreeWalk:
             self.files.append((path, real))
 
 
-def load_tree(tree: MemoryTree, *, reuse: LoadResult | None = None) -> LoadResult:
-    """Load every definition file of `tree`, and the project file at its top, as
-    `load_definition_files` loads a checkout of it: same rules, same display paths. A file whose
-    path and text `reuse` (the load of the checkout) parsed already is not parsed again."""
+def read_tree_files(tree: MemoryTree) -> tuple[list[SourceBytes], list[Problem]]:
+    """The bytes of every definition file of `tree` as a walk of a checkout finds them (same
+    rules, same display paths, same order), and the problems of the walk and the reads."""
     walk = _TreeWalk(tree)
     for path in sorted(tree.entries, key=_walk_order):
         walk.visit(tree.entries[path])
-    result = LoadResult()
-    result.problems.extend(walk.problems)
+    sources: list[SourceBytes] = []
+    problems = list(walk.problems)
     for path, real in walk.files:
         display = tree.display(path)
-        text, problems = tree.read_text(real, display)
-        if text is None:
-            result.problems.extend(problems)
-            continue
-        parsed = reuse.parsed if reuse is not None else None
-        record_definition(result, text, display, is_project=path == PROJECT_FILE, reuse=parsed)
-    return result
+        raw, found = tree.read_bytes(real, display)
+        if raw is None:
+            problems.extend(found)
+        else:
+            sources.append(SourceBytes(display, raw, path == PROJECT_FILE))
+    return sources, problems

@@ -5,12 +5,11 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from titan_gitops.errors import Problem
-from titan_gitops.load.caps import file_problem, read_definition_text
+from titan_gitops.load.caps import file_problem, read_definition_bytes, read_definition_text
 from titan_gitops.load.documents import load_yaml_text
 from titan_gitops.load.paths import describe_kind, describe_os_error, name_problem, show_name
 from titan_gitops.model import SourceDocument
@@ -42,6 +41,15 @@ _FOLDER_LINK = (
 _PLAIN_FILES = "definitions must be plain files"
 
 
+@dataclass(frozen=True, slots=True)
+class SourceBytes:
+    """One definition file's bytes as read (not yet decoded), under its display path."""
+
+    display: str
+    raw: bytes
+    is_project: bool
+
+
 @dataclass
 class LoadResult:
     """What loading a directory gave: documents per file, problems, warnings."""
@@ -52,16 +60,11 @@ class LoadResult:
     variable_paths: set[str] = field(default_factory=set)
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
-    # What each file's text parsed to, by (display path, text), for files validation never
-    # changes: no `${` (substituted in place) and no `$file` (resolved in place). Loading the same
-    # directory at another commit (a plan's base) takes a file with the same text from here.
-    parsed: dict[tuple[str, str], tuple[list[SourceDocument], list[Problem]]] = field(
-        default_factory=dict
-    )
 
 
 def is_shareable(text: str) -> bool:
-    """True when validation reads the documents of `text` without changing them."""
+    """True when what the documents of `text` validate to depends on nothing outside them: no
+    `${` (the environment, substituted in place) and no `$file` (another file)."""
     return "${" not in text and "$file" not in text
 
 
@@ -223,24 +226,30 @@ def load_definition_files(root: Path) -> LoadResult:
     return result
 
 
+def read_definition_files(root: Path) -> tuple[list[SourceBytes], list[Problem]]:
+    """The bytes of every definition file under `root` in walk order (`load_definition_files`
+    reads the same files), and the problems of the walk and the reads."""
+    files, problems = list_definition_files(root)
+    project_path = root / PROJECT_FILE
+    sources: list[SourceBytes] = []
+    for path, display in files:
+        raw, found = read_definition_bytes(path, display)
+        if raw is None:
+            problems.extend(found)
+        else:
+            sources.append(SourceBytes(display, raw, path == project_path))
+    return sources, problems
+
+
 def record_definition(
     result: LoadResult,
     text: str,
     display: str,
     *,
     is_project: bool,
-    reuse: Mapping[tuple[str, str], tuple[list[SourceDocument], list[Problem]]] | None = None,
 ) -> None:
-    """Load one definition file's text into `result`: its documents, problems and warnings.
-
-    A file whose display path and text are in `reuse` (another load's `parsed`) is not parsed
-    again: its documents are shared, which is safe because validation never changes them.
-    """
-    key = (display, text)
-    found = reuse.get(key) if reuse is not None else None
-    documents, problems = found if found is not None else load_yaml_text(text, display)
-    if is_shareable(text):
-        result.parsed[key] = (documents, problems)
+    """Load one definition file's text into `result`: its documents, problems and warnings."""
+    documents, problems = load_yaml_text(text, display)
     result.problems.extend(problems)
     if "${" in text:
         result.variable_paths.add(display)

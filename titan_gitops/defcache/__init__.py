@@ -1,0 +1,202 @@
+"""The validated-definitions cache: a task file whose text and surroundings did not change since
+the last run is not parsed or validated again.
+
+What a task file validates to depends on its own text, the project file, the templates (which
+`extends` merges in) and the code doing the validating, and on nothing else once the file holds
+no `${...}` placeholder (the environment) and no `$file` reference (another file). So a run keeps,
+per definitions directory, one pack: the *context* (a SHA-256 of the tool, the directory as named,
+the project file's text and every template file's text) and, per task file, the SHA-256 of its
+text and what validating it gave (`validate.FileResult`). The next run with the same context takes
+each file whose text has the same digest from the pack; every other file is loaded and validated
+as usual, with the project and the templates, and the cross-file checks (duplicate names, the
+namespace, previous names) run over every task, reused or not.
+
+Trust: the pack never holds a substituted value (a file, template or project file with `${` is
+never reused, and a pack whose text would hold one of the run's substituted values is not
+written), nor the token. It lives in a folder only its
+owner can use; a folder or pack that is not the user's own, or is writable by others, is ignored,
+and a pack that does not parse into exactly the expected shape counts as empty. `apply` never
+reads it: it validates the definitions afresh, so a tampered pack can at most make a plan that
+apply's re-derivation refuses. Writing is best effort: a cache that cannot be written costs the
+next run its speed, never this run its result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from titan_gitops.defcache.pack import Pack
+from titan_gitops.defcache.store import (
+    FOLDER_VARIABLE,
+    SWITCH_VARIABLE,
+    DefinitionCache,
+    cache_folder,
+    open_cache,
+    tool_fingerprint,
+)
+from titan_gitops.errors import Problem
+from titan_gitops.load import (
+    LineDict,
+    LoadResult,
+    SourceBytes,
+    check_definitions_root,
+    decode_definition_bytes,
+    load_yaml_file,
+    read_definition_files,
+    record_definition,
+)
+from titan_gitops.load.walk import is_shareable
+from titan_gitops.model import DesiredState
+from titan_gitops.validate import FileTree, ReadYaml, validate_files
+
+
+def load_and_validate(
+    root: Path, *, environ: Mapping[str, str], cache: DefinitionCache | None
+) -> tuple[LoadResult, DesiredState, Pack | None]:
+    """What loading `root` gave (the files loaded, not the ones reused) and the state, as
+    `pipeline.validate_directory` makes it, reusing what `cache` holds and storing what it can;
+    and this run's pack (every reusable file, reused or validated now), which a plan's base read
+    from git reuses in turn (None when a project or template file reads the environment or a
+    file).
+
+    Raises:
+        ValidationFailed: with every problem found, exactly as without the cache.
+    """
+    from titan_gitops.errors import ValidationFailed
+
+    problem = check_definitions_root(root)
+    if problem is not None:
+        raise ValidationFailed([problem])
+    sources, problems = read_definition_files(root)
+    pack = cache.read(root) if cache is not None else Pack()
+    # Without a cache the run's pack is still made, in memory only, for a base read after it.
+    fingerprint = cache.fingerprint if cache is not None else ""
+    loaded, desired, fresh = validate_sources(
+        root,
+        sources,
+        problems,
+        pack,
+        fingerprint,
+        environ=environ,
+        read_yaml=load_yaml_file,
+    )
+    if cache is not None and fresh is not None and not _same_files(pack, fresh):
+        cache.write(root, fresh, secrets=desired.secrets)
+    return loaded, desired, fresh
+
+
+def validate_sources(
+    root: Path,
+    sources: Sequence[SourceBytes],
+    problems: Sequence[Problem],
+    pack: Pack,
+    fingerprint: str | None,
+    *,
+    environ: Mapping[str, str],
+    read_yaml: ReadYaml,
+    tree: FileTree | None = None,
+) -> tuple[LoadResult, DesiredState, Pack | None]:
+    """Validate definition files (read from disk or from git) as a whole load would, with each
+    task file `pack` holds under the same digest and context standing in for the file. Returns
+    what was loaded, the state, and the pack of this run's reusable files (None when
+    `fingerprint` is None, or when a project or template file reads the environment or a file).
+
+    Raises:
+        ValidationFailed: with every problem found, exactly as without a pack.
+    """
+    loaded = LoadResult()
+    loaded.problems.extend(problems)
+    order = {source.display: place for place, source in enumerate(sources)}
+    digests = {source.display: hashlib.sha256(source.raw).hexdigest() for source in sources}
+    known = pack.files or {}
+    # The files the pack may stand in for; everything else (the project, templates, new or
+    # edited files) is loaded first, and tells the context.
+    candidates = [
+        s
+        for s in sources
+        if not s.is_project and s.display in known and known[s.display][0] == digests[s.display]
+    ]
+    texts: dict[str, str] = {}
+    skipped = {s.display for s in candidates}
+    for source in sources:
+        if source.display not in skipped:
+            _record(loaded, texts, source)
+    context = _context(root, fingerprint, texts, sources, loaded)
+    reused = [known[s.display][1] for s in candidates] if context == pack.context else []
+    if candidates and not reused:
+        for source in candidates:
+            _record(loaded, texts, source)
+        loaded.documents.sort(key=lambda d: (order[d.path], d.index))
+    desired, results = validate_files(
+        loaded, reused, order, root=root, environ=environ, read_yaml=read_yaml, tree=tree
+    )
+    if context is None:
+        return loaded, desired, None
+    quiet = {p.path for p in loaded.warnings}
+    files = {r.path: (digests[r.path], r) for r in reused}
+    for display, result in results.items():
+        reusable = is_shareable(texts[display]) and display not in quiet
+        if reusable and not any(task.sensitive_paths for task in result.tasks):
+            files[display] = (digests[display], result)
+    return loaded, desired, Pack(context, files, fingerprint or "")
+
+
+def _record(loaded: LoadResult, texts: dict[str, str], source: SourceBytes) -> None:
+    """Decode and load one file into `loaded`, as the load stage does."""
+    text, problems = decode_definition_bytes(source.raw, source.display)
+    if text is None:
+        loaded.problems.extend(problems)
+        return
+    texts[source.display] = text
+    record_definition(loaded, text, source.display, is_project=source.is_project)
+
+
+def _same_files(old: Pack, new: Pack) -> bool:
+    """True when `new` holds the same files under the same digests and context as `old`."""
+    before, after = old.files or {}, new.files or {}
+    if old.context != new.context or before.keys() != after.keys():
+        return False
+    return all(before[d][0] == after[d][0] for d in after)
+
+
+def _context(
+    root: Path,
+    fingerprint: str | None,
+    texts: Mapping[str, str],
+    sources: Sequence[SourceBytes],
+    loaded: LoadResult,
+) -> str | None:
+    """The digest of what every task file's result depends on besides its own text; None when a
+    project or template file reads the environment or another file (nothing is reused then)."""
+    if fingerprint is None:
+        return None
+    shaping = {d.path for d in loaded.documents if _is_template(d.data)}
+    shaping.update(source.display for source in sources if source.is_project)
+    digest = hashlib.sha256(f"{fingerprint}\0{root}\0".encode("utf-8", "surrogatepass"))
+    for display in sorted(shaping):
+        text = texts.get(display)
+        if text is None or not is_shareable(text):
+            return None
+        digest.update(f"{display}\0{len(text)}\0".encode("utf-8", "surrogatepass"))
+        digest.update(text.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def _is_template(data: Any) -> bool:
+    return isinstance(data, LineDict) and data.get("kind") == "template"
+
+
+__all__ = [
+    "FOLDER_VARIABLE",
+    "SWITCH_VARIABLE",
+    "DefinitionCache",
+    "Pack",
+    "cache_folder",
+    "load_and_validate",
+    "open_cache",
+    "tool_fingerprint",
+    "validate_sources",
+]
