@@ -39,6 +39,24 @@ def canonicalise_schema(schema: Any) -> Any:
     return out
 
 
+# Canonical forms of the schemas seen, by their exact JSON text: tasks made from one template
+# share a schema, which is then sorted once. Bounded; cleared when full.
+_CANONICAL: dict[str, Any] = {}
+_CANONICAL_MAX = 4096
+
+
+def _canonical_schema(schema: Any) -> Any:
+    """`canonicalise_schema(schema)`, shared between schemas with the same JSON text (callers
+    copy the result before anyone may change it)."""
+    text = json.dumps(schema)
+    found = _CANONICAL.get(text)
+    if found is None:
+        if len(_CANONICAL) >= _CANONICAL_MAX:
+            _CANONICAL.clear()
+        found = _CANONICAL[text] = canonicalise_schema(schema)
+    return found
+
+
 def _drop_empty(value: Any) -> Any:
     if isinstance(value, dict):
         cleaned = {k: _drop_empty(v) for k, v in value.items()}
@@ -62,7 +80,7 @@ def normalise_task(
     """The comparable form of a task body, desired or live."""
     out: dict[str, Any] = {}
     for key, value in _set_fields(body):
-        out[key] = canonicalise_schema(value) if key in SCHEMA_FIELDS else value
+        out[key] = _canonical_schema(value) if key in SCHEMA_FIELDS else value
     text = json.dumps(out)
     if _may_hold_empty(text):
         # payload and limits hold user data: an empty nested value is still a value there.

@@ -243,3 +243,32 @@ def test_diff_states_applies_ignore_fields_to_both_sides_but_not_to_the_fingerpr
     assert diff.before["limits"] == {"timeout_seconds": 3}
     assert diff.live_normalised is not None
     assert diff.live_normalised["limits"] == {"max_results": 1, "timeout_seconds": 3}
+
+
+def test_canonical_schemas_are_shared_by_exact_text_and_the_memo_stays_bounded() -> None:
+    from titan_gitops import diff
+
+    one = {"type": "object", "required": ["b", "a"]}
+    first = normalise_task({"name": "x", "output_schema": one})
+    # The same text again: the same canonical form, and a copy the caller may change.
+    second = normalise_task({"name": "y", "output_schema": dict(one)})
+    assert (
+        first["output_schema"]
+        == second["output_schema"]
+        == {
+            "type": "object",
+            "required": ["a", "b"],
+        }
+    )
+    second["output_schema"]["required"].append("c")
+    assert normalise_task({"output_schema": one})["output_schema"]["required"] == ["a", "b"]
+    # 1 and 1.0 are different JSON: never one memo entry.
+    assert normalise_task({"output_schema": {"maximum": 1}})["output_schema"] == {"maximum": 1}
+    floats = normalise_task({"output_schema": {"maximum": 1.0}})["output_schema"]
+    assert type(floats["maximum"]) is float
+    for n in range(diff._CANONICAL_MAX + 10):
+        schema = {"type": ["string", "null"], "maxLength": n}
+        out = normalise_task({"output_schema": schema})["output_schema"]
+        assert out == {"type": ["null", "string"], "maxLength": n}
+        assert len(diff._CANONICAL) <= diff._CANONICAL_MAX
+    assert len(diff._CANONICAL) < diff._CANONICAL_MAX

@@ -145,20 +145,22 @@ def _warning_from_json(raw: Any) -> Problem:
 
 
 def _string(value: Any) -> str:
-    if not isinstance(value, str):
+    if type(value) is not str:
         raise _Malformed("string")
     return value
 
 
 def _list(value: Any) -> list[Any]:
-    if not isinstance(value, list):
+    if type(value) is not list:
         raise _Malformed("list")
     return value
 
 
 def _position(value: Any) -> tuple[int, int]:
-    line, col = _list(value)
-    for number in (line, col):
-        if not isinstance(number, int) or isinstance(number, bool) or number < 1:
-            raise _Malformed("position")
+    # `type(...) is int`: a boolean is no position (bool is a subclass of int).
+    if type(value) is not list or len(value) != 2:
+        raise _Malformed("position")
+    line, col = value
+    if type(line) is not int or type(col) is not int or line < 1 or col < 1:
+        raise _Malformed("position")
     return line, col

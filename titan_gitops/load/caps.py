@@ -140,7 +140,13 @@ def _read_regular_file(path: Path, display: str) -> tuple[bytes | None, Problem 
             if info.st_size > MAX_FILE_BYTES:
                 message = f"file is {info.st_size} bytes; the limit is 1 MiB"
                 return None, file_problem(display, message)
-            return opened.read(MAX_FILE_BYTES + 1), None
+            # Sized by the file (a 1 MiB buffer per file costs more than reading it); a file
+            # that grew since is read on, still to one byte past the cap at most.
+            want = min(info.st_size, MAX_FILE_BYTES) + 1
+            data = opened.read(want)
+            if len(data) == want:
+                data += opened.read(MAX_FILE_BYTES + 1 - want)
+            return data, None
         except OSError as exc:
             return None, file_problem(display, describe_os_error("file", exc))
 
