@@ -54,6 +54,9 @@ CORE: dict[str, tuple[str, ...]] = {
     "fingerprint": ("titan_gitops/fingerprint.py",),
     "planfile": ("titan_gitops/planfile.py", "titan_gitops/planfields.py"),
     "threeway": ("titan_gitops/threeway.py",),
+    "defcache": tuple(
+        sorted(str(p.relative_to(REPO)) for p in (REPO / "titan_gitops" / "defcache").glob("*.py"))
+    ),
 }
 SELECTION = ["tests"]
 EQUIVALENTS = Path(__file__).resolve().parent / "mutation-equivalents.txt"
