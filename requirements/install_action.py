@@ -3,7 +3,9 @@
 Run by action.yml with the interpreter actions/setup-python set up (update-environment: false, so
 the caller's Python is never touched), in two steps around actions/cache:
 
-    python install_action.py key      -> outputs path, key and restore-key for actions/cache
+    python install_action.py key      -> outputs path, key and restore-key for actions/cache, and
+                                         the same three (definitions-*) for the validated-
+                                         definitions cache of plan, drift and validate
     python install_action.py install  -> the venv made (or kept as restored); output python
 
 The dependencies come from requirements/action.lock only (`pip install --require-hashes --no-deps`),
@@ -60,6 +62,21 @@ def cache_keys(root: Path = ACTION_PATH) -> tuple[str, str]:
     lock = _digest([root / "requirements" / "action.lock"], root)[:20]
     prefix = f"titan-gitops-venv-{sys.platform}-{platform.machine()}-{python}-{lock}-"
     return prefix + _digest(source_files(root), root)[:20], prefix
+
+
+def definitions_cache(environ: dict[str, str] | None = None) -> tuple[str, str, str]:
+    """(path, key, restore prefix) of the validated-definitions cache: one folder of packs (one
+    per directory), keyed by the directories the step plans and the commit; restored from the
+    newest earlier one of the same directories (packs are content-addressed, so an older one
+    only costs misses)."""
+    environ = dict(os.environ) if environ is None else environ
+    temp = environ.get("RUNNER_TEMP") or tempfile.gettempdir()
+    which = f"{environ.get('TG_DIRECTORY', '')}\0{environ.get('TG_DIRECTORIES', '')}"
+    directories = hashlib.sha256(which.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    prefix = f"titan-gitops-definitions-{sys.platform}-{platform.machine()}-{directories}-"
+    commit = "".join(c for c in environ.get("GITHUB_SHA", "") if c in "0123456789abcdef")
+    path = str(Path(temp) / "titan-gitops-definitions")
+    return path, prefix + (commit[:40] or "local"), prefix
 
 
 def venv_python(path: Path) -> Path:
@@ -135,6 +152,14 @@ def main(argv: list[str]) -> int:
     path = venv_dir()
     if argv == ["key"]:
         _set_outputs(path=str(path), key=key, **{"restore-key": prefix})
+        where, definitions, definitions_prefix = definitions_cache()
+        _set_outputs(
+            **{
+                "definitions-path": where,
+                "definitions-key": definitions,
+                "definitions-restore-key": definitions_prefix,
+            }
+        )
         return 0
     try:
         python, done = install(path, key)

@@ -253,6 +253,33 @@ def test_apply_refuses_more_than_was_reviewed_and_applies_what_was(
     no_traceback(refused, applied, again)
 
 
+def test_the_plan_reuses_the_definitions_cache_and_apply_never_reads_it(
+    workspace: Path, github: FakeGitHub, titan_url: str
+) -> None:
+    """As action.yml runs it: the cache folder in the run step's environment. A pack edited to
+    say what the files do not: the plan comment shows it (the plan reads the cache), the apply
+    creates what the files say."""
+    cache = {"TITAN_GITOPS_CACHE_DIR": str(workspace.parent / "runner" / "definitions")}
+    assert plan_pr(workspace, github, titan_url, env=cache).returncode == 0
+    (pack,) = Path(cache["TITAN_GITOPS_CACHE_DIR"]).iterdir()
+    text = pack.read_text(encoding="utf-8")
+    assert '"objective": "Extract product names."' in text
+    pack.write_text(text.replace("Extract product names.", "Poisoned."), encoding="utf-8")
+    poisoned = plan_pr(workspace, github, titan_url, env=cache)
+    assert poisoned.returncode == 0, poisoned.stdout + poisoned.stderr
+    assert "Poisoned." in bot_comments(github)[0]["body"]
+    merge_pull(github)
+    # Apply derives its plan from the files, never the pack: that plan is not the (poisoned)
+    # one reviewed, so it is refused, and nothing reaches Titan.
+    applied = apply_merge(workspace, github, titan_url, env=cache)
+    assert applied.returncode == 1
+    assert "differs from the one reviewed on pull request #7" in applied.summary
+    assert 'objective: "Extract product names."' in applied.stdout
+    assert "Poisoned." not in applied.stdout
+    assert titan_tasks(titan_url) == {}
+    no_traceback(poisoned, applied)
+
+
 def test_apply_accepts_fewer_changes_than_were_reviewed(
     workspace: Path, github: FakeGitHub, titan_url: str
 ) -> None:

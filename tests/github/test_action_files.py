@@ -66,6 +66,7 @@ def test_every_input_but_python_version_reaches_the_script_through_env(action: A
     assert step["run"].strip() == '"${TG_PYTHON}" -m titan_gitops.github'
     env = dict(step["env"])
     assert env.pop("TG_PYTHON") == "${{ steps.install.outputs.python }}"
+    assert env.pop("TITAN_GITOPS_CACHE_DIR") == "${{ steps.venv.outputs.definitions-path }}"
     found = [re.fullmatch(r"\$\{\{ inputs\.([\w-]+) \}\}", v) for v in env.values()]
     assert all(found), "every env value is exactly one input"
     assert {m.group(1) for m in found if m} == ISSUE_INPUTS - {"python-version"}

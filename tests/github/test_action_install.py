@@ -101,6 +101,23 @@ def test_the_cache_key_follows_the_lock_python_and_sources(tmp_path: Path) -> No
     assert installer.cache_keys(tmp_path)[1] != prefix
 
 
+def test_the_definitions_cache_is_keyed_by_the_directories_then_the_commit() -> None:
+    installer = load_installer()
+    environ = {"RUNNER_TEMP": "/runner/temp", "TG_DIRECTORY": "tasks", "GITHUB_SHA": "ab" * 20}
+    path, key, prefix = installer.definitions_cache(environ)
+    assert path == "/runner/temp/titan-gitops-definitions"
+    assert key == prefix + "ab" * 20
+    assert prefix.startswith(f"titan-gitops-definitions-{sys.platform}-")
+    # Other directories: another prefix, so one never restores the other's packs.
+    other = installer.definitions_cache({**environ, "TG_DIRECTORY": "other"})
+    assert other[2] != prefix
+    assert installer.definitions_cache({**environ, "TG_DIRECTORIES": "a,b"})[2] != prefix
+    # The key holds nothing but the prefix and hex digits (never a comma, whatever the input).
+    odd = installer.definitions_cache({**environ, "GITHUB_SHA": "x,y", "TG_DIRECTORY": "a,b"})
+    assert odd[1] == odd[2] + "local"
+    assert "," not in odd[1]
+
+
 def test_a_venv_restored_under_the_exact_key_is_only_checked(tmp_path: Path) -> None:
     installer = load_installer()
     venv = tmp_path / "venv"
@@ -120,7 +137,7 @@ def test_the_action_leaves_the_callers_python_alone_and_caches_by_the_installers
     by_id = {s.get("id"): s for s in steps()}
     setup = by_id["python"]
     assert setup["with"]["update-environment"] is False
-    [cache] = [s for s in steps() if s.get("uses", "").startswith("actions/cache@")]
+    cache, definitions = [s for s in steps() if s.get("uses", "").startswith("actions/cache@")]
     assert re.fullmatch(r"actions/cache@[0-9a-f]{40}", cache["uses"])
     # hashFiles() sees only the workspace, never the action's own files: the key is computed.
     assert cache["with"] == {
@@ -128,9 +145,30 @@ def test_the_action_leaves_the_callers_python_alone_and_caches_by_the_installers
         "key": "${{ steps.venv.outputs.key }}",
         "restore-keys": "${{ steps.venv.outputs.restore-key }}",
     }
-    for step_id, mode in (("venv", "key"), ("install", "install")):
+    assert "if" not in cache
+    # The validated-definitions cache: for the commands that plan or validate, never apply.
+    assert definitions["uses"] == cache["uses"]
+    assert definitions["with"] == {
+        "path": "${{ steps.venv.outputs.definitions-path }}",
+        "key": "${{ steps.venv.outputs.definitions-key }}",
+        "restore-keys": "${{ steps.venv.outputs.definitions-restore-key }}",
+    }
+    assert definitions["if"] == (
+        "inputs.command == 'plan' || inputs.command == 'drift' || inputs.command == 'validate'"
+    )
+    run = by_id["run"]
+    assert run["env"]["TITAN_GITOPS_CACHE_DIR"] == "${{ steps.venv.outputs.definitions-path }}"
+    python = {"TG_SETUP_PYTHON": "${{ steps.python.outputs.python-path }}"}
+    directories = {
+        "TG_DIRECTORY": "${{ inputs.directory }}",
+        "TG_DIRECTORIES": "${{ inputs.directories }}",
+    }
+    for step_id, mode, env in (
+        ("venv", "key", python | directories),
+        ("install", "install", python),
+    ):
         step = by_id[step_id]
-        assert step["env"] == {"TG_SETUP_PYTHON": "${{ steps.python.outputs.python-path }}"}
+        assert step["env"] == env
         assert step["run"].endswith(f'/requirements/install_action.py" {mode}')
     order = [s.get("id") for s in steps()]
     assert order.index("venv") < order.index("install") < order.index("run")

@@ -174,6 +174,7 @@ def make_action_drift_report(
 ) -> Plan:
     """The drift report of the Action's directory, over the names `only` and `exclude` select;
     three-way since commit `base` when given."""
+    from titan_gitops.defcache import open_cache
     from titan_gitops.pipeline import make_drift_report
 
     return make_drift_report(
@@ -185,6 +186,7 @@ def make_action_drift_report(
         exclude=inputs.exclude,
         action_inputs=True,
         base=base,
+        cache=open_cache(environ),
     )
 
 

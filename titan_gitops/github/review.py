@@ -64,8 +64,10 @@ def run_plan(
         )
     target = resolve_action_target(inputs, environ)
     from titan_gitops.connect import open_client
+    from titan_gitops.defcache import open_cache
     from titan_gitops.render.markdown import render_plan_markdown
 
+    cache = open_cache(environ)
     root = Path(inputs.directory)
     where = normalise_directory(inputs.directory)
     title = f"titan-gitops plan: {where}"
@@ -73,7 +75,7 @@ def run_plan(
     try:
         with open_client(target, secrets=out.secrets) as client:
             plan = plan_with_base(
-                lambda sha: make_action_plan(client, inputs, target, environ, sha),
+                lambda sha: make_action_plan(client, inputs, target, environ, sha, cache),
                 base,
                 out,
                 environment_name(inputs),

@@ -19,6 +19,7 @@ from titan_gitops.github.sticky import normalise_directory
 
 if TYPE_CHECKING:
     from titan_gitops.client import TitanClient
+    from titan_gitops.defcache import DefinitionCache
     from titan_gitops.model import Plan, PlanPreviews
     from titan_gitops.plan import PlanOptions
     from titan_gitops.render.sections import Link
@@ -104,9 +105,11 @@ def make_action_plan(
     target: Target,
     environ: Mapping[str, str],
     base: str | None = None,
+    cache: DefinitionCache | None = None,
 ) -> Plan:
     """The plan of the Action's directory, with the Action's deletion allowance; three-way
-    since commit `base` when given (github/base.py finds it)."""
+    since commit `base` when given (github/base.py finds it). `cache`: the validated-definitions
+    cache a plan for review reuses; applying passes none, so it validates everything afresh."""
     from titan_gitops.pipeline import make_plan
 
     root = Path(inputs.directory)
@@ -115,7 +118,7 @@ def make_action_plan(
 
         validate_strictly(root, environ)
     options = action_plan_options(inputs, base)
-    return make_plan(root, client, options, environ=environ, target=target.describe())
+    return make_plan(root, client, options, environ=environ, target=target.describe(), cache=cache)
 
 
 def action_plan_options(inputs: ActionInputs, base: str | None = None) -> PlanOptions:
@@ -199,7 +202,9 @@ def run_validate(
 
             state = validate_strictly(root, environ)
         else:
-            state = validate_directory(root, environ=environ)
+            from titan_gitops.defcache import open_cache
+
+            state = validate_directory(root, environ=environ, cache=open_cache(environ))
     except ValidationFailed as exc:
         return report_invalid(exc, out, root, f"titan-gitops validate: {where} is invalid")
     if state.warnings:
