@@ -6,8 +6,9 @@ Per size: N generated definition files (bench_validate.py's), and `emulator serv
 copy of a SQLite file seeded once with the same tasks, 5% of them changed live (seeded in one
 transaction through the emulator's backend). Each round runs, in an order that rotates:
 
-- `titan-gitops plan DIR` cold (every cache the tool could keep cleared first; today it keeps
-  none), then the re-plan: 5 files edited, planned again (the edits undone after);
+- `titan-gitops plan DIR` cold (the validated-definitions cache emptied first, as on a fresh
+  runner), then the re-plan: 5 files edited, planned again with the cache the cold plan filled
+  (the edits undone after);
 - floor A: a bare ruamel C-loader load of the same files plus a raw paged httpx listing;
 - floor B: the same with PyYAML's libyaml `CSafeLoader`.
 
@@ -157,6 +158,7 @@ def commit_base_then_change(root: Path) -> tuple[str, int]:
 def memory_per_task(bench: SizeBench, tasks: int, scratch: Path) -> dict[str, float]:
     """KiB per task of plan and validate at this size, raw and above a 1-task directory."""
     validate = [*wholeproc.entry_point(), "validate", str(bench.root)]
+    wholeproc.clear_caches(bench.root, bench.environ)  # cold, as the plans it is compared with
     bench.timed("validate", validate)
     one = scratch / f"one-{tasks}"
     one.mkdir()

@@ -3,7 +3,8 @@
     python bench/bench_validate.py [--sizes 2000,20000] [--rounds 3] [--quick]
 
 Per size, N generated one-task files; three contenders, each a whole process (imports included),
-in an order that rotates every round: `titan-gitops validate DIR`, floor A (a bare ruamel
+in an order that rotates every round: `titan-gitops validate DIR` (cold: the validated-definitions
+cache emptied before each run), floor A (a bare ruamel
 C-loader load, `YAML(typ="safe", pure=False)`) and floor B (PyYAML's libyaml `CSafeLoader`);
 see floors.py. Printed: median, spread (min-max) and peak RSS of each, validate / floor A
 (goal, issue 4: at most 1.25) and validate / floor B. The exit code is 0 whatever the figures.
@@ -74,6 +75,8 @@ def measure(files: int, rounds: int, scratch: Path) -> dict[str, Samples]:
     for number in range(rounds):
         shift = number % len(names)
         for name in names[shift:] + names[:shift]:
+            # Cold, as on a fresh runner: the validated-definitions cache is emptied first.
+            wholeproc.clear_caches(root, environ)
             samples[name].add(wholeproc.run(commands[name], environ))
     shutil.rmtree(root)
     return samples

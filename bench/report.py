@@ -192,7 +192,12 @@ def build_card_line(counts: dict[str, float], benches: dict[str, dict[str, str]]
         f"startup_vs_python={pick(benches.get('bench_startup.py', {}), 'startup_vs_python')}",
         *(
             f"{key}={pick(benches.get('bench_startup.py', {}), key)}"
-            for key in ("validate_startup_x", "plan_startup_x")
+            for key in (
+                "validate_startup_x",
+                "plan_startup_x",
+                "validate_startup_nocache_x",
+                "plan_startup_nocache_x",
+            )
         ),
         f"validate_vs_floor={pick(benches.get('bench_validate.py', {}), 'validate_vs_floor')}",
         *mutation_scores(),

@@ -43,6 +43,9 @@ def entry_point() -> list[str]:
 def cli_environ(url: str | None, scratch: Path) -> dict[str, str]:
     """The environment of a CLI run: this worktree's package first, the target, a scratch cache."""
     environ = {**os.environ, "NO_COLOR": "1", "XDG_CACHE_HOME": str(scratch / "xdg-cache")}
+    # The validated-definitions cache goes under it too (clear_caches empties it), and is on.
+    environ.pop("TITAN_GITOPS_CACHE_DIR", None)
+    environ.pop("TITAN_GITOPS_CACHE", None)
     environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
     environ.pop("PYTHONDONTWRITEBYTECODE", None)
     if url is not None:
@@ -52,7 +55,8 @@ def cli_environ(url: str | None, scratch: Path) -> dict[str, str]:
 
 
 def clear_caches(root: Path, environ: dict[str, str]) -> None:
-    """Remove every cache the tool could keep, so the next run is cold (today it keeps none)."""
+    """Remove every cache the tool keeps (the validated-definitions cache lives under
+    XDG_CACHE_HOME/titan-gitops), so the next run is cold."""
     for path in (root / ".titan-gitops-cache", Path(environ["XDG_CACHE_HOME"]) / "titan-gitops"):
         shutil.rmtree(path, ignore_errors=True)
 
