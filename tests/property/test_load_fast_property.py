@@ -350,3 +350,72 @@ def test_a_node_shared_through_an_alias_is_never_built_twice_on_the_fast_path() 
     documents = load_fast("a: [one]\n---\na: [one]\n", "two.yaml")
     assert documents is not None
     assert [d.data for d in documents] == [{"a": ["one"]}, {"a": ["one"]}]
+
+
+# --- plain scalars holding `:` in flow collections -------------------------------------------
+# libyaml 0.1.x (the reference's C parser) refuses them, and the reference then reads the whole
+# text with ruamel's pure-Python parser: the fast path must read such a text as that one does.
+
+COLON_DOCUMENT = "zz: [https://a.example/]\n"
+FLOW_PIECES = (
+    "a", "http", "https://x.example/p", "x/?q=1", ":", "?", "::", ": ", " :", "? ", ":/", "a:b",
+    "a?b", "-", "#", " #c", "/", "1:2", "12:30", "x:", ":x", "?x", "x?", "'q'", '"d"', "[", "]",
+    "{", "}", ",", "\t", "!", "%", "@", "`", "|", ">", "''", '"a:b"', "'a:b'", " - ", "0o7",
+    "0x1f", "1e3", ".inf", "null", "~", "yes", "on", "2024-01-01",
+)  # fmt: skip
+
+
+@st.composite
+def flow_texts(draw: st.DrawFn) -> str:
+    items = draw(
+        st.lists(
+            st.lists(st.sampled_from(FLOW_PIECES), min_size=1, max_size=3).map("".join),
+            min_size=1,
+            max_size=5,
+        )
+    )
+    opener = draw(st.sampled_from("[{"))
+    separator = draw(st.sampled_from([", ", ",", " , "]))
+    body = separator.join(items)
+    text = f"kind: task\nu: {opener}{body}{']' if opener == '[' else '}'}\n"
+    return draw(st.sampled_from([text, COLON_DOCUMENT + text, text + "v: [a:b]\n"]))
+
+
+def test_a_url_in_a_flow_list_takes_the_fast_path() -> None:
+    assert load_fast("urls: [https://a.example/, http://b.example:8080/x]\n", "t.yaml")
+    # `?` in a flow scalar: the reference refuses it, so it goes there.
+    assert load_fast("urls: [https://a.example/?q=1]\n", "t.yaml") is None
+
+
+@settings(max_examples=400, **_SETTINGS)
+@given(flow_texts())
+@example('u: [https://a.example/, "a":b]\n')
+@example("u: [https://a.example/, a\tb]\n")
+@example("u: [https://a.example/]\nv: |\n \n  \n  text\n")
+@example("u: [https://a.example/]\nv: >#c\n  x\n")
+@example(COLON_DOCUMENT + "---\nv: " + "[" * 80 + "]" * 80 + "\n")
+@example("{kind: 12:60}\r\n---\r\n--- ")
+def test_flow_scalars_holding_a_colon_load_alike(text: str) -> None:
+    assert_same(text)
+
+
+@pytest.mark.slow
+@settings(max_examples=10_000, **_SETTINGS)
+@given(flow_texts())
+def test_flow_scalars_holding_a_colon_load_alike_many(text: str) -> None:
+    assert_same(text)
+
+
+def test_every_yaml_fixture_beside_a_colon_document_loads_alike() -> None:
+    """Each fixture with a document holding a URL in a flow list before or after it: the
+    reference reads it all with the pure-Python parser."""
+    fast = 0
+    for path in FIXTURES:
+        try:
+            text = path.read_bytes().decode("utf-8").removeprefix("\ufeff")
+        except UnicodeDecodeError:
+            continue
+        for variant in (f"{COLON_DOCUMENT}---\n{text}", f"{text.rstrip()}\n---\n{COLON_DOCUMENT}"):
+            assert_same(variant)
+            fast += load_fast(variant, "d/t.yaml") is not None
+    assert fast > 600

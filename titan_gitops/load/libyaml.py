@@ -7,7 +7,12 @@ It takes only what it can load exactly as the reference does and hands everythin
 the reference reports as a problem (dates, non-finite numbers, non-string or duplicate keys).
 Problems are rare in a repository, so they cost a second, reference load. PyYAML bundles libyaml
 0.2.x and ruamel.yaml.clib 0.1.x: they disagree on plain scalars holding `:` or `?` inside flow
-collections, so such texts go to the reference too.
+collections. libyaml 0.1.x refuses `?` there, so such texts go to the reference. It refuses `:`
+too (`urls: [https://a.example/]`), and the reference then reads the whole text with ruamel's
+pure-Python parser, which reads such a scalar as libyaml 0.2.x does; it refuses a mapping inside
+a flow sequence written with a quoted key right before its `:` (`["a":b]`) and reads a few other
+things otherwise (`_pure_may_differ`), so a text holding such a scalar and any of them goes to
+the reference.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ except ImportError:  # pragma: no cover - PyYAML's wheels carry libyaml
     CParser = object
 
 
+from titan_gitops.load.caps import MAX_DEPTH, scan_nesting_depth
 from titan_gitops.load.located import LineDict, LineList
 from titan_gitops.load.yaml11 import TEXT_TRAP_FIRST, describe_trap
 from titan_gitops.model import SourceDocument
@@ -184,10 +190,14 @@ def _may_trap(node: Any, value: Any) -> bool:
 class _Builder:
     """Builds one text's documents from composed nodes; raises _Defer for anything unusual."""
 
-    __slots__ = ("built", "src")
+    __slots__ = ("built", "colon_in_flow", "map_in_flow_list", "src")
 
     def __init__(self, src: str) -> None:
         self.src = src
+        # A plain scalar with `:` in a flow collection, and a mapping inside a flow sequence,
+        # anywhere in the text: together they are a text for the reference (module docstring).
+        self.colon_in_flow = False
+        self.map_in_flow_list = False
         # Every mapping and list built so far. The text check hands anchors and aliases to the
         # reference; this makes sure a node shared through an alias is never built twice here even
         # if that check missed one, so an alias bomb cannot expand on this path either.
@@ -198,7 +208,11 @@ class _Builder:
         if cls is ScalarNode:
             tag = node.tag
             if tag == _STR:
-                if flow and not node.style and ("?" in node.value or ":" in node.value):
+                if flow and not node.style and ":" in node.value:
+                    if "?" in node.value:
+                        raise _Defer
+                    self.colon_in_flow = True
+                elif flow and not node.style and "?" in node.value:
                     raise _Defer
                 return node.value
             if tag == _NULL:
@@ -223,8 +237,10 @@ class _Builder:
             if key_node.__class__ is not ScalarNode or key_node.tag != _STR:
                 raise _Defer
             key = key_node.value
-            if key in key_pos or (flow and not key_node.style and ("?" in key or ":" in key)):
+            if key in key_pos or (flow and not key_node.style and "?" in key):
                 raise _Defer
+            if flow and not key_node.style and ":" in key:
+                self.colon_in_flow = True
             mark = key_node.start_mark
             key_pos[key] = (mark.line + 1, mark.column + 1)
             value = data[key] = self.build(value_node, flow)
@@ -242,6 +258,8 @@ class _Builder:
         data = LineList(self.src, (mark.line + 1, mark.column + 1))
         item_pos = data.item_pos
         for child in node.value:
+            if flow and child.__class__ is MappingNode:
+                self.map_in_flow_list = True
             mark = child.start_mark
             item_pos.append((mark.line + 1, mark.column + 1))
             value = self.build(child, flow)
@@ -290,4 +308,21 @@ def load_fast(text: str, display: str) -> list[SourceDocument] | None:
         return None
     finally:
         parser.dispose()
+    if builder.colon_in_flow and (builder.map_in_flow_list or _pure_may_differ(text)):
+        return None
     return documents
+
+
+# Where ruamel's pure-Python parser reads a text otherwise than libyaml 0.2.x (the YAML test
+# suite and the differential test in tests/property show each): tabs, lines of spaces only (block
+# scalars' leading blank lines), a comment right after a block scalar's indicator; and a text not
+# ending in a line break (where an empty last document starts).
+_PURE_MAY_DIFFER = re.compile(r"\t|^ +$|[|>][0-9+-]*#", re.MULTILINE)
+
+
+def _pure_may_differ(text: str) -> bool:
+    """True when the pure-Python parser may read `text` otherwise than libyaml, or would run out
+    of Python stack on its nesting."""
+    if not text.endswith("\n") or _PURE_MAY_DIFFER.search(text):
+        return True
+    return scan_nesting_depth(text, MAX_DEPTH)[0] > MAX_DEPTH
