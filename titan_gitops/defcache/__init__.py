@@ -130,15 +130,17 @@ def validate_sources(
         for source in candidates:
             _record(loaded, texts, source)
         loaded.documents.sort(key=lambda d: (order[d.path], d.index))
-    desired, results = validate_files(
+    desired, results, referring = validate_files(
         loaded, reused, order, root=root, environ=environ, read_yaml=read_yaml, tree=tree
     )
-    if context is None:
+    # A `$file` as parsed (`is_shareable` sees only the text; a YAML escape hides the key from
+    # it): in the project or a template it shapes every task, so nothing is kept at all.
+    if context is None or referring & _shaping(sources, loaded):
         return loaded, desired, None
     quiet = {p.path for p in loaded.warnings}
     files = {r.path: (digests[r.path], r) for r in reused}
     for display, result in results.items():
-        reusable = is_shareable(texts[display]) and display not in quiet
+        reusable = is_shareable(texts[display]) and display not in quiet | referring
         if reusable and not any(task.sensitive_paths for task in result.tasks):
             files[display] = (digests[display], result)
     return loaded, desired, Pack(context, files, fingerprint or "")
@@ -173,8 +175,7 @@ def _context(
     project or template file reads the environment or another file (nothing is reused then)."""
     if fingerprint is None:
         return None
-    shaping = {d.path for d in loaded.documents if _is_template(d.data)}
-    shaping.update(source.display for source in sources if source.is_project)
+    shaping = _shaping(sources, loaded)
     digest = hashlib.sha256(f"{fingerprint}\0{root}\0".encode("utf-8", "surrogatepass"))
     for display in sorted(shaping):
         text = texts.get(display)
@@ -183,6 +184,13 @@ def _context(
         digest.update(f"{display}\0{len(text)}\0".encode("utf-8", "surrogatepass"))
         digest.update(text.encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
+
+
+def _shaping(sources: Sequence[SourceBytes], loaded: LoadResult) -> set[str]:
+    """The files every task's result depends on: the project file and every template file."""
+    shaping = {d.path for d in loaded.documents if _is_template(d.data)}
+    shaping.update(source.display for source in sources if source.is_project)
+    return shaping
 
 
 def _is_template(data: Any) -> bool:

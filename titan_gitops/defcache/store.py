@@ -21,7 +21,19 @@ FOLDER_VARIABLE = "TITAN_GITOPS_CACHE_DIR"
 # Far above any real pack (about 2 KiB per task); a bigger file is not read.
 MAX_PACK_BYTES = 512 * 1024 * 1024
 # The libraries whose behaviour validation depends on: an upgrade of one starts afresh.
-_LIBRARIES = ("pydantic", "pydantic_core", "jsonschema", "croniter", "yaml", "ruamel.yaml")
+_LIBRARIES = (
+    "pydantic",
+    "pydantic_core",
+    "jsonschema",
+    "jsonschema_specifications",
+    "referencing",
+    "croniter",
+    "dateutil",
+    "pytz",
+    "yaml",
+    "ruamel.yaml",
+    "_ruamel_yaml",
+)
 
 
 def cache_folder(environ: Mapping[str, str]) -> Path | None:
@@ -85,10 +97,11 @@ class DefinitionCache:
 
     def read(self, root: Path) -> Pack:
         """The directory's pack, or an empty one when there is none that can be trusted."""
-        path = self.pack_path(root)
-        if not (_is_own_private(self.folder) and _is_own_private(path)):
-            return Pack()
         try:
+            # pack_path reads the working directory, which may be gone.
+            path = self.pack_path(root)
+            if not (_is_own_private(self.folder) and _is_own_private(path)):
+                return Pack()
             with open(path, "rb") as handle:
                 raw = handle.read(MAX_PACK_BYTES + 1)
             if len(raw) > MAX_PACK_BYTES:
@@ -108,11 +121,12 @@ class DefinitionCache:
         if any(s in text or json.dumps(s)[1:-1] in text for s in secrets if s):
             return
         try:
+            path = self.pack_path(root)
             self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             if not _is_own_private(self.folder):
                 return
             write_bytes_atomic(
-                self.pack_path(root),
+                path,
                 text.encode("ascii"),
                 durable=False,
                 private=True,

@@ -46,6 +46,11 @@ def validate_definitions(
     return _validate(run, loaded, (), {})[0]
 
 
+# What `validate_files` gives: the state, the result of every file whose definitions are all
+# tasks, and the files (any kind, the project too) whose documents name a `$file` as parsed.
+Validated = tuple[DesiredState, dict[str, FileResult], frozenset[str]]
+
+
 def validate_files(
     loaded: LoadResult,
     reused: Sequence[FileResult],
@@ -55,10 +60,11 @@ def validate_files(
     environ: Mapping[str, str],
     read_yaml: ReadYaml,
     tree: FileTree | None = None,
-) -> tuple[DesiredState, dict[str, FileResult]]:
-    """`validate_definitions`, with the files of `reused` standing in for files not loaded, and
-    the result of every loaded file whose definitions are all tasks. Task definitions are taken
-    in `file_order` (path -> place in the walk), loaded and reused alike, as a whole load would
+) -> Validated:
+    """`validate_definitions`, with the files of `reused` standing in for files not loaded; and
+    the result of every loaded file whose definitions are all tasks, and the files whose
+    documents name a `$file` (however the key is spelled). Task definitions are taken in
+    `file_order` (path -> place in the walk), loaded and reused alike, as a whole load would
     take them.
 
     Raises:
@@ -70,7 +76,7 @@ def validate_files(
 
 def _validate(
     run: Run, loaded: LoadResult, reused: Sequence[FileResult], file_order: Mapping[str, int]
-) -> tuple[DesiredState, dict[str, FileResult]]:
+) -> Validated:
     run.problems.extend(loaded.problems)
     run.warnings.extend(loaded.warnings)
     project = read_project(run, loaded.project)
@@ -109,7 +115,8 @@ def _validate(
         secrets=secrets,
         project_path=loaded.project.path if loaded.project is not None else "",
     )
-    return state, _file_results(run, task_defs, built, template_defs)
+    referring = frozenset(path for path, refs in run.file_refs.items() if refs)
+    return state, _file_results(run, task_defs, built, template_defs), referring
 
 
 def _file_results(

@@ -34,6 +34,8 @@ def read_project(run: Run, document: SourceDocument | None) -> ProjectConfig:
     defaults = data.get("defaults")
     if isinstance(defaults, LineDict):
         substitute_variables(run, data, defaults, ("defaults",))
+        refs = run.file_refs.setdefault(document.path, [])
+        refs.extend(r for key in SCHEMA_FIELDS if isinstance(r := file_ref(defaults.get(key)), str))
         resolve_file_refs(run, defaults)
         warn_yaml11_traps(run, defaults, ("defaults",))
         check_shape(run, defaults, TaskFields, document, ("defaults",))
