@@ -6,6 +6,7 @@ complex keys, bad indentation, stray indicators, control characters."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -326,13 +327,18 @@ def test_every_fixture_is_found() -> None:
     assert len(FIXTURES) > 600
 
 
-def test_every_yaml_fixture_loads_alike_through_both_paths() -> None:
-    fast = 0
+def fixture_texts() -> Iterator[str]:
+    """The text of every fixture that is UTF-8, without a byte order mark."""
     for path in FIXTURES:
         try:
-            text = path.read_bytes().decode("utf-8").removeprefix("\ufeff")
+            yield path.read_bytes().decode("utf-8").removeprefix("\ufeff")
         except UnicodeDecodeError:
             continue
+
+
+def test_every_yaml_fixture_loads_alike_through_both_paths() -> None:
+    fast = 0
+    for text in fixture_texts():
         assert_same(text)
         fast += load_fast(text, "d/t.yaml") is not None
     # Most fixtures are clean definitions and take the fast path; the rest are hostile.
@@ -410,11 +416,7 @@ def test_every_yaml_fixture_beside_a_colon_document_loads_alike() -> None:
     """Each fixture with a document holding a URL in a flow list before or after it: the
     reference reads it all with the pure-Python parser."""
     fast = 0
-    for path in FIXTURES:
-        try:
-            text = path.read_bytes().decode("utf-8").removeprefix("\ufeff")
-        except UnicodeDecodeError:
-            continue
+    for text in fixture_texts():
         for variant in (f"{COLON_DOCUMENT}---\n{text}", f"{text.rstrip()}\n---\n{COLON_DOCUMENT}"):
             assert_same(variant)
             fast += load_fast(variant, "d/t.yaml") is not None

@@ -717,23 +717,24 @@ EXTENDING = (
 )
 
 
+def three_on_a_template() -> dict[str, str]:
+    """A project, a template, two tasks extending it and one plain task."""
+    return {
+        "defs/titan-gitops.yaml": PROJECT,
+        "defs/page.yaml": TEMPLATE_DOC.format(kind="object"),
+        "defs/a.yaml": EXTENDING.format(name="alpha", objective="A."),
+        "defs/b.yaml": EXTENDING.format(name="beta", objective="B."),
+        "defs/c.yaml": PLAIN.format(name="gamma", objective="C."),
+    }
+
+
 def base_and_checkout(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, second: Mapping[str, str | None]
 ) -> tuple[str, DesiredState, DesiredState]:
     """A base of three tasks on one template, then `second` committed: the base read with the
     checkout's load and state (shortcut allowed), and read alone (every file validated)."""
     path = new_repo(tmp_path / "repo")
-    first = commit(
-        path,
-        {
-            "defs/titan-gitops.yaml": PROJECT,
-            "defs/page.yaml": TEMPLATE_DOC.format(kind="object"),
-            "defs/a.yaml": EXTENDING.format(name="alpha", objective="A."),
-            "defs/b.yaml": EXTENDING.format(name="beta", objective="B."),
-            "defs/c.yaml": PLAIN.format(name="gamma", objective="C."),
-        },
-        "first",
-    )
+    first = commit(path, three_on_a_template(), "first")
     commit(path, second, "second")
     monkeypatch.chdir(path)
     _, current, pack = load_and_validate(Path("defs"), environ={}, cache=None)
@@ -791,14 +792,7 @@ def test_the_checkouts_pack_stands_in_for_the_bases_unchanged_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = new_repo(tmp_path / "repo")
-    files = {
-        "defs/titan-gitops.yaml": PROJECT,
-        "defs/page.yaml": TEMPLATE_DOC.format(kind="object"),
-        "defs/a.yaml": EXTENDING.format(name="alpha", objective="A."),
-        "defs/b.yaml": EXTENDING.format(name="beta", objective="B."),
-        "defs/c.yaml": PLAIN.format(name="gamma", objective="C."),
-    }
-    first = commit(path, files, "first")
+    first = commit(path, three_on_a_template(), "first")
     commit(path, {"defs/a.yaml": EXTENDING.format(name="alpha", objective="New.")}, "second")
     monkeypatch.chdir(path)
     cache = DefinitionCache(tmp_path / "cache")
