@@ -10,9 +10,9 @@ Problems are rare in a repository, so they cost a second, reference load. PyYAML
 collections. libyaml 0.1.x refuses `?` there, so such texts go to the reference. It refuses `:`
 too (`urls: [https://a.example/]`), and the reference then reads the whole text with ruamel's
 pure-Python parser, which reads such a scalar as libyaml 0.2.x does; it refuses a mapping inside
-a flow sequence written with a quoted key right before its `:` (`["a":b]`) and reads a few other
-things otherwise (`_pure_may_differ`), so a text holding such a scalar and any of them goes to
-the reference.
+a flow sequence written with a quoted key right before its `:` (`["a":b]`), and reads edge forms
+of block scalars and a few other things otherwise (`_pure_may_differ`), so a text holding such a
+scalar and any of them goes to the reference.
 """
 
 from __future__ import annotations
@@ -190,7 +190,7 @@ def _may_trap(node: Any, value: Any) -> bool:
 class _Builder:
     """Builds one text's documents from composed nodes; raises _Defer for anything unusual."""
 
-    __slots__ = ("built", "colon_in_flow", "map_in_flow_list", "src")
+    __slots__ = ("block_scalar", "built", "colon_in_flow", "map_in_flow_list", "src")
 
     def __init__(self, src: str) -> None:
         self.src = src
@@ -198,6 +198,9 @@ class _Builder:
         # anywhere in the text: together they are a text for the reference (module docstring).
         self.colon_in_flow = False
         self.map_in_flow_list = False
+        # A literal or folded block scalar (`|`, `>`): the pure-Python parser reads some of
+        # their edge forms otherwise.
+        self.block_scalar = False
         # Every mapping and list built so far. The text check hands anchors and aliases to the
         # reference; this makes sure a node shared through an alias is never built twice here even
         # if that check missed one, so an alias bomb cannot expand on this path either.
@@ -208,7 +211,9 @@ class _Builder:
         if cls is ScalarNode:
             tag = node.tag
             if tag == _STR:
-                if flow and not node.style and ":" in node.value:
+                if node.style == "|" or node.style == ">":
+                    self.block_scalar = True
+                elif flow and not node.style and ":" in node.value:
                     if "?" in node.value:
                         raise _Defer
                     self.colon_in_flow = True
@@ -308,16 +313,19 @@ def load_fast(text: str, display: str) -> list[SourceDocument] | None:
         return None
     finally:
         parser.dispose()
-    if builder.colon_in_flow and (builder.map_in_flow_list or _pure_may_differ(text)):
+    if builder.colon_in_flow and (
+        builder.map_in_flow_list or builder.block_scalar or _pure_may_differ(text)
+    ):
         return None
     return documents
 
 
 # Where ruamel's pure-Python parser reads a text otherwise than libyaml 0.2.x (the YAML test
-# suite and the differential test in tests/property show each): tabs, lines of spaces only (block
-# scalars' leading blank lines), a comment right after a block scalar's indicator; and a text not
-# ending in a line break (where an empty last document starts).
-_PURE_MAY_DIFFER = re.compile(r"\t|^ +$|[|>][0-9+-]*#", re.MULTILINE)
+# suite and the differential tests in tests/property show each), besides block scalars: tabs,
+# lines of spaces only, YAML 1.1's line breaks (NEL, LS, PS), CR, a byte order mark past the
+# start, document markers (`---`, `...`: only a one-document text is taken); and a text not
+# ending in a line break.
+_PURE_MAY_DIFFER = re.compile(r"[\t\r\x85\u2028\u2029\ufeff]|^ +$|^(?:---|\.\.\.)", re.MULTILINE)
 
 
 def _pure_may_differ(text: str) -> bool:
