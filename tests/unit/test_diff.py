@@ -266,9 +266,12 @@ def test_canonical_schemas_are_shared_by_exact_text_and_the_memo_stays_bounded()
     assert normalise_task({"output_schema": {"maximum": 1}})["output_schema"] == {"maximum": 1}
     floats = normalise_task({"output_schema": {"maximum": 1.0}})["output_schema"]
     assert type(floats["maximum"]) is float
-    for n in range(diff._CANONICAL_MAX + 10):
+    # Kept until full, then emptied before the next one is kept.
+    diff._CANONICAL.clear()
+    for n in range(diff._CANONICAL_MAX):
         schema = {"type": ["string", "null"], "maxLength": n}
         out = normalise_task({"output_schema": schema})["output_schema"]
         assert out == {"type": ["null", "string"], "maxLength": n}
-        assert len(diff._CANONICAL) <= diff._CANONICAL_MAX
-    assert len(diff._CANONICAL) < diff._CANONICAL_MAX
+        assert len(diff._CANONICAL) == n + 1
+    normalise_task({"output_schema": {"maxLength": -1}})
+    assert len(diff._CANONICAL) == 1
