@@ -143,6 +143,9 @@ EDITS: dict[str, Callable[[Path], None]] = {
         BASE["tasks/b.yaml"].replace("ns-b", "ns-c").replace("B.", "ns-m1")
         + "previous_names: [ns-m1]\n",
     ),
+    "a cached previous name taken by a new task": _write(
+        "tasks/c.yaml", BASE["tasks/b.yaml"].replace("ns-b", "ns-old-m2")
+    ),
     "a file removed": _remove("tasks/b.yaml"),
     "a file renamed": _rename("tasks/b.yaml", "tasks/y.yaml"),
     "a cached file named by $file": _write(
@@ -186,6 +189,24 @@ def test_only_the_edited_file_is_read_again(tmp_path: Path, cache: DefinitionCac
     # The template changed: every task file depends on it, so none is reused.
     EDITS["the template a task extends"](root)
     assert reused_files(root, cache) == set()
+    # So does the project file; project defaults without a `$file` are kept like any other.
+    EDITS["project defaults"](root)
+    assert reused_files(root, cache) == set()
+    assert len(reused_files(root, cache)) == 3
+
+
+def test_a_file_holding_a_template_is_never_in_the_pack(
+    tmp_path: Path, cache: DefinitionCache
+) -> None:
+    root = tmp_path / "defs"
+    template = "kind: template\nname: other\nobjective: Other.\n"
+    write_tree(root, {**BASE, "tasks/mixed.yaml": f"{BASE['tasks/b.yaml']}---\n{template}"})
+    (root / "tasks" / "b.yaml").unlink()
+    _, _, pack = load_and_validate(root, environ={}, cache=cache)
+    assert pack is not None
+    assert pack.files is not None
+    assert set(pack.files) == {f"{root}/tasks/a.yaml", f"{root}/tasks/multi.yaml"}
+    assert reused_files(root, cache) == set(pack.files)
 
 
 def test_files_reading_the_environment_or_other_files_are_never_cached(

@@ -14,7 +14,7 @@ from titan_gitops.model import DesiredTask, SourceLocation
 from titan_gitops.validate import FileResult
 from titan_gitops.validate.reuse import NameStub
 
-FORMAT = 1
+FORMAT = 2
 
 
 @dataclass
@@ -59,7 +59,7 @@ def _result_to_json(result: FileResult) -> dict[str, Any]:
                 list(s.document),
                 s.name,
                 list(s.name_at),
-                None if s.previous is None else [[n, list(at)] for n, at in s.previous],
+                [[n, list(at)] for n, at in s.previous],
                 list(s.previous_at),
             ]
             for s in result.names
@@ -67,7 +67,6 @@ def _result_to_json(result: FileResult) -> dict[str, Any]:
         "warnings": [
             [w.path, w.line, w.col, w.field, w.message, w.severity] for w in result.warnings
         ],
-        "refs": list(result.refs),
     }
 
 
@@ -98,8 +97,7 @@ def _result_from_json(display: str, entry: dict[str, Any]) -> FileResult:
     if len(tasks) != len(names) or any(t.name != s.name for t, s in zip(tasks, names, strict=True)):
         raise _Malformed(display)
     warnings = tuple(_warning_from_json(raw) for raw in _list(entry["warnings"]))
-    refs = tuple(_string(ref) for ref in _list(entry["refs"]))
-    return FileResult(display, tasks, names, warnings, refs)
+    return FileResult(display, tasks, names, warnings)
 
 
 def _task_from_json(display: str, raw: Any) -> DesiredTask:
@@ -129,9 +127,7 @@ def _stub_from_json(raw: Any) -> NameStub:
         document=_position(document),
         name=_string(name),
         name_at=_position(name_at),
-        previous=None
-        if previous is None
-        else tuple((_string(n), _position(at)) for n, at in map(_list, _list(previous))),
+        previous=tuple((_string(n), _position(at)) for n, at in map(_list, _list(previous))),
         previous_at=_position(previous_at),
     )
 

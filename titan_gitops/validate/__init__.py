@@ -81,9 +81,7 @@ def _validate(
     run.warnings.extend(loaded.warnings)
     project = read_project(run, loaded.project)
     defaults = project_defaults(loaded.project)
-    task_defs, template_defs = read_definitions(
-        run, loaded.documents, loaded.variable_paths, [(f.path, f.refs) for f in reused]
-    )
+    task_defs, template_defs = read_definitions(run, loaded.documents, loaded.variable_paths)
     index = index_templates(run, template_defs)
     memo: dict[str, Resolved | None] = {}
     for name in index:
@@ -92,7 +90,7 @@ def _validate(
     stubs = [stub_definition(f.path, stub) for f in reused for stub in f.names]
     every = task_defs + stubs
     if stubs:
-        every.sort(key=lambda d: (file_order.get(d.document.path, -1), d.document.index))
+        every.sort(key=lambda d: (file_order[d.document.path], d.document.index))
     check_names(run, every, project.namespace)
     secrets = frozenset(run.secrets)
     problems = _scrub(run.problems, secrets)
@@ -125,25 +123,23 @@ def _file_results(
     built: Sequence[DesiredTask | None],
     template_defs: Sequence[Definition],
 ) -> dict[str, FileResult]:
-    """The result of every file whose definitions are all tasks, built and named plainly."""
-    by_file: dict[str, list[tuple[Definition, DesiredTask | None]]] = {}
+    """The result of every file whose definitions are all tasks, from a run with no problem (so
+    every task was built)."""
+    by_file: dict[str, list[tuple[Definition, DesiredTask]]] = {}
     for definition, task in zip(task_defs, built, strict=True):
-        by_file.setdefault(definition.document.path, []).append((definition, task))
-    refused = {d.document.path for d in template_defs}
-    results: dict[str, FileResult] = {}
-    for path, pairs in by_file.items():
-        stubs = [name_stub(definition) for definition, _ in pairs]
-        tasks = [task for _, task in pairs]
-        if path in refused or None in stubs or None in tasks:
-            continue
-        results[path] = FileResult(
+        if task is not None:
+            by_file.setdefault(definition.document.path, []).append((definition, task))
+    with_templates = {d.document.path for d in template_defs}
+    return {
+        path: FileResult(
             path=path,
-            tasks=tuple(t for t in tasks if t is not None),
-            names=tuple(s for s in stubs if s is not None),
+            tasks=tuple(task for _, task in pairs),
+            names=tuple(name_stub(definition) for definition, _ in pairs),
             warnings=tuple(run.file_warnings.get(path, ())),
-            refs=tuple(run.file_refs.get(path, ())),
         )
-    return results
+        for path, pairs in by_file.items()
+        if path not in with_templates
+    }
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

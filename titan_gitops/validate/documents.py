@@ -58,17 +58,15 @@ def read_definitions(
     run: Run,
     documents: Sequence[SourceDocument],
     variable_paths: set[str],
-    reused: Sequence[tuple[str, Sequence[str]]] = (),
 ) -> tuple[list[Definition], list[Definition]]:
     """(tasks, templates): every definition document substituted, resolved and shape-checked.
 
-    Documents of files that a `$file` reference names are schemas and are skipped; the
-    references of files `reused` from an earlier run ((path, `$file` paths)) count too. Each
+    Documents of files that a `$file` reference names are schemas and are skipped. Each
     file's own warnings and `$file` paths are kept in `run.file_warnings` / `run.file_refs`.
     """
     tasks: list[Definition] = []
     templates: list[Definition] = []
-    skip = schema_file_refs(run, documents, reused)
+    skip = schema_file_refs(run, documents)
     for document in documents:
         if skip and run.tree.real_path(Path(document.path)) in skip:
             continue

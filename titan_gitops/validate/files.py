@@ -86,14 +86,9 @@ def _load_schema_file(run: Run, target: Path, ref: str) -> Any:
     return documents[0].data
 
 
-def schema_file_refs(
-    run: Run,
-    documents: Sequence[SourceDocument],
-    reused: Sequence[tuple[str, Sequence[str]]] = (),
-) -> set[Path]:
-    """Every file a `$file` reference names (or `defaults` did, or a file `reused` from an
-    earlier run does: (its path, the paths it names); it holds task definitions only): schemas,
-    not definitions.
+def schema_file_refs(run: Run, documents: Sequence[SourceDocument]) -> set[Path]:
+    """Every file a `$file` reference names (or `defaults` did): schemas, not definitions. (A
+    file reused from an earlier run names none, and its documents are not here to skip.)
 
     A file holding a definition stays a definition file even when named (the reference is
     refused instead): otherwise one `$file` line could make another file's tasks vanish.
@@ -108,9 +103,6 @@ def schema_file_refs(
                 ref = file_ref(document.data.get(key))
                 if isinstance(ref, str) and (target := _schema_target(run, ref)) is not None:
                     refs.add(target)
-    for path, named in reused:
-        defining.append(path)
-        refs.update(target for ref in named if (target := _schema_target(run, ref)) is not None)
     # The files the project's `defaults` named, read before any definition.
     refs.update(run.schema_files)
     if not refs:

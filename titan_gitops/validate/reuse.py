@@ -25,58 +25,48 @@ class NameStub:
     document: Position
     name: str
     name_at: Position
-    # None when the document has no `previous_names`; else each name and where it is written.
-    previous: tuple[tuple[str, Position], ...] | None = None
-    previous_at: Position = (1, 1)
+    # Each previous name and where it is written (none when the document has no list).
+    previous: tuple[tuple[str, Position], ...]
+    previous_at: Position
 
 
 @dataclass(frozen=True, slots=True)
 class FileResult:
-    """One task file's validated tasks (document order), names, warnings and `$file` paths."""
+    """One task file's validated tasks (document order), names and warnings."""
 
     path: str
     tasks: tuple[DesiredTask, ...]
     names: tuple[NameStub, ...]
     warnings: tuple[Problem, ...]
-    refs: tuple[str, ...]
 
 
-def name_stub(definition: Definition) -> NameStub | None:
-    """The stub of a task definition whose name and previous names are strings, else None."""
+def name_stub(definition: Definition) -> NameStub:
+    """The stub of a task definition that validated (its name and previous names are text)."""
     data, document = definition.data, definition.document
-    name = data.get("name")
-    if not isinstance(name, str) or (data.key_src and "name" in data.key_src):
-        return None
     previous = data.get("previous_names")
-    names: tuple[tuple[str, Position], ...] | None = None
-    if isinstance(previous, LineList):
-        if not all(isinstance(old, str) for old in previous):
-            return None
-        names = tuple(zip(previous, previous.item_pos, strict=True))
-    elif previous is not None:
-        return None
+    names = previous if isinstance(previous, LineList) else LineList()
     return NameStub(
         index=document.index,
         document=(document.line, document.col),
-        name=name,
-        name_at=data.key_pos.get("name", data.pos),
-        previous=names,
+        name=data["name"],
+        name_at=data.key_pos["name"],
+        previous=tuple((old, names.item_pos[i]) for i, old in enumerate(names)),
         previous_at=data.key_pos.get("previous_names", data.pos),
     )
 
 
 def stub_definition(path: str, stub: NameStub) -> Definition:
-    """A stand-in definition for `check_names`: the name and previous names where written."""
+    """A stand-in definition for `check_names`: the name and previous names where written (an
+    empty list where the document has none, which the checks read alike)."""
     data = LineDict(path, stub.document)
     data["name"] = stub.name
     data.key_pos["name"] = stub.name_at
-    if stub.previous is not None:
-        previous = LineList(path, stub.previous_at)
-        for old, at in stub.previous:
-            previous.append(old)
-            previous.item_pos.append(at)
-        data["previous_names"] = previous
-        data.key_pos["previous_names"] = stub.previous_at
+    previous = LineList(path, stub.previous_at)
+    for old, at in stub.previous:
+        previous.append(old)
+        previous.item_pos.append(at)
+    data["previous_names"] = previous
+    data.key_pos["previous_names"] = stub.previous_at
     line, col = stub.document
     document = SourceDocument(path, stub.index, data, line, col)
     return Definition(document, data, None)
