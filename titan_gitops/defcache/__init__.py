@@ -24,6 +24,7 @@ next run its speed, never this run its result.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -175,15 +176,14 @@ def _context(
     project or template file reads the environment or another file (nothing is reused then)."""
     if fingerprint is None:
         return None
-    shaping = _shaping(sources, loaded)
-    digest = hashlib.sha256(f"{fingerprint}\0{root}\0".encode("utf-8", "surrogatepass"))
-    for display in sorted(shaping):
+    parts = [fingerprint, str(root)]
+    for display in sorted(_shaping(sources, loaded)):
         text = texts.get(display)
         if text is None or not is_shareable(text):
             return None
-        digest.update(f"{display}\0{len(text)}\0".encode("utf-8", "surrogatepass"))
-        digest.update(text.encode("utf-8", "surrogatepass"))
-    return digest.hexdigest()
+        parts += [display, text]
+    # JSON: an unambiguous encoding of the names and texts (and of any lone surrogate).
+    return hashlib.sha256(json.dumps(parts).encode("ascii")).hexdigest()
 
 
 def _shaping(sources: Sequence[SourceBytes], loaded: LoadResult) -> set[str]:

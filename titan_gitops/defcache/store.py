@@ -8,7 +8,7 @@ import json
 import os
 import stat
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -53,8 +53,8 @@ def cache_folder(environ: Mapping[str, str]) -> Path | None:
     return None
 
 
-def tool_fingerprint() -> str:
-    """The code that validates: this package's files and the libraries', by path, size and
+def tool_fingerprint(libraries: Sequence[str] = _LIBRARIES) -> str:
+    """The code that validates: this package's files and the `libraries`', by path, size and
     modification time (an edit or an upgrade changes it), and the interpreter's version."""
     digest = hashlib.sha256(f"{FORMAT}\0{sys.version}".encode())
     package = Path(__file__).parents[1]  # titan_gitops
@@ -64,7 +64,7 @@ def tool_fingerprint() -> str:
             if name.endswith(".py"):
                 info = os.stat(os.path.join(folder, name))
                 digest.update(f"{folder}/{name}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
-    for library in _LIBRARIES:
+    for library in libraries:
         try:
             spec = find_spec(library)
         except (ImportError, ValueError):
