@@ -38,16 +38,15 @@ from titan_gitops.defcache.store import (
     open_cache,
     tool_fingerprint,
 )
-from titan_gitops.errors import Problem
+from titan_gitops.errors import Problem, ValidationFailed
 from titan_gitops.load import (
     LineDict,
     LoadResult,
     SourceBytes,
     check_definitions_root,
-    decode_definition_bytes,
     load_yaml_file,
     read_definition_files,
-    record_definition,
+    record_source,
 )
 from titan_gitops.load.walk import is_shareable
 from titan_gitops.model import DesiredState
@@ -66,8 +65,6 @@ def load_and_validate(
     Raises:
         ValidationFailed: with every problem found, exactly as without the cache.
     """
-    from titan_gitops.errors import ValidationFailed
-
     problem = check_definitions_root(root)
     if problem is not None:
         raise ValidationFailed([problem])
@@ -120,41 +117,39 @@ def validate_sources(
         for s in sources
         if not s.is_project and s.display in known and known[s.display][0] == digests[s.display]
     ]
-    texts: dict[str, str] = {}
+    shareable: set[str] = set()
+
+    def load(source: SourceBytes) -> None:
+        text = record_source(loaded, source)
+        if text is not None and is_shareable(text):
+            shareable.add(source.display)
+
     skipped = {s.display for s in candidates}
     for source in sources:
         if source.display not in skipped:
-            _record(loaded, texts, source)
-    context = _context(root, fingerprint, texts, sources, loaded)
+            load(source)
+    # Candidates hold tasks only: loading them below adds no project or template file.
+    shaping = _shaping(sources, loaded)
+    context = _context(root, fingerprint, shaping, digests, shareable)
     reused = [known[s.display][1] for s in candidates] if context == pack.context else []
     if candidates and not reused:
         for source in candidates:
-            _record(loaded, texts, source)
+            load(source)
         loaded.documents.sort(key=lambda d: (order[d.path], d.index))
     desired, results, referring = validate_files(
         loaded, reused, order, root=root, environ=environ, read_yaml=read_yaml, tree=tree
     )
     # A `$file` as parsed (`is_shareable` sees only the text; a YAML escape hides the key from
     # it): in the project or a template it shapes every task, so nothing is kept at all.
-    if context is None or referring & _shaping(sources, loaded):
+    if context is None or referring & shaping:
         return loaded, desired, None
     quiet = {p.path for p in loaded.warnings}
     files = {r.path: (digests[r.path], r) for r in reused}
     for display, result in results.items():
-        reusable = is_shareable(texts[display]) and display not in quiet | referring
+        reusable = display in shareable and display not in quiet | referring
         if reusable and not any(task.sensitive_paths for task in result.tasks):
             files[display] = (digests[display], result)
     return loaded, desired, Pack(context, files, fingerprint or "")
-
-
-def _record(loaded: LoadResult, texts: dict[str, str], source: SourceBytes) -> None:
-    """Decode and load one file into `loaded`, as the load stage does."""
-    text, problems = decode_definition_bytes(source.raw, source.display)
-    if text is None:
-        loaded.problems.extend(problems)
-        return
-    texts[source.display] = text
-    record_definition(loaded, text, source.display, is_project=source.is_project)
 
 
 def _same_files(old: Pack, new: Pack) -> bool:
@@ -168,21 +163,17 @@ def _same_files(old: Pack, new: Pack) -> bool:
 def _context(
     root: Path,
     fingerprint: str | None,
-    texts: Mapping[str, str],
-    sources: Sequence[SourceBytes],
-    loaded: LoadResult,
+    shaping: set[str],
+    digests: Mapping[str, str],
+    shareable: set[str],
 ) -> str | None:
-    """The digest of what every task file's result depends on besides its own text; None when a
-    project or template file reads the environment or another file (nothing is reused then)."""
-    if fingerprint is None:
+    """The digest of what every task file's result depends on besides its own bytes: the
+    `shaping` files' names and bytes (their `digests`). None when one of them reads the
+    environment or another file, or could not be read (nothing is reused then)."""
+    if fingerprint is None or not shaping <= shareable:
         return None
-    parts = [fingerprint, str(root)]
-    for display in sorted(_shaping(sources, loaded)):
-        text = texts.get(display)
-        if text is None or not is_shareable(text):
-            return None
-        parts += [display, text]
-    # JSON: an unambiguous encoding of the names and texts (and of any lone surrogate).
+    parts = [fingerprint, str(root), *(f"{d}\0{digests[d]}" for d in sorted(shaping))]
+    # JSON: an unambiguous encoding of the parts (and of any lone surrogate in a name).
     return hashlib.sha256(json.dumps(parts).encode("ascii")).hexdigest()
 
 

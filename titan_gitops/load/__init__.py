@@ -33,6 +33,7 @@ from titan_gitops.load.walk import (
     load_definition_files,
     read_definition_files,
     record_definition,
+    record_source,
 )
 
 __all__ = [
@@ -57,5 +58,6 @@ __all__ = [
     "read_definition_files",
     "read_definition_text",
     "record_definition",
+    "record_source",
     "scan_nesting_depth",
 ]

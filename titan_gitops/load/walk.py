@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from titan_gitops.errors import Problem
-from titan_gitops.load.caps import file_problem, read_definition_bytes, read_definition_text
+from titan_gitops.load.caps import decode_definition_bytes, file_problem, read_definition_bytes
 from titan_gitops.load.documents import load_yaml_text
 from titan_gitops.load.paths import describe_kind, describe_os_error, name_problem, show_name
 from titan_gitops.model import SourceDocument
@@ -213,17 +213,23 @@ def _is_within(path: str, folder: str) -> bool:
 
 def load_definition_files(root: Path) -> LoadResult:
     """Load every definition file under `root`, and the project file at its top."""
+    sources, problems = read_definition_files(root)
     result = LoadResult()
-    files, problems = list_definition_files(root)
     result.problems.extend(problems)
-    project_path = root / PROJECT_FILE
-    for path, display in files:
-        text, problems = read_definition_text(path, display)
-        if text is None:
-            result.problems.extend(problems)
-            continue
-        record_definition(result, text, display, is_project=path == project_path)
+    for source in sources:
+        record_source(result, source)
     return result
+
+
+def record_source(result: LoadResult, source: SourceBytes) -> str | None:
+    """Decode one file's bytes and load its text into `result` (`record_definition`); the
+    text, or None when it cannot be decoded (the located problem is in `result`)."""
+    text, problems = decode_definition_bytes(source.raw, source.display)
+    if text is None:
+        result.problems.extend(problems)
+        return None
+    record_definition(result, text, source.display, is_project=source.is_project)
+    return text
 
 
 def read_definition_files(root: Path) -> tuple[list[SourceBytes], list[Problem]]:
