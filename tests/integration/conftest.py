@@ -51,6 +51,13 @@ def write_definitions(root: Path, tasks: dict[str, str], namespace: str | None =
     return root
 
 
+def write_tree(root: Path, files: dict[str, str]) -> None:
+    """Write `files` (path under `root` -> text), making folders as needed."""
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+
+
 def task_body(name: str, objective: str = "Made by hand.") -> dict[str, Any]:
     """A task body as someone clicking in Titan's UI would create it."""
     return {

@@ -19,7 +19,7 @@ from titan_gitops.defcache import DefinitionCache, cache_folder, load_and_valida
 from titan_gitops.emulator import EmulatorConfig, create_app
 from titan_gitops.errors import ValidationFailed
 
-from .conftest import TOKEN
+from .conftest import TOKEN, write_tree
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -88,12 +88,6 @@ BASE = {
         "objective: M2.\noutput_schema: {type: object}\nexecution_type: single\n"
     ),
 }
-
-
-def write_tree(root: Path, files: dict[str, str]) -> None:
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text, encoding="utf-8")
 
 
 def _replace(name: str, old: str, new: str) -> Callable[[Path], None]:

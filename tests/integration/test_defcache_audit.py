@@ -27,6 +27,8 @@ from titan_gitops.defcache import DefinitionCache, load_and_validate
 from titan_gitops.errors import ValidationFailed
 from titan_gitops.gitbase import read_base
 
+from .conftest import write_tree
+
 TASK = "kind: task\nname: ns-a\nurls: [https://a.example/]\nobjective: A.\nexecution_type: single\n"
 # `$file` spelled with a YAML escape: the parsed key is `$file`, but the text never holds "$file".
 ESCAPED_REF = '{"\\x24file": schema.json}'
@@ -39,12 +41,6 @@ def outcome(root: Path, cache: DefinitionCache | None) -> tuple[Any, ...]:
         return ("failed", tuple(exc.problems))
     bodies = tuple(t.body for t in state.tasks)
     return ("ok", state.tasks, bodies, state.warnings, state.project.model_dump())
-
-
-def write_tree(root: Path, files: dict[str, str]) -> None:
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text, encoding="utf-8")
 
 
 ESCAPED_FILE_REF_IN = {

@@ -16,6 +16,8 @@ from titan_gitops.defcache import DefinitionCache, Pack, load_and_validate, stor
 from titan_gitops.errors import ValidationFailed
 from titan_gitops.validate import FileResult
 
+from .conftest import write_tree
+
 BASE = {
     "titan-gitops.yaml": "namespace: ns-\n",
     "templates.yaml": "kind: template\nname: base\nobjective: Extract the title.\n",
@@ -28,12 +30,6 @@ BASE = {
         "output_schema: {type: object}\nexecution_type: single\n"
     ),
 }
-
-
-def write_tree(root: Path, files: dict[str, str]) -> None:
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text, encoding="utf-8")
 
 
 def reused(root: Path, cache: DefinitionCache) -> set[str]:
