@@ -113,7 +113,7 @@ def _validate(
         secrets=secrets,
         project_path=loaded.project.path if loaded.project is not None else "",
     )
-    referring = frozenset(path for path, refs in run.file_refs.items() if refs)
+    referring = frozenset(run.referring)
     return state, _file_results(run, task_defs, built, template_defs), referring
 
 

@@ -85,9 +85,10 @@ class Run:
     schema_files: dict[Path, Any] = field(default_factory=dict)
     substituted: bool = False
     tree: FileTree = field(default_factory=DiskTree)
-    # Per definition file: the warnings its documents gave, and the `$file` paths they name.
+    # Per definition file, the warnings its documents gave; and the files (the project too)
+    # whose documents name a `$file`.
     file_warnings: dict[str, list[Problem]] = field(default_factory=dict)
-    file_refs: dict[str, list[str]] = field(default_factory=dict)
+    referring: set[str] = field(default_factory=set)
 
     def add(self, node: Any, loc: Loc, message: str, *, at: SourceDocument | None = None) -> None:
         fallback = (at.path, at.line, at.col) if at else ("", 1, 1)

@@ -12,12 +12,7 @@ from titan_gitops.load import LineDict
 from titan_gitops.model import SourceDocument
 from titan_gitops.spec import ProjectConfig, TaskFields, TaskSpec, TemplateSpec
 from titan_gitops.validate.context import Definition, Run
-from titan_gitops.validate.files import (
-    SCHEMA_FIELDS,
-    file_ref,
-    resolve_file_refs,
-    schema_file_refs,
-)
+from titan_gitops.validate.files import resolve_file_refs, schema_file_refs
 from titan_gitops.validate.shape import check_shape
 from titan_gitops.validate.traps import warn_yaml11_traps
 from titan_gitops.validate.variables import substitute_variables
@@ -34,8 +29,6 @@ def read_project(run: Run, document: SourceDocument | None) -> ProjectConfig:
     defaults = data.get("defaults")
     if isinstance(defaults, LineDict):
         substitute_variables(run, data, defaults, ("defaults",))
-        refs = run.file_refs.setdefault(document.path, [])
-        refs.extend(r for key in SCHEMA_FIELDS if isinstance(r := file_ref(defaults.get(key)), str))
         resolve_file_refs(run, defaults)
         warn_yaml11_traps(run, defaults, ("defaults",))
         check_shape(run, defaults, TaskFields, document, ("defaults",))
@@ -55,14 +48,13 @@ def project_defaults(document: SourceDocument | None) -> LineDict | None:
 
 
 def read_definitions(
-    run: Run,
-    documents: Sequence[SourceDocument],
-    variable_paths: set[str],
+    run: Run, documents: Sequence[SourceDocument], variable_paths: set[str]
 ) -> tuple[list[Definition], list[Definition]]:
     """(tasks, templates): every definition document substituted, resolved and shape-checked.
 
     Documents of files that a `$file` reference names are schemas and are skipped. Each
-    file's own warnings and `$file` paths are kept in `run.file_warnings` / `run.file_refs`.
+    file's own warnings are kept in `run.file_warnings`, and a file naming a `$file` in
+    `run.referring`.
     """
     tasks: list[Definition] = []
     templates: list[Definition] = []
@@ -98,8 +90,6 @@ def _read_definition(
         return
     if document.path in variable_paths:
         substitute_variables(run, data, data)
-    refs = run.file_refs.setdefault(document.path, [])
-    refs.extend(ref for key in SCHEMA_FIELDS if isinstance(ref := file_ref(data.get(key)), str))
     resolve_file_refs(run, data)
     warn_yaml11_traps(run, data)
     model: type[BaseModel] = TaskSpec if kind == "task" else TemplateSpec

@@ -50,11 +50,14 @@ def _schema_target(run: Run, ref: str) -> Path | None:
 
 
 def resolve_file_refs(run: Run, data: LineDict) -> None:
-    """Replace each schema field's `{$file: path}` with the file's content, in place."""
+    """Replace each schema field's `{$file: path}` with the file's content, in place; the file
+    `data` comes from is noted as one naming a `$file` (`run.referring`)."""
     for key in SCHEMA_FIELDS:
         ref = file_ref(data.get(key))
         if ref is None:
             continue
+        if isinstance(ref, str):
+            run.referring.add(data.src)
         loc: Loc = (key, "$file")
         if not isinstance(ref, str) or not ref:
             run.add(data, loc, "$file must be a relative path inside the definitions directory")
