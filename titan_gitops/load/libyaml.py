@@ -213,12 +213,8 @@ class _Builder:
             if tag == _STR:
                 if node.style == "|" or node.style == ">":
                     self.block_scalar = True
-                elif flow and not node.style and ":" in node.value:
-                    if "?" in node.value:
-                        raise _Defer
-                    self.colon_in_flow = True
-                elif flow and not node.style and "?" in node.value:
-                    raise _Defer
+                elif flow and not node.style:
+                    self.plain_in_flow(node.value)
                 return node.value
             if tag == _NULL:
                 return None
@@ -242,10 +238,10 @@ class _Builder:
             if key_node.__class__ is not ScalarNode or key_node.tag != _STR:
                 raise _Defer
             key = key_node.value
-            if key in key_pos or (flow and not key_node.style and "?" in key):
+            if key in key_pos:
                 raise _Defer
-            if flow and not key_node.style and ":" in key:
-                self.colon_in_flow = True
+            if flow and not key_node.style:
+                self.plain_in_flow(key)
             mark = key_node.start_mark
             key_pos[key] = (mark.line + 1, mark.column + 1)
             value = data[key] = self.build(value_node, flow)
@@ -276,6 +272,14 @@ class _Builder:
                     data.traps[len(data)] = trap
             data.append(value)
         return data
+
+    def plain_in_flow(self, value: str) -> None:
+        """A plain scalar (value or key) inside a flow collection: `?` goes to the reference,
+        `:` is noted (module docstring)."""
+        if "?" in value:
+            raise _Defer
+        if ":" in value:
+            self.colon_in_flow = True
 
     def first_time(self, node: Any) -> None:
         if id(node) in self.built:
