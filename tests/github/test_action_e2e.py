@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from testing.cachefiles import packs_in
 from titan_gitops.github.sticky import COMMENT_LIMIT, format_markers, parse_approval
 
 from .conftest import (
@@ -261,7 +262,7 @@ def test_the_plan_reuses_the_definitions_cache_and_apply_never_reads_it(
     creates what the files say."""
     cache = {"TITAN_GITOPS_CACHE_DIR": str(workspace.parent / "runner" / "definitions")}
     assert plan_pr(workspace, github, titan_url, env=cache).returncode == 0
-    (pack,) = Path(cache["TITAN_GITOPS_CACHE_DIR"]).iterdir()
+    (pack,) = packs_in(Path(cache["TITAN_GITOPS_CACHE_DIR"]))
     text = pack.read_text(encoding="utf-8")
     assert '"objective": "Extract product names."' in text
     pack.write_text(text.replace("Extract product names.", "Poisoned."), encoding="utf-8")

@@ -51,6 +51,18 @@ def write_definitions(root: Path, tasks: dict[str, str], namespace: str | None =
     return root
 
 
+REPO = Path(__file__).resolve().parents[2]
+
+
+def every_definitions_folder() -> list[Path]:
+    """Every definitions folder the repository's tests use: scenarios, the hostile corpus, the
+    example."""
+    folders = [REPO / "tasks.example"]
+    folders += sorted((REPO / "tests" / "scenarios").glob("*/definitions"))
+    folders += sorted(p for p in (REPO / "tests" / "corpus").iterdir() if p.is_dir())
+    return folders
+
+
 def write_tree(root: Path, files: dict[str, str]) -> None:
     """Write `files` (path under `root` -> text), making folders as needed."""
     for name, text in files.items():

@@ -13,15 +13,14 @@ from typing import Any
 
 import pytest
 
+from testing.cachefiles import packs_in
 from testing.emulator import start_background_server
 from titan_gitops.cli import main
 from titan_gitops.defcache import DefinitionCache, cache_folder, load_and_validate
 from titan_gitops.emulator import EmulatorConfig, create_app
 from titan_gitops.errors import ValidationFailed
 
-from .conftest import TOKEN, write_tree
-
-REPO = Path(__file__).resolve().parents[2]
+from .conftest import TOKEN, every_definitions_folder, write_tree
 
 
 def outcome(root: Path, cache: DefinitionCache | None) -> tuple[Any, ...]:
@@ -43,15 +42,6 @@ def reused_files(root: Path, cache: DefinitionCache) -> set[str]:
 @pytest.fixture
 def cache(tmp_path: Path) -> DefinitionCache:
     return DefinitionCache(tmp_path / "cache")
-
-
-def every_definitions_folder() -> list[Path]:
-    """Every definitions folder the repository's tests use: scenarios, the hostile corpus, the
-    example."""
-    folders = [REPO / "tasks.example"]
-    folders += sorted((REPO / "tests" / "scenarios").glob("*/definitions"))
-    folders += sorted(p for p in (REPO / "tests" / "corpus").iterdir() if p.is_dir())
-    return folders
 
 
 def test_every_folder_validates_the_same_cold_warm_and_without_the_cache(
@@ -215,7 +205,7 @@ def test_files_reading_the_environment_or_other_files_are_never_cached(
     for _ in range(2):
         loaded, _state, _ = load_and_validate(root, environ=environ, cache=cache)
     assert {d.path for d in loaded.documents} >= {f"{root}/tasks/a.yaml", f"{root}/tasks/b.yaml"}
-    (pack,) = cache.folder.iterdir()
+    (pack,) = packs_in(cache.folder)
     text = pack.read_text(encoding="utf-8")
     assert "ns-m1" in text
     assert "ns-a" not in text
@@ -243,20 +233,20 @@ def test_a_project_or_template_reading_the_environment_or_a_file_turns_the_cache
             root, environ={"TITAN_VAR_X": "secret-x"}, cache=cache
         )
     assert len({d.path for d in loaded.documents}) == 4
-    assert not cache.folder.exists()
+    assert packs_in(cache.folder) == []
 
 
 def test_the_pack_is_private_to_its_owner(tmp_path: Path, cache: DefinitionCache) -> None:
     root = tmp_path / "defs"
     write_tree(root, BASE)
     outcome(root, cache)
-    (pack,) = cache.folder.iterdir()
+    (pack,) = packs_in(cache.folder)
     assert cache.folder.stat().st_mode & 0o777 == 0o700
     assert pack.stat().st_mode & 0o777 == 0o600
 
 
 def _pack(cache: DefinitionCache) -> Path:
-    (pack,) = cache.folder.iterdir()
+    (pack,) = packs_in(cache.folder)
     return pack
 
 
@@ -375,7 +365,7 @@ def test_plan_reads_the_cache_and_apply_never_does(
     root = tmp_path / "defs"
     write_tree(root, BASE)
     assert main(["validate", str(root)]) == 0
-    (pack,) = (tmp_path / "cli-cache").iterdir()
+    (pack,) = packs_in(tmp_path / "cli-cache")
     text = pack.read_text(encoding="utf-8")
     assert text.count('"objective": "B."') == 1
     pack.write_text(text.replace('"objective": "B."', '"objective": "Poisoned."'))

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from testing.cachefiles import packs_in
 from testing.emulator import start_background_server
 from tests.github.conftest import (
     DIRECTORY,
@@ -340,7 +341,7 @@ def test_the_definitions_cache_holds_no_substituted_value(
         assert "exit=0" in text, text[-2000:]
         assert "ns-plain" in text
         assert_clean(text)
-    packs = list((tmp_path / "cache").glob("*.json"))
+    packs = packs_in(tmp_path / "cache")
     # Only a run with no placeholder in the project or a template keeps a pack at all.
     assert len(packs) == (1 if holder == "task" else 0)
     for pack in packs:

@@ -15,6 +15,8 @@ from titan_gitops.errors import Problem, ValidationFailed
 from titan_gitops.escape import escape_json_text, escape_terminal
 
 if TYPE_CHECKING:
+    from titan_gitops.defcache.store import DefinitionCache
+    from titan_gitops.defcache.verdict import Verdict
     from titan_gitops.model import DesiredState
 
 
@@ -52,8 +54,8 @@ def validate_strictly(root: Path, environ: Mapping[str, str]) -> DesiredState:
 
 def validate_definitions(options: ValidateCommandOptions, console: Console) -> int:
     """Load and validate a definitions directory offline."""
-    from titan_gitops.defcache import open_cache
-    from titan_gitops.pipeline import validate_directory
+    from titan_gitops.defcache.store import open_cache
+    from titan_gitops.defcache.verdict import recall
     from titan_gitops.render.problems import (
         render_problems_github,
         render_problems_json,
@@ -61,8 +63,12 @@ def validate_definitions(options: ValidateCommandOptions, console: Console) -> i
     )
 
     root = options.directory
+    cache = open_cache(os.environ)
     try:
-        state = validate_directory(root, environ=os.environ, cache=open_cache(os.environ))
+        # A directory none of whose inputs changed since a clean run: that run's verdict.
+        state = recall(cache, root) if cache is not None else None
+        if state is None:
+            state = _validate(root, cache)
         if options.strict and state.warnings:
             # Made errors below, with the rest, so every output says why the run failed.
             raise ValidationFailed(list(state.warnings))
@@ -87,9 +93,17 @@ def validate_definitions(options: ValidateCommandOptions, console: Console) -> i
         if options.github:
             console.print(render_problems_github(warnings))
         console.warn(render_problems_text(warnings))
-    tasks, templates = len(state.tasks), len(state.templates)
+    tasks, templates = state.tasks, state.templates
     console.print(
         f"{escape_terminal(str(root))}: {tasks} task{'s' * (tasks != 1)}, "
         f"{templates} template{'s' * (templates != 1)}: valid."
     )
     return exit_codes.OK
+
+
+def _validate(root: Path, cache: DefinitionCache | None) -> Verdict:
+    from titan_gitops.defcache.verdict import Verdict
+    from titan_gitops.pipeline import validate_directory
+
+    state = validate_directory(root, environ=os.environ, cache=cache)
+    return Verdict(len(state.tasks), len(state.templates), state.warnings)

@@ -8,18 +8,26 @@ import json
 import os
 import stat
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib.util import find_spec
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from titan_gitops.defcache.pack import FORMAT, Pack, pack_from_json, pack_to_json
 from titan_gitops.errors import ConfigError
+
+if TYPE_CHECKING:
+    from titan_gitops.defcache.pack import Pack
+
+# The packs' format: part of the fingerprint, so a pack of another format is never read.
+FORMAT = 2
 
 # Turns the cache off when set to "off"; TITAN_GITOPS_CACHE_DIR moves it.
 SWITCH_VARIABLE = "TITAN_GITOPS_CACHE"
 FOLDER_VARIABLE = "TITAN_GITOPS_CACHE_DIR"
 # Far above any real pack (about 2 KiB per task); a bigger file is not read.
 MAX_PACK_BYTES = 512 * 1024 * 1024
+# Beside each pack, the directory's verdict (verdict.py).
+VERDICT_SUFFIX = ".verdict.json"
 # The libraries whose behaviour validation depends on: an upgrade of one starts afresh.
 _LIBRARIES = (
     "pydantic",
@@ -91,46 +99,60 @@ class DefinitionCache:
             self._fingerprint = tool_fingerprint()
         return self._fingerprint
 
-    def pack_path(self, root: Path) -> Path:
+    def pack_path(self, root: Path, suffix: str = ".json") -> Path:
         named = f"{root}\0{os.path.realpath(root)}\0{os.getcwd()}".encode("utf-8", "surrogatepass")
-        return self.folder / f"{hashlib.sha256(named).hexdigest()[:40]}.json"
+        return self.folder / f"{hashlib.sha256(named).hexdigest()[:40]}{suffix}"
+
+    def verdict_path(self, root: Path) -> Path:
+        return self.pack_path(root, VERDICT_SUFFIX)
 
     def read(self, root: Path) -> Pack:
         """The directory's pack, or an empty one when there is none that can be trusted."""
+        from titan_gitops.defcache.pack import Pack, pack_from_json
+
         try:
-            # pack_path reads the working directory, which may be gone.
-            path = self.pack_path(root)
-            if not (_is_own_private(self.folder) and _is_own_private(path)):
-                return Pack()
-            with open(path, "rb") as handle:
-                raw = handle.read(MAX_PACK_BYTES + 1)
-            if len(raw) > MAX_PACK_BYTES:
-                return Pack()
-            return pack_from_json(json.loads(raw), self.fingerprint, str(root))
+            data = self.read_json(self.pack_path(root))
+            return Pack() if data is None else pack_from_json(data, self.fingerprint, str(root))
         except (OSError, ValueError, RecursionError, TypeError, KeyError, IndexError):
             return Pack()
+
+    def read_json(self, path: Path) -> Any:
+        """What the JSON file at `path` holds; None when it is missing, too big, or not the user's
+        own private file in the user's own private folder.
+
+        Raises:
+            OSError, ValueError: the file could not be read or is not JSON (the working directory,
+                which `pack_path` reads, may be gone too).
+        """
+        if not (_is_own_private(self.folder) and _is_own_private(path)):
+            return None
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_PACK_BYTES + 1)
+        return None if len(raw) > MAX_PACK_BYTES else json.loads(raw)
 
     def write(self, root: Path, pack: Pack, *, secrets: Iterable[str] = ()) -> None:
         """Store `pack` for `root`, owner-only; a failure leaves the cache as it was. Nothing is
         stored when the text would hold one of `secrets` (the run's substituted values): no
         reusable file can hold one, and this makes sure."""
-        from titan_gitops.atomic import write_bytes_atomic
+        from titan_gitops.defcache.pack import pack_to_json
 
         # ASCII with escapes: any string a definition can hold comes back as it went in.
         text = json.dumps(pack_to_json(pack, self.fingerprint, str(root)))
         if any(s in text or json.dumps(s)[1:-1] in text for s in secrets if s):
             return
+        self.write_text(lambda: self.pack_path(root), text)
+
+    def write_text(self, where: Callable[[], Path], text: str) -> None:
+        """Store ASCII `text` at the path `where` names, owner-only and atomically; a failure
+        (the working directory gone too) leaves the cache as it was."""
+        from titan_gitops.atomic import write_bytes_atomic
+
         try:
-            path = self.pack_path(root)
+            path = where()
             self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             if not _is_own_private(self.folder):
                 return
-            write_bytes_atomic(
-                path,
-                text.encode("ascii"),
-                durable=False,
-                private=True,
-            )
+            write_bytes_atomic(path, text.encode("ascii"), durable=False, private=True)
         except (OSError, ConfigError):
             return
 

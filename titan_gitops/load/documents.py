@@ -9,7 +9,6 @@ from typing import Any
 
 from titan_gitops.errors import Problem
 from titan_gitops.load.caps import MAX_DEPTH, file_problem, read_definition_text, scan_nesting_depth
-from titan_gitops.load.libyaml import WITH_LIBYAML, load_fast
 from titan_gitops.model import SourceDocument
 
 # A `&` or `*` where an anchor or alias could start; cron's `* * *` and URL `&` do not match.
@@ -82,6 +81,9 @@ def load_yaml_text(text: str, display: str) -> tuple[list[SourceDocument], list[
 
     Takes the libyaml fast path when PyYAML has libyaml, the reference path for what it hands back.
     """
+    # Imported here: a run whose definitions are all cached never loads PyYAML.
+    from titan_gitops.load.libyaml import WITH_LIBYAML, load_fast
+
     if WITH_LIBYAML:
         documents = load_fast(text, display)
         if documents is not None:

@@ -1,0 +1,361 @@
+"""The verdict: `validate` on a directory none of whose inputs changed says what the last clean
+run said, without validating; any change to an input (a definition file, a `$file` target, where
+a path resolves, the tool) and it validates afresh. Its output is always what a run without the
+cache prints."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from testing.cachefiles import packs_in, verdicts_in
+from titan_gitops.cli import main
+from titan_gitops.defcache import DefinitionCache
+from titan_gitops.defcache.verdict import Inputs, WatchedEnviron, recall
+
+from .conftest import every_definitions_folder, write_tree
+
+REPO = Path(__file__).resolve().parents[2]
+
+SCHEMA = '{"type": "object", "properties": {"title": {"type": "string"}}}\n'
+BASE = {
+    "titan-gitops.yaml": "namespace: ns-\n",
+    "templates.yaml": "kind: template\nname: base\nobjective: Extract the title.\n",
+    "schemas/page.json": SCHEMA,
+    "schemas/other.json": '{"type": "nothing"}\n',
+    "tasks/a.yaml": (
+        "kind: task\nname: ns-a\nextends: base\nurls: [https://a.example/]\n"
+        "output_schema: {$file: schemas/page.json}\nexecution_type: single\n"
+    ),
+    # Through a symlink to the file a.yaml names: read once, resolved twice.
+    "tasks/b.yaml": (
+        "kind: task\nname: ns-b\nurls: [https://b.example/]\nobjective: B.\n"
+        "output_schema: {$file: schemas/alias.json}\nexecution_type: single\n"
+        "payload: {flag: yes}\n"
+    ),
+}
+
+
+def make_tree(root: Path) -> Path:
+    write_tree(root, BASE)
+    (root / "schemas" / "alias.json").symlink_to("page.json")
+    return root
+
+
+Output = tuple[int, str, str]
+
+
+def validate(
+    root: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    *args: str,
+    cached: bool = True,
+) -> Output:
+    """`titan-gitops validate ROOT ARGS`: its exit code, stdout and stderr."""
+    capsys.readouterr()
+    with monkeypatch.context() as patch:
+        if not cached:
+            patch.setenv("TITAN_GITOPS_CACHE", "off")
+        code = main(["validate", str(root), *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DefinitionCache:
+    monkeypatch.setenv("TITAN_GITOPS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("TITAN_GITOPS_CACHE", raising=False)
+    return DefinitionCache(tmp_path / "cache")
+
+
+def test_every_folder_says_the_same_from_its_verdict(
+    tmp_path: Path,
+    cache: DefinitionCache,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    recalled = 0
+    for number, folder in enumerate(every_definitions_folder()):
+        root = tmp_path / f"d{number}"
+        shutil.copytree(folder, root, symlinks=True)
+        fresh = validate(root, capsys, monkeypatch, cached=False)
+        assert validate(root, capsys, monkeypatch) == fresh, folder
+        kept = recall(cache, root)
+        assert validate(root, capsys, monkeypatch) == fresh, folder
+        texts = [p.read_bytes() for p in root.rglob("*") if p.is_file()]
+        # Kept exactly for the folders that validate and read no variable from the environment.
+        assert (kept is not None) == (fresh[0] == 0 and not any(b"${" in t for t in texts)), folder
+        recalled += kept is not None
+    # Not vacuous: most of the folders are valid.
+    assert recalled >= 35
+
+
+@pytest.mark.parametrize(
+    "args", [(), ("--output", "json"), ("--strict",), ("--github",), ("--strict", "--github")]
+)
+def test_warnings_come_back_in_every_output(
+    tmp_path: Path,
+    cache: DefinitionCache,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: tuple[str, ...],
+) -> None:
+    root = make_tree(tmp_path / "defs")
+    fresh = validate(root, capsys, monkeypatch, *args, cached=False)
+    assert "payload.flag" in fresh[1] + fresh[2], "b.yaml's `yes` gives a warning"
+    first = validate(root, capsys, monkeypatch, *args)
+    assert recall(cache, root) is not None
+    assert first == fresh
+    assert validate(root, capsys, monkeypatch, *args) == fresh
+
+
+def _replace(name: str, old: str, new: str) -> Callable[[Path], None]:
+    def edit(root: Path) -> None:
+        text = (root / name).read_text(encoding="utf-8")
+        assert old in text
+        (root / name).write_text(text.replace(old, new), encoding="utf-8")
+
+    return edit
+
+
+def _relink(name: str, target: str) -> Callable[[Path], None]:
+    def edit(root: Path) -> None:
+        (root / name).unlink()
+        (root / name).symlink_to(target)
+
+    return edit
+
+
+def _schemas_elsewhere(root: Path) -> None:
+    """The schemas folder moved out of the directory and linked back in: same bytes, outside."""
+    outside = root.parent / "outside"
+    shutil.move(root / "schemas", outside)
+    (root / "schemas").symlink_to(outside)
+
+
+def _rename(old: str, new: str) -> Callable[[Path], None]:
+    def edit(root: Path) -> None:
+        (root / old).rename(root / new)
+
+    return edit
+
+
+EDITS: dict[str, Callable[[Path], None]] = {
+    "a task's objective": _replace("tasks/b.yaml", "objective: B.", "objective: Bee."),
+    "a task made invalid": _replace("tasks/b.yaml", "execution_type: single", "execution_type: x"),
+    "a file added": lambda root: write_tree(
+        root, {"tasks/c.yaml": BASE["tasks/b.yaml"].replace("ns-b", "ns-c")}
+    ),
+    "a file removed": lambda root: (root / "tasks" / "b.yaml").unlink(),
+    "a file renamed": _rename("tasks/b.yaml", "tasks/y.yaml"),
+    "the project": lambda root: write_tree(root, {"titan-gitops.yaml": "namespace: other-\n"}),
+    "the template": _replace("templates.yaml", "title.\n", "title.\npayload: {also: no}\n"),
+    "the schema a task names": _replace("schemas/page.json", '"string"', '"strng"'),
+    "the second name of a schema pointed elsewhere": _relink("schemas/alias.json", "other.json"),
+    "a schema linked out of the directory": _relink("schemas/page.json", "../../page.json"),
+    "the schemas folder moved out and linked back": _schemas_elsewhere,
+    "a placeholder added": _replace("tasks/b.yaml", "objective: B.", "objective: ${TITAN_VAR_X}"),
+}
+
+
+@pytest.mark.parametrize("edit", list(EDITS))
+def test_any_changed_input_is_validated_afresh(
+    tmp_path: Path,
+    cache: DefinitionCache,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    edit: str,
+) -> None:
+    root = make_tree(tmp_path / "tree" / "defs")
+    (tmp_path / "tree" / "page.json").write_text('{"type": "nothing"}\n', encoding="utf-8")
+    before = validate(root, capsys, monkeypatch)
+    assert before[0] == 0
+    assert recall(cache, root) is not None
+    EDITS[edit](root)
+    assert recall(cache, root) is None
+    fresh = validate(root, capsys, monkeypatch, cached=False)
+    assert validate(root, capsys, monkeypatch) == fresh
+    assert validate(root, capsys, monkeypatch) == fresh
+
+
+def test_the_edits_above_change_what_validate_says(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """So a verdict wrongly recalled after them would show in the test above."""
+    monkeypatch.setenv("TITAN_VAR_X", "from the environment")
+    outputs: dict[str | None, Output] = {}
+    for edit in [None, *EDITS]:
+        root = make_tree(tmp_path / str(len(outputs)) / "defs")
+        (root.parent / "page.json").write_text('{"type": "nothing"}\n', encoding="utf-8")
+        if edit is not None:
+            EDITS[edit](root)
+        code, out, err = validate(root, capsys, monkeypatch, cached=False)
+        outputs[edit] = (code, out.replace(str(root), "ROOT"), err.replace(str(root), "ROOT"))
+    unchanged = outputs.pop(None)
+    # A placeholder, read from the environment, validates alike: that run keeps no verdict.
+    assert outputs.pop("a placeholder added") == unchanged
+    # Only `recall` sees an edited objective: validate says "valid" before and after.
+    assert [edit for edit, output in outputs.items() if output == unchanged] == [
+        "a task's objective"
+    ]
+
+
+def test_a_run_that_reads_the_environment_keeps_no_verdict(
+    tmp_path: Path,
+    cache: DefinitionCache,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = make_tree(tmp_path / "defs")
+    EDITS["a placeholder added"](root)
+    monkeypatch.setenv("TITAN_VAR_X", "from the environment")
+    assert validate(root, capsys, monkeypatch)[0] == 0
+    assert validate(root, capsys, monkeypatch)[0] == 0
+    assert verdicts_in(cache.folder) == []
+    monkeypatch.delenv("TITAN_VAR_X")
+    code, _, err = validate(root, capsys, monkeypatch)
+    assert code == 1
+    assert "TITAN_VAR_X is not set" in err
+
+
+def test_any_lookup_in_the_environment_is_noted() -> None:
+    for look in (
+        lambda env: env.get("A"),
+        lambda env: "A" in env,
+        lambda env: env["B"],
+        lambda env: list(env),
+        lambda env: len(env),
+    ):
+        inputs = Inputs()
+        look(WatchedEnviron({"B": "b"}, inputs))
+        assert inputs.consulted
+    assert not Inputs().consulted
+
+
+def test_a_failed_run_keeps_no_verdict_and_a_clean_one_replaces_it(
+    tmp_path: Path,
+    cache: DefinitionCache,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = make_tree(tmp_path / "defs")
+    EDITS["a task made invalid"](root)
+    assert validate(root, capsys, monkeypatch)[0] == 1
+    assert verdicts_in(cache.folder) == []
+    _replace("tasks/b.yaml", "execution_type: x", "execution_type: single")(root)
+    assert validate(root, capsys, monkeypatch)[0] == 0
+    (verdict,) = verdicts_in(cache.folder)
+    inode = verdict.stat().st_ino
+    assert validate(root, capsys, monkeypatch)[0] == 0
+    assert validate(root, capsys, monkeypatch)[0] == 0
+    assert verdict.stat().st_ino == inode, "an unchanged verdict is not written again"
+    assert verdict.stat().st_mode & 0o777 == 0o600
+    EDITS["a task's objective"](root)
+    assert validate(root, capsys, monkeypatch)[0] == 0
+    assert verdict.stat().st_ino != inode
+    assert recall(cache, root) is not None
+
+
+def _rewrite(change: Callable[[dict[str, Any]], Any]) -> Callable[[Path], None]:
+    def tamper(verdict: Path) -> None:
+        data = json.loads(verdict.read_text(encoding="utf-8"))
+        change(data)
+        verdict.write_text(json.dumps(data), encoding="utf-8")
+
+    return tamper
+
+
+def _link_in_place(verdict: Path) -> None:
+    copy = verdict.with_name("elsewhere")
+    shutil.copy(verdict, copy)
+    verdict.unlink()
+    verdict.symlink_to(copy)
+
+
+TAMPERING: dict[str, Callable[[Path], object]] = {
+    "not JSON": lambda verdict: verdict.write_text("{", encoding="utf-8"),
+    "a list": lambda verdict: verdict.write_text("[]", encoding="utf-8"),
+    "another format": _rewrite(lambda data: data.update(format=1)),
+    "another tool": _rewrite(lambda data: data.update(tool="0" * 64)),
+    "another root": _rewrite(lambda data: data.update(root="elsewhere")),
+    "a count that is a boolean": _rewrite(lambda data: data.update(tasks=True)),
+    "a negative count": _rewrite(lambda data: data.update(templates=-1)),
+    "a warning made an error": _rewrite(lambda data: data["warnings"][0].__setitem__(5, "error")),
+    "a warning at line 0": _rewrite(lambda data: data["warnings"][0].__setitem__(1, 0)),
+    "files not a string": _rewrite(lambda data: data.update(files=None)),
+    "a path pair cut short": _rewrite(lambda data: data["paths"][0].pop()),
+    "a read with another digest": _rewrite(lambda data: data["reads"][0].__setitem__(2, "0")),
+    "a key missing": _rewrite(lambda data: data.pop("warnings")),
+    "writable by others": lambda verdict: verdict.chmod(0o666),
+    "a symlink": _link_in_place,
+}
+
+
+@pytest.mark.parametrize("tampering", list(TAMPERING))
+def test_a_verdict_that_is_not_what_this_code_wrote_is_ignored(
+    tmp_path: Path,
+    cache: DefinitionCache,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tampering: str,
+) -> None:
+    root = make_tree(tmp_path / "defs")
+    fresh = validate(root, capsys, monkeypatch)
+    (verdict,) = verdicts_in(cache.folder)
+    TAMPERING[tampering](verdict)
+    assert recall(cache, root) is None
+    assert validate(root, capsys, monkeypatch) == fresh
+
+
+def test_a_plan_keeps_the_verdict_validate_then_uses(
+    tmp_path: Path,
+    cache: DefinitionCache,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = make_tree(tmp_path / "defs")
+    monkeypatch.setenv("TITAN_API_URL", "local")
+    monkeypatch.chdir(tmp_path)
+    assert main(["plan", str(root)]) == 0
+    assert len(verdicts_in(cache.folder)) == 1
+    assert len(packs_in(cache.folder)) == 1
+    assert recall(cache, root) is not None
+
+
+def test_a_recalled_validate_imports_nothing_that_validates(tmp_path: Path) -> None:
+    """What makes it start fast: no YAML parser, pydantic, jsonschema or croniter is imported."""
+    root = tmp_path / "tasks.example"
+    shutil.copytree(REPO / "tasks.example", root, symlinks=True)
+    program = (
+        "import sys\n"
+        "from titan_gitops.cli import main\n"
+        "code = main(['validate', sys.argv[1]])\n"
+        "heavy = {'yaml', 'ruamel.yaml', 'pydantic', 'jsonschema', 'croniter', 'httpx',"
+        " 'deepdiff'}\n"
+        "print(code, sorted(set(sys.modules) & heavy))\n"
+    )
+    environ = {**os.environ, "TITAN_GITOPS_CACHE_DIR": str(tmp_path / "cache")}
+    environ.pop("TITAN_GITOPS_CACHE", None)
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", program, str(root)],
+            env=environ,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for _ in range(2)
+    ]
+    assert runs[0].endswith("0 ['croniter', 'jsonschema', 'pydantic', 'yaml']\n")
+    assert runs[1].endswith("0 []\n")
