@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import ipaddress
 import os
+import shutil
 import signal
 import socket
 import tempfile
@@ -35,8 +37,10 @@ for _name in _CLEARED:
     os.environ.pop(_name, None)
 
 # The validated-definitions cache of every command a test runs (in process or not) goes to a
-# folder of this session's own, never the user's.
-os.environ["TITAN_GITOPS_CACHE_DIR"] = tempfile.mkdtemp(prefix="titan-gitops-test-cache-")
+# folder of this session's own, never the user's, removed when the session ends.
+_CACHE_FOLDER = tempfile.mkdtemp(prefix="titan-gitops-test-cache-")
+os.environ["TITAN_GITOPS_CACHE_DIR"] = _CACHE_FOLDER
+atexit.register(shutil.rmtree, _CACHE_FOLDER, ignore_errors=True)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
