@@ -48,7 +48,7 @@ def validate_directory(
     root: Path, *, environ: Mapping[str, str], cache: DefinitionCache | None = None
 ) -> DesiredState:
     """Load and validate every definition under `root`, reusing what `cache` holds of files
-    unchanged since an earlier run (defcache.py).
+    unchanged since an earlier run (the defcache package).
 
     Raises:
         ValidationFailed: with every problem found (load and validation), sorted by file and line.

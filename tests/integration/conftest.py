@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -61,6 +62,14 @@ def every_definitions_folder() -> list[Path]:
     folders += sorted((REPO / "tests" / "scenarios").glob("*/definitions"))
     folders += sorted(p for p in (REPO / "tests" / "corpus").iterdir() if p.is_dir())
     return folders
+
+
+def copied_definitions_folders(into: Path) -> Iterator[tuple[Path, Path]]:
+    """Each of `every_definitions_folder()` and its copy under `into` (symlinks kept as links)."""
+    for number, folder in enumerate(every_definitions_folder()):
+        root = into / f"d{number}"
+        shutil.copytree(folder, root, symlinks=True)
+        yield folder, root
 
 
 def write_tree(root: Path, files: dict[str, str]) -> None:

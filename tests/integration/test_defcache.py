@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from titan_gitops.defcache import DefinitionCache, cache_folder, load_and_valida
 from titan_gitops.emulator import EmulatorConfig, create_app
 from titan_gitops.errors import ValidationFailed
 
-from .conftest import TOKEN, every_definitions_folder, write_tree
+from .conftest import TOKEN, copied_definitions_folders, write_tree
 
 
 def outcome(root: Path, cache: DefinitionCache | None) -> tuple[Any, ...]:
@@ -48,10 +47,8 @@ def test_every_folder_validates_the_same_cold_warm_and_without_the_cache(
     tmp_path: Path,
 ) -> None:
     reusing = 0
-    for number, folder in enumerate(every_definitions_folder()):
-        root = tmp_path / f"d{number}"
-        shutil.copytree(folder, root, symlinks=True)
-        cache = DefinitionCache(tmp_path / f"cache{number}")
+    for folder, root in copied_definitions_folders(tmp_path):
+        cache = DefinitionCache(tmp_path / f"cache-{root.name}")
         without = outcome(root, None)
         assert outcome(root, cache) == without, folder
         assert outcome(root, cache) == without, folder

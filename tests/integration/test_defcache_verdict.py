@@ -21,7 +21,7 @@ from titan_gitops.cli import main
 from titan_gitops.defcache import DefinitionCache
 from titan_gitops.defcache.verdict import Inputs, WatchedEnviron, recall
 
-from .conftest import every_definitions_folder, write_tree
+from .conftest import copied_definitions_folders, write_tree
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -53,21 +53,24 @@ def make_tree(root: Path) -> Path:
 Output = tuple[int, str, str]
 
 
-def validate(
-    root: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-    *args: str,
-    cached: bool = True,
-) -> Output:
-    """`titan-gitops validate ROOT ARGS`: its exit code, stdout and stderr."""
-    capsys.readouterr()
-    with monkeypatch.context() as patch:
-        if not cached:
-            patch.setenv("TITAN_GITOPS_CACHE", "off")
-        code = main(["validate", str(root), *args])
-    out, err = capsys.readouterr()
-    return code, out, err
+Validate = Callable[..., Output]
+
+
+@pytest.fixture
+def validate(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Validate:
+    """`validate(ROOT, *ARGS, cached=True)` runs `titan-gitops validate ROOT ARGS` (with the cache
+    turned off when not `cached`): its exit code, stdout and stderr."""
+
+    def run(root: Path, *args: str, cached: bool = True) -> Output:
+        capsys.readouterr()
+        with monkeypatch.context() as patch:
+            if not cached:
+                patch.setenv("TITAN_GITOPS_CACHE", "off")
+            code = main(["validate", str(root), *args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
 
 
 @pytest.fixture
@@ -80,17 +83,14 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DefinitionCache:
 def test_every_folder_says_the_same_from_its_verdict(
     tmp_path: Path,
     cache: DefinitionCache,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    validate: Validate,
 ) -> None:
     recalled = 0
-    for number, folder in enumerate(every_definitions_folder()):
-        root = tmp_path / f"d{number}"
-        shutil.copytree(folder, root, symlinks=True)
-        fresh = validate(root, capsys, monkeypatch, cached=False)
-        assert validate(root, capsys, monkeypatch) == fresh, folder
+    for folder, root in copied_definitions_folders(tmp_path):
+        fresh = validate(root, cached=False)
+        assert validate(root) == fresh, folder
         kept = recall(cache, root)
-        assert validate(root, capsys, monkeypatch) == fresh, folder
+        assert validate(root) == fresh, folder
         texts = [p.read_bytes() for p in root.rglob("*") if p.is_file()]
         # Kept exactly for the folders that validate and read no variable from the environment.
         assert (kept is not None) == (fresh[0] == 0 and not any(b"${" in t for t in texts)), folder
@@ -105,17 +105,16 @@ def test_every_folder_says_the_same_from_its_verdict(
 def test_warnings_come_back_in_every_output(
     tmp_path: Path,
     cache: DefinitionCache,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    validate: Validate,
     args: tuple[str, ...],
 ) -> None:
     root = make_tree(tmp_path / "defs")
-    fresh = validate(root, capsys, monkeypatch, *args, cached=False)
+    fresh = validate(root, *args, cached=False)
     assert "payload.flag" in fresh[1] + fresh[2], "b.yaml's `yes` gives a warning"
-    first = validate(root, capsys, monkeypatch, *args)
+    first = validate(root, *args)
     assert recall(cache, root) is not None
     assert first == fresh
-    assert validate(root, capsys, monkeypatch, *args) == fresh
+    assert validate(root, *args) == fresh
 
 
 def _replace(name: str, old: str, new: str) -> Callable[[Path], None]:
@@ -171,26 +170,23 @@ EDITS: dict[str, Callable[[Path], None]] = {
 def test_any_changed_input_is_validated_afresh(
     tmp_path: Path,
     cache: DefinitionCache,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    validate: Validate,
     edit: str,
 ) -> None:
     root = make_tree(tmp_path / "tree" / "defs")
     (tmp_path / "tree" / "page.json").write_text('{"type": "nothing"}\n', encoding="utf-8")
-    before = validate(root, capsys, monkeypatch)
+    before = validate(root)
     assert before[0] == 0
     assert recall(cache, root) is not None
     EDITS[edit](root)
     assert recall(cache, root) is None
-    fresh = validate(root, capsys, monkeypatch, cached=False)
-    assert validate(root, capsys, monkeypatch) == fresh
-    assert validate(root, capsys, monkeypatch) == fresh
+    fresh = validate(root, cached=False)
+    assert validate(root) == fresh
+    assert validate(root) == fresh
 
 
 def test_the_edits_above_change_what_validate_says(
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, validate: Validate, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """So a verdict wrongly recalled after them would show in the test above."""
     monkeypatch.setenv("TITAN_VAR_X", "from the environment")
@@ -200,7 +196,7 @@ def test_the_edits_above_change_what_validate_says(
         (root.parent / "page.json").write_text('{"type": "nothing"}\n', encoding="utf-8")
         if edit is not None:
             EDITS[edit](root)
-        code, out, err = validate(root, capsys, monkeypatch, cached=False)
+        code, out, err = validate(root, cached=False)
         outputs[edit] = (code, out.replace(str(root), "ROOT"), err.replace(str(root), "ROOT"))
     unchanged = outputs.pop(None)
     # A placeholder, read from the environment, validates alike: that run keeps no verdict.
@@ -212,19 +208,16 @@ def test_the_edits_above_change_what_validate_says(
 
 
 def test_a_run_that_reads_the_environment_keeps_no_verdict(
-    tmp_path: Path,
-    cache: DefinitionCache,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, cache: DefinitionCache, validate: Validate, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = make_tree(tmp_path / "defs")
     EDITS["a placeholder added"](root)
     monkeypatch.setenv("TITAN_VAR_X", "from the environment")
-    assert validate(root, capsys, monkeypatch)[0] == 0
-    assert validate(root, capsys, monkeypatch)[0] == 0
+    assert validate(root)[0] == 0
+    assert validate(root)[0] == 0
     assert verdicts_in(cache.folder) == []
     monkeypatch.delenv("TITAN_VAR_X")
-    code, _, err = validate(root, capsys, monkeypatch)
+    code, _, err = validate(root)
     assert code == 1
     assert "TITAN_VAR_X is not set" in err
 
@@ -246,23 +239,22 @@ def test_any_lookup_in_the_environment_is_noted() -> None:
 def test_a_failed_run_keeps_no_verdict_and_a_clean_one_replaces_it(
     tmp_path: Path,
     cache: DefinitionCache,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    validate: Validate,
 ) -> None:
     root = make_tree(tmp_path / "defs")
     EDITS["a task made invalid"](root)
-    assert validate(root, capsys, monkeypatch)[0] == 1
+    assert validate(root)[0] == 1
     assert verdicts_in(cache.folder) == []
     _replace("tasks/b.yaml", "execution_type: x", "execution_type: single")(root)
-    assert validate(root, capsys, monkeypatch)[0] == 0
+    assert validate(root)[0] == 0
     (verdict,) = verdicts_in(cache.folder)
     inode = verdict.stat().st_ino
-    assert validate(root, capsys, monkeypatch)[0] == 0
-    assert validate(root, capsys, monkeypatch)[0] == 0
+    assert validate(root)[0] == 0
+    assert validate(root)[0] == 0
     assert verdict.stat().st_ino == inode, "an unchanged verdict is not written again"
     assert verdict.stat().st_mode & 0o777 == 0o600
     EDITS["a task's objective"](root)
-    assert validate(root, capsys, monkeypatch)[0] == 0
+    assert validate(root)[0] == 0
     assert verdict.stat().st_ino != inode
     assert recall(cache, root) is not None
 
@@ -306,23 +298,19 @@ TAMPERING: dict[str, Callable[[Path], object]] = {
 def test_a_verdict_that_is_not_what_this_code_wrote_is_ignored(
     tmp_path: Path,
     cache: DefinitionCache,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    validate: Validate,
     tampering: str,
 ) -> None:
     root = make_tree(tmp_path / "defs")
-    fresh = validate(root, capsys, monkeypatch)
+    fresh = validate(root)
     (verdict,) = verdicts_in(cache.folder)
     TAMPERING[tampering](verdict)
     assert recall(cache, root) is None
-    assert validate(root, capsys, monkeypatch) == fresh
+    assert validate(root) == fresh
 
 
 def test_a_plan_keeps_the_verdict_validate_then_uses(
-    tmp_path: Path,
-    cache: DefinitionCache,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, cache: DefinitionCache, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = make_tree(tmp_path / "defs")
     monkeypatch.setenv("TITAN_API_URL", "local")

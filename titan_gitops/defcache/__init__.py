@@ -23,8 +23,9 @@ next run its speed, never this run its result.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from titan_gitops.lazy import lazy_names
 
 # Each name is imported from its module when first asked for: `validate` checks its verdict with
 # the store alone, before anything that validates is imported (bench/bench_startup.py).
@@ -52,17 +53,7 @@ _MODULES = {
         "tool_fingerprint",
     ),
 }
-_HOME = {name: module for module, names in _MODULES.items() for name in names}
-
-
-def __getattr__(name: str) -> Any:
-    module = _HOME.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
+__getattr__ = lazy_names(__name__, _MODULES)
 
 __all__ = [
     "FOLDER_VARIABLE",

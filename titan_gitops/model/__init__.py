@@ -5,8 +5,9 @@ Pure data: nothing here does I/O or imports a stage. Renderers import only this 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from titan_gitops.lazy import lazy_names
 
 # Each class is imported from its module when first asked for: `validate` needs only the desired
 # state, not the plan, report or three-way modules (bench/bench_startup.py times the commands).
@@ -36,17 +37,7 @@ _MODULES = {
     "report": ("ApplyReport", "Outcome", "Progress", "Status"),
     "threeway": ("BaseInfo", "CommitInfo", "FieldAttribution", "TaskAttribution", "ThreeWay"),
 }
-_HOME = {name: module for module, names in _MODULES.items() for name in names}
-
-
-def __getattr__(name: str) -> Any:
-    module = _HOME.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
+__getattr__ = lazy_names(__name__, _MODULES)
 
 __all__ = [
     "Action",
