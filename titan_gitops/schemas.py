@@ -180,10 +180,13 @@ def _validator_class(schema: dict[str, Any]) -> Any:
 @lru_cache(maxsize=16)
 def _meta_validator(name: str) -> Any:
     import jsonschema.validators
+    from jsonschema import FormatChecker
 
     cls = getattr(jsonschema.validators, name)
-    # The format checker makes the meta-schema's `format: regex` catch a broken `pattern`.
-    return cls(cls.META_SCHEMA, format_checker=cls.FORMAT_CHECKER)
+    # `format: regex` in the meta-schema catches a broken `pattern`. Only regex: jsonschema checks
+    # other formats (a `$id`'s uri-reference) only when an optional library is installed, and
+    # what validate says must not depend on what else is installed.
+    return cls(cls.META_SCHEMA, format_checker=FormatChecker(formats=("regex",)))
 
 
 _VALIDATORS: dict[bytes, Any] = {}

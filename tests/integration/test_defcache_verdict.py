@@ -11,12 +11,14 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from testing.cachefiles import packs_in, verdicts_in
+from titan_gitops import cron
 from titan_gitops.cli import main
 from titan_gitops.defcache import DefinitionCache
 from titan_gitops.defcache.verdict import Inputs, WatchedEnviron, recall
@@ -347,3 +349,89 @@ def test_a_recalled_validate_imports_nothing_that_validates(tmp_path: Path) -> N
     ]
     assert runs[0].endswith("0 ['croniter', 'jsonschema', 'pydantic', 'yaml']\n")
     assert runs[1].endswith("0 []\n")
+
+
+# Found by the audit of the verdict: validation that depended on something besides the files.
+
+TASK = (
+    "kind: task\nname: ns-a\nurls: [https://a.example/]\nobjective: A.\n"
+    "output_schema: {type: object}\nexecution_type: single\n"
+)
+
+
+class _AnyDatetime(type):
+    """Makes `isinstance(x, _Year2097)` true of every datetime, as of the class it stands in for."""
+
+    def __instancecheck__(cls, instance: object) -> bool:
+        return isinstance(instance, datetime)
+
+
+class _Year2097(datetime, metaclass=_AnyDatetime):
+    """`datetime`, with the clock on 1 March 2097: the next 29 February is then in 2104 (2100 is
+    no leap year), more than 5 years away."""
+
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]
+        return datetime(2097, 3, 1, 12, 0, tzinfo=tz or UTC)
+
+
+def test_what_validate_says_of_a_schedule_does_not_depend_on_the_day(
+    tmp_path: Path, cache: DefinitionCache, validate: Validate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A schedule on 29 February fires every leap year; around 2100 the next one is 8 years
+    away. What validate says of it (and so what the verdict and the pack keep) is the same on
+    any day."""
+    root = tmp_path / "defs"
+    leap_day = TASK.replace("execution_type: single", "execution_type: scheduled")
+    write_tree(root, {"tasks/a.yaml": f"{leap_day}schedule: '0 0 29 2 *'\n"})
+    cron.check_cron.cache_clear()
+    today = validate(root, cached=False)
+    assert today[0] == 0
+    assert validate(root) == today
+    assert recall(cache, root) is not None
+    monkeypatch.setattr(cron, "datetime", _Year2097)
+    try:
+        cron.check_cron.cache_clear()  # as a new process would have it
+        assert validate(root, cached=False) == today
+        assert validate(root) == today
+    finally:
+        cron.check_cron.cache_clear()
+
+
+# What `pip install rfc3986-validator` (or `jsonschema[format]`) adds: jsonschema checks the
+# meta-schema's `format: uri-reference` (of `$id`, `$ref`) only when it can import one of these.
+_RFC3986_VALIDATOR = (
+    "def validate_rfc3986(value, rule='URI'):\n    return not any(c in value for c in ' <>{}|^`')\n"
+)
+
+
+def test_what_validate_says_does_not_depend_on_optional_libraries(tmp_path: Path) -> None:
+    """jsonschema checks some formats only when an optional library is importable; a schema's
+    `$id: 'a b'` must validate alike with and without one (the verdict is kept without it)."""
+    root = tmp_path / "defs"
+    write_tree(root, {"tasks/a.yaml": TASK.replace("{type: object}", "{type: object, $id: 'a b'}")})
+    extra = tmp_path / "site"
+    extra.mkdir()
+    (extra / "rfc3986_validator.py").write_text(_RFC3986_VALIDATOR, encoding="utf-8")
+    program = "import sys\nfrom titan_gitops.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+
+    def run(*, installed: bool, cached: bool = True) -> Output:
+        environ = {**os.environ, "TITAN_GITOPS_CACHE_DIR": str(tmp_path / "cache")}
+        environ.pop("TITAN_GITOPS_CACHE", None)
+        if not cached:
+            environ["TITAN_GITOPS_CACHE"] = "off"
+        paths = [str(extra)] if installed else []
+        environ["PYTHONPATH"] = os.pathsep.join([*paths, str(REPO)])
+        done = subprocess.run(
+            [sys.executable, "-c", program, "validate", str(root)],
+            env=environ,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return done.returncode, done.stdout, done.stderr
+
+    without = run(installed=False)
+    assert without[0] == 0
+    assert run(installed=True, cached=False) == without
+    assert run(installed=True) == without
