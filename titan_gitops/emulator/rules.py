@@ -37,8 +37,10 @@ Choices where the docs are silent:
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -180,18 +182,29 @@ def _is_http_url(url: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname) and no_space
 
 
-def _check_output_schema(value: Any, where: str, problems: list[str]) -> None:
-    if not isinstance(value, dict) or value.get("type") != "object":
-        problems.append(f'{where}: must be a JSON object schema ("type": "object")')
-        return
+@lru_cache(maxsize=256)
+def _meta_schema_error(text: str) -> str | None:
+    """Why the schema in JSON `text` is not a valid JSON Schema (its path, then the reason), or
+    None. Kept per text (key order and number types included): tasks share their schemas, and
+    the check is most of what a create costs the emulator."""
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import SchemaError
 
     try:
-        Draft202012Validator.check_schema(value)
+        Draft202012Validator.check_schema(json.loads(text))
     except SchemaError as exc:
         path = "".join(f"[{part!r}]" for part in exc.path)
-        problems.append(f"{where}{path}: not a valid JSON Schema ({exc.message})")
+        return f"{path}: not a valid JSON Schema ({exc.message})"
+    return None
+
+
+def _check_output_schema(value: Any, where: str, problems: list[str]) -> None:
+    if not isinstance(value, dict) or value.get("type") != "object":
+        problems.append(f'{where}: must be a JSON object schema ("type": "object")')
+        return
+    invalid = _meta_schema_error(json.dumps(value))
+    if invalid is not None:
+        problems.append(f"{where}{invalid}")
     for at, key in _unknown_keywords(value, ()):
         shown = "".join(f"[{part!r}]" for part in (*at, key))
         hint = difflib.get_close_matches(key, sorted(SCHEMA_KEYWORDS), n=1, cutoff=0.6)
