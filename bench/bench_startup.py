@@ -1,6 +1,6 @@
 """CLI start-up cost of the commands users run, as whole processes, vs a bare `python -c pass`.
 
-    python bench/bench_startup.py [--quick] [--rounds N]
+    python bench/bench_startup.py [--quick] [--rounds N] [--python PATH]
 
 Each case is a fresh process of the installed `titan-gitops` entry script (the worktree's package
 first on the path): `--version`, `--help`, `validate tasks.example`, and `plan tasks.example` on the
@@ -12,6 +12,11 @@ round warms the caches, bytecode included, as an installed package has it; then 
 the cases so machine noise spreads over all of them. Printed: each median, its spread (min-max),
 peak RSS, and the ratio to the bare interpreter. Goals: `--version` at most 4x, `validate` 5x,
 `plan` 8x (with the cache; the figures without it are printed beside them).
+
+--python times another interpreter (and the console script beside it), such as the venv the
+Action installs from requirements/action.lock (`TG_VENV=DIR python requirements/install_action.py
+install`): the runtime dependencies only, as a user's install has them. The worktree's package
+is first on the path either way.
 """
 
 from __future__ import annotations
@@ -32,24 +37,24 @@ QUICK_ROUNDS = 5
 GOALS = {"version": 4.0, "validate": 5.0, "plan": 8.0}
 
 
-def entry_point() -> list[str]:
+def entry_point(python: str) -> list[str]:
     """How a user starts the CLI: the console script beside the interpreter, else `-m`."""
-    script = Path(sys.executable).parent / "titan-gitops"
+    script = Path(python).parent / "titan-gitops"
     if script.is_file():
-        return [sys.executable, str(script)]
-    return [sys.executable, "-m", "titan_gitops"]
+        return [python, str(script)]
+    return [python, "-m", "titan_gitops"]
 
 
 OFF = {"TITAN_GITOPS_CACHE": "off"}
 
 
-def cases() -> dict[str, tuple[list[str], dict[str, str]]]:
+def cases(python: str) -> dict[str, tuple[list[str], dict[str, str]]]:
     """Each case: its command and what it sets in the environment."""
-    cli = entry_point()
+    cli = entry_point(python)
     validate = [*cli, "validate", "tasks.example"]
     plan = [*cli, "plan", "tasks.example"]
     return {
-        "python -c pass": ([sys.executable, "-c", "pass"], {}),
+        "python -c pass": ([python, "-c", "pass"], {}),
         "titan-gitops --version": ([*cli, "--version"], {}),
         "titan-gitops --help": ([*cli, "--help"], {}),
         "titan-gitops validate tasks.example": (validate, {}),
@@ -77,6 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_ROUNDS} rounds")
     parser.add_argument("--rounds", type=int, default=None, help=f"rounds (default {ROUNDS})")
+    parser.add_argument("--python", default=sys.executable, help="the interpreter to time")
     args = parser.parse_args(argv)
     rounds = args.rounds or (QUICK_ROUNDS if args.quick else ROUNDS)
     environ = {**os.environ, "TITAN_API_URL": "local", "NO_COLOR": "1"}
@@ -84,20 +90,21 @@ def main(argv: list[str] | None = None) -> None:
     environ.pop("TITAN_TOKEN", None)
     # An installed package has its bytecode written (pip compiles it): so does the warm-up round.
     environ.pop("PYTHONDONTWRITEBYTECODE", None)
-    samples: dict[str, list[float]] = {name: [] for name in cases()}
-    peaks: dict[str, float] = {name: 0.0 for name in cases()}
+    timed = cases(args.python)
+    samples: dict[str, list[float]] = {name: [] for name in timed}
+    peaks: dict[str, float] = {name: 0.0 for name in timed}
     with tempfile.TemporaryDirectory(prefix="titan-startup-") as scratch:
         cwd = Path(scratch)
         shutil.copytree(REPO / "tasks.example", cwd / "tasks.example")
         environ["TITAN_GITOPS_CACHE_DIR"] = str(cwd / "cache")
         for round_ in range(rounds + 1):
-            for name, (command, extra) in cases().items():
+            for name, (command, extra) in timed.items():
                 seconds, mib = time_once(command, cwd, {**environ, **extra})
                 if round_:  # the first round only warms the caches and the emulator's state
                     samples[name].append(seconds)
                     peaks[name] = max(peaks[name], mib)
     bare = statistics.median(samples["python -c pass"])
-    print(f"{rounds} rounds, alternating; spread is min-max")
+    print(f"{args.python}: {rounds} rounds, alternating; spread is min-max")
     for name, values in samples.items():
         median = statistics.median(values)
         print(
