@@ -17,8 +17,7 @@ from titan_gitops.load import (
     LoadResult,
     SourceBytes,
     check_definitions_root,
-    decode_definition_bytes,
-    load_yaml_text,
+    load_yaml_bytes,
     read_definition_files,
     record_source,
 )
@@ -89,10 +88,7 @@ class _RecordingReader:
         if raw is None:
             return [], problems
         self._inputs.reads[str(path)] = (display, hashlib.sha256(raw).hexdigest())
-        text, problems = decode_definition_bytes(raw, display)
-        if text is None:
-            return [], problems
-        return load_yaml_text(text, display)
+        return load_yaml_bytes(raw, display)
 
 
 def validate_sources(
@@ -117,7 +113,7 @@ def validate_sources(
     loaded = LoadResult()
     loaded.problems.extend(problems)
     order = {source.display: place for place, source in enumerate(sources)}
-    digests = {source.display: hashlib.sha256(source.raw).hexdigest() for source in sources}
+    digests = {source.display: source.sha256 for source in sources}
     known = pack.files or {}
     # The files the pack may stand in for; everything else (the project, templates, new or
     # edited files) is loaded first, and tells the context.

@@ -145,7 +145,7 @@ def recall(cache: DefinitionCache, root: Path) -> Verdict | None:
 
 def _files_digest(sources: Sequence[SourceBytes]) -> str:
     """One SHA-256 of every definition file's display path, kind and bytes, in walk order."""
-    files = [[s.display, s.is_project, hashlib.sha256(s.raw).hexdigest()] for s in sources]
+    files = [[s.display, s.is_project, s.sha256] for s in sources]
     # JSON: an unambiguous encoding of the parts (and of any lone surrogate in a name).
     return hashlib.sha256(json.dumps(files).encode("ascii")).hexdigest()
 

@@ -18,7 +18,7 @@ from titan_gitops.load.caps import (
     read_definition_text,
     scan_nesting_depth,
 )
-from titan_gitops.load.documents import load_yaml_file, load_yaml_text
+from titan_gitops.load.documents import load_yaml_bytes, load_yaml_file, load_yaml_text
 from titan_gitops.load.located import LineDict, LineList, Position
 from titan_gitops.load.walk import (
     INCOMPLETE_EXPORT_MARKER,
@@ -53,6 +53,7 @@ __all__ = [
     "is_blank_yaml",
     "list_definition_files",
     "load_definition_files",
+    "load_yaml_bytes",
     "load_yaml_file",
     "load_yaml_text",
     "read_definition_files",

@@ -8,7 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from titan_gitops.errors import Problem
-from titan_gitops.load.caps import MAX_DEPTH, file_problem, read_definition_text, scan_nesting_depth
+from titan_gitops.load.caps import (
+    MAX_DEPTH,
+    decode_definition_bytes,
+    file_problem,
+    read_definition_bytes,
+    scan_nesting_depth,
+)
 from titan_gitops.model import SourceDocument
 
 # A `&` or `*` where an anchor or alias could start; cron's `* * *` and URL `&` do not match.
@@ -134,7 +140,15 @@ def _parser_problem(exc: Exception, display: str) -> Problem:
 
 def load_yaml_file(path: Path, display: str) -> tuple[list[SourceDocument], list[Problem]]:
     """Read, cap and load one file."""
-    text, problems = read_definition_text(path, display)
+    raw, problems = read_definition_bytes(path, display)
+    if raw is None:
+        return [], problems
+    return load_yaml_bytes(raw, display)
+
+
+def load_yaml_bytes(raw: bytes, display: str) -> tuple[list[SourceDocument], list[Problem]]:
+    """Decode, cap and load one file's bytes (read from disk or from git)."""
+    text, problems = decode_definition_bytes(raw, display)
     if text is None:
         return [], problems
     return load_yaml_text(text, display)

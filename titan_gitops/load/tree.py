@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from titan_gitops.errors import Problem
-from titan_gitops.load.caps import MAX_FILE_BYTES, decode_definition_bytes, file_problem
-from titan_gitops.load.documents import load_yaml_text
+from titan_gitops.load.caps import MAX_FILE_BYTES, file_problem
+from titan_gitops.load.documents import load_yaml_bytes
 from titan_gitops.load.paths import name_problem, show_name
 from titan_gitops.load.walk import (
     _DANGLING,
@@ -136,13 +136,6 @@ class MemoryTree:
             return "is a folder, not a regular file"
         return "does not exist"
 
-    def read_text(self, real: str, display: str) -> tuple[str | None, list[Problem]]:
-        """The text of the regular file at `real` (a resolved path), or a located problem."""
-        raw, problems = self.read_bytes(real, display)
-        if raw is None:
-            return None, problems
-        return decode_definition_bytes(raw, display)
-
     def read_bytes(self, real: str, display: str) -> tuple[bytes | None, list[Problem]]:
         """The bytes of the regular file at `real` (not yet decoded), or a located problem."""
         entry = self.entries[real]
@@ -157,10 +150,10 @@ class MemoryTree:
         problem = self.file_problem(path)
         if rel is None or problem is not None:
             return [], [file_problem(display, f"the file {problem or 'does not exist'}")]
-        text, problems = self.read_text(self.resolve(rel), display)
-        if text is None:
+        raw, problems = self.read_bytes(self.resolve(rel), display)
+        if raw is None:
             return [], problems
-        return load_yaml_text(text, display)
+        return load_yaml_bytes(raw, display)
 
 
 def _walk_order(path: str) -> tuple[tuple[int, str], ...]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import stat
 from dataclasses import dataclass, field
@@ -43,11 +44,16 @@ _PLAIN_FILES = "definitions must be plain files"
 
 @dataclass(frozen=True, slots=True)
 class SourceBytes:
-    """One definition file's bytes as read (not yet decoded), under its display path."""
+    """One definition file's bytes as read (not yet decoded), under its display path, and their
+    SHA-256 (what the validated-definitions cache knows the file by), taken once."""
 
     display: str
     raw: bytes
     is_project: bool
+    sha256: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sha256", hashlib.sha256(self.raw).hexdigest())
 
 
 @dataclass
