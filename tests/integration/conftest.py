@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,60 @@ def copied_definitions_folders(into: Path) -> Iterator[tuple[Path, Path]]:
         root = into / f"d{number}"
         shutil.copytree(folder, root, symlinks=True)
         yield folder, root
+
+
+# A small definitions directory for the validated-definitions cache: a project, a template one
+# task extends, and a task of its own.
+CACHED_TREE = {
+    "titan-gitops.yaml": "namespace: ns-\n",
+    "templates.yaml": "kind: template\nname: base\nobjective: Extract the title.\n",
+    "tasks/a.yaml": (
+        "kind: task\nname: ns-a\nextends: base\nurls: [https://a.example/]\n"
+        "output_schema: {type: object}\nexecution_type: single\n"
+    ),
+    "tasks/b.yaml": (
+        "kind: task\nname: ns-b\nurls: [https://b.example/]\nobjective: B.\n"
+        "output_schema: {type: object}\nexecution_type: single\n"
+    ),
+}
+
+
+def replace_in(name: str, old: str, new: str) -> Callable[[Path], None]:
+    """An edit of a definitions directory: `old` (which must be there) made `new` in file `name`."""
+
+    def edit(root: Path) -> None:
+        path = root / name
+        text = path.read_text(encoding="utf-8")
+        assert old in text
+        path.write_text(text.replace(old, new), encoding="utf-8")
+
+    return edit
+
+
+def rename_in(old: str, new: str) -> Callable[[Path], None]:
+    """An edit of a definitions directory: file `old` renamed `new`."""
+
+    def edit(root: Path) -> None:
+        (root / old).rename(root / new)
+
+    return edit
+
+
+def rewrite_json(change: Callable[[Any], Any]) -> Callable[[Path], None]:
+    """A tampering of a JSON file: `change` edits the data in place, or returns what replaces it."""
+
+    def tamper(path: Path) -> None:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        changed = change(data)
+        path.write_text(json.dumps(data if changed is None else changed), encoding="utf-8")
+
+    return tamper
+
+
+def link_in_place(path: Path) -> None:
+    """A file replaced by a symlink to its own content, moved beside it as `real`."""
+    path.rename(path.with_name("real"))
+    path.symlink_to(path.with_name("real"))
 
 
 def write_tree(root: Path, files: dict[str, str]) -> None:

@@ -4,7 +4,6 @@ holds what it must not, and is never read by apply."""
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,7 +18,16 @@ from titan_gitops.defcache import DefinitionCache, cache_folder, load_and_valida
 from titan_gitops.emulator import EmulatorConfig, create_app
 from titan_gitops.errors import ValidationFailed
 
-from .conftest import TOKEN, copied_definitions_folders, write_tree
+from .conftest import (
+    CACHED_TREE,
+    TOKEN,
+    copied_definitions_folders,
+    link_in_place,
+    rename_in,
+    replace_in,
+    rewrite_json,
+    write_tree,
+)
 
 
 def outcome(root: Path, cache: DefinitionCache | None) -> tuple[Any, ...]:
@@ -58,16 +66,8 @@ def test_every_folder_validates_the_same_cold_warm_and_without_the_cache(
 
 
 BASE = {
-    "titan-gitops.yaml": "namespace: ns-\n",
-    "templates.yaml": "kind: template\nname: base\nobjective: Extract the title.\n",
-    "tasks/a.yaml": (
-        "kind: task\nname: ns-a\nextends: base\nurls: [https://a.example/]\n"
-        "output_schema: {type: object}\nexecution_type: single\n"
-    ),
-    "tasks/b.yaml": (
-        "kind: task\nname: ns-b\nurls: [https://b.example/]\nobjective: B.\n"
-        "output_schema: {type: object}\nexecution_type: single\npayload: {flag: yes}\n"
-    ),
+    **CACHED_TREE,
+    "tasks/b.yaml": CACHED_TREE["tasks/b.yaml"] + "payload: {flag: yes}\n",
     "tasks/multi.yaml": (
         "kind: task\nname: ns-m1\nurls: [https://m.example/1]\nobjective: M1.\n"
         "output_schema: {type: object}\nexecution_type: single\n---\n"
@@ -75,16 +75,6 @@ BASE = {
         "objective: M2.\noutput_schema: {type: object}\nexecution_type: single\n"
     ),
 }
-
-
-def _replace(name: str, old: str, new: str) -> Callable[[Path], None]:
-    def edit(root: Path) -> None:
-        path = root / name
-        text = path.read_text(encoding="utf-8")
-        assert old in text
-        path.write_text(text.replace(old, new), encoding="utf-8")
-
-    return edit
 
 
 def _write(name: str, text: str) -> Callable[[Path], None]:
@@ -95,17 +85,10 @@ def _remove(name: str) -> Callable[[Path], None]:
     return lambda root: (root / name).unlink()
 
 
-def _rename(old: str, new: str) -> Callable[[Path], None]:
-    def edit(root: Path) -> None:
-        (root / old).rename(root / new)
-
-    return edit
-
-
 EDITS: dict[str, Callable[[Path], None]] = {
     "nothing": lambda root: None,
-    "a task's objective": _replace("tasks/b.yaml", "objective: B.", "objective: Bee."),
-    "the template a task extends": _replace("templates.yaml", "the title", "the heading"),
+    "a task's objective": replace_in("tasks/b.yaml", "objective: B.", "objective: Bee."),
+    "the template a task extends": replace_in("templates.yaml", "the title", "the heading"),
     "the namespace": _write("titan-gitops.yaml", "namespace: other-\n"),
     "project defaults": _write(
         "titan-gitops.yaml", "namespace: ns-\ndefaults:\n  limits: {max_pages: 3}\n"
@@ -128,7 +111,7 @@ EDITS: dict[str, Callable[[Path], None]] = {
         "tasks/c.yaml", BASE["tasks/b.yaml"].replace("ns-b", "ns-old-m2")
     ),
     "a file removed": _remove("tasks/b.yaml"),
-    "a file renamed": _rename("tasks/b.yaml", "tasks/y.yaml"),
+    "a file renamed": rename_in("tasks/b.yaml", "tasks/y.yaml"),
     "a cached file named by $file": _write(
         "tasks/c.yaml",
         BASE["tasks/b.yaml"]
@@ -140,8 +123,8 @@ EDITS: dict[str, Callable[[Path], None]] = {
     ),
     "a template removed": _remove("templates.yaml"),
     "a file emptied": _write("tasks/multi.yaml", "# nothing here\n"),
-    "a document broken": _replace("tasks/multi.yaml", "objective: M2.", "objective: [M2"),
-    "a placeholder added": _replace("tasks/b.yaml", "objective: B.", "objective: ${TITAN_VAR_X}"),
+    "a document broken": replace_in("tasks/multi.yaml", "objective: M2.", "objective: [M2"),
+    "a placeholder added": replace_in("tasks/b.yaml", "objective: B.", "objective: ${TITAN_VAR_X}"),
 }
 
 
@@ -197,7 +180,7 @@ def test_files_reading_the_environment_or_other_files_are_never_cached(
     write_tree(root, BASE)
     EDITS["a placeholder added"](root)
     write_tree(root, {"schema.json": '{"type": "object"}\n'})
-    _replace("tasks/a.yaml", "{type: object}", "{$file: schema.json}")(root)
+    replace_in("tasks/a.yaml", "{type: object}", "{$file: schema.json}")(root)
     environ = {"TITAN_VAR_X": "from-the-environment"}
     for _ in range(2):
         loaded, _state, _ = load_and_validate(root, environ=environ, cache=cache)
@@ -247,49 +230,36 @@ def _pack(cache: DefinitionCache) -> Path:
     return pack
 
 
-def _rewrite(change: Callable[[dict[str, Any]], Any]) -> Callable[[Path], None]:
-    def tamper(pack: Path) -> None:
-        data = json.loads(pack.read_text(encoding="utf-8"))
-        changed = change(data)
-        text = json.dumps(data if changed is None else changed)
-        pack.write_text(text, encoding="utf-8")
-
-    return tamper
-
-
 def _first_file(data: dict[str, Any]) -> dict[str, Any]:
     first: dict[str, Any] = next(iter(data["files"].values()))
     return first
 
 
-def _link_in_place(pack: Path) -> None:
-    pack.rename(pack.with_name("real"))
-    pack.symlink_to(pack.with_name("real"))
-
-
 TAMPERING: dict[str, Callable[[Path], object]] = {
     "garbage": lambda pack: pack.write_bytes(b"\x00\xff not json"),
     "nested deep": lambda pack: pack.write_text("[" * 100_000 + "]" * 100_000),
-    "a list": _rewrite(lambda data: [data]),
-    "another format": _rewrite(lambda data: data.update(format=99)),
-    "another tool": _rewrite(lambda data: data.update(tool="0" * 64)),
-    "files not a mapping": _rewrite(lambda data: data.update(files=[1, 2])),
-    "a body's name not the task's": _rewrite(
+    "a list": rewrite_json(lambda data: [data]),
+    "another format": rewrite_json(lambda data: data.update(format=99)),
+    "another tool": rewrite_json(lambda data: data.update(tool="0" * 64)),
+    "files not a mapping": rewrite_json(lambda data: data.update(files=[1, 2])),
+    "a body's name not the task's": rewrite_json(
         lambda data: _first_file(data)["tasks"][0]["body"].update(name="ns-other")
     ),
-    "a name missing": _rewrite(lambda data: _first_file(data)["names"].pop()),
-    "a position of zero": _rewrite(
+    "a name missing": rewrite_json(lambda data: _first_file(data)["names"].pop()),
+    "a position of zero": rewrite_json(
         lambda data: _first_file(data)["names"][0].__setitem__(3, [0, 1])
     ),
-    "a boolean index": _rewrite(lambda data: _first_file(data)["names"][0].__setitem__(0, True)),
-    "a warning made an error": _rewrite(
+    "a boolean index": rewrite_json(
+        lambda data: _first_file(data)["names"][0].__setitem__(0, True)
+    ),
+    "a warning made an error": rewrite_json(
         lambda data: next(f for f in data["files"].values() if f["warnings"])["warnings"][
             0
         ].__setitem__(5, "error")
     ),
-    "a digest not a string": _rewrite(lambda data: _first_file(data).update(sha256=7)),
+    "a digest not a string": rewrite_json(lambda data: _first_file(data).update(sha256=7)),
     "writable by others": lambda pack: pack.chmod(0o666),
-    "a symlink": lambda pack: _link_in_place(pack),
+    "a symlink": lambda pack: link_in_place(pack),
 }
 
 

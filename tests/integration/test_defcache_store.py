@@ -16,20 +16,9 @@ from titan_gitops.defcache import DefinitionCache, Pack, load_and_validate, stor
 from titan_gitops.errors import ValidationFailed
 from titan_gitops.validate import FileResult
 
-from .conftest import write_tree
+from .conftest import CACHED_TREE, write_tree
 
-BASE = {
-    "titan-gitops.yaml": "namespace: ns-\n",
-    "templates.yaml": "kind: template\nname: base\nobjective: Extract the title.\n",
-    "tasks/a.yaml": (
-        "kind: task\nname: ns-a\nextends: base\nurls: [https://a.example/]\n"
-        "output_schema: {type: object}\nexecution_type: single\n"
-    ),
-    "tasks/b.yaml": (
-        "kind: task\nname: ns-b\nurls: [https://b.example/]\nobjective: B.\n"
-        "output_schema: {type: object}\nexecution_type: single\n"
-    ),
-}
+BASE = CACHED_TREE
 
 
 def reused(root: Path, cache: DefinitionCache) -> set[str]:

@@ -5,7 +5,6 @@ cache prints."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -13,7 +12,6 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -23,7 +21,14 @@ from titan_gitops.cli import main
 from titan_gitops.defcache import DefinitionCache
 from titan_gitops.defcache.verdict import Inputs, WatchedEnviron, recall
 
-from .conftest import copied_definitions_folders, write_tree
+from .conftest import (
+    copied_definitions_folders,
+    link_in_place,
+    rename_in,
+    replace_in,
+    rewrite_json,
+    write_tree,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -119,15 +124,6 @@ def test_warnings_come_back_in_every_output(
     assert validate(root, *args) == fresh
 
 
-def _replace(name: str, old: str, new: str) -> Callable[[Path], None]:
-    def edit(root: Path) -> None:
-        text = (root / name).read_text(encoding="utf-8")
-        assert old in text
-        (root / name).write_text(text.replace(old, new), encoding="utf-8")
-
-    return edit
-
-
 def _relink(name: str, target: str) -> Callable[[Path], None]:
     def edit(root: Path) -> None:
         (root / name).unlink()
@@ -143,28 +139,23 @@ def _schemas_elsewhere(root: Path) -> None:
     (root / "schemas").symlink_to(outside)
 
 
-def _rename(old: str, new: str) -> Callable[[Path], None]:
-    def edit(root: Path) -> None:
-        (root / old).rename(root / new)
-
-    return edit
-
-
 EDITS: dict[str, Callable[[Path], None]] = {
-    "a task's objective": _replace("tasks/b.yaml", "objective: B.", "objective: Bee."),
-    "a task made invalid": _replace("tasks/b.yaml", "execution_type: single", "execution_type: x"),
+    "a task's objective": replace_in("tasks/b.yaml", "objective: B.", "objective: Bee."),
+    "a task made invalid": replace_in(
+        "tasks/b.yaml", "execution_type: single", "execution_type: x"
+    ),
     "a file added": lambda root: write_tree(
         root, {"tasks/c.yaml": BASE["tasks/b.yaml"].replace("ns-b", "ns-c")}
     ),
     "a file removed": lambda root: (root / "tasks" / "b.yaml").unlink(),
-    "a file renamed": _rename("tasks/b.yaml", "tasks/y.yaml"),
+    "a file renamed": rename_in("tasks/b.yaml", "tasks/y.yaml"),
     "the project": lambda root: write_tree(root, {"titan-gitops.yaml": "namespace: other-\n"}),
-    "the template": _replace("templates.yaml", "title.\n", "title.\npayload: {also: no}\n"),
-    "the schema a task names": _replace("schemas/page.json", '"string"', '"strng"'),
+    "the template": replace_in("templates.yaml", "title.\n", "title.\npayload: {also: no}\n"),
+    "the schema a task names": replace_in("schemas/page.json", '"string"', '"strng"'),
     "the second name of a schema pointed elsewhere": _relink("schemas/alias.json", "other.json"),
     "a schema linked out of the directory": _relink("schemas/page.json", "../../page.json"),
     "the schemas folder moved out and linked back": _schemas_elsewhere,
-    "a placeholder added": _replace("tasks/b.yaml", "objective: B.", "objective: ${TITAN_VAR_X}"),
+    "a placeholder added": replace_in("tasks/b.yaml", "objective: B.", "objective: ${TITAN_VAR_X}"),
 }
 
 
@@ -247,7 +238,7 @@ def test_a_failed_run_keeps_no_verdict_and_a_clean_one_replaces_it(
     EDITS["a task made invalid"](root)
     assert validate(root)[0] == 1
     assert verdicts_in(cache.folder) == []
-    _replace("tasks/b.yaml", "execution_type: x", "execution_type: single")(root)
+    replace_in("tasks/b.yaml", "execution_type: x", "execution_type: single")(root)
     assert validate(root)[0] == 0
     (verdict,) = verdicts_in(cache.folder)
     inode = verdict.stat().st_ino
@@ -261,38 +252,24 @@ def test_a_failed_run_keeps_no_verdict_and_a_clean_one_replaces_it(
     assert recall(cache, root) is not None
 
 
-def _rewrite(change: Callable[[dict[str, Any]], Any]) -> Callable[[Path], None]:
-    def tamper(verdict: Path) -> None:
-        data = json.loads(verdict.read_text(encoding="utf-8"))
-        change(data)
-        verdict.write_text(json.dumps(data), encoding="utf-8")
-
-    return tamper
-
-
-def _link_in_place(verdict: Path) -> None:
-    copy = verdict.with_name("elsewhere")
-    shutil.copy(verdict, copy)
-    verdict.unlink()
-    verdict.symlink_to(copy)
-
-
 TAMPERING: dict[str, Callable[[Path], object]] = {
     "not JSON": lambda verdict: verdict.write_text("{", encoding="utf-8"),
     "a list": lambda verdict: verdict.write_text("[]", encoding="utf-8"),
-    "another format": _rewrite(lambda data: data.update(format=1)),
-    "another tool": _rewrite(lambda data: data.update(tool="0" * 64)),
-    "another root": _rewrite(lambda data: data.update(root="elsewhere")),
-    "a count that is a boolean": _rewrite(lambda data: data.update(tasks=True)),
-    "a negative count": _rewrite(lambda data: data.update(templates=-1)),
-    "a warning made an error": _rewrite(lambda data: data["warnings"][0].__setitem__(5, "error")),
-    "a warning at line 0": _rewrite(lambda data: data["warnings"][0].__setitem__(1, 0)),
-    "files not a string": _rewrite(lambda data: data.update(files=None)),
-    "a path pair cut short": _rewrite(lambda data: data["paths"][0].pop()),
-    "a read with another digest": _rewrite(lambda data: data["reads"][0].__setitem__(2, "0")),
-    "a key missing": _rewrite(lambda data: data.pop("warnings")),
+    "another format": rewrite_json(lambda data: data.update(format=1)),
+    "another tool": rewrite_json(lambda data: data.update(tool="0" * 64)),
+    "another root": rewrite_json(lambda data: data.update(root="elsewhere")),
+    "a count that is a boolean": rewrite_json(lambda data: data.update(tasks=True)),
+    "a negative count": rewrite_json(lambda data: data.update(templates=-1)),
+    "a warning made an error": rewrite_json(
+        lambda data: data["warnings"][0].__setitem__(5, "error")
+    ),
+    "a warning at line 0": rewrite_json(lambda data: data["warnings"][0].__setitem__(1, 0)),
+    "files not a string": rewrite_json(lambda data: data.update(files=None)),
+    "a path pair cut short": rewrite_json(lambda data: data["paths"][0].pop()),
+    "a read with another digest": rewrite_json(lambda data: data["reads"][0].__setitem__(2, "0")),
+    "a key missing": rewrite_json(lambda data: data.pop("warnings")),
     "writable by others": lambda verdict: verdict.chmod(0o666),
-    "a symlink": _link_in_place,
+    "a symlink": link_in_place,
 }
 
 
