@@ -13,6 +13,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from titan_gitops.defcache.strict import UNREADABLE
 from titan_gitops.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -113,7 +114,7 @@ class DefinitionCache:
         try:
             data = self.read_json(self.pack_path(root))
             return Pack() if data is None else pack_from_json(data, self.fingerprint, str(root))
-        except (OSError, ValueError, RecursionError, TypeError, KeyError, IndexError):
+        except UNREADABLE:
             return Pack()
 
     def read_json(self, path: Path) -> Any:

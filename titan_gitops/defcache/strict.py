@@ -12,6 +12,11 @@ class Malformed(ValueError):
     """The JSON is not what this code writes."""
 
 
+# What reading a pack or verdict back may raise besides Malformed (a file gone or unreadable, not
+# JSON, nested too deep, a value of another type or a key or item missing): each makes it absent.
+UNREADABLE = (OSError, ValueError, RecursionError, TypeError, KeyError, IndexError)
+
+
 def warning_to_json(warning: Problem) -> list[Any]:
     w = warning
     return [w.path, w.line, w.col, w.field, w.message, w.severity]

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from titan_gitops.defcache.store import FORMAT, DefinitionCache
 from titan_gitops.defcache.strict import (
+    UNREADABLE,
     count,
     json_list,
     string,
@@ -106,7 +107,7 @@ def keep(
     try:
         if cache.read_json(cache.verdict_path(root)) == json.loads(text):
             return
-    except (OSError, ValueError, RecursionError):
+    except UNREADABLE:
         pass
     cache.write_text(lambda: cache.verdict_path(root), text)
 
@@ -139,7 +140,7 @@ def recall(cache: DefinitionCache, root: Path) -> Verdict | None:
             if raw is None or hashlib.sha256(raw).hexdigest() != digest:
                 return None
         return verdict
-    except (OSError, ValueError, RecursionError, TypeError, KeyError, IndexError):
+    except UNREADABLE:
         return None
 
 
