@@ -310,6 +310,8 @@ def test_a_value_too_short_to_mask_gets_a_warning_naming_the_variable_and_each_u
     assert ": urls[0]: " in lines[0]
     assert lines[1].startswith(f"{tmp_path / 'tasks' / 'shop.yaml'}:4:"), lines
     assert ": objective: " in lines[1]
-    assert all("cannot be masked" in line and "481" not in line for line in lines)
+    # Past the file's name: the temporary folder's own name may hold the digits.
+    messages = [line.removeprefix(str(tmp_path)) for line in lines]
+    assert all("cannot be masked" in m and "481" not in m for m in messages)
     assert "TITAN_VAR_LONG_ENOUGH" not in done.stderr
     assert "valid" in done.stdout
