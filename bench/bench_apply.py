@@ -14,7 +14,8 @@ order that rotates, three contenders as whole processes:
   file read with a bare PyYAML load, its body POSTed.
 
 Printed: per scenario the median, spread (min-max) and peak RSS, the requests the server
-counted, (a) against the ideal N*L/P, and the CLI against the peers. Goals (issue 20): (a) at
+counted, (a) against the ideal N*L/P, the 8-thread peer against it too (what the emulator's
+own handling costs the same creates), and the CLI against the peers. Goals (issue 20): (a) at
 most 1.25x N*L/P; (b) the listing pages and nothing else; (c) the writes plus at most one listing
 per phase (plan, read-back). The exit code is 0 whatever the figures (the last line says which
 goals were met); it is 1 only when the bench itself failed. --quick: 100 creates.
@@ -190,7 +191,10 @@ def report(bench: ApplyBench, creates: int, args: Any) -> str:
     met = check_requests(bench.requests, creates, bench.edited)
     vs_threads = s["create"].median / s["threads"].median
     vs_seq = s["create"].median / s["seq"].median
+    peer_ratio = s["threads"].median / ideal
     print(f"(a) / ideal: {ratio:.2f}x (goal <= {GOAL}: {verdict(ratio, GOAL)})")
+    peer = f"{args.parallelism}-thread peer"
+    print(f"the {peer} / ideal: {peer_ratio:.2f}x (the same creates, no plan)")
     print(f"(b) listing pages only: {'ok' if met['noop'] else 'missed'}")
     updates = "ok" if met["update"] else "missed"
     print(f"(c) writes (the updates and the lease) + one listing per phase: {updates}")
@@ -203,6 +207,7 @@ def report(bench: ApplyBench, creates: int, args: Any) -> str:
         f"ideal={ideal:.2f} create={s['create'].median:.2f} noop={s['noop'].median:.2f} "
         f"update={s['update'].median:.2f} apply_cli_vs_ideal={ratio:.2f}x "
         f"apply_vs_threads={vs_threads:.2f}x apply_vs_sequential={vs_seq:.2f}x "
+        f"peer_threads_vs_ideal={peer_ratio:.2f}x "
         f"create_mib={s['create'].peak:.0f} noop_requests={sum(bench.requests['noop'].values())} "
         f"update_requests={sum(bench.requests['update'].values())} goal={GOAL} "
         f"goals_met={str(goals_met).lower()}"

@@ -187,7 +187,12 @@ def build_card_line(counts: dict[str, float], benches: dict[str, dict[str, str]]
         *plan_fields(benches.get("bench_plan.py", {})),
         *(
             f"{key}={pick(benches.get('bench_apply.py', {}), key)}"
-            for key in ("apply_cli_vs_ideal", "apply_vs_threads", "apply_vs_sequential")
+            for key in (
+                "apply_cli_vs_ideal",
+                "apply_vs_threads",
+                "apply_vs_sequential",
+                "peer_threads_vs_ideal",
+            )
         ),
         f"startup_vs_python={pick(benches.get('bench_startup.py', {}), 'startup_vs_python')}",
         *(
@@ -197,6 +202,7 @@ def build_card_line(counts: dict[str, float], benches: dict[str, dict[str, str]]
                 "plan_startup_x",
                 "validate_startup_nocache_x",
                 "plan_startup_nocache_x",
+                "plan_deps_x",
             )
         ),
         f"validate_vs_floor={pick(benches.get('bench_validate.py', {}), 'validate_vs_floor')}",
