@@ -204,8 +204,9 @@ def test_edits_touch_only_the_edited_keys(data: st.DataObject) -> None:
     try:
         after = edit_task(text, display="t.yaml", name=target.data["name"], changes=changes)
     except CannotEdit:
-        # Right only where no edit that keeps every other line can be: dropping a removed key's
-        # lines hands a line below them (an indented comment) to the value above (a block).
+        # A refusal is accepted only where dropping a removed key's lines would hand a line
+        # below them (an indented comment) to the value above (a block): keeping every other
+        # line then takes a placeholder in the key's place, which the edit does not write.
         assert removal_disturbs_the_rest(text, docs, target, changes)
         return
 
