@@ -14,7 +14,7 @@ from titan_gitops.load import (
     load_definition_files,
     load_yaml_file,
     load_yaml_text,
-    read_definition_text,
+    read_definition_bytes,
     scan_nesting_depth,
 )
 from titan_gitops.load.constructor import make_yaml
@@ -130,8 +130,8 @@ def test_an_unquoted_cron_gets_a_hint_to_quote_it() -> None:
 def test_files_over_one_mebibyte_are_refused_without_reading_them(tmp_path: Path) -> None:
     path = tmp_path / "big.yaml"
     path.write_bytes(b"a: " + b"x" * (10 * 1024 * 1024) + b"\n")
-    text, problems = read_definition_text(path, "big.yaml")
-    assert text is None
+    raw, problems = read_definition_bytes(path, "big.yaml")
+    assert raw is None
     assert "the limit is 1 MiB" in problems[0].message
 
 

@@ -16,7 +16,7 @@ from titan_gitops.load import (
     check_definitions_root,
     list_definition_files,
     load_definition_files,
-    read_definition_text,
+    read_definition_bytes,
 )
 from titan_gitops.load.paths import (
     describe_kind,
@@ -195,8 +195,8 @@ def test_the_whole_tree_is_reported_at_once(tmp_path: Path) -> None:
 
 def test_a_fifo_swapped_in_after_listing_is_refused_without_blocking(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "t.yaml")
-    text, problems = read_definition_text(tmp_path / "t.yaml", "t.yaml")
-    assert text is None
+    raw, problems = read_definition_bytes(tmp_path / "t.yaml", "t.yaml")
+    assert raw is None
     assert [(p.path, p.line, p.message) for p in problems] == [
         ("t.yaml", 1, "the file is a FIFO, not a regular file")
     ]
@@ -215,8 +215,8 @@ def test_a_file_that_vanished_or_changed_after_listing_is_a_located_problem(
 ) -> None:
     path = tmp_path / "t.yaml"
     make(path)  # type: ignore[operator]
-    text, problems = read_definition_text(path, "t.yaml")
-    assert text is None
+    raw, problems = read_definition_bytes(path, "t.yaml")
+    assert raw is None
     assert [(p.path, p.line, p.col, p.message) for p in problems] == [("t.yaml", 1, 1, message)]
 
 

@@ -15,7 +15,7 @@ from titan_gitops.load.caps import (
     MAX_DEPTH,
     MAX_FILE_BYTES,
     decode_definition_bytes,
-    read_definition_text,
+    read_definition_bytes,
     scan_nesting_depth,
 )
 from titan_gitops.load.documents import load_yaml_bytes, load_yaml_file, load_yaml_text
@@ -56,8 +56,8 @@ __all__ = [
     "load_yaml_bytes",
     "load_yaml_file",
     "load_yaml_text",
+    "read_definition_bytes",
     "read_definition_files",
-    "read_definition_text",
     "record_definition",
     "record_source",
     "scan_nesting_depth",

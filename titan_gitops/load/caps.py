@@ -82,14 +82,6 @@ def scan_nesting_depth(text: str, limit: int | None = None) -> tuple[int, int]:
     return worst, worst_line
 
 
-def read_definition_text(path: Path, display: str) -> tuple[str | None, list[Problem]]:
-    """The file's text, or a located problem: unreadable or not a plain file, too big, bad UTF-8"""
-    raw, problems = read_definition_bytes(path, display)
-    if raw is None:
-        return None, problems
-    return decode_definition_bytes(raw, display)
-
-
 def read_definition_bytes(path: Path, display: str) -> tuple[bytes | None, list[Problem]]:
     """The file's bytes (not yet decoded: `decode_definition_bytes`), or a located problem:
     unreadable or not a plain file, too big."""
