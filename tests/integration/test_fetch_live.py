@@ -1,21 +1,24 @@
 """Reading the live state: the task listing, then the template catalogue.
 
-The emulator is served on loopback behind a small WSGI wrapper that answers the catalogue or the
-listing with an error status and notes what was asked for: what a plan makes of each.
+The emulator is served on loopback behind the fault injector (a server error for the catalogue
+or the listing), a service without a templates route, and a request counter in front of them:
+what a plan makes of each.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from testing.counting import RequestCounter
 from testing.emulator import start_background_server
 from titan_gitops.client import TitanClient
 from titan_gitops.emulator import EmulatorConfig, create_app
+from titan_gitops.emulator.faults import FaultInjector, FaultRule
 from titan_gitops.errors import ApiError
 from titan_gitops.fetch import fetch_live_state
 
@@ -24,59 +27,59 @@ from .conftest import TOKEN
 TASKS = "/api/v1/tasks"
 TEMPLATES = "/api/v1/templates"
 
+
 StartResponse = Callable[..., Any]
 App = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
 @dataclass
-class Gate:
-    """Wraps the emulator: answers the catalogue or the task listing with an error status, and
-    notes the path of every GET."""
+class WithoutTemplates:
+    """The service, with or without a templates route (404 there, as Titan might answer)."""
 
     app: App
-    url: str = ""
-    templates_status: int | None = None
-    listing_status: int | None = None
-    asked: list[str] = field(default_factory=list)
+    offered: bool = True
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        path = str(environ.get("PATH_INFO", ""))
-        if environ["REQUEST_METHOD"] == "GET":
-            self.asked.append(path)
-            if path == TEMPLATES and self.templates_status is not None:
-                return self._fail(self.templates_status, start_response)
-            if path == TASKS and self.listing_status is not None:
-                return self._fail(self.listing_status, start_response)
-        return self.app(environ, start_response)
-
-    @staticmethod
-    def _fail(status: int, start_response: StartResponse) -> Iterable[bytes]:
-        body = json.dumps({"detail": "refused by the test"}).encode()
-        reason = {404: "Not Found", 400: "Bad Request", 403: "Forbidden"}[status]
+        if self.offered or not str(environ.get("PATH_INFO", "")).startswith(TEMPLATES):
+            return self.app(environ, start_response)
+        body = json.dumps({"detail": "Not Found"}).encode()
         start_response(
-            f"{status} {reason}",
+            "404 Not Found",
             [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
         )
         return [body]
 
 
+@dataclass
+class Service:
+    url: str
+    injector: FaultInjector
+    routes: WithoutTemplates
+    counter: RequestCounter
+
+    def fail(self, path: str) -> None:
+        """Answer every GET of `path` with a server error from now on."""
+        self.injector.add(FaultRule(kind="status", method="GET", path=path, status=500))
+
+    def client(self) -> TitanClient:
+        return TitanClient(self.url, TOKEN, max_retries=0)
+
+
 @pytest.fixture
-def gate() -> Iterator[Gate]:
+def service() -> Iterator[Service]:
     app = create_app(EmulatorConfig(db_path=":memory:", tokens={TOKEN: None}))
-    gate = Gate(app)
-    server, gate.url = start_background_server(gate)
+    injector = FaultInjector(seed=7)
+    routes = WithoutTemplates(injector.wrap(app))
+    counter = RequestCounter(routes)
+    server, url = start_background_server(counter)
     try:
-        yield gate
+        yield Service(url, injector, routes, counter)
     finally:
         server.shutdown()
 
 
-def client_of(gate: Gate) -> TitanClient:
-    return TitanClient(gate.url, TOKEN, max_retries=0)
-
-
-def add_tasks(gate: Gate, count: int) -> None:
-    with client_of(gate) as client:
+def add_tasks(service: Service, count: int) -> None:
+    with service.client() as client:
         for n in range(count):
             client.create_task(
                 {
@@ -89,9 +92,9 @@ def add_tasks(gate: Gate, count: int) -> None:
             )
 
 
-def test_the_live_state_holds_the_tasks_and_the_catalogue(gate: Gate) -> None:
-    add_tasks(gate, 3)
-    with client_of(gate) as client:
+def test_the_live_state_holds_the_tasks_and_the_catalogue(service: Service) -> None:
+    add_tasks(service, 3)
+    with service.client() as client:
         live = fetch_live_state(client)
     assert sorted(t.name for t in live.tasks) == ["live-0", "live-1", "live-2"]
     assert live.template_slugs is not None
@@ -99,10 +102,12 @@ def test_the_live_state_holds_the_tasks_and_the_catalogue(gate: Gate) -> None:
     assert live.warnings == ()
 
 
-def test_a_service_without_a_templates_route_leaves_references_unchecked(gate: Gate) -> None:
-    add_tasks(gate, 2)
-    gate.templates_status = 404
-    with client_of(gate) as client:
+def test_a_service_without_a_templates_route_leaves_references_unchecked(
+    service: Service,
+) -> None:
+    add_tasks(service, 2)
+    service.routes.offered = False
+    with service.client() as client:
         live = fetch_live_state(client)
     assert [t.name for t in live.tasks] == ["live-0", "live-1"]
     assert live.template_ids is None
@@ -112,18 +117,19 @@ def test_a_service_without_a_templates_route_leaves_references_unchecked(gate: G
     )
 
 
-def test_a_failing_catalogue_fails_the_read(gate: Gate) -> None:
-    gate.templates_status = 403
-    with client_of(gate) as client, pytest.raises(ApiError) as caught:
+def test_a_failing_catalogue_fails_the_read(service: Service) -> None:
+    service.fail(TEMPLATES)
+    with service.client() as client, pytest.raises(ApiError) as caught:
         fetch_live_state(client)
     assert TEMPLATES in str(caught.value)
 
 
-def test_nothing_more_is_read_after_the_task_listing_fails(gate: Gate) -> None:
+def test_nothing_more_is_read_after_the_task_listing_fails(service: Service) -> None:
     # A service that refuses the listing (or a hostile one that pages without end) is not asked
     # for anything else.
-    gate.listing_status = 400
-    with client_of(gate) as client, pytest.raises(ApiError) as caught:
+    service.fail(TASKS)
+    service.counter.take()
+    with service.client() as client, pytest.raises(ApiError) as caught:
         fetch_live_state(client)
     assert TASKS in str(caught.value)
-    assert gate.asked == [TASKS]
+    assert service.counter.take() == {f"GET {TASKS}": 1}
