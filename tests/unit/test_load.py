@@ -39,6 +39,37 @@ def test_keys_and_items_carry_their_file_line_and_column() -> None:
     assert urls.item_pos == [(4, 5), (5, 5)]
 
 
+def test_files_loaded_one_after_another_share_places_keys_and_short_texts() -> None:
+    from titan_gitops.load.libyaml import load_fast
+
+    long_text = "Extract the name and price of every product on the page."
+    text = f"kind: task\nname: shop-{{n}}\nexecution_type: single\nobjective: {long_text}\n"
+    first = load_fast(text.format(n=1), "a.yaml")
+    second = load_fast(text.format(n=2), "b.yaml")
+    assert first is not None
+    assert second is not None
+    a, b = first[0].data, second[0].data
+    # Each file keeps its own values and places ...
+    assert (a["name"], b["name"]) == ("shop-1", "shop-2")
+    assert (a.src, b.src) == ("a.yaml", "b.yaml")
+    assert (
+        a.key_pos
+        == b.key_pos
+        == {
+            "kind": (1, 1),
+            "name": (2, 1),
+            "execution_type": (3, 1),
+            "objective": (4, 1),
+        }
+    )
+    # ... held once across files: one tuple per place, one string per key and short text.
+    assert a.key_pos["objective"] is b.key_pos["objective"]
+    assert a.pos is b.pos
+    assert all(x is y for x, y in zip(a, b, strict=True))
+    assert a["execution_type"] is b["execution_type"]
+    assert a["objective"] == b["objective"] == long_text
+
+
 def test_yaml_1_2_keeps_yes_and_no_as_strings() -> None:
     documents, problems = load_yaml_text("a: yes\nb: no\nc: on\n", "t.yaml")
     assert problems == []
