@@ -568,3 +568,46 @@ def test_a_cron_nickname_is_sent_spelled_out(tmp_path: Path) -> None:
     )
     state = valid(tmp_path, {"t.yaml": task})
     assert state.tasks[0].body["schedule"] == "0 0 * * *"
+
+
+def test_a_task_body_is_plain_json_data_apart_from_its_definition() -> None:
+    from titan_gitops.load import LineDict, LineList
+    from titan_gitops.validate.body import build_body
+
+    class Text(str):
+        pass
+
+    properties = LineDict("t.yaml")
+    properties.update({"price": {"type": "number"}, "tags": ("a", "b")})
+    required = LineList("t.yaml")
+    required.append(Text("price"))
+    schema = LineDict("t.yaml")
+    schema.update({"type": "object", "properties": properties, "required": required})
+    urls = LineList("t.yaml")
+    urls.extend(["https://a.example/", "https://b.example/"])
+    task = LineDict("t.yaml")
+    task.update({"name": "shop-a", "urls": urls, "output_schema": schema, "objective": None})
+    before = json.dumps(task)
+
+    body, sensitive = build_body(task, any_secret=False)
+
+    assert sensitive == frozenset()
+    # What a JSON round trip gives, exactly: plain dicts, lists and strings, None fields left out.
+    expected = json.loads(before)
+    del expected["objective"]
+    assert body == expected
+    assert list(body) == ["name", "urls", "output_schema"]
+
+    def kinds(value: Any) -> set[type]:
+        if isinstance(value, dict):
+            return {type(value)}.union(*(kinds(v) for v in value.values()))
+        if isinstance(value, list):
+            return {type(value)}.union(*(kinds(v) for v in value))
+        return {type(value)}
+
+    assert kinds(body) == {dict, list, str}
+    # Changing the body leaves the definition as it was.
+    body["urls"].append("https://c.example/")
+    body["output_schema"]["properties"]["price"]["type"] = "string"
+    body["output_schema"]["required"].clear()
+    assert json.dumps(task) == before
