@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
-from titan_gitops.load import LineDict, LineList
+from titan_gitops.jsondata import plain_copy
+from titan_gitops.load import LineDict
 from titan_gitops.spec import TASK_FIELD_NAMES
 from titan_gitops.validate.variables import Sensitive
 
@@ -39,20 +39,6 @@ def build_body(task: LineDict, any_secret: bool) -> tuple[dict[str, Any], frozen
 
         body["schedule"] = spell_out(body["schedule"])
     if not any_secret:
-        return _plain_copy(body), frozenset()
+        return plain_copy(body), frozenset()
     sensitive: set[str] = set()
     return plain_data(body, "", sensitive), frozenset(sensitive)
-
-
-def _plain_copy(value: Any) -> Any:
-    """`value` as its JSON round trip gives it, with each plain leaf (str, int, float, bool,
-    None) shared, not copied: twice as fast, and the loaded texts are kept once. Anything else (a
-    subclass, a tuple, a key that is no string) goes through the round trip itself."""
-    cls = value.__class__
-    if cls is str or cls is int or cls is float or cls is bool or value is None:
-        return value
-    if cls is list or cls is LineList:
-        return [_plain_copy(item) for item in value]
-    if (cls is dict or cls is LineDict) and all(key.__class__ is str for key in value):
-        return {key: _plain_copy(item) for key, item in value.items()}
-    return json.loads(json.dumps(value))
