@@ -47,8 +47,9 @@ def fetch_tasks(client: TitanClient, *, parallelism: int = 4) -> tuple[LiveTask,
 
 def live_tasks_of(records: Iterable[Any]) -> tuple[LiveTask, ...]:
     """The tasks of a complete listing's records, the leases dropped, oldest first."""
-    # Each record is turned into plain JSON once (pydantic's dump is most of a listing's cost).
-    bodies = [r.body() for r in records]
+    # The records go once their bodies are taken: each body holds the record's values, not a
+    # copy (pydantic's dump was most of a listing's cost, and 2.7 KiB per task).
+    bodies = [r.shared_body() for r in records]
     tasks = (_live_task(body) for body in bodies if not is_lease(body))
     return tuple(sorted(tasks, key=oldest_first))
 

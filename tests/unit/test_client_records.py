@@ -38,6 +38,39 @@ def test_task_body_gives_back_exactly_what_was_received(extra: dict[str, Any]) -
     assert TaskRecord.model_validate(data).body() == data
 
 
+optional = st.fixed_dictionaries(
+    {},
+    optional={
+        "status": st.none() | st.text(max_size=8),
+        "created_at": st.none() | st.text(max_size=8),
+        "updated_at": st.none() | st.text(max_size=8),
+    },
+)
+
+
+@given(extra=extras, fields=optional, number=st.floats(allow_nan=False, allow_infinity=False))
+def test_a_listed_records_shared_body_is_its_body_in_the_same_order(
+    extra: dict[str, Any], fields: dict[str, Any], number: float
+) -> None:
+    data = {"number": number, **extra, "name": "n", **fields, "id": "t-1"}
+    record = TaskRecord.model_validate(data)
+    shared = record.shared_body()
+    assert shared == record.body() == data
+    assert list(shared) == list(record.body())
+
+
+def test_a_shared_body_holds_the_values_sent_not_copies() -> None:
+    schema = {"type": "object", "properties": {"a": {"type": "string"}}}
+    urls = ["https://a.example/"]
+    record = TaskRecord.model_validate(
+        {"id": "t-1", "name": "n", "output_schema": schema, "urls": urls}
+    )
+    shared = record.shared_body()
+    assert shared["output_schema"] is schema
+    assert shared["urls"] is urls
+    assert record.body()["output_schema"] is not schema
+
+
 def test_optional_fields_absent_on_the_wire_stay_absent() -> None:
     record = TaskRecord.model_validate({"id": "t-1", "name": "n"})
     assert record.status is None

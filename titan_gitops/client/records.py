@@ -21,6 +21,15 @@ class WireRecord(BaseModel):
         """Every field the server returned (and only those), as plain JSON values."""
         return self.model_dump(mode="json", exclude_unset=True)
 
+    def shared_body(self) -> dict[str, Any]:
+        """`body()`, holding the record's own values instead of copies of them: for a record
+        that is read once and dropped, as each item of a listing is. The typed fields hold what
+        was sent (nothing is coerced) and the rest is kept as sent, so the two are equal."""
+        sent = self.model_fields_set
+        out = {name: getattr(self, name) for name in type(self).model_fields if name in sent}
+        out.update(self.__pydantic_extra__ or {})
+        return out
+
 
 class TaskRecord(WireRecord):
     """A task as the service returns it."""
