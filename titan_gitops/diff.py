@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from titan_gitops.align import pair_items
+from titan_gitops.jsondata import is_plain_value, plain_copy
 from titan_gitops.model import DesiredState, DesiredTask, FieldChange, LiveState, LiveTask, TaskDiff
 from titan_gitops.pointers import join_pointer, pointers_overlap, remove_pointer
 from titan_gitops.spec import MANAGED_FIELDS
@@ -66,10 +67,22 @@ def _drop_empty(value: Any) -> Any:
     return value
 
 
-def _may_hold_empty(text: str) -> bool:
-    """False when the JSON `text` holds no null, [] or {} at any depth (then there is nothing
-    for _drop_empty to drop); True may be wrong (inside a string), which only costs time."""
-    return "null" in text or "[]" in text or "{}" in text
+def _without_empty(value: Any) -> Any:
+    """`_drop_empty(value)` through a JSON round trip, as new dicts and lists with each plain
+    value shared (jsondata.plain_copy); anything else takes the round trip itself."""
+    if is_plain_value(value):
+        return value
+    if isinstance(value, list):
+        return [_without_empty(item) for item in value]
+    if isinstance(value, dict) and all(key.__class__ is str for key in value):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            kept = _without_empty(item)
+            # A tuple is no empty value to _drop_empty, even when the round trip makes it [].
+            if kept not in _EMPTY or isinstance(item, tuple):
+                out[key] = kept
+        return out
+    return json.loads(json.dumps(_drop_empty(value)))
 
 
 def normalise_task(
@@ -77,18 +90,14 @@ def normalise_task(
     *,
     ignore_fields: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """The comparable form of a task body, desired or live."""
+    """The comparable form of a task body, desired or live: new containers throughout, so later
+    edits never reach the caller's data."""
     out: dict[str, Any] = {}
     for key, value in _set_fields(body):
-        out[key] = _canonical_schema(value) if key in SCHEMA_FIELDS else value
-    text = json.dumps(out)
-    if _may_hold_empty(text):
+        if key in SCHEMA_FIELDS:
+            value = _canonical_schema(value)
         # payload and limits hold user data: an empty nested value is still a value there.
-        for key, value in out.items():
-            out[key] = value if key in ("payload", "limits") else _drop_empty(value)
-        text = json.dumps(out)
-    # Deep copy through JSON so later edits never reach the caller's data.
-    out = json.loads(text)
+        out[key] = plain_copy(value) if key in ("payload", "limits") else _without_empty(value)
     for pointer in ignore_fields:
         remove_pointer(out, pointer)
     return out
@@ -304,7 +313,7 @@ def _without(normalised: dict[str, Any], ignore_fields: Iterable[str]) -> dict[s
     pointers = tuple(ignore_fields)
     if not pointers:
         return normalised
-    out: dict[str, Any] = json.loads(json.dumps(normalised))
+    out: dict[str, Any] = plain_copy(normalised)
     for pointer in pointers:
         remove_pointer(out, pointer)
     return out
