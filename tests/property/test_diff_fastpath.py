@@ -14,6 +14,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.jsontypes import types_in
 from titan_gitops.diff import (
     canonicalise_schema,
     diff_bodies,
@@ -162,20 +163,12 @@ _ODD_JSON = st.recursive(
 )
 
 
-def _types(value: Any) -> set[type]:
-    if isinstance(value, dict):
-        return {type(value)}.union(*(_types(k) | _types(v) for k, v in value.items()))
-    if isinstance(value, (list, tuple)):
-        return {type(value)}.union(*(_types(v) for v in value))
-    return {type(value)}
-
-
 @settings(max_examples=400, deadline=None)
 @given(st.dictionaries(_FIELDS, _ODD_JSON, max_size=4))
 def test_normalise_gives_a_json_round_trip_of_python_values(body: dict[str, Any]) -> None:
     normal = normalise_task(body)
     assert json.dumps(normal) == json.dumps(_reference_normalise(body))
-    assert _types(normal) <= {dict, list, str, int, float, bool, type(None)}
+    assert types_in(normal) <= {dict, list, str, int, float, bool, type(None)}
 
 
 def test_each_kind_of_empty_value_is_dropped_alone() -> None:

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.jsontypes import types_in
 from titan_gitops.jsondata import is_plain_value, plain_copy
 
 
@@ -40,21 +41,13 @@ _VALUES = st.recursive(
 )
 
 
-def _types(value: Any) -> set[type]:
-    if isinstance(value, dict):
-        return {type(value)}.union(*(_types(k) | _types(v) for k, v in value.items()))
-    if isinstance(value, (list, tuple)):
-        return {type(value)}.union(*(_types(v) for v in value))
-    return {type(value)}
-
-
 @settings(max_examples=300, deadline=None)
 @given(_VALUES)
 def test_a_copy_is_what_the_json_round_trip_gives(value: Any) -> None:
     copied = plain_copy(value)
     expected = json.loads(json.dumps(value))
     assert json.dumps(copied) == json.dumps(expected)
-    assert _types(copied) == _types(expected)
+    assert types_in(copied) == types_in(expected)
 
 
 def test_containers_are_new_and_plain_values_shared() -> None:

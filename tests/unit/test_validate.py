@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.jsontypes import types_in
 from titan_gitops.cron import check_cron
 from titan_gitops.errors import Problem, ValidationFailed
 from titan_gitops.load import load_definition_files, load_yaml_file, load_yaml_text
@@ -598,14 +599,7 @@ def test_a_task_body_is_plain_json_data_apart_from_its_definition() -> None:
     assert body == expected
     assert list(body) == ["name", "urls", "output_schema"]
 
-    def kinds(value: Any) -> set[type]:
-        if isinstance(value, dict):
-            return {type(value)}.union(*(kinds(v) for v in value.values()))
-        if isinstance(value, list):
-            return {type(value)}.union(*(kinds(v) for v in value))
-        return {type(value)}
-
-    assert kinds(body) == {dict, list, str}
+    assert types_in(body) == {dict, list, str}
     # Changing the body leaves the definition as it was.
     body["urls"].append("https://c.example/")
     body["output_schema"]["properties"]["price"]["type"] = "string"
