@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
@@ -12,12 +13,14 @@ import pytest
 from titan_gitops.errors import ValidationFailed
 from titan_gitops.load import (
     INCOMPLETE_EXPORT_MARKER,
+    MAX_FILE_BYTES,
     MAX_FOLDER_DEPTH,
     check_definitions_root,
     list_definition_files,
     load_definition_files,
     read_definition_bytes,
 )
+from titan_gitops.load.caps import _read_up_to
 from titan_gitops.load.paths import (
     describe_kind,
     describe_os_error,
@@ -200,6 +203,29 @@ def test_a_fifo_swapped_in_after_listing_is_refused_without_blocking(tmp_path: P
     assert [(p.path, p.line, p.message) for p in problems] == [
         ("t.yaml", 1, "the file is a FIFO, not a regular file")
     ]
+
+
+@pytest.mark.parametrize("size", [0, 1, 4096, MAX_FILE_BYTES])
+def test_a_file_is_read_whole_up_to_the_cap_by_path_or_by_name(tmp_path: Path, size: int) -> None:
+    data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    path = tmp_path / "t.yaml"
+    path.write_bytes(data)
+    assert read_definition_bytes(path, "t.yaml") == (data, [])
+    assert read_definition_bytes(str(path), "t.yaml") == (data, [])
+
+
+def test_reading_an_open_file_stops_at_its_end_or_at_the_size_asked() -> None:
+    reader, writer = os.pipe()
+    try:
+        os.write(writer, b"0123456789abcdef")
+        assert _read_up_to(reader, 10) == b"0123456789"
+        os.close(writer)
+        assert _read_up_to(reader, 10) == b"abcdef"
+        assert _read_up_to(reader, 10) == b""
+    finally:
+        os.close(reader)
+        with contextlib.suppress(OSError):
+            os.close(writer)
 
 
 @pytest.mark.parametrize(

@@ -82,7 +82,7 @@ def scan_nesting_depth(text: str, limit: int | None = None) -> tuple[int, int]:
     return worst, worst_line
 
 
-def read_definition_bytes(path: Path, display: str) -> tuple[bytes | None, list[Problem]]:
+def read_definition_bytes(path: str | Path, display: str) -> tuple[bytes | None, list[Problem]]:
     """The file's bytes (not yet decoded: `decode_definition_bytes`), or a located problem:
     unreadable or not a plain file, too big."""
     raw, problem = _read_regular_file(path, display)
@@ -110,7 +110,7 @@ def decode_definition_bytes(raw: bytes, display: str) -> tuple[str | None, list[
     return text, []
 
 
-def _read_regular_file(path: Path, display: str) -> tuple[bytes | None, Problem | None]:
+def _read_regular_file(path: str | Path, display: str) -> tuple[bytes | None, Problem | None]:
     """At most MAX_FILE_BYTES + 1 bytes of a regular file; anything else is never read.
 
     The kind is checked before opening and again on the open handle, which is opened
@@ -123,24 +123,37 @@ def _read_regular_file(path: Path, display: str) -> tuple[bytes | None, Problem 
         handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError as exc:
         return None, file_problem(display, describe_os_error("file", exc))
-    with os.fdopen(handle, "rb") as opened:
-        try:
-            info = os.fstat(handle)
-            if not stat.S_ISREG(info.st_mode):
-                kind = describe_kind(info.st_mode)
-                return None, file_problem(display, f"the file is {kind}, not a regular file")
-            if info.st_size > MAX_FILE_BYTES:
-                message = f"file is {info.st_size} bytes; the limit is 1 MiB"
-                return None, file_problem(display, message)
-            # Sized by the file (a 1 MiB buffer per file costs more than reading it); a file
-            # that grew since is read on, still to one byte past the cap at most.
-            want = min(info.st_size, MAX_FILE_BYTES) + 1
-            data = opened.read(want)
-            if len(data) == want:
-                data += opened.read(MAX_FILE_BYTES + 1 - want)
-            return data, None
-        except OSError as exc:
-            return None, file_problem(display, describe_os_error("file", exc))
+    try:
+        info = os.fstat(handle)
+        if not stat.S_ISREG(info.st_mode):
+            kind = describe_kind(info.st_mode)
+            return None, file_problem(display, f"the file is {kind}, not a regular file")
+        if info.st_size > MAX_FILE_BYTES:
+            message = f"file is {info.st_size} bytes; the limit is 1 MiB"
+            return None, file_problem(display, message)
+        # Sized by the file (a 1 MiB buffer per file costs more than reading it); a file that
+        # grew since is read on, still to one byte past the cap at most.
+        want = min(info.st_size, MAX_FILE_BYTES) + 1
+        data = _read_up_to(handle, want)
+        if len(data) == want:
+            data += _read_up_to(handle, MAX_FILE_BYTES + 1 - want)
+        return data, None
+    except OSError as exc:
+        return None, file_problem(display, describe_os_error("file", exc))
+    finally:
+        os.close(handle)
+
+
+def _read_up_to(handle: int, size: int) -> bytes:
+    """The next `size` bytes of an open file, or fewer at its end."""
+    parts: list[bytes] = []
+    while size > 0:
+        part = os.read(handle, size)
+        if not part:
+            break
+        parts.append(part)
+        size -= len(part)
+    return b"".join(parts)
 
 
 def file_problem(display: str, message: str) -> Problem:

@@ -68,7 +68,7 @@ def describe_os_error(what: str, exc: OSError) -> str:
     return f"cannot read the {what}: {exc.strerror or type(exc).__name__}"
 
 
-def regular_file_problem(path: Path) -> str | None:
+def regular_file_problem(path: str | Path) -> str | None:
     """Why `path` (symlinks followed) is not a readable regular file, or None when it is one."""
     try:
         info = os.stat(path)

@@ -109,8 +109,15 @@ def list_definition_files(root: Path) -> tuple[list[tuple[Path, str]], list[Prob
     definition, a name that is not printable UTF-8, folders nested past MAX_FOLDER_DEPTH, and a
     folder an interrupted export left its marker in. Symlinks to files inside the root are read.
     """
+    files, problems = _walk(root)
+    return [(Path(path), display) for path, display in files], problems
+
+
+def _walk(root: Path) -> tuple[list[tuple[str, str]], list[Problem]]:
+    """`list_definition_files` with each path as the text the walk found it by (a `Path` per file
+    cost more than reading the file)."""
     walk = _Walk(os.path.realpath(root))
-    folders = [(root, str(root), 0)]
+    folders = [(str(root), str(root), 0)]
     while folders:
         folder, display, depth = folders.pop()
         subfolders = walk.visit_folder(folder, display, depth)
@@ -123,13 +130,13 @@ class _Walk:
     """The files and problems found so far by one walk of a definitions tree."""
 
     real_root: str
-    files: list[tuple[Path, str]] = field(default_factory=list)
+    files: list[tuple[str, str]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
     def refuse(self, display: str, message: str) -> None:
         self.problems.append(file_problem(display, message))
 
-    def visit_folder(self, folder: Path, display: str, depth: int) -> list[tuple[Path, str, int]]:
+    def visit_folder(self, folder: str, display: str, depth: int) -> list[tuple[str, str, int]]:
         """Record the definition files of `folder`; return its subfolders to walk, in order."""
         try:
             with os.scandir(folder) as listing:
@@ -137,7 +144,7 @@ class _Walk:
         except OSError as exc:
             self.refuse(display, describe_os_error("folder", exc))
             return []
-        subfolders: list[tuple[Path, str, int]] = []
+        subfolders: list[tuple[str, str, int]] = []
         for entry in entries:
             shown = os.path.join(display, show_name(entry.name))
             if entry.name == INCOMPLETE_EXPORT_MARKER:
@@ -155,7 +162,7 @@ class _Walk:
             if depth + 1 > MAX_FOLDER_DEPTH:
                 self.refuse(shown, _TOO_DEEP)
                 continue
-            subfolders.append((Path(folder, entry.name), shown, depth + 1))
+            subfolders.append((entry.path, shown, depth + 1))
         return subfolders
 
     def visit_entry(self, entry: os.DirEntry[str], shown: str) -> str:
@@ -170,7 +177,7 @@ class _Walk:
             self.refuse(shown, problem)
             return "refused"
         if is_link:
-            self.visit_symlink(Path(entry.path), shown, is_yaml)
+            self.visit_symlink(entry.path, shown, is_yaml)
             return "symlink"
         if is_folder:
             if is_yaml:
@@ -181,10 +188,10 @@ class _Walk:
         if not stat.S_ISREG(mode):
             self.refuse(shown, f"is {describe_kind(mode)}, not a regular file; {_PLAIN_FILES}")
             return "refused"
-        self.files.append((Path(entry.path), shown))
+        self.files.append((entry.path, shown))
         return "file"
 
-    def visit_symlink(self, path: Path, shown: str, is_yaml: bool) -> None:
+    def visit_symlink(self, path: str, shown: str, is_yaml: bool) -> None:
         """Follow a symlink once: a definition file inside the root is read, the rest refused."""
         try:
             mode = os.stat(path).st_mode
@@ -200,7 +207,7 @@ class _Walk:
         if not _is_within(target, self.real_root):
             self.refuse(shown, "symlink points outside the definitions directory")
         elif stat.S_ISDIR(mode):
-            holder = os.path.realpath(path.parent)
+            holder = os.path.realpath(os.path.dirname(path))
             if _is_within(holder, target):
                 self.refuse(shown, _FOLDER_LOOP)
             else:
@@ -241,8 +248,8 @@ def record_source(result: LoadResult, source: SourceBytes) -> str | None:
 def read_definition_files(root: Path) -> tuple[list[SourceBytes], list[Problem]]:
     """The bytes of every definition file under `root` in walk order (`load_definition_files`
     reads the same files), and the problems of the walk and the reads."""
-    files, problems = list_definition_files(root)
-    project_path = root / PROJECT_FILE
+    files, problems = _walk(root)
+    project_path = os.path.join(str(root), PROJECT_FILE)
     sources: list[SourceBytes] = []
     for path, display in files:
         raw, found = read_definition_bytes(path, display)
