@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.jsontypes import types_in
 from titan_gitops.diff import diff_bodies, diff_states, normalise_task
 from titan_gitops.model import DesiredState, DesiredTask, LiveState, LiveTask
 from titan_gitops.pointers import remove_pointer, set_pointer
@@ -34,6 +35,48 @@ def test_server_owned_and_unknown_fields_are_not_differences() -> None:
         "something_new_the_server_adds": {"x": 1},
     }
     assert diff_bodies(normalise_task(live), normalise_task(TASK)) == ()
+
+
+class _Text(str):
+    pass
+
+
+def test_a_normalised_body_shares_its_texts_and_copies_every_container() -> None:
+    objective = "Extract the name and price of every product on the page."
+    step = {"action": "scrape", "note": objective, "skip": None}
+    body = {"name": "a", "objective": objective, "execution_plan": {"steps": [step]}}
+    normal = normalise_task(body)
+    assert normal == {
+        "name": "a",
+        "objective": objective,
+        "execution_plan": {"steps": [{"action": "scrape", "note": objective}]},
+    }
+    # The texts are the body's own (not copies), the containers new.
+    assert normal["execution_plan"]["steps"][0]["note"] is objective
+    assert normal["execution_plan"]["steps"][0] is not step
+    assert step == {"action": "scrape", "note": objective, "skip": None}
+
+
+def test_python_values_normalise_as_their_json_round_trip_would() -> None:
+    body = {
+        "name": "a",
+        "urls": ("https://a.example/", _Text("https://b.example/")),
+        # A key that is no string, and an empty value beside it, at several depths.
+        "output_schema": {
+            "type": "object",
+            "properties": {1: {"type": "string"}, "b": {"x": None}},
+        },
+        "execution_plan": {"steps": [{"a": (), "b": None, "c": {}}], 2: [{"y": None, "z": "k"}]},
+    }
+    normal = normalise_task(body)
+    assert normal == {
+        "name": "a",
+        "urls": ["https://a.example/", "https://b.example/"],
+        "output_schema": {"type": "object", "properties": {"1": {"type": "string"}}},
+        # A tuple is kept even when empty: the round trip makes it a list only afterwards.
+        "execution_plan": {"steps": [{"a": []}], "2": [{"z": "k"}]},
+    }
+    assert types_in(normal) == {dict, list, str}
 
 
 def test_empty_values_equal_absent_ones() -> None:
