@@ -192,7 +192,7 @@ def _may_trap(node: Any, value: Any) -> bool:
 # `string`, `single`). Every place is one shared tuple and every key and short text one shared
 # string, across files: 10,000 loaded task files hold 56 MiB instead of 102 (bench/bench_plan.py).
 _PLACES: dict[tuple[int, int], Position] = {}
-_PLACES_MAX = 65536
+_PLACES_MAX = 16384
 _SHARED_TEXT_MAX = 32
 
 
