@@ -45,7 +45,7 @@ from mutation_pool import REPO, STATE, Job, Outcome
 
 CORE: dict[str, tuple[str, ...]] = {
     "plan": ("titan_gitops/plan.py",),
-    "diff": ("titan_gitops/diff.py",),
+    "diff": ("titan_gitops/diff.py", "titan_gitops/jsondata.py"),
     "apply": ("titan_gitops/apply.py",),
     "validate": tuple(
         sorted(str(p.relative_to(REPO)) for p in (REPO / "titan_gitops" / "validate").glob("*.py"))
