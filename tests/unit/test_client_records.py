@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -13,6 +14,7 @@ from pydantic import ValidationError
 from titan_gitops._http import make_wsgi_transport
 from titan_gitops.client import ExecutionRecord, TaskRecord, TemplateRecord, TitanClient
 from titan_gitops.errors import ApiUnavailable
+from titan_gitops.fetch import live_tasks_of
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=8),
@@ -57,6 +59,34 @@ def test_a_listed_records_shared_body_is_its_body_in_the_same_order(
     shared = record.shared_body()
     assert shared == record.body() == data
     assert list(shared) == list(record.body())
+
+
+def test_a_shared_body_gives_nan_and_infinities_as_the_body_does() -> None:
+    text = (
+        '{"id": "t-1", "name": "n", "script_version": NaN,'
+        ' "limits": {"max_pages": Infinity, "n": 2.5}, "tags": [[-Infinity], 1.5]}'
+    )
+    record = TaskRecord.model_validate(json.loads(text))
+    expected = {
+        "id": "t-1",
+        "name": "n",
+        "script_version": None,
+        "limits": {"max_pages": None, "n": 2.5},
+        "tags": [[None], 1.5],
+    }
+    assert record.body() == expected
+    assert record.shared_body() == expected
+    # As a plan reads it: a null is no value set, and no NaN reaches the diff or a plan file.
+    (live,) = live_tasks_of([record])
+    assert live.body == expected
+
+
+def test_a_shared_body_of_deeply_nested_values_is_read_without_recursion() -> None:
+    deep: Any = 1.5
+    for _ in range(5000):
+        deep = [deep]
+    record = TaskRecord.model_validate({"id": "t-1", "name": "n", "deep": deep})
+    assert record.shared_body()["deep"] is deep
 
 
 def test_a_shared_body_holds_the_values_sent_not_copies() -> None:

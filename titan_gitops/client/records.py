@@ -6,6 +6,7 @@ is (`extra="allow"`), so `body()` gives back exactly what the server returned, f
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -24,11 +25,32 @@ class WireRecord(BaseModel):
     def shared_body(self) -> dict[str, Any]:
         """`body()`, holding the record's own values instead of copies of them: for a record
         that is read once and dropped, as each item of a listing is. The typed fields hold what
-        was sent (nothing is coerced) and the rest is kept as sent, so the two are equal."""
+        was sent (nothing is coerced) and the rest is kept as sent, so the two are equal; a
+        record holding NaN or an infinity (which the JSON parser accepts and `body()` turns into
+        null) is given as `body()` gives it."""
+        extra = self.__pydantic_extra__ or {}
+        if _holds_non_finite(extra):
+            return self.body()
         sent = self.model_fields_set
         out = {name: getattr(self, name) for name in type(self).model_fields if name in sent}
-        out.update(self.__pydantic_extra__ or {})
+        out.update(extra)
         return out
+
+
+def _holds_non_finite(value: Any) -> bool:
+    """True when a float NaN or infinity sits anywhere in `value` (a walk with no recursion: the
+    parsed JSON may be nested as deeply as the parser allows)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = item.__class__
+        if kind is dict:
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+        elif kind is float and not math.isfinite(item):
+            return True
+    return False
 
 
 class TaskRecord(WireRecord):
