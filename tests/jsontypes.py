@@ -1,8 +1,13 @@
-"""The types a value holds, for tests that check a copy is plain JSON data."""
+"""For tests that check a copy is plain JSON data: a text that is not exactly a str, and the
+types a value holds."""
 
 from __future__ import annotations
 
 from typing import Any
+
+
+class Text(str):
+    """A text that is not exactly a `str`: JSON turns it into one."""
 
 
 def types_in(value: Any) -> set[type]:

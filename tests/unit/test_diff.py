@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.jsontypes import types_in
+from tests.jsontypes import Text, types_in
 from titan_gitops.diff import diff_bodies, diff_states, normalise_task
 from titan_gitops.model import DesiredState, DesiredTask, LiveState, LiveTask
 from titan_gitops.pointers import remove_pointer, set_pointer
@@ -37,10 +37,6 @@ def test_server_owned_and_unknown_fields_are_not_differences() -> None:
     assert diff_bodies(normalise_task(live), normalise_task(TASK)) == ()
 
 
-class _Text(str):
-    pass
-
-
 def test_a_normalised_body_shares_its_texts_and_copies_every_container() -> None:
     objective = "Extract the name and price of every product on the page."
     step = {"action": "scrape", "note": objective, "skip": None}
@@ -60,7 +56,7 @@ def test_a_normalised_body_shares_its_texts_and_copies_every_container() -> None
 def test_python_values_normalise_as_their_json_round_trip_would() -> None:
     body = {
         "name": "a",
-        "urls": ("https://a.example/", _Text("https://b.example/")),
+        "urls": ("https://a.example/", Text("https://b.example/")),
         # A key that is no string, and an empty value beside it, at several depths.
         "output_schema": {
             "type": "object",

@@ -9,12 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.jsontypes import types_in
+from tests.jsontypes import Text, types_in
 from titan_gitops.jsondata import is_plain_value, plain_copy
-
-
-class _Text(str):
-    pass
 
 
 class _Number(int):
@@ -27,9 +23,9 @@ _LEAVES = (
     | st.integers()
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=6)
-    | st.sampled_from([_Text("t"), _Number(7), ()])
+    | st.sampled_from([Text("t"), _Number(7), ()])
 )
-_KEYS = st.text(max_size=4) | st.sampled_from([_Text("k"), 3, None, True])
+_KEYS = st.text(max_size=4) | st.sampled_from([Text("k"), 3, None, True])
 _VALUES = st.recursive(
     _LEAVES,
     lambda inner: (
@@ -74,5 +70,5 @@ def test_what_json_cannot_hold_is_refused_as_the_round_trip_refuses_it() -> None
 
 def test_only_exact_plain_values_are_plain() -> None:
     assert all(is_plain_value(v) for v in ("", 0, 1.5, True, None))
-    odd: tuple[Any, ...] = (_Text("a"), _Number(1), (), [], {})
+    odd: tuple[Any, ...] = (Text("a"), _Number(1), (), [], {})
     assert not any(is_plain_value(v) for v in odd)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.jsontypes import types_in
+from tests.jsontypes import Text, types_in
 from titan_gitops.cron import check_cron
 from titan_gitops.errors import Problem, ValidationFailed
 from titan_gitops.load import load_definition_files, load_yaml_file, load_yaml_text
@@ -574,9 +574,6 @@ def test_a_cron_nickname_is_sent_spelled_out(tmp_path: Path) -> None:
 def test_a_task_body_is_plain_json_data_apart_from_its_definition() -> None:
     from titan_gitops.load import LineDict, LineList
     from titan_gitops.validate.body import build_body
-
-    class Text(str):
-        pass
 
     properties = LineDict("t.yaml")
     properties.update({"price": {"type": "number"}, "tags": ("a", "b")})
