@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.jsontypes import Text, types_in
-from titan_gitops.diff import diff_bodies, diff_states, normalise_task
+from titan_gitops.diff import diff_bodies, diff_states, normalise_task, same_managed_fields
 from titan_gitops.model import DesiredState, DesiredTask, LiveState, LiveTask
 from titan_gitops.pointers import remove_pointer, set_pointer
 from titan_gitops.schema_compat import classify_schema_change
@@ -314,3 +314,43 @@ def test_canonical_schemas_are_shared_by_exact_text_and_the_memo_stays_bounded()
         assert len(diff._CANONICAL) == n + 1
     normalise_task({"output_schema": {"maxLength": -1}})
     assert len(diff._CANONICAL) == 1
+
+
+def test_the_equal_pair_check_holds_however_the_texts_are_shared() -> None:
+    # One side holds one text twice (the same object), the other two equal copies: the same
+    # JSON, so the same managed fields, whatever the encoding the check compares keeps of sharing.
+    text = "".join(["https://a.example/", "1"])
+    twice = {"name": "shop-a", "urls": [text, text]}
+    copies = {"name": "shop-a", "urls": ["".join(["https://a.example/", "1"]), text]}
+    assert same_managed_fields(twice, copies)
+    assert same_managed_fields(copies, twice)
+
+
+def test_the_equal_pair_check_reads_a_subclass_of_str_by_its_json_text() -> None:
+    # marshal cannot write a subclass of str: the check falls back to the JSON text.
+    assert same_managed_fields({"name": Text("shop-a")}, {"name": "shop-a"})
+    assert same_managed_fields({"name": "shop-a"}, {"name": Text("shop-a")})
+    assert same_managed_fields(
+        {"name": "shop-a", "payload": {"k": Text("v"), "n": 1}},
+        {"name": "shop-a", "payload": {"k": "v", "n": 1}},
+    )
+    assert not same_managed_fields(
+        {"name": "shop-a", "payload": {"k": Text("v"), "n": 1}},
+        {"name": "shop-a", "payload": {"n": 1, "k": "v"}},
+    )
+    assert not same_managed_fields(
+        {"name": "shop-a", "payload": {"k": Text("v"), "n": 1}},
+        {"name": "shop-a", "payload": {"k": "v", "n": 1.0}},
+    )
+
+
+def test_a_tuple_schema_is_normalised_alike_whatever_list_schema_came_before() -> None:
+    # A tuple and a list have one JSON text; the canonical-schema cache must not hand the one
+    # the other's form. (Only a body built in Python holds a tuple; it is normalised as the
+    # JSON round trip of the old code gave it, empty values inside kept.)
+    listed = {"name": "a", "output_schema": [{"type": None, "required": ["b", "a"]}]}
+    tupled = {"name": "a", "output_schema": ({"type": None, "required": ["b", "a"]},)}
+    first = normalise_task(listed)
+    assert normalise_task(tupled)["output_schema"] == [{"type": None, "required": ["b", "a"]}]
+    assert first["output_schema"] == [{"required": ["a", "b"]}]
+    assert normalise_task(listed) == first
