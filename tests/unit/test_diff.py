@@ -354,3 +354,8 @@ def test_a_tuple_schema_is_normalised_alike_whatever_list_schema_came_before() -
     assert normalise_task(tupled)["output_schema"] == [{"type": None, "required": ["b", "a"]}]
     assert first["output_schema"] == [{"required": ["a", "b"]}]
     assert normalise_task(listed) == first
+
+
+def test_a_schema_marshal_cannot_write_is_canonicalised_without_the_cache() -> None:
+    body = {"name": "a", "output_schema": {"type": Text("object"), "required": ["b", "a"]}}
+    assert normalise_task(body)["output_schema"] == {"type": "object", "required": ["a", "b"]}
