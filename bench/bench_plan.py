@@ -7,8 +7,9 @@ copy of a SQLite file seeded once with the same tasks, 5% of them changed live (
 transaction through the emulator's backend). Each round runs, in an order that rotates:
 
 - `titan-gitops plan DIR` cold (the validated-definitions cache emptied first, as on a fresh
-  runner), then the re-plan: 5 files edited, planned again with the cache the cold plan filled
-  (the edits undone after);
+  runner), then the re-plan: 5 files edited, planned again with the cache the cold plan filled,
+  and floor R beside it (floors.py: the libraries loaded, every file read and hashed, the
+  listing; what any re-plan must do), the edits undone after;
 - floor A: a bare ruamel C-loader load of the same files plus a raw paged httpx listing;
 - floor B: the same with PyYAML's libyaml `CSafeLoader`.
 
@@ -40,7 +41,7 @@ from typing import Any
 import wholeproc
 import yaml  # type: ignore[import-untyped]
 from bench_validate import write_files
-from floors import floor_commands
+from floors import floor_commands, replan_floor_command
 from wholeproc import Samples, verdict
 
 from titan_gitops.emulator import EmulatorConfig, create_app
@@ -90,6 +91,7 @@ class SizeBench:
         self.environ = wholeproc.cli_environ(admin.url, scratch)
         self.plan = [*wholeproc.entry_point(), "plan", str(root)]
         self.floors = floor_commands(scratch, root, listing=True)
+        self.replan_floor = replan_floor_command(scratch, root)
         self.samples: dict[str, Samples] = {}
         self.requests: dict[str, dict[str, int]] = {}
 
@@ -105,6 +107,7 @@ class SizeBench:
             originals = edit_files(self.root, 5, number)
             try:
                 self.timed("replan", self.plan)
+                self.timed("R", self.replan_floor)
             finally:
                 for path, text in originals.items():
                     path.write_text(text, encoding="utf-8")
@@ -223,9 +226,15 @@ def report_size(out: dict[str, Any]) -> dict[str, float]:
     print(f"plan requests: {sum(bench.requests['plan'].values())} (task pages: {pages})")
     if "replan" in s:
         ratios["replan"] = s["replan"].median / s["plan"].median
+        ratios["replan_floor"] = s["R"].median / s["plan"].median
         print(
             f"re-plan (5 files edited) / cold plan: {ratios['replan']:.2f}x "
             f"(goal <= {GOAL_REPLAN}: {verdict(ratios['replan'], GOAL_REPLAN)})"
+        )
+        print(
+            "floor R (the libraries loaded, every file read and hashed, the listing) / cold plan: "
+            f"{ratios['replan_floor']:.2f}x; the re-plan / floor R: "
+            f"{s['replan'].median / s['R'].median:.2f}x"
         )
     if "with base" in s:
         ratios["base"] = s["with base"].median / s["without base"].median
@@ -264,6 +273,7 @@ def summary(results: list[tuple[int, dict[str, float]]], replan_size: int) -> st
     if "replan" in main:
         key = "replan_5_of_10k" if main_size == 10_000 else "replan_5"
         words.append(f"{key}={main['replan']:.2f}x")
+        words.append(f"replan_floor_r={main['replan_floor']:.2f}x")
     if "base" in main:
         words.append(f"base_ratio={main['base']:.2f}x")
     largest, figures = results[-1]

@@ -3,6 +3,11 @@
 Floor A loads every definition file with a bare ruamel C loader (`YAML(typ="safe", pure=False)`);
 floor B with PyYAML's `yaml.CSafeLoader` (libyaml). With `--list`, each then lists every task of
 the service (`TITAN_API_URL`, `TITAN_TOKEN`) with raw paged httpx GETs of 100, as a plan needs.
+
+Floor R is what any re-plan must do, however much it keeps between runs: load the libraries the
+plan uses (httpx, pydantic, jsonschema, PyYAML's libyaml loader, as bench_startup.py's floor),
+read and hash every definition file (its bytes decide what can be reused: a checkout's times
+cannot), and list every task, the pages after the first 4 at a time as the plan reads them.
 """
 
 from __future__ import annotations
@@ -44,6 +49,35 @@ documents = (load_ruamel if loader == "ruamel" else load_libyaml)(paths)
 live = list_tasks() if "--list" in sys.argv else []
 print(len(documents), "documents,", len(live), "live tasks")
 """
+
+
+REPLAN_FLOOR = """\
+import hashlib, os, sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx, httpcore, sqlite3
+from pydantic import BaseModel
+from jsonschema import Draft202012Validator
+from yaml import CSafeLoader
+
+root = Path(sys.argv[1])
+digests = [hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(root.rglob("*.yaml"))]
+headers = {"Authorization": "Bearer " + os.environ["TITAN_TOKEN"]}
+with httpx.Client(base_url=os.environ["TITAN_API_URL"], headers=headers, timeout=60) as http:
+    def page(offset):
+        return http.get("/api/v1/tasks", params={"limit": 100, "offset": offset}).json()
+    first = page(0)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        rest = list(pool.map(page, range(100, first["meta"]["total"], 100)))
+live = [task for p in [first, *rest] for task in p["data"]]
+print(len(digests), "files hashed,", len(live), "live tasks")
+"""
+
+
+def replan_floor_command(folder: Path, root: Path) -> list[str]:
+    """Floor R over `root` (the service named by the environment)."""
+    return [*wholeproc.write_script(folder, "replan_floor.py", REPLAN_FLOOR), str(root)]
 
 
 def floor_commands(folder: Path, root: Path, listing: bool) -> dict[str, list[str]]:
