@@ -81,7 +81,10 @@ def _attribute_defined(
     diff: TaskDiff, task: DesiredTask, base_task: DesiredTask | None
 ) -> TaskAttribution | None:
     """A task git defines: compared field by field when it is live, else by its story."""
-    git = normalise_task(task.body, ignore_fields=task.ignore_fields)
+    # The diff stage made git's body in exactly this form (normalised with its ignore_fields).
+    git = diff.after
+    if git is None:  # a diff made elsewhere
+        git = normalise_task(task.body, ignore_fields=task.ignore_fields)
     base = _base_body(task, base_task, git)
     previous = base_task.name if base_task is not None and base_task.name != task.name else None
     if diff.live is None or diff.before is None:

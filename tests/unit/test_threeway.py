@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -306,3 +307,31 @@ def test_attribution_allows_no_overwrite_unless_told() -> None:
     assert (
         attribute(BASE, state(task("shop-a")), diffs, in_scope=lambda _n: True).overwrite is False
     )
+
+
+def test_the_attribution_is_the_same_whether_the_diff_carries_gits_normalised_body() -> None:
+    base = state(
+        task("shop-a"),
+        task("shop-b", ignore_fields=["/objective"]),
+        task("shop-c", objective="Old"),
+        task("shop-d"),
+    )
+    git = state(
+        task("shop-a", objective="Git"),
+        task("shop-b", objective="Git", ignore_fields=["/objective"]),
+        task("shop-c", objective="Old", urls=["https://c.example/"]),
+        task("shop-e"),
+    )
+    lives = (live("shop-a", objective="Live"), live("shop-b"), live("shop-c"), live("shop-d"))
+    diffs = diff_states(git, LiveState(lives))
+    assert all(d.after is not None for d in diffs if d.desired is not None)
+    bare = tuple(replace(d, after=None) for d in diffs)
+    scope = lambda name: name.startswith("shop-")  # noqa: E731
+    found = attribute(BASE, base, diffs, in_scope=scope)
+    assert found == attribute(BASE, base, bare, in_scope=scope)
+    assert {t.name: t.attribution for t in found.tasks} == {
+        "shop-a": "conflict",
+        "shop-c": "live_edit",
+        "shop-d": "pending",
+        "shop-e": "pending",
+    }
