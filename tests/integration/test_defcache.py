@@ -159,71 +159,26 @@ def test_only_the_edited_file_is_read_again(tmp_path: Path, cache: DefinitionCac
     assert len(reused_files(root, cache)) == 3
 
 
-def _task_files(count: int) -> dict[str, str]:
-    return {
-        f"tasks/t{i:03}.yaml": CACHED_TREE["tasks/b.yaml"].replace("ns-b", f"ns-t{i:03}")
-        for i in range(count)
-    }
-
-
-def _edit_tasks(root: Path, count: int, word: str) -> None:
-    for i in range(count):
-        replace_in(f"tasks/t{i:03}.yaml", "objective: B.", f"objective: {word}.")(root)
-
-
-@pytest.mark.parametrize(
-    ("files", "edited", "stored"),
-    [
-        (20, 1, False),
-        (20, 16, False),  # at most 16 files, plus one per 256 files, left stale
-        (20, 17, True),
-        (256, 17, False),
-        (256, 18, True),
-    ],
-)
-def test_the_pack_is_stored_again_only_when_more_than_a_few_files_changed(
-    tmp_path: Path, cache: DefinitionCache, files: int, edited: int, stored: bool
+@pytest.mark.parametrize("how", ["made a placeholder", "file removed"])
+def test_a_value_moved_out_of_the_definitions_leaves_the_pack_on_the_next_run(
+    tmp_path: Path, cache: DefinitionCache, how: str
 ) -> None:
+    # A token written into a task file, planned once, then moved to the environment (or the
+    # file removed): the pack is the files as they are now, and holds it no more.
     root = tmp_path / "defs"
-    write_tree(root, {"titan-gitops.yaml": "namespace: ns-\n", **_task_files(files)})
+    token = "tok-7Hq2mZ9xW4"
+    b_yaml = CACHED_TREE["tasks/b.yaml"] + f"payload:\n  api_key: {token}\n"
+    write_tree(root, {**CACHED_TREE, "tasks/b.yaml": b_yaml})
     outcome(root, cache)
-    before = _pack(cache).read_bytes()
-    _edit_tasks(root, edited, "Changed")
-    assert outcome(root, cache) == outcome(root, None)
-    assert (_pack(cache).read_bytes() != before) is stored
-    # Either way, the next run reuses every file the pack holds under its own bytes and
-    # validates the others again, giving what a run without the cache gives.
-    reused = reused_files(root, cache)
-    assert len(reused) == files - (0 if stored else edited)
-    assert outcome(root, cache) == outcome(root, None)
-
-
-@pytest.mark.parametrize(("removed", "stored"), [(16, False), (17, True)])
-def test_files_gone_count_as_changed_files(
-    tmp_path: Path, cache: DefinitionCache, removed: int, stored: bool
-) -> None:
-    root = tmp_path / "defs"
-    write_tree(root, {"titan-gitops.yaml": "namespace: ns-\n", **_task_files(20)})
-    outcome(root, cache)
-    before = _pack(cache).read_bytes()
-    for i in range(removed):
-        (root / f"tasks/t{i:03}.yaml").unlink()
-    assert outcome(root, cache) == outcome(root, None)
-    assert (_pack(cache).read_bytes() != before) is stored
-
-
-def test_a_file_changed_back_is_reused_from_a_pack_left_stale(
-    tmp_path: Path, cache: DefinitionCache
-) -> None:
-    root = tmp_path / "defs"
-    write_tree(root, {"titan-gitops.yaml": "namespace: ns-\n", **_task_files(4)})
-    outcome(root, cache)
-    _edit_tasks(root, 1, "Changed")
-    assert len(reused_files(root, cache)) == 3
-    # Back to the bytes the pack holds for it.
-    replace_in("tasks/t000.yaml", "objective: Changed.", "objective: B.")(root)
-    assert len(reused_files(root, cache)) == 4
-    assert outcome(root, cache) == outcome(root, None)
+    assert token in _pack(cache).read_text(encoding="utf-8")
+    environ = {"TITAN_VAR_API_KEY": token}
+    if how == "made a placeholder":
+        replace_in("tasks/b.yaml", token, "${TITAN_VAR_API_KEY}")(root)
+    else:
+        (root / "tasks/b.yaml").unlink()
+    _, state, _ = load_and_validate(root, environ=environ, cache=cache)
+    assert (token in state.secrets) is (how == "made a placeholder")
+    assert token not in _pack(cache).read_text(encoding="utf-8")
 
 
 def test_a_file_holding_a_template_is_never_in_the_pack(
@@ -351,8 +306,7 @@ def test_a_folder_others_can_write_is_neither_read_nor_written(
     cache.folder.chmod(0o777)
     assert reused_files(root, cache) == set()
     before = _pack(cache).read_bytes()
-    # An edit of the template changes every file's context: a pack the cache would store.
-    EDITS["the template a task extends"](root)
+    EDITS["a task's objective"](root)
     outcome(root, cache)
     assert _pack(cache).read_bytes() == before
 

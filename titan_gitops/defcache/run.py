@@ -58,7 +58,7 @@ def load_and_validate(
         tree=_RecordingTree(inputs),
     )
     if cache is not None:
-        if fresh is not None and _worth_storing(pack, fresh):
+        if fresh is not None and not _same_files(pack, fresh):
             cache.write(root, fresh, secrets=desired.secrets)
         found = Verdict(len(desired.tasks), len(desired.templates), desired.warnings)
         keep(cache, root, sources, inputs, found)
@@ -157,23 +157,12 @@ def validate_sources(
     return loaded, desired, Pack(context, files, fingerprint or "")
 
 
-# A pack differing from the stored one in at most this many files, plus one in this many of its
-# files, is not stored: the next run validates those few files again (about a millisecond each)
-# rather than rewrite the whole pack (about 20 ms per 1,000 files) after every edit.
-_FEW_FILES = 16
-_FILES_PER_EXTRA = 256
-
-
-def _worth_storing(old: Pack, new: Pack) -> bool:
-    """True when `new`, this run's pack, should replace `old`, the stored one: its context is
-    another, or more than a few files are stored under another digest, added or gone. Entries
-    left stale are never used (a file is reused only under its own digest and context)."""
-    if old.context != new.context:
-        return True
+def _same_files(old: Pack, new: Pack) -> bool:
+    """True when `new` holds the same files under the same digests and context as `old`."""
     before, after = old.files or {}, new.files or {}
-    stale = sum(1 for d in after if d not in before or before[d][0] != after[d][0])
-    stale += sum(1 for d in before if d not in after)
-    return stale > _FEW_FILES + len(after) // _FILES_PER_EXTRA
+    if old.context != new.context or before.keys() != after.keys():
+        return False
+    return all(before[d][0] == after[d][0] for d in after)
 
 
 def _context(
