@@ -31,53 +31,42 @@ def load_libyaml(paths):
     return [doc for path in paths
             for doc in yaml.load_all(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)]
 
-def list_tasks():
+def hash_only(paths):
+    import hashlib
+    import httpx, httpcore, sqlite3
+    from pydantic import BaseModel
+    from jsonschema import Draft202012Validator
+    from yaml import CSafeLoader
+    return [hashlib.sha256(path.read_bytes()).hexdigest() for path in paths]
+
+def list_tasks(workers):
     import httpx
     headers = {"Authorization": "Bearer " + os.environ["TITAN_TOKEN"]}
-    tasks, offset = [], 0
     with httpx.Client(base_url=os.environ["TITAN_API_URL"], headers=headers, timeout=60) as http:
-        while True:
-            page = http.get("/api/v1/tasks", params={"limit": 100, "offset": offset}).json()
-            tasks.extend(page["data"])
-            offset += len(page["data"])
-            if not page["data"] or offset >= page["meta"]["total"]:
-                return tasks
+        def page(offset):
+            return http.get("/api/v1/tasks", params={"limit": 100, "offset": offset}).json()
+        first = page(0)
+        offsets = range(100, first["meta"]["total"], 100)
+        if workers == 1:
+            rest = [page(offset) for offset in offsets]
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                rest = list(pool.map(page, offsets))
+    return [task for p in [first, *rest] for task in p["data"]]
 
+LOADERS = {"ruamel": load_ruamel, "libyaml": load_libyaml, "hash": hash_only}
 loader, root = sys.argv[1], Path(sys.argv[2])
 paths = sorted(root.rglob("*.yaml"))
-documents = (load_ruamel if loader == "ruamel" else load_libyaml)(paths)
-live = list_tasks() if "--list" in sys.argv else []
+documents = LOADERS[loader](paths)
+live = list_tasks(4 if loader == "hash" else 1) if "--list" in sys.argv else []
 print(len(documents), "documents,", len(live), "live tasks")
-"""
-
-
-REPLAN_FLOOR = """\
-import hashlib, os, sys
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-
-import httpx, httpcore, sqlite3
-from pydantic import BaseModel
-from jsonschema import Draft202012Validator
-from yaml import CSafeLoader
-
-root = Path(sys.argv[1])
-digests = [hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(root.rglob("*.yaml"))]
-headers = {"Authorization": "Bearer " + os.environ["TITAN_TOKEN"]}
-with httpx.Client(base_url=os.environ["TITAN_API_URL"], headers=headers, timeout=60) as http:
-    def page(offset):
-        return http.get("/api/v1/tasks", params={"limit": 100, "offset": offset}).json()
-    first = page(0)
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        rest = list(pool.map(page, range(100, first["meta"]["total"], 100)))
-live = [task for p in [first, *rest] for task in p["data"]]
-print(len(digests), "files hashed,", len(live), "live tasks")
 """
 
 
 def replan_floor_command(folder: Path, root: Path) -> list[str]:
     """Floor R over `root` (the service named by the environment)."""
-    return [*wholeproc.write_script(folder, "replan_floor.py", REPLAN_FLOOR), str(root)]
+    return [*wholeproc.write_script(folder, "floor.py", FLOOR), "hash", str(root), "--list"]
 
 
 def floor_commands(folder: Path, root: Path, listing: bool) -> dict[str, list[str]]:
