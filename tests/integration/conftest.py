@@ -121,6 +121,22 @@ def rewrite_json(change: Callable[[Any], Any]) -> Callable[[Path], None]:
     return tamper
 
 
+def rewrite_pack(change: Callable[[dict[str, Any]], Any]) -> Callable[[Path], None]:
+    """A tampering of a pack, written back in the pack's own lines: `change` edits in place the
+    header's keys and `files` (each file's entry by path, without its `path` key)."""
+
+    def tamper(path: Path) -> None:
+        header, *lines = path.read_text(encoding="ascii").splitlines()
+        data = json.loads(header)
+        data["files"] = {e.pop("path"): e for e in map(json.loads, lines)}
+        change(data)
+        files = data.pop("files")
+        out = [json.dumps(data), *(json.dumps({"path": p, **e}) for p, e in files.items())]
+        path.write_text("".join(f"{line}\n" for line in out), encoding="ascii")
+
+    return tamper
+
+
 def link_in_place(path: Path) -> None:
     """A file replaced by a symlink to its own content, moved beside it as `real`."""
     path.rename(path.with_name("real"))

@@ -4,6 +4,7 @@ holds what it must not, and is never read by apply."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,7 +26,7 @@ from .conftest import (
     link_in_place,
     rename_in,
     replace_in,
-    rewrite_json,
+    rewrite_pack,
     write_tree,
 )
 
@@ -252,6 +253,13 @@ def _pack(cache: DefinitionCache) -> Path:
     return pack
 
 
+def _replace_line(pack: Path, number: int, change: Callable[[Any], Any]) -> str:
+    """The pack's text with line `number` (0: the header) replaced by `change` of what it holds."""
+    lines = pack.read_text(encoding="ascii").splitlines()
+    lines[number] = json.dumps(change(json.loads(lines[number])))
+    return "".join(f"{line}\n" for line in lines)
+
+
 def _first_file(data: dict[str, Any]) -> dict[str, Any]:
     first: dict[str, Any] = next(iter(data["files"].values()))
     return first
@@ -260,26 +268,36 @@ def _first_file(data: dict[str, Any]) -> dict[str, Any]:
 TAMPERING: dict[str, Callable[[Path], object]] = {
     "garbage": lambda pack: pack.write_bytes(b"\x00\xff not json"),
     "nested deep": lambda pack: pack.write_text("[" * 100_000 + "]" * 100_000),
-    "a list": rewrite_json(lambda data: [data]),
-    "another format": rewrite_json(lambda data: data.update(format=99)),
-    "another tool": rewrite_json(lambda data: data.update(tool="0" * 64)),
-    "files not a mapping": rewrite_json(lambda data: data.update(files=[1, 2])),
-    "a body's name not the task's": rewrite_json(
+    "not ASCII": lambda pack: pack.write_bytes(pack.read_bytes().replace(b"B.", b"\xc3\xa9.")),
+    "no newline at the end": lambda pack: pack.write_bytes(pack.read_bytes()[:-1]),
+    "a blank line": lambda pack: pack.write_bytes(pack.read_bytes() + b"\n"),
+    "the header a list": lambda pack: pack.write_text(
+        _replace_line(pack, 0, lambda header: [header])
+    ),
+    "a file a list": lambda pack: pack.write_text(_replace_line(pack, 1, lambda entry: [entry])),
+    "a file twice": lambda pack: pack.write_text(
+        pack.read_text() + pack.read_text().splitlines(keepends=True)[1]
+    ),
+    "another format": rewrite_pack(lambda data: data.update(format=99)),
+    "another tool": rewrite_pack(lambda data: data.update(tool="0" * 64)),
+    "a key more in the header": rewrite_pack(lambda data: data.update(extra=1)),
+    "a key more in a file": rewrite_pack(lambda data: _first_file(data).update(extra=1)),
+    "a body's name not the task's": rewrite_pack(
         lambda data: _first_file(data)["tasks"][0]["body"].update(name="ns-other")
     ),
-    "a name missing": rewrite_json(lambda data: _first_file(data)["names"].pop()),
-    "a position of zero": rewrite_json(
+    "a name missing": rewrite_pack(lambda data: _first_file(data)["names"].pop()),
+    "a position of zero": rewrite_pack(
         lambda data: _first_file(data)["names"][0].__setitem__(3, [0, 1])
     ),
-    "a boolean index": rewrite_json(
+    "a boolean index": rewrite_pack(
         lambda data: _first_file(data)["names"][0].__setitem__(0, True)
     ),
-    "a warning made an error": rewrite_json(
+    "a warning made an error": rewrite_pack(
         lambda data: next(f for f in data["files"].values() if f["warnings"])["warnings"][
             0
         ].__setitem__(5, "error")
     ),
-    "a digest not a string": rewrite_json(lambda data: _first_file(data).update(sha256=7)),
+    "a digest not a string": rewrite_pack(lambda data: _first_file(data).update(sha256=7)),
     "writable by others": lambda pack: pack.chmod(0o666),
     "a symlink": lambda pack: link_in_place(pack),
 }

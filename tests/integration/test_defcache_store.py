@@ -16,7 +16,7 @@ from titan_gitops.defcache import DefinitionCache, Pack, load_and_validate, stor
 from titan_gitops.errors import ValidationFailed
 from titan_gitops.validate import FileResult
 
-from .conftest import CACHED_TREE, write_tree
+from .conftest import CACHED_TREE, replace_in, write_tree
 
 BASE = CACHED_TREE
 
@@ -56,6 +56,49 @@ def test_the_pack_is_rewritten_only_when_what_it_holds_changes(tmp_path: Path, r
     write_tree(root, {"templates.yaml": BASE["templates.yaml"].replace("title", "heading")})
     assert reused(root, cache) == set()
     assert inode(cache, root) != second
+
+
+def _lines(cache: DefinitionCache, root: Path) -> list[str]:
+    return cache.pack_path(root).read_text(encoding="ascii").splitlines(keepends=True)
+
+
+def test_a_rewritten_pack_holds_the_same_lines_as_one_written_afresh(
+    tmp_path: Path, root: Path
+) -> None:
+    write_tree(
+        root,
+        {f"tasks/c{n}.yaml": BASE["tasks/b.yaml"].replace("ns-b", f"ns-c{n}") for n in range(3)},
+    )
+    kept = DefinitionCache(tmp_path / "kept")
+    load_and_validate(root, environ={}, cache=kept)
+    replace_in("tasks/c1.yaml", "objective: B.", "objective: Edited.")(root)
+    (root / "tasks" / "c2.yaml").unlink()
+    load_and_validate(root, environ={}, cache=kept)
+    afresh = DefinitionCache(tmp_path / "afresh")
+    load_and_validate(root, environ={}, cache=afresh)
+    header, *files = _lines(kept, root)
+    assert [header, *sorted(files)] == [_lines(afresh, root)[0], *sorted(_lines(afresh, root)[1:])]
+    assert len(files) == 4
+    assert any('"objective": "Edited."' in line for line in files)
+    assert not any("c2.yaml" in line for line in files)
+
+
+def test_a_file_reused_as_read_keeps_its_line_as_read(tmp_path: Path, root: Path) -> None:
+    """Only the edited file is encoded again: every other line is copied, byte for byte."""
+    cache = DefinitionCache(tmp_path / "cache")
+    load_and_validate(root, environ={}, cache=cache)
+    header, *files = _lines(cache, root)
+    # The same JSON, spaced otherwise: still read (strictly by value), and copied as it is.
+    spaced = [line.replace('": ', '":  ') if "a.yaml" in line else line for line in files]
+    cache.pack_path(root).write_text("".join([header, *spaced]), encoding="ascii")
+    replace_in("tasks/b.yaml", "objective: B.", "objective: Edited.")(root)
+    assert reused(root, cache) == {f"{root}/tasks/a.yaml"}
+    after = _lines(cache, root)
+    assert [line for line in after if "a.yaml" in line] == [
+        line for line in spaced if "a.yaml" in line
+    ]
+    assert any('"objective": "Edited."' in line for line in after)
+    assert reused(root, cache) == {f"{root}/tasks/a.yaml", f"{root}/tasks/b.yaml"}
 
 
 def test_a_walk_order_duplicate_is_reported_alike_when_the_context_moved(

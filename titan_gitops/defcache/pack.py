@@ -1,12 +1,19 @@
-"""The pack of one definitions directory: its context and reusable files, and its JSON form.
+"""The pack of one definitions directory: its context and reusable files, and its text form.
 
-The JSON is read back strictly: anything that is not exactly what `pack_to_json` writes (a
-type, a position, a task whose body names another task) makes the whole pack count as empty.
+The text is a JSON line naming the format, the tool, the directory and the context, then a JSON
+line per file, every line ending in a newline. It is read back strictly: anything that is not
+exactly what `pack_text` writes (a type, a position, a key, a task whose body names another task)
+makes the whole pack count as empty.
+
+A pack read from disk keeps each file's line. When the next run reuses the file as read, the
+rewrite copies that line instead of encoding the file again, so a re-plan after editing a few of
+10,000 files encodes only those few. The text written is still exactly the files as they are now.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from typing import Any
 
 from titan_gitops.defcache.store import FORMAT
@@ -22,6 +29,12 @@ from titan_gitops.model import DesiredTask, SourceLocation
 from titan_gitops.validate import FileResult
 from titan_gitops.validate.reuse import NameStub
 
+# One file's entry: the digest of its bytes, and what validating them gave.
+Entry = tuple[str, FileResult]
+
+_HEADER_KEYS = frozenset({"format", "tool", "root", "context"})
+_FILE_KEYS = frozenset({"path", "sha256", "tasks", "names", "warnings"})
+
 
 @dataclass
 class Pack:
@@ -29,21 +42,25 @@ class Pack:
     by the code whose fingerprint it names."""
 
     context: str = ""
-    files: dict[str, tuple[str, FileResult]] | None = None
+    files: dict[str, Entry] | None = None
     fingerprint: str = ""
+    # Per file, as read from disk: its line, and the very entry that line was read into. A
+    # rewrite copies a line only for a file whose entry is still that same object.
+    lines: dict[str, tuple[str, Entry]] | None = field(default=None, compare=False, repr=False)
 
 
-def pack_to_json(pack: Pack, fingerprint: str, root: str) -> dict[str, Any]:
-    return {
-        "format": FORMAT,
-        "tool": fingerprint,
-        "root": root,
-        "context": pack.context,
-        "files": {
-            display: {"sha256": digest, **_result_to_json(result)}
-            for display, (digest, result) in (pack.files or {}).items()
-        },
-    }
+def pack_text(pack: Pack, fingerprint: str, root: str) -> str:
+    """The pack as text: ASCII, every other character escaped."""
+    header = {"format": FORMAT, "tool": fingerprint, "root": root, "context": pack.context}
+    kept = pack.lines or {}
+    out = [json.dumps(header)]
+    for display, entry in (pack.files or {}).items():
+        line, read_into = kept.get(display, ("", None))
+        if read_into is not entry:
+            line = json.dumps({"path": display, "sha256": entry[0], **_result_to_json(entry[1])})
+        out.append(line)
+    out.append("")
+    return "\n".join(out)
 
 
 def _result_to_json(result: FileResult) -> dict[str, Any]:
@@ -74,21 +91,34 @@ def _result_to_json(result: FileResult) -> dict[str, Any]:
     }
 
 
-def pack_from_json(data: Any, fingerprint: str, root: str) -> Pack:
+def pack_from_text(raw: bytes, fingerprint: str, root: str) -> Pack:
+    """The pack `raw` holds, each file's line kept; an empty pack when another format or tool
+    made it, or it is another directory's.
+
+    Raises:
+        Malformed: (or another of `strict.UNREADABLE`) `raw` is not what `pack_text` writes.
+    """
+    header, *lines, end = raw.decode("ascii").split("\n")
+    data = json.loads(header)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         return Pack()
     if data.get("tool") != fingerprint or data.get("root") != root:
         return Pack()
-    context = string(data.get("context"))
-    files: dict[str, tuple[str, FileResult]] = {}
-    raw_files = data.get("files")
-    if not isinstance(raw_files, dict):
-        raise Malformed("files")
-    for display, entry in raw_files.items():
-        if not isinstance(entry, dict):
+    if data.keys() != _HEADER_KEYS or end:
+        raise Malformed("header")
+    files: dict[str, Entry] = {}
+    kept: dict[str, tuple[str, Entry]] = {}
+    for line in lines:
+        raw_entry = json.loads(line)
+        if type(raw_entry) is not dict or raw_entry.keys() != _FILE_KEYS:
+            raise Malformed("file")
+        display = string(raw_entry["path"])
+        if display in files:
             raise Malformed(display)
-        files[display] = (string(entry["sha256"]), _result_from_json(display, entry))
-    return Pack(context, files, fingerprint)
+        entry = (string(raw_entry["sha256"]), _result_from_json(display, raw_entry))
+        files[display] = entry
+        kept[display] = (line, entry)
+    return Pack(string(data["context"]), files, fingerprint, kept)
 
 
 def _result_from_json(display: str, entry: dict[str, Any]) -> FileResult:

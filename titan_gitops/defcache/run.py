@@ -149,12 +149,13 @@ def validate_sources(
     if context is None or referring & shaping:
         return loaded, desired, None
     quiet = {p.path for p in loaded.warnings}
-    files = {r.path: (digests[r.path], r) for r in reused}
+    # A reused file keeps its very entry, so that rewriting the pack copies its line as read.
+    files = {r.path: known[r.path] for r in reused}
     for display, result in results.items():
         reusable = display in shareable and display not in quiet | referring
         if reusable and not any(task.sensitive_paths for task in result.tasks):
             files[display] = (digests[display], result)
-    return loaded, desired, Pack(context, files, fingerprint or "")
+    return loaded, desired, Pack(context, files, fingerprint or "", pack.lines)
 
 
 def _same_files(old: Pack, new: Pack) -> bool:

@@ -1,5 +1,5 @@
-"""Where packs are kept: an owner-only folder, one JSON file per definitions directory, read only
-when it is the user's own and no one else can write it, written atomically and owner-only."""
+"""Where packs are kept: an owner-only folder, one file per definitions directory, read only when
+it is the user's own and no one else can write it, written atomically and owner-only."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from titan_gitops.defcache.pack import Pack
 
 # The packs' format: part of the fingerprint, so a pack of another format is never read.
-FORMAT = 2
+FORMAT = 3
 
 # Turns the cache off when set to "off"; TITAN_GITOPS_CACHE_DIR moves it.
 SWITCH_VARIABLE = "TITAN_GITOPS_CACHE"
@@ -109,36 +109,45 @@ class DefinitionCache:
 
     def read(self, root: Path) -> Pack:
         """The directory's pack, or an empty one when there is none that can be trusted."""
-        from titan_gitops.defcache.pack import Pack, pack_from_json
+        from titan_gitops.defcache.pack import Pack, pack_from_text
 
         try:
-            data = self.read_json(self.pack_path(root))
-            return Pack() if data is None else pack_from_json(data, self.fingerprint, str(root))
+            raw = self.read_bytes(self.pack_path(root))
+            return Pack() if raw is None else pack_from_text(raw, self.fingerprint, str(root))
         except UNREADABLE:
             return Pack()
 
     def read_json(self, path: Path) -> Any:
-        """What the JSON file at `path` holds; None when it is missing, too big, or not the user's
+        """What the JSON file at `path` holds; None when `read_bytes` gives nothing.
+
+        Raises:
+            OSError, ValueError: the file could not be read or is not JSON.
+        """
+        raw = self.read_bytes(path)
+        return None if raw is None else json.loads(raw)
+
+    def read_bytes(self, path: Path) -> bytes | None:
+        """The bytes of the file at `path`; None when it is missing, too big, or not the user's
         own private file in the user's own private folder.
 
         Raises:
-            OSError, ValueError: the file could not be read or is not JSON (the working directory,
-                which `pack_path` reads, may be gone too).
+            OSError: the file could not be read (the working directory, which `pack_path` reads,
+                may be gone too).
         """
         if not (_is_own_private(self.folder) and _is_own_private(path)):
             return None
         with open(path, "rb") as handle:
             raw = handle.read(MAX_PACK_BYTES + 1)
-        return None if len(raw) > MAX_PACK_BYTES else json.loads(raw)
+        return None if len(raw) > MAX_PACK_BYTES else raw
 
     def write(self, root: Path, pack: Pack, *, secrets: Iterable[str] = ()) -> None:
         """Store `pack` for `root`, owner-only; a failure leaves the cache as it was. Nothing is
         stored when the text would hold one of `secrets` (the run's substituted values): no
         reusable file can hold one, and this makes sure."""
-        from titan_gitops.defcache.pack import pack_to_json
+        from titan_gitops.defcache.pack import pack_text
 
         # ASCII with escapes: any string a definition can hold comes back as it went in.
-        text = json.dumps(pack_to_json(pack, self.fingerprint, str(root)))
+        text = pack_text(pack, self.fingerprint, str(root))
         if any(s in text or json.dumps(s)[1:-1] in text for s in secrets if s):
             return
         self.write_text(lambda: self.pack_path(root), text)
