@@ -285,7 +285,16 @@ TAMPERING: dict[str, Callable[[Path], object]] = {
     "a body's name not the task's": rewrite_pack(
         lambda data: _first_file(data)["tasks"][0]["body"].update(name="ns-other")
     ),
+    "a body not a mapping": rewrite_pack(
+        lambda data: _first_file(data)["tasks"][0].update(body=["ns-a"])
+    ),
+    "previous names not a list": rewrite_pack(
+        lambda data: _first_file(data)["tasks"][0].update(previous_names="ns-old")
+    ),
     "a name missing": rewrite_pack(lambda data: _first_file(data)["names"].pop()),
+    "a name not the task's": rewrite_pack(
+        lambda data: _first_file(data)["names"][0].__setitem__(2, "ns-other")
+    ),
     "a position of zero": rewrite_pack(
         lambda data: _first_file(data)["names"][0].__setitem__(3, [0, 1])
     ),
