@@ -160,18 +160,26 @@ def test_only_the_edited_file_is_read_again(tmp_path: Path, cache: DefinitionCac
     assert len(reused_files(root, cache)) == 3
 
 
+TOKEN_IN_B = "tok-7Hq2mZ9xW4"
+
+
+def cached_with_a_token(root: Path, cache: DefinitionCache, **more: str) -> None:
+    """The small tree (and `more` files) with a token written into tasks/b.yaml, planned once:
+    the token is in the pack."""
+    b_yaml = CACHED_TREE["tasks/b.yaml"] + f"payload:\n  api_key: {TOKEN_IN_B}\n"
+    write_tree(root, {**CACHED_TREE, "tasks/b.yaml": b_yaml, **more})
+    outcome(root, cache)
+    assert TOKEN_IN_B in _pack(cache).read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize("how", ["made a placeholder", "file removed"])
 def test_a_value_moved_out_of_the_definitions_leaves_the_pack_on_the_next_run(
     tmp_path: Path, cache: DefinitionCache, how: str
 ) -> None:
     # A token written into a task file, planned once, then moved to the environment (or the
     # file removed): the pack is the files as they are now, and holds it no more.
-    root = tmp_path / "defs"
-    token = "tok-7Hq2mZ9xW4"
-    b_yaml = CACHED_TREE["tasks/b.yaml"] + f"payload:\n  api_key: {token}\n"
-    write_tree(root, {**CACHED_TREE, "tasks/b.yaml": b_yaml})
-    outcome(root, cache)
-    assert token in _pack(cache).read_text(encoding="utf-8")
+    root, token = tmp_path / "defs", TOKEN_IN_B
+    cached_with_a_token(root, cache)
     environ = {"TITAN_VAR_API_KEY": token}
     if how == "made a placeholder":
         replace_in("tasks/b.yaml", token, "${TITAN_VAR_API_KEY}")(root)
@@ -180,6 +188,43 @@ def test_a_value_moved_out_of_the_definitions_leaves_the_pack_on_the_next_run(
     _, state, _ = load_and_validate(root, environ=environ, cache=cache)
     assert (token in state.secrets) is (how == "made a placeholder")
     assert token not in _pack(cache).read_text(encoding="utf-8")
+
+
+def test_a_pack_that_cannot_be_written_for_a_secret_is_not_left_behind(
+    tmp_path: Path, cache: DefinitionCache
+) -> None:
+    # The token, written into a task file, is in the pack; then it moves behind a placeholder
+    # while another file substitutes a value every line holds, so no pack can be written. The
+    # old one, holding the token, goes too.
+    root, token = tmp_path / "defs", TOKEN_IN_B
+    c_yaml = CACHED_TREE["tasks/b.yaml"].replace("ns-b", "ns-c")
+    cached_with_a_token(root, cache, **{"tasks/c.yaml": c_yaml})
+    replace_in("tasks/b.yaml", token, "${TITAN_VAR_API_KEY}")(root)
+    replace_in("tasks/a.yaml", "execution_type: single", "execution_type: ${TITAN_VAR_RUN}")(root)
+    environ = {"TITAN_VAR_API_KEY": token, "TITAN_VAR_RUN": "single"}
+    _, state, _ = load_and_validate(root, environ=environ, cache=cache)
+    assert {token, "single"} <= set(state.secrets)
+    assert packs_in(cache.folder) == []
+
+
+def test_a_secret_spelled_otherwise_in_a_hand_edited_pack_is_never_written_back(
+    tmp_path: Path, cache: DefinitionCache
+) -> None:
+    # The same value, spelled with an escape the pack's writer never uses: the line is not
+    # read (so not copied past the secret check) and the token, now substituted, stays out.
+    root, token = tmp_path / "defs", TOKEN_IN_B
+    cached_with_a_token(root, cache)
+    pack = _pack(cache)
+    pack.write_text(pack.read_text(encoding="ascii").replace(token, "\\u0074" + token[1:]))
+    a_yaml = CACHED_TREE["tasks/a.yaml"] + "payload:\n  api_key: ${TITAN_VAR_API_KEY}\n"
+    write_tree(root, {"tasks/a.yaml": a_yaml})
+    _, state, _ = load_and_validate(root, environ={"TITAN_VAR_API_KEY": token}, cache=cache)
+    assert token in state.secrets
+    assert all(
+        token not in json.dumps(json.loads(line), ensure_ascii=False)
+        for pack in packs_in(cache.folder)
+        for line in pack.read_text().splitlines()
+    )
 
 
 def test_a_file_holding_a_template_is_never_in_the_pack(
@@ -282,6 +327,19 @@ TAMPERING: dict[str, Callable[[Path], object]] = {
     "another tool": rewrite_pack(lambda data: data.update(tool="0" * 64)),
     "a key more in the header": rewrite_pack(lambda data: data.update(extra=1)),
     "a key more in a file": rewrite_pack(lambda data: _first_file(data).update(extra=1)),
+    "a key more in a task": rewrite_pack(
+        lambda data: _first_file(data)["tasks"][0].update(extra="kept")
+    ),
+    "an escape the writer never uses": lambda pack: pack.write_text(
+        pack.read_text().replace('"ns-a"', '"\\u006es-a"', 1)
+    ),
+    "a solidus escaped": lambda pack: pack.write_text(
+        pack.read_text().replace("https://", "https:\\/\\/", 1)
+    ),
+    "an escape in capitals": lambda pack: pack.write_text(
+        pack.read_text().replace('"B."', '"B.\\u00E9"', 1)
+    ),
+    "a raw DEL": lambda pack: pack.write_text(pack.read_text().replace('"B."', '"B.\x7f"', 1)),
     "a body's name not the task's": rewrite_pack(
         lambda data: _first_file(data)["tasks"][0]["body"].update(name="ns-other")
     ),

@@ -101,6 +101,18 @@ def test_a_file_reused_as_read_keeps_its_line_as_read(tmp_path: Path, root: Path
     assert reused(root, cache) == {f"{root}/tasks/a.yaml", f"{root}/tasks/b.yaml"}
 
 
+def test_a_file_whose_strings_the_writer_escapes_is_reused(tmp_path: Path, root: Path) -> None:
+    # Quotes, a backslash, a tab, a line break, letters past ASCII and past the BMP: every
+    # escape the pack's writer uses is read back.
+    objective = '"Say \\"hi\\" \\\\ caf\u00e9 \U0001f600\\tend\\nnext."'
+    replace_in("tasks/b.yaml", "objective: B.", f"objective: {objective}")(root)
+    cache = DefinitionCache(tmp_path / "cache")
+    load_and_validate(root, environ={}, cache=cache)
+    text = cache.pack_path(root).read_text(encoding="ascii")
+    assert all(e in text for e in ('\\"', "\\\\", "\\t", "\\n", "\\u00e9", "\\ud83d\\ude00"))
+    assert reused(root, cache) == {f"{root}/tasks/a.yaml", f"{root}/tasks/b.yaml"}
+
+
 def test_a_walk_order_duplicate_is_reported_alike_when_the_context_moved(
     tmp_path: Path, root: Path
 ) -> None:

@@ -6,6 +6,7 @@ a file whose token moved behind a placeholder."""
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -117,3 +118,4 @@ def test_the_cache_gives_what_a_run_without_it_gives_and_a_pack_of_the_files_as_
             fresh = pack_lines(afresh, root)
             if fresh is not None:
                 assert pack_lines(kept, root) == fresh
+                assert all(json.dumps(json.loads(line)) == line for line in fresh[1])

@@ -13,6 +13,7 @@ rewrite copies that line instead of encoding the file again, so a re-plan after 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,14 @@ Entry = tuple[str, FileResult]
 
 _HEADER_KEYS = frozenset({"format", "tool", "root", "context"})
 _FILE_KEYS = frozenset({"path", "sha256", "tasks", "names", "warnings"})
+_TASK_KEYS = frozenset({"name", "body", "previous_names", "ignore_fields", "source", "extends"})
+# Each escape in a line: one character, or `u` and four hex digits.
+_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)")
+# What `json.dumps` escapes short; as `\u` and four small hex digits, it escapes the other
+# control characters (`_LONG`) and every character from DEL on.
+_SHORT = frozenset('"\\bfnrt')
+_LONG = frozenset(range(0x20)) - {0x08, 0x09, 0x0A, 0x0C, 0x0D}
+_DEL = 0x7F
 
 
 @dataclass
@@ -109,6 +118,8 @@ def pack_from_text(raw: bytes, fingerprint: str, root: str) -> Pack:
     files: dict[str, Entry] = {}
     kept: dict[str, tuple[str, Entry]] = {}
     for line in lines:
+        if not _spelled_as_written(line):
+            raise Malformed("escape")
         raw_entry = json.loads(line)
         if type(raw_entry) is not dict or raw_entry.keys() != _FILE_KEYS:
             raise Malformed("file")
@@ -121,6 +132,26 @@ def pack_from_text(raw: bytes, fingerprint: str, root: str) -> Pack:
     return Pack(string(data["context"]), files, fingerprint, kept)
 
 
+def _spelled_as_written(line: str) -> bool:
+    """True when every character of `line` is spelled as `json.dumps` spells it: a line copied
+    into the next pack then holds each string in the one spelling the store's secret check looks
+    for, whatever a hand edit did to it."""
+    if chr(_DEL) in line:
+        return False
+    if "\\" not in line:
+        return True
+    for escape in _ESCAPE.finditer(line):
+        text = escape.group(1)
+        if len(text) == 1:
+            if text not in _SHORT:
+                return False
+            continue
+        code = int(text[1:], 16)
+        if text != text.lower() or not (code in _LONG or code >= _DEL):
+            return False
+    return True
+
+
 def _result_from_json(display: str, entry: dict[str, Any]) -> FileResult:
     tasks = tuple(_task_from_json(display, raw) for raw in json_list(entry["tasks"]))
     names = tuple(_stub_from_json(raw) for raw in json_list(entry["names"]))
@@ -131,7 +162,7 @@ def _result_from_json(display: str, entry: dict[str, Any]) -> FileResult:
 
 
 def _task_from_json(display: str, raw: Any) -> DesiredTask:
-    if not isinstance(raw, dict) or not isinstance(raw["body"], dict):
+    if type(raw) is not dict or raw.keys() != _TASK_KEYS or not isinstance(raw["body"], dict):
         raise Malformed(display)
     name = string(raw["name"])
     if raw["body"].get("name") != name:

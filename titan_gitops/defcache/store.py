@@ -3,6 +3,7 @@ it is the user's own and no one else can write it, written atomically and owner-
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -149,6 +150,10 @@ class DefinitionCache:
         # ASCII with escapes: any string a definition can hold comes back as it went in.
         text = pack_text(pack, self.fingerprint, str(root))
         if any(s in text or json.dumps(s)[1:-1] in text for s in secrets if s):
+            # Nor is the last one kept: it may hold what is now substituted (a token moved from
+            # a task file into the environment).
+            with contextlib.suppress(OSError, ConfigError):
+                self.pack_path(root).unlink(missing_ok=True)
             return
         self.write_text(lambda: self.pack_path(root), text)
 
