@@ -4,6 +4,7 @@ fingerprint."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +14,7 @@ import pytest
 
 import titan_gitops
 from titan_gitops.defcache import DefinitionCache, Pack, load_and_validate, store, tool_fingerprint
+from titan_gitops.defcache.pack import _spelled_as_written
 from titan_gitops.errors import ValidationFailed
 from titan_gitops.validate import FileResult
 
@@ -111,6 +113,22 @@ def test_a_file_whose_strings_the_writer_escapes_is_reused(tmp_path: Path, root:
     text = cache.pack_path(root).read_text(encoding="ascii")
     assert all(e in text for e in ('\\"', "\\\\", "\\t", "\\n", "\\u00e9", "\\ud83d\\ude00"))
     assert reused(root, cache) == {f"{root}/tasks/a.yaml", f"{root}/tasks/b.yaml"}
+
+
+def test_a_line_is_read_only_when_each_escape_is_the_one_the_writer_uses() -> None:
+    # Every character up to U+2FFF: the writer's own spelling is read; the same character as a
+    # `\\u` escape only where that is the writer's spelling, and never in capitals. Nor DEL
+    # written raw, nor an escaped solidus.
+    for code in range(0x3000):
+        line = json.dumps({"s": chr(code)})
+        assert _spelled_as_written(line), line
+        small, capitals = (json.dumps({"s": "x"}).replace("x", f"\\u{code:04{c}}") for c in "xX")
+        assert _spelled_as_written(small) is (small == line), small
+        assert _spelled_as_written(capitals) is (capitals == line), capitals
+    assert _spelled_as_written(json.dumps({"s": "\U0001f600 \U0010ffff"}))
+    assert not _spelled_as_written('{"s": "a\x7f"}')
+    assert not _spelled_as_written('{"s": "a\\/b"}')
+    assert _spelled_as_written('{"s": "a\\\\u0041"}')  # a backslash, then the text u0041
 
 
 def test_a_walk_order_duplicate_is_reported_alike_when_the_context_moved(
