@@ -320,6 +320,9 @@ TAMPERING: dict[str, Callable[[Path], object]] = {
         _replace_line(pack, 0, lambda header: [header])
     ),
     "a file a list": lambda pack: pack.write_text(_replace_line(pack, 1, lambda entry: [entry])),
+    "two files on one line": lambda pack: pack.write_text(
+        pack.read_text().replace("}\n{", "}, {").replace("}, {", "}\n{", 1)
+    ),
     "a file twice": lambda pack: pack.write_text(
         pack.read_text() + pack.read_text().splitlines(keepends=True)[1]
     ),
